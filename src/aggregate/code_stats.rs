@@ -1,0 +1,171 @@
+//! Statistics for one error code.
+
+use super::latency::Latency;
+use crate::format::{EpochMillis, Record};
+
+/// Distinct messages kept per code (the smallest in byte order, so the set
+/// does not depend on the order lines were read in).
+pub const MAX_MESSAGES: usize = 8;
+
+/// Longest message kept, in bytes; longer ones are cut at a char boundary.
+pub const MAX_MESSAGE_LEN: usize = 256;
+
+/// Everything counted for one error code.
+#[derive(Clone, Debug, Default)]
+pub struct CodeStats {
+    /// Lines with this code.
+    pub count: u64,
+    /// `(status, count)` ascending; lines without a status are not counted.
+    pub statuses: Vec<(u16, u64)>,
+    /// Latency of the requests that returned this code.
+    pub latency: Latency,
+    /// Earliest and latest time seen.
+    pub time_span: Option<(EpochMillis, EpochMillis)>,
+    /// The `error_msg` values seen.
+    pub messages: Messages,
+}
+
+/// Counts of distinct messages, bounded to [`MAX_MESSAGES`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Messages {
+    /// `(message, count)` sorted by message.
+    pub kept: Vec<(String, u64)>,
+    /// Lines whose message is not in `kept`.
+    pub others: u64,
+}
+
+impl Messages {
+    fn add(&mut self, message: &str, count: u64) {
+        let message = truncate(message, MAX_MESSAGE_LEN);
+        match self.kept.binary_search_by(|(m, _)| m.as_str().cmp(message)) {
+            Ok(i) => self.kept[i].1 += count,
+            Err(i) if i < MAX_MESSAGES => {
+                self.kept.insert(i, (message.to_owned(), count));
+                if self.kept.len() > MAX_MESSAGES {
+                    self.others += self.kept.pop().map_or(0, |(_, n)| n);
+                }
+            }
+            Err(_) => self.others += count,
+        }
+    }
+
+    fn merge(&mut self, other: &Messages) {
+        for (message, count) in &other.kept {
+            self.add(message, *count);
+        }
+        self.others += other.others;
+    }
+
+    /// The most frequent message (ties: the smallest).
+    pub fn most_common(&self) -> Option<&str> {
+        self.kept.iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|(m, _)| m.as_str())
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+impl CodeStats {
+    /// Counts one line with this code.
+    pub fn add(&mut self, record: &Record<'_>, message: Option<&str>) {
+        self.count += 1;
+        if let Some(status) = record.status {
+            add_status(&mut self.statuses, status, 1);
+        }
+        if let Some(us) = record.latency_us {
+            self.latency.record(us);
+        }
+        if let Some(time) = record.time {
+            self.time_span = Some(match self.time_span {
+                None => (time, time),
+                Some((first, last)) => (first.min(time), last.max(time)),
+            });
+        }
+        if let Some(message) = message {
+            self.messages.add(message, 1);
+        }
+    }
+
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: &CodeStats) {
+        self.count += other.count;
+        for &(status, n) in &other.statuses {
+            add_status(&mut self.statuses, status, n);
+        }
+        self.latency.merge(&other.latency);
+        self.time_span = match (self.time_span, other.time_span) {
+            (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
+            (a, b) => a.or(b),
+        };
+        self.messages.merge(&other.messages);
+    }
+
+    /// A comparable rendering of every figure, for tests.
+    #[cfg(test)]
+    pub fn summary(&self) -> String {
+        format!(
+            "{} {:?} {:?} {:?} {:?}",
+            self.count,
+            self.statuses,
+            self.latency.percentiles(),
+            self.time_span,
+            self.messages
+        )
+    }
+}
+
+fn add_status(statuses: &mut Vec<(u16, u64)>, status: u16, n: u64) {
+    match statuses.binary_search_by_key(&status, |&(s, _)| s) {
+        Ok(i) => statuses[i].1 += n,
+        Err(i) => statuses.insert(i, (status, n)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_keep_the_smallest_and_count_the_rest() {
+        let mut a = Messages::default();
+        let mut b = Messages::default();
+        for i in 0..12 {
+            a.add(&format!("m{i:02}"), 1);
+            b.add(&format!("m{:02}", 11 - i), 2);
+        }
+        let mut ab = a.clone();
+        ab.merge(&b);
+        let mut ba = b.clone();
+        ba.merge(&a);
+        assert_eq!(ab, ba);
+        assert_eq!(ab.kept.len(), MAX_MESSAGES);
+        assert_eq!(ab.kept[0], ("m00".to_string(), 3));
+        assert_eq!(ab.others, 4 * 3);
+        assert_eq!(ab.most_common(), Some("m00"));
+    }
+
+    #[test]
+    fn long_messages_are_cut_at_a_char_boundary() {
+        let long = "é".repeat(200);
+        let mut m = Messages::default();
+        m.add(&long, 1);
+        assert_eq!(m.kept[0].0.len(), MAX_MESSAGE_LEN);
+    }
+
+    #[test]
+    fn statuses_stay_sorted() {
+        let mut s = CodeStats::default();
+        for status in [500, 400, 500, 403] {
+            s.add(&Record { status: Some(status), ..Record::default() }, None);
+        }
+        assert_eq!(s.statuses, vec![(400, 1), (403, 1), (500, 2)]);
+    }
+}

@@ -1,0 +1,183 @@
+//! Latency distributions: an HDR histogram (3 significant digits) plus exact
+//! count, minimum and maximum, allocated on the first value.
+
+use hdrhistogram::Histogram;
+
+/// Highest latency the histogram resolves: one hour, in microseconds.
+/// Larger values are clamped to it and counted in [`Latency::clamped`].
+pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+
+/// Significant digits kept: each percentile is within 0.1 % of the exact
+/// nearest-rank value.
+const SIGNIFICANT_DIGITS: u8 = 3;
+
+/// A mergeable latency distribution in microseconds.
+#[derive(Clone, Debug, Default)]
+pub struct Latency {
+    histogram: Option<Box<Histogram<u64>>>,
+    min: u64,
+    max: u64,
+    clamped: u64,
+}
+
+/// Nearest-rank percentiles of a distribution, in microseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Percentiles {
+    /// How many values.
+    pub count: u64,
+    /// Median.
+    pub p50: u64,
+    /// 90th percentile.
+    pub p90: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// The exact maximum.
+    pub max: u64,
+}
+
+fn new_histogram() -> Box<Histogram<u64>> {
+    // The bounds are constants that satisfy `1 <= low`, `high >= 2 * low`
+    // and `sigfig <= 5`, so creation cannot fail.
+    Box::new(
+        Histogram::new_with_bounds(1, MAX_LATENCY_US, SIGNIFICANT_DIGITS)
+            .expect("constant histogram bounds are valid"),
+    )
+}
+
+impl Latency {
+    /// Records one latency.
+    pub fn record(&mut self, us: u64) {
+        let histogram = self.histogram.get_or_insert_with(new_histogram);
+        let value = if us > MAX_LATENCY_US {
+            self.clamped += 1;
+            MAX_LATENCY_US
+        } else {
+            us
+        };
+        if histogram.is_empty() {
+            (self.min, self.max) = (value, value);
+        } else {
+            self.min = self.min.min(value);
+            self.max = self.max.max(value);
+        }
+        histogram.saturating_record(value);
+    }
+
+    /// How many latencies were recorded.
+    pub fn count(&self) -> u64 {
+        self.histogram.as_ref().map_or(0, |h| h.len())
+    }
+
+    /// How many latencies were above [`MAX_LATENCY_US`] and clamped to it.
+    pub fn clamped(&self) -> u64 {
+        self.clamped
+    }
+
+    /// Adds `other`'s values to these.
+    pub fn merge(&mut self, other: &Latency) {
+        let Some(theirs) = &other.histogram else {
+            return;
+        };
+        self.clamped += other.clamped;
+        match &mut self.histogram {
+            None => {
+                self.histogram = Some(theirs.clone());
+                (self.min, self.max) = (other.min, other.max);
+            }
+            Some(ours) => {
+                if !theirs.is_empty() {
+                    self.min = if ours.is_empty() { other.min } else { self.min.min(other.min) };
+                    self.max = self.max.max(other.max);
+                }
+                // Same bounds on both sides, so the addition always fits.
+                ours.add(&**theirs).expect("histograms share bounds");
+            }
+        }
+    }
+
+    /// p50, p90, p99 (nearest rank, from the histogram) and the exact max;
+    /// `None` when nothing was recorded.
+    pub fn percentiles(&self) -> Option<Percentiles> {
+        let histogram = self.histogram.as_ref().filter(|h| !h.is_empty())?;
+        let count = histogram.len();
+        let at = |per_hundred: u64| self.value_at_rank(histogram, (per_hundred * count).div_ceil(100).max(1));
+        Some(Percentiles { count, p50: at(50), p90: at(90), p99: at(99), max: self.max })
+    }
+
+    /// The value of the `rank`-th smallest recording (1-based): the middle of
+    /// its histogram bucket, kept within the exact min and max.
+    fn value_at_rank(&self, histogram: &Histogram<u64>, rank: u64) -> u64 {
+        let mut seen = 0;
+        for bucket in histogram.iter_recorded() {
+            seen += bucket.count_since_last_iteration();
+            if seen >= rank {
+                let value = histogram.median_equivalent(bucket.value_iterated_to());
+                return value.clamp(self.min, self.max);
+            }
+        }
+        self.max
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn nearest_rank(sorted: &[u64], per_hundred: u64) -> u64 {
+        let rank = (per_hundred * sorted.len() as u64).div_ceil(100).max(1);
+        sorted[rank as usize - 1]
+    }
+
+    fn within_tenth_percent(got: u64, want: u64) -> bool {
+        got.abs_diff(want) as f64 <= want as f64 * 0.001
+    }
+
+    #[test]
+    fn small_exact_values() {
+        let mut l = Latency::default();
+        for v in [5, 1, 3, 2, 4] {
+            l.record(v);
+        }
+        assert_eq!(l.percentiles(), Some(Percentiles { count: 5, p50: 3, p90: 5, p99: 5, max: 5 }));
+        assert_eq!(Latency::default().percentiles(), None);
+    }
+
+    #[test]
+    fn zero_and_clamped_values() {
+        let mut l = Latency::default();
+        l.record(0);
+        l.record(u64::MAX);
+        assert_eq!(l.clamped(), 1);
+        let p = l.percentiles().unwrap();
+        assert_eq!((p.p50, p.max), (0, MAX_LATENCY_US));
+    }
+
+    proptest! {
+        #[test]
+        fn percentiles_within_a_tenth_of_a_percent(mut values in proptest::collection::vec(0u64..MAX_LATENCY_US, 1..400)) {
+            let mut l = Latency::default();
+            values.iter().for_each(|&v| l.record(v));
+            values.sort_unstable();
+            let p = l.percentiles().unwrap();
+            for (got, per_hundred) in [(p.p50, 50), (p.p90, 90), (p.p99, 99)] {
+                let want = nearest_rank(&values, per_hundred);
+                prop_assert!(within_tenth_percent(got, want), "p{per_hundred}: {got} vs {want}");
+            }
+            prop_assert_eq!(p.max, *values.last().unwrap());
+        }
+
+        #[test]
+        fn merge_equals_recording_all(a in proptest::collection::vec(0u64..10_000_000, 0..50), b in proptest::collection::vec(0u64..10_000_000, 0..50)) {
+            let (mut la, mut lb, mut all) = (Latency::default(), Latency::default(), Latency::default());
+            a.iter().for_each(|&v| { la.record(v); all.record(v) });
+            b.iter().for_each(|&v| { lb.record(v); all.record(v) });
+            let mut ab = la.clone();
+            ab.merge(&lb);
+            let mut ba = lb.clone();
+            ba.merge(&la);
+            prop_assert_eq!(ab.percentiles(), all.percentiles());
+            prop_assert_eq!(ba.percentiles(), all.percentiles());
+        }
+    }
+}

@@ -1,0 +1,259 @@
+//! Command-line definitions (clap derive) and their translation into the
+//! library's options. Nothing else.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit};
+use cts_logscan::input::{ReaderOptions, Source};
+use cts_logscan::scan::ScanOptions;
+
+/// Find Cloud Trace Service (CTS) error bodies in API-gateway NDJSON and
+/// nginx/Apache access logs; report per error code counts, rates, latency
+/// percentiles and what the documentation says to do.
+#[derive(Debug, Parser)]
+#[command(name = "cts-logscan", version, args_conflicts_with_subcommands = true)]
+#[command(after_help = "Exit codes: 0 success, 2 usage error or an input that could not be read.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub scan: ScanArgs,
+}
+
+/// Subcommands besides scanning.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the built-in catalogue of documented CTS error codes.
+    Codes {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CatalogOutput::Table)]
+        output: CatalogOutput,
+    },
+    /// Show status, message, description and solution of one code.
+    Explain {
+        /// The code, e.g. CTS.0209 (case matters).
+        code: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CatalogOutput::Table)]
+        output: CatalogOutput,
+    },
+}
+
+/// Output formats of `codes` and `explain`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CatalogOutput {
+    /// Aligned text.
+    Table,
+    /// JSON.
+    Json,
+}
+
+/// Options of a scan.
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Log files to scan; `-` reads standard input (also the default when no
+    /// path is given and stdin is not a terminal).
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+
+    /// Line format; `auto` detects it per input from its first lines.
+    #[arg(short = 'f', long, value_enum, default_value_t = FormatArg::Auto)]
+    pub format: FormatArg,
+
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+
+    /// Worker threads; 0 means one per logical CPU. The report is the same
+    /// for any value.
+    #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
+
+    /// Bytes read per block, e.g. 4MiB. The report is the same for any value.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    pub block_size: usize,
+
+    /// Lines longer than this are counted as malformed (line-too-long) and
+    /// skipped without being buffered.
+    #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
+    pub max_line_len: usize,
+
+    /// NDJSON: top-level key holding the request time (RFC 3339 or epoch
+    /// seconds/milliseconds) instead of time, timestamp, @timestamp, …
+    #[arg(long, value_name = "KEY")]
+    pub time_field: Option<String>,
+
+    /// NDJSON: key holding the HTTP status instead of status, status_code, code.
+    #[arg(long, value_name = "KEY")]
+    pub status_field: Option<String>,
+
+    /// NDJSON: key holding the latency (in --latency-unit) instead of
+    /// request_time, latency_ms, duration_ms, duration, latency,
+    /// upstream_response_time.
+    #[arg(long, value_name = "KEY")]
+    pub latency_field: Option<String>,
+
+    /// NDJSON: unit of --latency-field and of the `duration`/`latency` keys.
+    #[arg(long, value_enum, value_name = "UNIT", default_value_t = UnitArg::Ms)]
+    pub latency_unit: UnitArg,
+
+    /// NDJSON: key holding the request path instead of uri, request_uri,
+    /// path, url, request.
+    #[arg(long, value_name = "KEY")]
+    pub uri_field: Option<String>,
+
+    /// When to colour the table: auto means on a terminal and without NO_COLOR.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+/// `--format`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    /// Detect per input.
+    Auto,
+    /// One JSON object per line.
+    Ndjson,
+    /// NCSA combined access log, plus trailing fields.
+    Combined,
+    /// NCSA common access log, plus trailing fields.
+    Common,
+}
+
+/// `--output`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Aligned text for people.
+    Table,
+    /// JSON with a versioned schema.
+    Json,
+}
+
+/// `--latency-unit`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum UnitArg {
+    /// Seconds.
+    S,
+    /// Milliseconds.
+    Ms,
+    /// Microseconds.
+    Us,
+}
+
+/// `--color`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ScanArgs {
+    /// The inputs to read; stdin when no path was given.
+    pub fn sources(&self) -> Vec<Source> {
+        if self.paths.is_empty() {
+            return vec![Source::Stdin];
+        }
+        self.paths.iter().cloned().map(Source::from_arg).collect()
+    }
+
+    /// Whether no path was given while stdin is a terminal, which would wait
+    /// for typed input forever.
+    pub fn would_wait_on_terminal(&self) -> bool {
+        self.paths.is_empty() && std::io::stdin().is_terminal()
+    }
+
+    /// The library's scan options.
+    pub fn scan_options(&self) -> ScanOptions {
+        let unit = match self.latency_unit {
+            UnitArg::S => LatencyUnit::Seconds,
+            UnitArg::Ms => LatencyUnit::Millis,
+            UnitArg::Us => LatencyUnit::Micros,
+        };
+        let mut fields = FieldOverrides::new(unit);
+        let overrides = [
+            (Field::Time, &self.time_field),
+            (Field::Status, &self.status_field),
+            (Field::Latency(unit), &self.latency_field),
+            (Field::Uri, &self.uri_field),
+        ];
+        for (field, name) in overrides {
+            if let Some(name) = name {
+                fields.set(field, name);
+            }
+        }
+        ScanOptions {
+            threads: self.threads,
+            reader: ReaderOptions { block_size: self.block_size, max_line_len: self.max_line_len },
+            format: match self.format {
+                FormatArg::Auto => None,
+                FormatArg::Ndjson => Some(Format::Ndjson),
+                FormatArg::Combined => Some(Format::Combined),
+                FormatArg::Common => Some(Format::Common),
+            },
+            fields,
+        }
+    }
+
+    /// Whether the table should be coloured.
+    pub fn use_color(&self) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                self.output_file.is_none()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        }
+    }
+}
+
+/// `1048576`, `64KiB`, `4MiB`, `1M`, `2GiB`.
+fn parse_size(text: &str) -> Result<usize, String> {
+    let digits = text.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &text.trim()[digits.len()..];
+    let number: usize = digits.parse().map_err(|_| format!("'{text}' is not a size like 65536, 64KiB or 4MiB"))?;
+    let multiplier: usize = match unit.to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1 << 10,
+        "m" | "mb" | "mib" => 1 << 20,
+        "g" | "gb" | "gib" => 1 << 30,
+        _ => return Err(format!("unknown size unit '{unit}' in '{text}': use KiB, MiB or GiB")),
+    };
+    match number.checked_mul(multiplier) {
+        Some(0) | None => Err(format!("'{text}' must be between 1 byte and {} bytes", usize::MAX)),
+        Some(size) => Ok(size),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn verify_cli() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("65536"), Ok(65536));
+        assert_eq!(parse_size("64KiB"), Ok(65536));
+        assert_eq!(parse_size("4MiB"), Ok(4 << 20));
+        assert_eq!(parse_size("1m"), Ok(1 << 20));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("4XB").is_err());
+        assert!(parse_size("lots").is_err());
+    }
+}

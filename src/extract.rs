@@ -1,0 +1,638 @@
+//! The error-body finder and decoder.
+//!
+//! A cheap prefilter decides whether a line can hold an error body at all:
+//! [`Extractor::candidates`] runs two `memmem` finders (`error_code` and
+//! `message`) over a whole block, and only lines with a hit are decoded.
+//!
+//! Decoding recognises the key as a JSON key in any of the shapes real logs
+//! have, works out how the body is escaped, unescapes it into a scratch
+//! buffer when needed, and parses the enclosing object with `serde_json`:
+//!
+//! | shape | example |
+//! | --- | --- |
+//! | nested object | `"response":{"error_code":"CTS.0003","error_msg":"…"}` |
+//! | escaped JSON string | `"resp_body":"{\"error_code\":\"CTS.0003\",…}"` (any depth) |
+//! | nginx default escaping | `{\x22error_code\x22:\x22CTS.0003\x22,…}` |
+//! | `code` + `message` | `{"code":"VPC.0514","message":"…"}`, also nested |
+//!
+//! Like the cloud SDKs, `error_code`/`error_msg` win over `code`/`message`.
+//! A mention of `error_code` that is not a JSON key with a code-like string
+//! value (a URL parameter, a user agent, a number) is not an error body.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use memchr::memmem::Finder;
+use memchr::{memchr, memrchr};
+use serde::Deserialize;
+use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::format::Spans;
+
+/// The longest error code kept; longer values are not codes.
+pub const MAX_CODE_LEN: usize = 64;
+
+/// How many `{` before a key are tried as the start of its object.
+const MAX_OBJECT_CANDIDATES: usize = 8;
+
+/// How many levels of string escaping are undone.
+const MAX_ESCAPE_DEPTH: usize = 3;
+
+/// Finds and decodes error bodies. Build once, share by reference.
+#[derive(Clone, Debug)]
+pub struct Extractor {
+    error_code: Finder<'static>,
+    message: Finder<'static>,
+}
+
+impl Default for Extractor {
+    fn default() -> Self {
+        Extractor { error_code: Finder::new("error_code"), message: Finder::new("message") }
+    }
+}
+
+/// Reusable buffers for decoding; one per worker thread.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    unescaped: [Vec<u8>; MAX_ESCAPE_DEPTH],
+    code: String,
+    message: String,
+}
+
+/// A decoded error body. Borrows the worker's [`Scratch`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ErrorBody<'s> {
+    /// The error code, e.g. `CTS.0003` or `APIGW.0301`.
+    pub code: &'s str,
+    /// The error message, when the body has one.
+    pub message: Option<&'s str>,
+}
+
+/// Which key a prefilter hit is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum KeyKind {
+    ErrorCode,
+    Message,
+}
+
+impl KeyKind {
+    fn name(self) -> &'static [u8] {
+        match self {
+            KeyKind::ErrorCode => b"error_code",
+            KeyKind::Message => b"message",
+        }
+    }
+}
+
+/// How the quotes around a key are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Quoting {
+    /// `"key"`.
+    Plain,
+    /// `\"key\"`, inside a JSON string.
+    JsonEscaped,
+    /// `\x22key\x22`, nginx's default log escaping.
+    NginxHex,
+}
+
+/// Positions of the next prefilter hits in a block, advanced line by line.
+#[derive(Debug)]
+pub struct Candidates<'e, 'b> {
+    extractor: &'e Extractor,
+    block: &'b [u8],
+    next_error_code: Option<usize>,
+    next_message: Option<usize>,
+}
+
+impl Candidates<'_, '_> {
+    /// Whether the line `start..end` of the block contains a hit. Lines must
+    /// be asked about in order.
+    ///
+    /// # Complexity
+    ///
+    /// Amortised `O(n)` over a whole block: each byte is searched at most
+    /// once per finder.
+    pub fn line_has_hit(&mut self, start: usize, end: usize) -> bool {
+        let block = self.block;
+        let advance = |next: &mut Option<usize>, finder: &Finder<'_>| {
+            if next.is_some_and(|pos| pos < start) {
+                *next = finder.find(&block[start..]).map(|i| start + i);
+            }
+            next.is_some_and(|pos| pos < end)
+        };
+        let code_hit = advance(&mut self.next_error_code, &self.extractor.error_code);
+        advance(&mut self.next_message, &self.extractor.message) || code_hit
+    }
+}
+
+impl Extractor {
+    /// Starts the prefilter over `block`.
+    pub fn candidates<'e, 'b>(&'e self, block: &'b [u8]) -> Candidates<'e, 'b> {
+        Candidates {
+            extractor: self,
+            block,
+            next_error_code: self.error_code.find(block),
+            next_message: self.message.find(block),
+        }
+    }
+
+    /// Decodes the error body of `line`, ignoring key mentions inside
+    /// `not_body`. Returns `None` when the line holds no error body.
+    ///
+    /// # Complexity
+    ///
+    /// Linear in the line, times a small constant for escaped bodies.
+    pub fn decode<'s>(&self, line: &[u8], not_body: &Spans, scratch: &'s mut Scratch) -> Option<ErrorBody<'s>> {
+        let found = [(KeyKind::ErrorCode, &self.error_code), (KeyKind::Message, &self.message)]
+            .into_iter()
+            .any(|(kind, finder)| {
+                finder
+                    .find_iter(line)
+                    .filter(|&pos| !not_body.contains(pos))
+                    .any(|pos| decode_at(line, pos, kind, 0, scratch))
+            });
+        found.then(|| ErrorBody {
+            code: &scratch.code,
+            message: (!scratch.message.is_empty()).then_some(scratch.message.as_str()),
+        })
+    }
+}
+
+/// Tries to decode the body whose key name starts at `buf[pos]`, at escape
+/// level `depth`. On success the code and message are left in `scratch`.
+fn decode_at(buf: &[u8], pos: usize, kind: KeyKind, depth: usize, scratch: &mut Scratch) -> bool {
+    let Some(quoting) = key_quoting(buf, pos, kind) else {
+        return false;
+    };
+    match quoting {
+        Quoting::Plain => parse_object_around(buf, pos - 1, kind, scratch),
+        Quoting::JsonEscaped | Quoting::NginxHex if depth < MAX_ESCAPE_DEPTH => {
+            let (start, end) = match quoting {
+                Quoting::JsonEscaped => enclosing_json_string(buf, pos),
+                _ => enclosing_quoted_field(buf, pos),
+            };
+            let mut out = std::mem::take(&mut scratch.unescaped[depth]);
+            out.clear();
+            unescape(quoting, &buf[start..pos], &mut out);
+            let key_pos = out.len();
+            unescape(quoting, &buf[pos..end], &mut out);
+            let ok = decode_at(&out, key_pos, kind, depth + 1, scratch);
+            scratch.unescaped[depth] = out;
+            ok
+        }
+        _ => false,
+    }
+}
+
+/// Checks that the name at `pos` is a quoted key followed by `:`, and says
+/// how it is quoted.
+fn key_quoting(buf: &[u8], pos: usize, kind: KeyKind) -> Option<Quoting> {
+    let before = &buf[..pos];
+    let after = &buf[pos + kind.name().len()..];
+    let (quoting, quote): (Quoting, &[u8]) = if before.ends_with(br"\x22") {
+        (Quoting::NginxHex, br"\x22")
+    } else if before.ends_with(b"\"") {
+        let backslashes = before[..before.len() - 1].iter().rev().take_while(|&&b| b == b'\\').count();
+        match backslashes {
+            0 => (Quoting::Plain, b"\""),
+            // An escaped quote whose backslash is itself escaped at the next
+            // level still reads as `\"` once one level is undone.
+            _ => (Quoting::JsonEscaped, &before[before.len() - 1 - backslashes..]),
+        }
+    } else {
+        return None;
+    };
+    let rest = after.strip_prefix(quote)?;
+    let rest = skip_json_space(rest);
+    rest.starts_with(b":").then_some(quoting)
+}
+
+fn skip_json_space(buf: &[u8]) -> &[u8] {
+    let n = buf.iter().take_while(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n')).count();
+    &buf[n..]
+}
+
+/// The inside of the JSON string containing `pos`: from just after the last
+/// unescaped `"` before it to the next unescaped `"` (or the buffer's end).
+fn enclosing_json_string(buf: &[u8], pos: usize) -> (usize, usize) {
+    let is_unescaped_quote = |i: usize| buf[..i].iter().rev().take_while(|&&b| b == b'\\').count() % 2 == 0;
+    let mut start = 0;
+    let mut search = pos;
+    while let Some(i) = memrchr(b'"', &buf[..search]) {
+        if is_unescaped_quote(i) {
+            start = i + 1;
+            break;
+        }
+        search = i;
+    }
+    let mut end = buf.len();
+    let mut from = pos;
+    while let Some(i) = memchr(b'"', &buf[from..]) {
+        if is_unescaped_quote(from + i) {
+            end = from + i;
+            break;
+        }
+        from += i + 1;
+    }
+    (start, end)
+}
+
+/// The inside of the `"…"` access-log field containing `pos`; nginx's
+/// default escaping leaves no raw `"` inside a field.
+fn enclosing_quoted_field(buf: &[u8], pos: usize) -> (usize, usize) {
+    let start = memrchr(b'"', &buf[..pos]).map_or(0, |i| i + 1);
+    let end = memchr(b'"', &buf[pos..]).map_or(buf.len(), |i| pos + i);
+    (start, end)
+}
+
+/// Undoes one level of escaping, appending to `out`.
+fn unescape(quoting: Quoting, text: &[u8], out: &mut Vec<u8>) {
+    match quoting {
+        Quoting::Plain => out.extend_from_slice(text),
+        Quoting::JsonEscaped => unescape_json(text, out),
+        Quoting::NginxHex => unescape_nginx(text, out),
+    }
+}
+
+/// `\xHH` → the byte; everything else as is.
+fn unescape_nginx(text: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < text.len() {
+        if let [b'\\', b'x', h, l, ..] = text[i..] {
+            if let (Some(h), Some(l)) = (hex_value(h), hex_value(l)) {
+                out.push(h << 4 | l);
+                i += 4;
+                continue;
+            }
+        }
+        out.push(text[i]);
+        i += 1;
+    }
+}
+
+/// One level of JSON string unescaping: `\"`, `\\`, `\/`, `\b\f\n\r\t` and
+/// `\uXXXX` (with surrogate pairs; a lone surrogate becomes U+FFFD).
+fn unescape_json(text: &[u8], out: &mut Vec<u8>) {
+    let mut i = 0;
+    while i < text.len() {
+        let b = text[i];
+        if b != b'\\' || i + 1 == text.len() {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        let (byte, len) = match text[i + 1] {
+            b'"' => (b'"', 2),
+            b'\\' => (b'\\', 2),
+            b'/' => (b'/', 2),
+            b'b' => (0x08, 2),
+            b'f' => (0x0c, 2),
+            b'n' => (b'\n', 2),
+            b'r' => (b'\r', 2),
+            b't' => (b'\t', 2),
+            b'u' => {
+                i += push_unicode_escape(&text[i..], out);
+                continue;
+            }
+            other => {
+                out.extend_from_slice(&[b'\\', other]);
+                i += 2;
+                continue;
+            }
+        };
+        out.push(byte);
+        i += len;
+    }
+}
+
+/// Decodes `\uXXXX` (and a following low surrogate) at the start of `text`,
+/// pushing UTF-8 to `out`. Returns the bytes consumed.
+fn push_unicode_escape(text: &[u8], out: &mut Vec<u8>) -> usize {
+    let unit = |at: usize| -> Option<u32> {
+        match text.get(at..at + 6)? {
+            [b'\\', b'u', digits @ ..] => digits.iter().try_fold(0u32, |acc, &d| Some(acc << 4 | u32::from(hex_value(d)?))),
+            _ => None,
+        }
+    };
+    let Some(first) = unit(0) else {
+        out.extend_from_slice(b"\\u");
+        return 2;
+    };
+    let (ch, len) = match first {
+        0xD800..=0xDBFF => match unit(6) {
+            Some(second @ 0xDC00..=0xDFFF) => {
+                (char::from_u32(0x10000 + ((first - 0xD800) << 10) + (second - 0xDC00)), 12)
+            }
+            _ => (None, 6),
+        },
+        _ => (char::from_u32(first), 6),
+    };
+    let mut utf8 = [0u8; 4];
+    out.extend_from_slice(ch.unwrap_or(char::REPLACEMENT_CHARACTER).encode_utf8(&mut utf8).as_bytes());
+    len
+}
+
+fn hex_value(digit: u8) -> Option<u8> {
+    (digit as char).to_digit(16).map(|d| d as u8)
+}
+
+/// Finds the object containing the key whose opening quote is at
+/// `key_quote` and parses it. The nearest `{` before the key that starts a
+/// valid object reaching past the key wins.
+fn parse_object_around(buf: &[u8], key_quote: usize, kind: KeyKind, scratch: &mut Scratch) -> bool {
+    let mut search_end = key_quote;
+    for _ in 0..MAX_OBJECT_CANDIDATES {
+        let Some(open) = memrchr(b'{', &buf[..search_end]) else {
+            return false;
+        };
+        search_end = open;
+        let mut stream = serde_json::Deserializer::from_slice(&buf[open..]).into_iter::<BodyFields<'_>>();
+        let Some(Ok(fields)) = stream.next() else {
+            continue;
+        };
+        if open + stream.byte_offset() <= key_quote {
+            continue;
+        }
+        return fields.store(kind, scratch);
+    }
+    false
+}
+
+/// The fields of an error body; everything else is skipped unparsed.
+#[derive(Deserialize)]
+struct BodyFields<'a> {
+    #[serde(borrow, default)]
+    error_code: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    error_msg: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    code: Option<Text<'a>>,
+    #[serde(borrow, default)]
+    message: Option<Text<'a>>,
+}
+
+impl BodyFields<'_> {
+    /// Writes code and message to `scratch` if this object is an error body
+    /// found through a key of `kind`.
+    fn store(self, kind: KeyKind, scratch: &mut Scratch) -> bool {
+        let (code, message) = match (kind, self.error_code) {
+            (KeyKind::ErrorCode, Some(Text::Str(code))) if is_error_code(&code) => (code, self.error_msg),
+            (KeyKind::Message, None) => match self.code {
+                Some(Text::Str(code)) if is_service_code(&code) => (code, self.message),
+                _ => return false,
+            },
+            _ => return false,
+        };
+        scratch.code.clear();
+        scratch.code.push_str(&code);
+        scratch.message.clear();
+        if let Some(Text::Str(message)) = message {
+            scratch.message.push_str(&message);
+        }
+        true
+    }
+}
+
+/// Any printable-ASCII token without spaces or quotes, up to
+/// [`MAX_CODE_LEN`] bytes: what an `error_code` value may be.
+fn is_error_code(code: &str) -> bool {
+    (1..=MAX_CODE_LEN).contains(&code.len())
+        && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b':'))
+}
+
+/// `SERVICE.digits` (`VPC.0514`, `APIGW.0301`): the only `code` values taken
+/// as error codes, so that `{"code":200,"message":"OK"}` is not one.
+fn is_service_code(code: &str) -> bool {
+    let Some((service, number)) = code.split_once('.') else {
+        return false;
+    };
+    code.len() <= MAX_CODE_LEN
+        && service.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
+        && service.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && number.len() >= 3
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A JSON value that matters only when it is a string.
+enum Text<'a> {
+    Str(Cow<'a, str>),
+    Other,
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Text::Str(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Text::Str(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Text::Str(Cow::Owned(v)))
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Text::Other)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Text::Other)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Text::Other)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Text::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+        Ok(Text::Other)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Text::Other)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Text::Other)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn decode(line: &str) -> Option<(String, Option<String>)> {
+        let mut scratch = Scratch::default();
+        Extractor::default()
+            .decode(line.as_bytes(), &Spans::default(), &mut scratch)
+            .map(|b| (b.code.to_owned(), b.message.map(str::to_owned)))
+    }
+
+    fn code(line: &str) -> Option<String> {
+        decode(line).map(|(code, _)| code)
+    }
+
+    #[test]
+    fn nested_object() {
+        let line = r#"{"status":400,"response":{"error_code":"CTS.0003","error_msg":"Invalid message body."}}"#;
+        assert_eq!(decode(line), Some(("CTS.0003".into(), Some("Invalid message body.".into()))));
+    }
+
+    #[test]
+    fn either_key_order_any_whitespace() {
+        let line = r#"{"body": { "error_msg" : "a {b} \"c\"" ,
+            "error_code" :	"CTS.0202" } }"#;
+        assert_eq!(decode(line), Some(("CTS.0202".into(), Some(r#"a {b} "c""#.into()))));
+    }
+
+    #[test]
+    fn escaped_json_string() {
+        let line = r#"{"resp_body":"{\"error_msg\":\"caf\\u00e9 \\\"x\\\"\",\"error_code\":\"CTS.0003\"}","status":400}"#;
+        assert_eq!(decode(line), Some(("CTS.0003".into(), Some(r#"café "x""#.into()))));
+    }
+
+    #[test]
+    fn unicode_escapes_in_message() {
+        let line = r#"{"error_code":"CTS.0001","error_msg":"\u4e2d\u6587 \ud83d\ude00"}"#;
+        assert_eq!(decode(line).unwrap().1.unwrap(), "中文 😀");
+    }
+
+    #[test]
+    fn double_escaped_json_string() {
+        let inner = r#"{"error_code":"CTS.0205","error_msg":"x"}"#;
+        let once = serde_json::to_string(inner).unwrap();
+        let twice = serde_json::to_string(&format!("{{\"wrapped\":{once}}}")).unwrap();
+        assert_eq!(code(&format!(r#"{{"log":{twice}}}"#)), Some("CTS.0205".into()));
+    }
+
+    #[test]
+    fn nginx_hex_escaping() {
+        let line = r#"1.2.3.4 - - [27/Nov/2026:06:54:04 +0000] "GET / HTTP/1.1" 400 60 "-" "ua" "{\x22error_code\x22:\x22CTS.0204\x22,\x22error_msg\x22:\x22caf\xC3\xA9 \x5C\x22q\x5C\x22\x22}""#;
+        assert_eq!(decode(line), Some(("CTS.0204".into(), Some(r#"café "q""#.into()))));
+    }
+
+    #[test]
+    fn code_and_message_form() {
+        assert_eq!(code(r#"{"error":{"code":"VPC.0514","message":"quota"}}"#), Some("VPC.0514".into()));
+        assert_eq!(code(r#"{"code":"APIGW.0301","message":"Incorrect IAM authentication information"}"#), Some("APIGW.0301".into()));
+        assert_eq!(code(r#"{"code":200,"message":"OK"}"#), None);
+        assert_eq!(code(r#"{"code":"OK","message":"fine"}"#), None);
+        assert_eq!(code(r#"{"message":"no code"}"#), None);
+    }
+
+    #[test]
+    fn error_code_wins_over_code() {
+        let line = r#"{"code":"APIGW.0301","message":"m","error_code":"CTS.0001","error_msg":"e"}"#;
+        assert_eq!(decode(line), Some(("CTS.0001".into(), Some("e".into()))));
+    }
+
+    #[test]
+    fn phantoms_are_not_errors() {
+        for line in [
+            r#"{"uri":"/v3/x?error_code=CTS.0003","status":200}"#,
+            r#"{"user_agent":"error_code bot","status":200}"#,
+            r#"1.2.3.4 - - [27/Nov/2026:06:54:04 +0000] "GET /?error_code=CTS.0003 HTTP/1.1" 200 1 "-" "error_code:x""#,
+            r#"{"error_code":null,"status":200}"#,
+            r#"{"error_code":400}"#,
+            r#"{"error_code":"has space"}"#,
+            r#"{"note":"the field error_code is set","status":200}"#,
+        ] {
+            assert_eq!(code(line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn not_body_spans_are_skipped() {
+        let line = r#"{"user_agent":"{\"error_code\":\"CTS.0001\"}","status":200}"#;
+        let mut spans = Spans::default();
+        spans.push(14..44);
+        let mut scratch = Scratch::default();
+        assert!(Extractor::default().decode(line.as_bytes(), &spans, &mut scratch).is_none());
+        assert!(Extractor::default().decode(line.as_bytes(), &Spans::default(), &mut scratch).is_some());
+    }
+
+    #[test]
+    fn candidates_map_hits_to_lines() {
+        let block = b"a\nerror_code\nb\nmessage\nc\n";
+        let e = Extractor::default();
+        let mut c = e.candidates(block);
+        assert!(!c.line_has_hit(0, 1));
+        assert!(c.line_has_hit(2, 12));
+        assert!(!c.line_has_hit(13, 14));
+        assert!(c.line_has_hit(15, 22));
+        assert!(!c.line_has_hit(23, 24));
+    }
+
+    #[test]
+    fn deep_nesting_does_not_overflow() {
+        let deep = format!(r#"{}"error_code":"CTS.0001"{}"#, "{\"a\":".repeat(10_000), "}".repeat(10_000));
+        let _ = decode(&deep);
+    }
+
+    /// Every shape a body can be logged in, for one code and message.
+    fn shapes(code: &str, msg: &str) -> Vec<String> {
+        let body = serde_json::json!({"error_code": code, "error_msg": msg}).to_string();
+        let reversed = format!(r#"{{ "error_msg" : {}, "error_code" : "{code}" }}"#, serde_json::to_string(msg).unwrap());
+        let escaped = serde_json::to_string(&body).unwrap();
+        let nginx: String = body
+            .bytes()
+            .map(|b| match b {
+                b'"' | b'\\' | 0..=0x1f | 0x7f..=0xff => format!("\\x{b:02X}"),
+                _ => (b as char).to_string(),
+            })
+            .collect();
+        vec![
+            format!(r#"{{"status":400,"response":{body}}}"#),
+            format!(r#"{{"status":400,"response":{reversed}}}"#),
+            format!(r#"{{"status":400,"resp_body":{escaped}}}"#),
+            format!(r#"1.1.1.1 - - [27/Nov/2026:06:54:04 +0000] "GET / HTTP/1.1" 400 9 "-" "ua" "{nginx}""#),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn same_code_in_every_shape(code in "[A-Z]{2,6}\\.[0-9]{4}", msg in "\\PC{0,40}") {
+            for line in shapes(&code, &msg) {
+                let decoded = decode(&line);
+                prop_assert_eq!(decoded, Some((code.clone(), (!msg.is_empty()).then(|| msg.clone()))), "{}", line);
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let mut scratch = Scratch::default();
+            let _ = Extractor::default().decode(&bytes, &Spans::default(), &mut scratch);
+        }
+
+        #[test]
+        fn arbitrary_text_around_keys_never_panics(parts in proptest::collection::vec(
+            prop_oneof![Just("error_code".to_string()), Just("\\\"".to_string()), Just("\\x22".to_string()),
+                        Just("{".to_string()), Just("}".to_string()), Just(":".to_string()), Just("\"".to_string()),
+                        Just("message".to_string()), Just("\\u00".to_string()), "[a-z0-9. \\\\]{0,3}"], 0..40)) {
+            let line = parts.concat();
+            let mut scratch = Scratch::default();
+            let _ = Extractor::default().decode(line.as_bytes(), &Spans::default(), &mut scratch);
+        }
+    }
+}

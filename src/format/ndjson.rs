@@ -1,0 +1,470 @@
+//! NDJSON lines: one JSON object per line.
+//!
+//! The parser walks the top-level keys of the object once, skipping values it
+//! does not need (strings with `memchr2`, nested containers by depth), and
+//! reads only the fields it knows by name. A key with the same name inside a
+//! nested object is never taken for a top-level field. No value is decoded
+//! unless it is one of the record's fields, and nothing is allocated.
+
+use memchr::memchr2;
+
+use super::scalar::{parse_scaled, parse_status};
+use super::timestamp::{TimeParser, epoch_number};
+use super::{Malformed, Record};
+
+/// A record field that can be read from an NDJSON key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    /// Request time.
+    Time,
+    /// HTTP status.
+    Status,
+    /// Latency in the given unit.
+    Latency(LatencyUnit),
+    /// Upstream latency in seconds; may list several upstreams.
+    UpstreamLatency,
+    /// Request path.
+    Uri,
+    /// The full request line (`GET /path HTTP/1.1`).
+    Request,
+    /// HTTP method.
+    Method,
+    /// Client address.
+    Client,
+    /// Request id.
+    RequestId,
+    /// A header such as the user agent that cannot hold a response body.
+    NotBody,
+}
+
+/// Unit of a latency field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LatencyUnit {
+    /// Seconds (nginx `$request_time`).
+    Seconds,
+    /// Milliseconds.
+    #[default]
+    Millis,
+    /// Microseconds (Apache `%D`).
+    Micros,
+}
+
+impl LatencyUnit {
+    /// Decimal digits that turn this unit into microseconds.
+    fn scale(self) -> u32 {
+        match self {
+            LatencyUnit::Seconds => 6,
+            LatencyUnit::Millis => 3,
+            LatencyUnit::Micros => 0,
+        }
+    }
+}
+
+/// Field names given on the command line; each replaces the built-in names
+/// for its field.
+#[derive(Clone, Debug, Default)]
+pub struct FieldOverrides {
+    names: Vec<(Box<[u8]>, Field)>,
+    /// Unit of `duration`/`latency` and of an overridden latency field.
+    pub latency_unit: LatencyUnit,
+}
+
+impl FieldOverrides {
+    /// No overrides; `duration`/`latency` keys are read in `latency_unit`.
+    pub fn new(latency_unit: LatencyUnit) -> Self {
+        FieldOverrides { names: Vec::new(), latency_unit }
+    }
+
+    /// Reads `field` from the top-level key `name` instead of the built-in
+    /// names. For [`Field::Latency`] the unit is taken from `latency_unit`.
+    pub fn set(&mut self, field: Field, name: &str) -> &mut Self {
+        self.names.retain(|(_, f)| !same_field(*f, field));
+        self.names.push((name.as_bytes().into(), field));
+        self
+    }
+
+    /// Which field a top-level key feeds, with its priority (lower wins when
+    /// several keys feed the same field).
+    fn classify(&self, key: &[u8]) -> Option<(Field, u8)> {
+        if let Some((_, field)) = self.names.iter().find(|(name, _)| &name[..] == key) {
+            let field = match field {
+                Field::Latency(_) => Field::Latency(self.latency_unit),
+                other => *other,
+            };
+            return Some((field, 0));
+        }
+        let (field, priority) = builtin_field(key, self.latency_unit)?;
+        let overridden = self.names.iter().any(|(_, f)| same_field(*f, field));
+        (!overridden).then_some((field, priority))
+    }
+}
+
+/// Latency and upstream latency are one field for overriding purposes.
+fn same_field(a: Field, b: Field) -> bool {
+    let group = |f: Field| match f {
+        Field::Latency(_) | Field::UpstreamLatency => Field::UpstreamLatency,
+        Field::Uri | Field::Request => Field::Uri,
+        other => other,
+    };
+    group(a) == group(b)
+}
+
+/// The built-in key names, with priorities.
+fn builtin_field(key: &[u8], unit: LatencyUnit) -> Option<(Field, u8)> {
+    Some(match key {
+        b"time" => (Field::Time, 0),
+        b"timestamp" => (Field::Time, 1),
+        b"@timestamp" => (Field::Time, 2),
+        b"time_local" => (Field::Time, 3),
+        b"time_iso8601" => (Field::Time, 4),
+        b"status" => (Field::Status, 0),
+        b"status_code" => (Field::Status, 1),
+        b"code" => (Field::Status, 2),
+        b"request_time" => (Field::Latency(LatencyUnit::Seconds), 0),
+        b"latency_ms" => (Field::Latency(LatencyUnit::Millis), 1),
+        b"duration_ms" => (Field::Latency(LatencyUnit::Millis), 2),
+        b"duration" => (Field::Latency(unit), 3),
+        b"latency" => (Field::Latency(unit), 4),
+        b"upstream_response_time" => (Field::UpstreamLatency, 5),
+        b"uri" => (Field::Uri, 0),
+        b"request_uri" => (Field::Uri, 1),
+        b"path" => (Field::Uri, 2),
+        b"url" => (Field::Uri, 3),
+        b"request" => (Field::Request, 4),
+        b"method" | b"request_method" => (Field::Method, 0),
+        b"remote_addr" => (Field::Client, 0),
+        b"client_ip" => (Field::Client, 1),
+        b"request_id" => (Field::RequestId, 0),
+        b"x_request_id" => (Field::RequestId, 1),
+        b"http_user_agent" | b"user_agent" | b"http_referer" | b"referer" | b"referrer" => {
+            (Field::NotBody, 0)
+        }
+        _ => return None,
+    })
+}
+
+/// Parses NDJSON lines into records. One per worker thread.
+#[derive(Debug, Default)]
+pub struct NdjsonParser {
+    fields: FieldOverrides,
+    times: TimeParser,
+}
+
+/// Priorities of the fields found so far on a line (`u8::MAX` = none yet).
+struct Found {
+    time: u8,
+    status: u8,
+    latency: u8,
+    uri: u8,
+    client: u8,
+    request_id: u8,
+}
+
+impl NdjsonParser {
+    /// A parser that finds fields by `fields` (built-in names by default).
+    pub fn new(fields: FieldOverrides) -> Self {
+        NdjsonParser { fields, times: TimeParser::default() }
+    }
+
+    /// Parses one line. See [`super::LineParser::parse`].
+    ///
+    /// # Complexity
+    ///
+    /// One pass over the line; string values are skipped with `memchr2`.
+    pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Record<'a>, Malformed> {
+        let mut pos = skip_ws(line, 0);
+        if line.get(pos) != Some(&b'{') {
+            return Err(Malformed::NotJsonObject);
+        }
+        pos = skip_ws(line, pos + 1);
+        let mut record = Record::default();
+        let mut found = Found {
+            time: u8::MAX,
+            status: u8::MAX,
+            latency: u8::MAX,
+            uri: u8::MAX,
+            client: u8::MAX,
+            request_id: u8::MAX,
+        };
+        if line.get(pos) == Some(&b'}') {
+            return end_of_object(line, pos, record);
+        }
+        loop {
+            if line.get(pos) != Some(&b'"') {
+                return Err(Malformed::InvalidJson);
+            }
+            let key_end = skip_string(line, pos)?;
+            let key = &line[pos + 1..key_end - 1];
+            pos = skip_ws(line, key_end);
+            if line.get(pos) != Some(&b':') {
+                return Err(Malformed::InvalidJson);
+            }
+            let value_start = skip_ws(line, pos + 1);
+            let value_end = skip_value(line, value_start)?;
+            if let Some((field, priority)) = self.fields.classify(key) {
+                self.assign(&mut record, &mut found, field, priority, line, value_start..value_end);
+            }
+            pos = skip_ws(line, value_end);
+            match line.get(pos) {
+                Some(b',') => pos = skip_ws(line, pos + 1),
+                Some(b'}') => return end_of_object(line, pos, record),
+                _ => return Err(Malformed::InvalidJson),
+            }
+        }
+    }
+
+    fn assign<'a>(
+        &mut self,
+        record: &mut Record<'a>,
+        found: &mut Found,
+        field: Field,
+        priority: u8,
+        line: &'a [u8],
+        span: std::ops::Range<usize>,
+    ) {
+        let raw = &line[span.clone()];
+        let text = unquote(raw);
+        match field {
+            Field::Time if priority < found.time => {
+                let time = if raw.first() == Some(&b'"') {
+                    self.times.parse_text(text)
+                } else {
+                    epoch_number(text)
+                };
+                if time.is_some() {
+                    record.time = time;
+                    found.time = priority;
+                }
+            }
+            Field::Status if priority < found.status => {
+                if let Some(status) = parse_status(text) {
+                    record.status = Some(status);
+                    found.status = priority;
+                }
+            }
+            Field::Latency(unit) if priority < found.latency => {
+                if let Some(us) = parse_scaled(text, unit.scale()) {
+                    record.latency_us = Some(us);
+                    found.latency = priority;
+                }
+            }
+            Field::UpstreamLatency if priority < found.latency => {
+                if let Some(us) = upstream_micros(text) {
+                    record.latency_us = Some(us);
+                    found.latency = priority;
+                }
+            }
+            Field::Uri | Field::Request => {
+                record.not_body.push(span);
+                if priority < found.uri {
+                    let (method, uri) = if field == Field::Request { split_request(text) } else { (None, Some(text)) };
+                    record.uri = uri;
+                    record.method = method.or(record.method);
+                    found.uri = priority;
+                }
+            }
+            Field::Method => record.method = Some(text),
+            Field::Client if priority < found.client => {
+                record.client = Some(text);
+                found.client = priority;
+            }
+            Field::RequestId if priority < found.request_id => {
+                record.request_id = Some(text);
+                found.request_id = priority;
+            }
+            Field::NotBody => record.not_body.push(span),
+            _ => {}
+        }
+    }
+}
+
+/// Sum of `$upstream_response_time`-style lists: `0.004, 0.010 : 0.002`, in
+/// seconds, as microseconds. `-` entries (no upstream answered) are skipped;
+/// `None` when nothing is left.
+pub(super) fn upstream_micros(text: &[u8]) -> Option<u64> {
+    let mut total: Option<u64> = None;
+    for part in text.split(|&b| b == b',' || b == b':') {
+        let part = part.trim_ascii();
+        if part.is_empty() || part == b"-" {
+            continue;
+        }
+        let us = parse_scaled(part, 6)?;
+        total = Some(total.unwrap_or(0).saturating_add(us));
+    }
+    total
+}
+
+/// `GET /path HTTP/1.1` → (`GET`, `/path`).
+pub(super) fn split_request(request: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {
+    let mut parts = request.split(|&b| b == b' ').filter(|p| !p.is_empty());
+    let method = parts.next();
+    let uri = parts.next();
+    match uri {
+        Some(uri) => (method, Some(uri)),
+        None => (None, method),
+    }
+}
+
+fn end_of_object<'a>(line: &[u8], close: usize, record: Record<'a>) -> Result<Record<'a>, Malformed> {
+    if skip_ws(line, close + 1) == line.len() { Ok(record) } else { Err(Malformed::InvalidJson) }
+}
+
+/// The contents of a JSON string token, or the token itself for numbers.
+fn unquote(raw: &[u8]) -> &[u8] {
+    match raw {
+        [b'"', inner @ .., b'"'] => inner,
+        other => other,
+    }
+}
+
+fn skip_ws(line: &[u8], mut pos: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\r' | b'\n') = line.get(pos) {
+        pos += 1;
+    }
+    pos
+}
+
+/// `line[start]` is `"`; returns the index just past the closing quote.
+pub(crate) fn skip_string(line: &[u8], start: usize) -> Result<usize, Malformed> {
+    let mut pos = start + 1;
+    loop {
+        match memchr2(b'"', b'\\', &line[pos.min(line.len())..]) {
+            Some(i) if line[pos + i] == b'"' => return Ok(pos + i + 1),
+            Some(i) => pos += i + 2,
+            None => return Err(Malformed::InvalidJson),
+        }
+    }
+}
+
+/// Returns the index just past the value starting at `start`.
+fn skip_value(line: &[u8], start: usize) -> Result<usize, Malformed> {
+    match line.get(start) {
+        Some(b'"') => skip_string(line, start),
+        Some(b'{' | b'[') => skip_container(line, start),
+        Some(_) => {
+            let len = line[start..]
+                .iter()
+                .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n'))
+                .unwrap_or(line.len() - start);
+            if len == 0 { Err(Malformed::InvalidJson) } else { Ok(start + len) }
+        }
+        None => Err(Malformed::InvalidJson),
+    }
+}
+
+/// Skips a nested object or array by counting brackets outside strings.
+fn skip_container(line: &[u8], start: usize) -> Result<usize, Malformed> {
+    let mut depth = 0usize;
+    let mut pos = start;
+    while pos < line.len() {
+        match line[pos] {
+            b'"' => {
+                pos = skip_string(line, pos)?;
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Ok(pos + 1);
+                }
+            }
+            _ => {}
+        }
+        pos += 1;
+    }
+    Err(Malformed::InvalidJson)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Record<'_>, Malformed> {
+        NdjsonParser::default().parse(line.as_bytes())
+    }
+
+    #[test]
+    fn reads_gateway_fields() {
+        let line = r#"{"time":"2026-11-27T06:54:04.250Z","remote_addr":"10.0.0.1","request":"POST /v3/p1/tracker HTTP/1.1","status":400,"request_time":0.052,"request_id":"abc","resp":{"error_code":"CTS.0003"}}"#;
+        let r = parse(line).unwrap();
+        assert_eq!(r.time, Some(1_795_762_444_250));
+        assert_eq!(r.status, Some(400));
+        assert_eq!(r.latency_us, Some(52_000));
+        assert_eq!(r.method, Some(&b"POST"[..]));
+        assert_eq!(r.uri, Some(&b"/v3/p1/tracker"[..]));
+        assert_eq!(r.client, Some(&b"10.0.0.1"[..]));
+        assert_eq!(r.request_id, Some(&b"abc"[..]));
+    }
+
+    #[test]
+    fn nested_keys_are_not_top_level_fields() {
+        let line = r#"{"response":{"status":503,"request_time":9.0,"time":"2001-01-01T00:00:00Z"},"status":"200","latency_ms":"12.5"}"#;
+        let r = parse(line).unwrap();
+        assert_eq!(r.status, Some(200));
+        assert_eq!(r.latency_us, Some(12_500));
+        assert_eq!(r.time, None);
+    }
+
+    #[test]
+    fn key_order_does_not_matter_and_priority_wins() {
+        let a = parse(r#"{"upstream_response_time":"0.004, 0.010 : 0.002","request_time":"0.100"}"#).unwrap();
+        let b = parse(r#"{"request_time":"0.100","upstream_response_time":"0.004, 0.010 : 0.002"}"#).unwrap();
+        assert_eq!(a.latency_us, Some(100_000));
+        assert_eq!(b.latency_us, Some(100_000));
+        let up = parse(r#"{"upstream_response_time":"0.004, 0.010 : 0.002"}"#).unwrap();
+        assert_eq!(up.latency_us, Some(16_000));
+        assert_eq!(parse(r#"{"upstream_response_time":"-"}"#).unwrap().latency_us, None);
+    }
+
+    #[test]
+    fn epoch_times_and_other_names() {
+        assert_eq!(parse(r#"{"@timestamp":1795762444123}"#).unwrap().time, Some(1_795_762_444_123));
+        assert_eq!(parse(r#"{"timestamp":1795762444}"#).unwrap().time, Some(1_795_762_444_000));
+        assert_eq!(
+            parse(r#"{"time_local":"27/Nov/2026:06:54:04 +0000"}"#).unwrap().time,
+            Some(1_795_762_444_000)
+        );
+        assert_eq!(parse(r#"{"status_code":"404"}"#).unwrap().status, Some(404));
+        assert_eq!(parse(r#"{"code":"VPC.0514"}"#).unwrap().status, None);
+        assert_eq!(parse(r#"{"duration_ms":3}"#).unwrap().latency_us, Some(3_000));
+    }
+
+    #[test]
+    fn overrides_replace_builtin_names() {
+        let mut fields = FieldOverrides::new(LatencyUnit::Micros);
+        fields.set(Field::Latency(LatencyUnit::Micros), "rt_us").set(Field::Status, "http_status");
+        let mut p = NdjsonParser::new(fields);
+        let r = p.parse(br#"{"rt_us":1500,"request_time":9,"status":200,"http_status":502}"#).unwrap();
+        assert_eq!(r.latency_us, Some(1_500));
+        assert_eq!(r.status, Some(502));
+    }
+
+    #[test]
+    fn malformed_lines() {
+        assert_eq!(parse("hello"), Err(Malformed::NotJsonObject));
+        assert_eq!(parse("[1,2]"), Err(Malformed::NotJsonObject));
+        assert_eq!(parse(r#"{"a":"#), Err(Malformed::InvalidJson));
+        assert_eq!(parse(r#"{"a":"unterminated}"#), Err(Malformed::InvalidJson));
+        assert_eq!(parse(r#"{"a":{"b":1}"#), Err(Malformed::InvalidJson));
+        assert_eq!(parse(r#"{"a":1} trailing"#), Err(Malformed::InvalidJson));
+        assert_eq!(parse(r#"{a:1}"#), Err(Malformed::InvalidJson));
+        assert!(parse(r#"{}"#).is_ok());
+        assert!(parse(r#" { "a" : [1, {"b": "}"}] } "#).is_ok());
+    }
+
+    #[test]
+    fn escaped_quotes_in_strings() {
+        let r = parse(r#"{"ua":"x\"y\\","status":201}"#).unwrap();
+        assert_eq!(r.status, Some(201));
+    }
+
+    #[test]
+    fn uri_and_agent_spans_are_not_body() {
+        let line = r#"{"uri":"/a?x=1","user_agent":"\"error_code\":\"CTS.0001\"","body":""}"#;
+        let r = parse(line).unwrap();
+        let ua = line.find(r#"\"error_code"#).unwrap();
+        assert!(r.not_body.contains(ua));
+        assert!(!r.not_body.contains(line.find("body").unwrap()));
+    }
+}

@@ -1,0 +1,95 @@
+//! Number parsing for the hot path: decimals to scaled integers (seconds to
+//! microseconds without floating point) and HTTP status codes.
+
+/// Parses a non-negative decimal (`0.052`, `12`, `3.5e-2`) and returns it
+/// multiplied by `10^scale`, rounded half up.
+///
+/// `parse_scaled(b"0.052", 6) == Some(52_000)` turns seconds into
+/// microseconds. Returns `None` for negative numbers, anything that is not a
+/// number, and results that do not fit in a `u64`.
+pub fn parse_scaled(text: &[u8], scale: u32) -> Option<u64> {
+    let int_len = text.iter().take_while(|b| b.is_ascii_digit()).count();
+    let (int_part, rest) = text.split_at(int_len);
+    let frac_part = match rest {
+        [] => &[][..],
+        [b'.', frac @ ..] if frac.iter().all(u8::is_ascii_digit) => frac,
+        _ => return parse_scaled_float(text, scale),
+    };
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for &digit in int_part {
+        value = value.checked_mul(10)?.checked_add(u64::from(digit - b'0'))?;
+    }
+    for i in 0..scale as usize {
+        let digit = frac_part.get(i).map_or(0, |d| u64::from(d - b'0'));
+        value = value.checked_mul(10)?.checked_add(digit)?;
+    }
+    if frac_part.get(scale as usize).is_some_and(|&d| d >= b'5') {
+        value = value.checked_add(1)?;
+    }
+    Some(value)
+}
+
+/// The rare exponent form (`1.5e-3`); only reached off the fast path.
+fn parse_scaled_float(text: &[u8], scale: u32) -> Option<u64> {
+    let value: f64 = std::str::from_utf8(text).ok()?.parse().ok()?;
+    let scaled = (value * 10f64.powi(scale as i32)).round();
+    (scaled.is_finite() && scaled >= 0.0 && scaled < u64::MAX as f64).then_some(scaled as u64)
+}
+
+/// An HTTP status code: exactly three digits, 100 to 599.
+pub fn parse_status(text: &[u8]) -> Option<u16> {
+    match *text {
+        [a @ b'1'..=b'5', b, c] if b.is_ascii_digit() && c.is_ascii_digit() => {
+            Some(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn scaled_decimals() {
+        assert_eq!(parse_scaled(b"0.052", 6), Some(52_000));
+        assert_eq!(parse_scaled(b"12", 3), Some(12_000));
+        assert_eq!(parse_scaled(b"12.5", 3), Some(12_500));
+        assert_eq!(parse_scaled(b"1.0005", 3), Some(1_001));
+        assert_eq!(parse_scaled(b"1.0004", 3), Some(1_000));
+        assert_eq!(parse_scaled(b".5", 1), Some(5));
+        assert_eq!(parse_scaled(b"7.", 0), Some(7));
+        assert_eq!(parse_scaled(b"1.5e-3", 6), Some(1_500));
+        assert_eq!(parse_scaled(b"250", 0), Some(250));
+    }
+
+    #[test]
+    fn scaled_rejects_non_numbers() {
+        for bad in [&b""[..], b"-", b".", b"-1", b"1.2.3", b"abc", b"0x10", b"1 ", b"-1e3", b"NaN"] {
+            assert_eq!(parse_scaled(bad, 6), None, "{}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(parse_scaled(b"99999999999999999999", 0), None);
+        assert_eq!(parse_scaled(b"18446744073709551615", 1), None);
+    }
+
+    #[test]
+    fn statuses() {
+        assert_eq!(parse_status(b"200"), Some(200));
+        assert_eq!(parse_status(b"599"), Some(599));
+        for bad in [&b"099"[..], b"600", b"20", b"2000", b"-", b"2x0"] {
+            assert_eq!(parse_status(bad), None);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn integer_micros_match_float_parse(int in 0u64..100_000, frac in 0u32..1_000_000) {
+            let text = format!("{int}.{frac:06}");
+            prop_assert_eq!(parse_scaled(text.as_bytes(), 6), Some(int * 1_000_000 + u64::from(frac)));
+        }
+    }
+}

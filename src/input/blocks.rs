@@ -1,0 +1,349 @@
+//! The block reader: fill, cut at the last newline, carry the tail.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::sync::{Arc, Mutex};
+
+use memchr::{memchr, memrchr};
+
+use super::Source;
+use crate::error::Error;
+
+/// Block reader settings.
+#[derive(Clone, Copy, Debug)]
+pub struct ReaderOptions {
+    /// Bytes read per block (default 1 MiB). A block holds at least one
+    /// whole line, so it grows up to `max_line_len` for longer lines.
+    pub block_size: usize,
+    /// Lines longer than this are skipped and reported as one
+    /// [`BlockContent::LongLine`] (default 1 MiB).
+    pub max_line_len: usize,
+}
+
+impl Default for ReaderOptions {
+    fn default() -> Self {
+        ReaderOptions { block_size: 1 << 20, max_line_len: 1 << 20 }
+    }
+}
+
+/// What a block holds.
+#[derive(Debug)]
+pub enum BlockContent {
+    /// Whole lines (the last one of an input may lack its newline).
+    Lines(Buffer),
+    /// One line longer than the cap, skipped; it starts at this byte offset.
+    LongLine {
+        /// Byte offset of the line in its input.
+        offset: u64,
+    },
+}
+
+/// A piece of one input.
+#[derive(Debug)]
+pub struct Block {
+    /// Index of the input in the reader's source list.
+    pub file: u32,
+    /// Index of this block within its input, from 0.
+    pub index: u64,
+    /// Lines or a skipped long line.
+    pub content: BlockContent,
+}
+
+/// A block's bytes; the allocation goes back to the reader's pool on drop.
+#[derive(Debug)]
+pub struct Buffer {
+    bytes: Vec<u8>,
+    len: usize,
+    pool: Arc<Mutex<Vec<Vec<u8>>>>,
+}
+
+impl Buffer {
+    /// The filled part.
+    pub fn as_slice(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl Drop for Buffer {
+    fn drop(&mut self) {
+        let bytes = std::mem::take(&mut self.bytes);
+        if let Ok(mut pool) = self.pool.lock() {
+            pool.push(bytes);
+        }
+    }
+}
+
+/// Per-input facts gathered while reading.
+#[derive(Clone, Debug, Default)]
+pub struct InputStats {
+    /// Bytes read.
+    pub bytes: u64,
+}
+
+/// Reads sources one after another as blocks of whole lines.
+///
+/// An input that cannot be opened or read is recorded in
+/// [`BlockReader::errors`] and skipped; the others are still read.
+pub struct BlockReader {
+    sources: Vec<Source>,
+    options: ReaderOptions,
+    next_source: usize,
+    current: Option<OpenInput>,
+    carry: Vec<u8>,
+    pool: Arc<Mutex<Vec<Vec<u8>>>>,
+    stats: Vec<InputStats>,
+    errors: Vec<(u32, Error)>,
+}
+
+struct OpenInput {
+    file: u32,
+    rdr: Box<dyn Read + Send>,
+    next_index: u64,
+    /// Byte offset of the start of `carry` in the input.
+    offset: u64,
+    eof: bool,
+}
+
+impl BlockReader {
+    /// A reader over `sources`, in order.
+    pub fn new(sources: Vec<Source>, options: ReaderOptions) -> Self {
+        let options = ReaderOptions { block_size: options.block_size.max(1), max_line_len: options.max_line_len.max(1) };
+        let stats = vec![InputStats::default(); sources.len()];
+        BlockReader {
+            sources,
+            options,
+            next_source: 0,
+            current: None,
+            carry: Vec::new(),
+            pool: Arc::default(),
+            stats,
+            errors: Vec::new(),
+        }
+    }
+
+    /// Bytes read per input so far.
+    pub fn stats(&self) -> &[InputStats] {
+        &self.stats
+    }
+
+    /// Inputs that could not be read, with the error, in input order.
+    pub fn take_errors(&mut self) -> Vec<(u32, Error)> {
+        std::mem::take(&mut self.errors)
+    }
+
+    fn open_next(&mut self) -> Option<()> {
+        while self.next_source < self.sources.len() {
+            let file = self.next_source as u32;
+            let source = &self.sources[self.next_source];
+            self.next_source += 1;
+            let rdr: io::Result<Box<dyn Read + Send>> = match source {
+                Source::Stdin => Ok(Box::new(io::stdin())),
+                Source::File(path) => open_file(path),
+            };
+            match rdr {
+                Ok(rdr) => {
+                    self.carry.clear();
+                    self.current = Some(OpenInput { file, rdr, next_index: 0, offset: 0, eof: false });
+                    return Some(());
+                }
+                Err(source_err) => self.errors.push((file, Error::open(source, source_err))),
+            }
+        }
+        None
+    }
+
+    fn take_buffer(&self) -> Vec<u8> {
+        let reused = self.pool.lock().ok().and_then(|mut pool| pool.pop());
+        let mut buf = reused.unwrap_or_default();
+        if buf.len() != self.options.block_size {
+            buf.resize(self.options.block_size, 0);
+            buf.shrink_to(self.options.block_size);
+        }
+        buf
+    }
+
+    /// Fills `buf[len..]` from the input; returns the new length.
+    fn fill(&mut self, buf: &mut [u8], mut len: usize) -> usize {
+        let Some(input) = self.current.as_mut() else {
+            return len;
+        };
+        while len < buf.len() && !input.eof {
+            match input.rdr.read(&mut buf[len..]) {
+                Ok(0) => input.eof = true,
+                Ok(n) => {
+                    len += n;
+                    self.stats[input.file as usize].bytes += n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let at = input.offset + len as u64;
+                    self.errors.push((input.file, Error::read(&self.sources[input.file as usize], at, e)));
+                    input.eof = true;
+                }
+            }
+        }
+        len
+    }
+
+    /// Reads and drops bytes up to and including the next newline, keeping
+    /// what follows it in `carry`. Returns the bytes skipped.
+    fn skip_line(&mut self, mut buf: Vec<u8>) -> u64 {
+        let mut skipped = 0u64;
+        loop {
+            let len = self.fill(&mut buf, 0);
+            if len == 0 {
+                break;
+            }
+            if let Some(i) = memchr(b'\n', &buf[..len]) {
+                skipped += i as u64 + 1;
+                self.carry.extend_from_slice(&buf[i + 1..len]);
+                break;
+            }
+            skipped += len as u64;
+        }
+        if let Ok(mut pool) = self.pool.lock() {
+            pool.push(buf);
+        }
+        skipped
+    }
+
+    fn emit(&mut self, content: BlockContent) -> Block {
+        let input = self.current.as_mut().expect("emit is called with an open input");
+        let index = input.next_index;
+        input.next_index += 1;
+        Block { file: input.file, index, content }
+    }
+}
+
+fn open_file(path: &std::path::Path) -> io::Result<Box<dyn Read + Send>> {
+    let file = File::open(path)?;
+    if file.metadata()?.is_dir() {
+        return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
+    }
+    Ok(Box::new(file))
+}
+
+impl Iterator for BlockReader {
+    type Item = Block;
+
+    fn next(&mut self) -> Option<Block> {
+        loop {
+            if self.current.is_none() {
+                self.open_next()?;
+            }
+            let mut buf = self.take_buffer();
+            let mut len = self.carry.len();
+            if len > buf.len() {
+                buf.resize(len, 0);
+            }
+            buf[..len].copy_from_slice(&self.carry);
+            self.carry.clear();
+            loop {
+                len = self.fill(&mut buf, len);
+                let eof = self.current.as_ref().is_none_or(|i| i.eof);
+                if eof {
+                    if len == 0 {
+                        self.current = None;
+                        break;
+                    }
+                    let block = self.lines_block(buf, len);
+                    self.current = None;
+                    return Some(block);
+                }
+                if let Some(i) = memrchr(b'\n', &buf[..len]) {
+                    self.carry.extend_from_slice(&buf[i + 1..len]);
+                    return Some(self.lines_block(buf, i + 1));
+                }
+                if len >= self.options.max_line_len {
+                    let input = self.current.as_mut().expect("open input");
+                    let offset = input.offset;
+                    let skipped = self.skip_line(buf);
+                    self.current.as_mut().expect("open input").offset = offset + len as u64 + skipped;
+                    return Some(self.emit(BlockContent::LongLine { offset }));
+                }
+                let grown = (buf.len() * 2).min(self.options.max_line_len.max(buf.len() + 1));
+                buf.resize(grown, 0);
+            }
+        }
+    }
+}
+
+impl BlockReader {
+    /// Emits `buf[..end]` as a block of lines; what follows `end` is
+    /// already in `carry`.
+    fn lines_block(&mut self, buf: Vec<u8>, end: usize) -> Block {
+        if let Some(input) = self.current.as_mut() {
+            input.offset += end as u64;
+        }
+        let buffer = Buffer { bytes: buf, len: end, pool: Arc::clone(&self.pool) };
+        self.emit(BlockContent::Lines(buffer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::io::Write;
+
+    fn read_all(data: &[u8], block_size: usize, max_line_len: usize) -> Vec<Block> {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(data).unwrap();
+        let sources = vec![Source::File(tmp.path().to_owned())];
+        BlockReader::new(sources, ReaderOptions { block_size, max_line_len }).collect()
+    }
+
+    fn concat(blocks: &[Block]) -> Vec<u8> {
+        blocks
+            .iter()
+            .flat_map(|b| match &b.content {
+                BlockContent::Lines(buf) => buf.as_slice().to_vec(),
+                BlockContent::LongLine { .. } => b"<long>\n".to_vec(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn long_lines_are_skipped_and_reading_goes_on() {
+        let data = format!("a\n{}\nb\n{}", "x".repeat(100), "y".repeat(50));
+        let blocks = read_all(data.as_bytes(), 8, 16);
+        assert_eq!(concat(&blocks), b"a\n<long>\nb\n<long>\n");
+        let offsets: Vec<u64> = blocks
+            .iter()
+            .filter_map(|b| match b.content {
+                BlockContent::LongLine { offset } => Some(offset),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(offsets, vec![2, 105]);
+    }
+
+    #[test]
+    fn missing_file_is_an_error_and_others_are_read() {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(b"ok\n").unwrap();
+        let sources = vec![Source::File("/nonexistent/x.log".into()), Source::File(tmp.path().to_owned())];
+        let mut rdr = BlockReader::new(sources, ReaderOptions::default());
+        let blocks: Vec<Block> = rdr.by_ref().collect();
+        assert_eq!(blocks.len(), 1);
+        assert_eq!(blocks[0].file, 1);
+        let errors = rdr.take_errors();
+        assert_eq!(errors.len(), 1);
+        assert!(errors[0].1.to_string().contains("/nonexistent/x.log"));
+    }
+
+    proptest! {
+        #[test]
+        fn blocks_preserve_bytes_and_cut_at_newlines(s in "[a-z\n]{0,300}", block_size in 1usize..40) {
+            let blocks = read_all(s.as_bytes(), block_size, 1 << 20);
+            prop_assert_eq!(concat(&blocks), s.as_bytes().to_vec());
+            for b in &blocks[..blocks.len().saturating_sub(1)] {
+                if let BlockContent::Lines(buf) = &b.content {
+                    prop_assert_eq!(buf.as_slice().last(), Some(&b'\n'));
+                }
+            }
+            let indexes: Vec<u64> = blocks.iter().map(|b| b.index).collect();
+            prop_assert_eq!(indexes, (0..blocks.len() as u64).collect::<Vec<_>>());
+        }
+    }
+}

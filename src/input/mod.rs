@@ -1,0 +1,40 @@
+//! Input sources and the block reader.
+//!
+//! Every source (a file or stdin) goes through one streaming path: a
+//! [`BlockReader`] fills large reused buffers with `read()`, cuts each at its
+//! last newline and carries the partial line into the next block. Blocks
+//! always end at a line terminator except the last block of an input.
+//! Memory is bounded by block size × blocks in flight, never by input size.
+
+mod blocks;
+
+use std::fmt;
+use std::path::PathBuf;
+
+pub use blocks::{Block, BlockContent, BlockReader, ReaderOptions};
+
+/// Where lines come from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Standard input (`-` on the command line).
+    Stdin,
+    /// A file.
+    File(PathBuf),
+}
+
+impl Source {
+    /// `-` means stdin; anything else is a path.
+    pub fn from_arg(arg: impl Into<PathBuf>) -> Self {
+        let path = arg.into();
+        if path.as_os_str() == "-" { Source::Stdin } else { Source::File(path) }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Stdin => f.write_str("<stdin>"),
+            Source::File(path) => write!(f, "{}", path.display()),
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! `cts-logscan`: find Cloud Trace Service (CTS) error bodies in API-gateway
+//! NDJSON and nginx/Apache access logs, and report per error code how many,
+//! what share, how fast they were answered, when, and what the documentation
+//! says to do about them.
+//!
+//! The data flows one way:
+//!
+//! ```text
+//! input (blocks of whole lines) → format (one Record per line) + extract
+//! (error body) → aggregate (per worker, merged) → report (model + renderers)
+//! ```
+//!
+//! ```no_run
+//! use cts_logscan::{input::Source, report::Report, scan::{scan, ScanOptions}};
+//!
+//! let result = scan(vec![Source::from_arg("access.log")], &ScanOptions::default())?;
+//! let report = Report::build(&result);
+//! println!("{} error bodies", report.summary.error_bodies);
+//! # Ok::<(), cts_logscan::Error>(())
+//! ```
+
+pub mod aggregate;
+pub mod catalog;
+mod error;
+pub mod extract;
+pub mod format;
+pub mod input;
+pub mod report;
+pub mod scan;
+
+pub use error::Error;

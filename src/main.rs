@@ -1,0 +1,96 @@
+//! The `cts-logscan` binary: parse arguments, call the library, map errors to
+//! exit codes (0 success, 2 usage error or unreadable input).
+
+mod cli;
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::Parser;
+use cts_logscan::catalog;
+use cts_logscan::report::{self, JsonRenderer, Render, Report, TableRenderer};
+use cts_logscan::scan::scan;
+
+use cli::{CatalogOutput, Cli, Command, OutputFormat, ScanArgs};
+
+fn main() -> ExitCode {
+    match run() {
+        Ok(code) => code,
+        Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("cts-logscan: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Codes { output }) => {
+            let mut out = io::stdout().lock();
+            report::render_codes(catalog::all(), output == CatalogOutput::Json, &mut out)?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Explain { code, output }) => explain(&code, output),
+        None => scan_command(&cli.scan),
+    }
+}
+
+fn explain(code: &str, output: CatalogOutput) -> anyhow::Result<ExitCode> {
+    let Some(info) = catalog::lookup(code) else {
+        let nearest: Vec<&str> = catalog::nearest(code, 3).iter().map(|i| i.code).collect();
+        bail!(
+            "'{code}' is not in the CTS catalogue (codes are case-sensitive); nearest known codes: {}. \
+             Run `cts-logscan codes` for the full list.",
+            nearest.join(", ")
+        );
+    };
+    let mut out = io::stdout().lock();
+    report::render_explain(info, output == CatalogOutput::Json, &mut out)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn scan_command(args: &ScanArgs) -> anyhow::Result<ExitCode> {
+    if args.would_wait_on_terminal() {
+        bail!("no input: give one or more log files, or '-' to read standard input (see --help)");
+    }
+    let result = scan(args.sources(), &args.scan_options())?;
+    let mut failed = false;
+    for input in &result.inputs {
+        if let Some(error) = &input.error {
+            eprintln!("cts-logscan: {error}");
+            failed = true;
+        }
+    }
+    let report = Report::build(&result);
+    let renderer: Box<dyn Render> = match args.output {
+        OutputFormat::Table => Box::new(TableRenderer { color: args.use_color() }),
+        OutputFormat::Json => Box::new(JsonRenderer),
+    };
+    match &args.output_file {
+        Some(path) => {
+            let file = File::create(path).with_context(|| format!("{}: cannot create report file", path.display()))?;
+            let mut wtr = BufWriter::new(file);
+            renderer
+                .render(&report, &mut wtr)
+                .and_then(|()| wtr.flush())
+                .with_context(|| format!("{}: cannot write report", path.display()))?;
+        }
+        None => {
+            let mut wtr = BufWriter::new(io::stdout().lock());
+            renderer.render(&report, &mut wtr)?;
+            wtr.flush()?;
+        }
+    }
+    Ok(if failed { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// A closed pipe (`cts-logscan x.log | head`) ends the program quietly.
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| cause.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
+}

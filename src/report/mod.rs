@@ -1,0 +1,340 @@
+//! The report model and its renderers.
+//!
+//! [`Report::build`] joins a scan's merged statistics with the catalogue and
+//! derives shares, rates and percentiles. Renderers (one file per output
+//! format) only format a `Report`; they compute nothing.
+
+mod catalog;
+mod json;
+mod table;
+
+use std::collections::BTreeMap;
+use std::io;
+
+use serde::Serialize;
+
+pub use catalog::{render_codes, render_explain};
+pub use json::{JsonRenderer, SCHEMA_VERSION};
+pub use table::TableRenderer;
+
+use crate::aggregate::{Aggregate, CodeStats, Latency};
+use crate::catalog::{self as codes, Edition};
+use crate::format::{Malformed, timestamp::format_rfc3339};
+use crate::scan::ScanResult;
+
+/// Formats a report for one output format.
+pub trait Render {
+    /// Writes `report` to `wtr`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever writing to `wtr` returns.
+    fn render(&self, report: &Report, wtr: &mut dyn io::Write) -> io::Result<()>;
+}
+
+/// Everything a scan found, ready to render. This is the JSON schema; see
+/// [`JsonRenderer`] for an example.
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    /// Bumped on any incompatible change of this structure.
+    pub schema_version: u32,
+    /// Which program wrote the report.
+    pub tool: Tool,
+    /// One entry per input, in the order given.
+    pub inputs: Vec<InputReport>,
+    /// Totals over all inputs.
+    pub summary: Summary,
+    /// One entry per error code, by count (descending), then code.
+    pub codes: Vec<CodeReport>,
+}
+
+/// The program that wrote a report.
+#[derive(Clone, Debug, Serialize)]
+pub struct Tool {
+    /// `cts-logscan`.
+    pub name: &'static str,
+    /// Its version.
+    pub version: &'static str,
+}
+
+/// One input.
+#[derive(Clone, Debug, Serialize)]
+pub struct InputReport {
+    /// The path as given, or `<stdin>`.
+    pub path: String,
+    /// `ndjson`, `combined` or `common`; `null` when nothing was read.
+    pub format: Option<&'static str>,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Why the input could not be read (fully), if so.
+    pub error: Option<String>,
+}
+
+/// Totals over all inputs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// Inputs given.
+    pub files: usize,
+    /// Bytes read.
+    pub bytes: u64,
+    /// Lines read: `requests + blank + malformed`.
+    pub lines: u64,
+    /// Lines that parsed as requests.
+    pub requests: u64,
+    /// Empty or whitespace-only lines.
+    pub blank: u64,
+    /// Lines that could not be parsed.
+    pub malformed: u64,
+    /// Malformed lines by kind (`not-json-object`, `invalid-json`,
+    /// `not-access-log`, `line-too-long`); kinds with no line are left out.
+    pub malformed_by_kind: BTreeMap<&'static str, u64>,
+    /// The first malformed lines, in input order (at most 5).
+    pub malformed_samples: Vec<MalformedSample>,
+    /// Lines with an error body.
+    pub error_bodies: u64,
+    /// `error_bodies / requests`, or `null` without requests.
+    pub error_rate: Option<f64>,
+    /// Error bodies whose code is not in the CTS catalogue.
+    pub unknown_code_bodies: u64,
+    /// Earliest request time (RFC 3339, UTC).
+    pub first_time: Option<String>,
+    /// Latest request time (RFC 3339, UTC).
+    pub last_time: Option<String>,
+    /// Seconds from `first_time` to `last_time`.
+    pub span_seconds: Option<f64>,
+    /// Requests by HTTP status (`"200"` → count).
+    pub statuses: BTreeMap<String, u64>,
+    /// Latency over all requests and over requests without an error body.
+    pub latency_ms: SummaryLatency,
+    /// Latencies above one hour, counted at one hour.
+    pub latency_clamped: u64,
+    /// How long the scan took.
+    pub timing: Timing,
+}
+
+/// A malformed line.
+#[derive(Clone, Debug, Serialize)]
+pub struct MalformedSample {
+    /// The input.
+    pub file: String,
+    /// 1-based line number.
+    pub line: u64,
+    /// What is wrong with it.
+    pub kind: &'static str,
+}
+
+/// Latency percentiles of request groups.
+#[derive(Clone, Debug, Serialize)]
+pub struct SummaryLatency {
+    /// All requests with a latency.
+    pub all: Option<LatencyReport>,
+    /// Requests with a latency and without an error body.
+    pub without_error_body: Option<LatencyReport>,
+}
+
+/// Latency percentiles in milliseconds (nearest rank; within 0.1 %).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct LatencyReport {
+    /// Requests with a latency.
+    pub count: u64,
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Exact maximum.
+    pub max: f64,
+}
+
+/// Wall time and throughput; the only figures that vary between runs.
+#[derive(Clone, Debug, Serialize)]
+pub struct Timing {
+    /// Seconds the scan took.
+    pub wall_seconds: f64,
+    /// Input bytes per second, in MiB.
+    pub mib_per_second: f64,
+}
+
+/// One error code.
+#[derive(Clone, Debug, Serialize)]
+pub struct CodeReport {
+    /// The code as logged; `*other*` gathers codes beyond the distinct-code
+    /// limit.
+    pub code: String,
+    /// Lines with this code.
+    pub count: u64,
+    /// Share of all error bodies, 0 to 1.
+    pub share: f64,
+    /// Lines with this code per 1,000 requests.
+    pub per_1k_requests: Option<f64>,
+    /// Lines per minute over the observed time span of all requests.
+    pub per_minute: Option<f64>,
+    /// Whether the code is in the built-in CTS catalogue.
+    pub in_catalog: bool,
+    /// `documented` or `newer` (edition of the documentation), if known.
+    pub edition: Option<Edition>,
+    /// The HTTP status the documentation gives for this code.
+    pub documented_status: Option<u16>,
+    /// The documented message.
+    pub documented_message: Option<&'static str>,
+    /// What the error means, per the documentation.
+    pub description: Option<&'static str>,
+    /// What to do about it, per the documentation.
+    pub solution: Option<&'static str>,
+    /// HTTP statuses logged with this code (`"400"` → count).
+    pub statuses: BTreeMap<String, u64>,
+    /// Lines whose logged status differs from the documented one.
+    pub status_mismatches: u64,
+    /// Latency of the requests that returned this code.
+    pub latency_ms: Option<LatencyReport>,
+    /// First time seen (RFC 3339, UTC).
+    pub first_seen: Option<String>,
+    /// Last time seen (RFC 3339, UTC).
+    pub last_seen: Option<String>,
+    /// `error_msg` values seen, with counts (the first 8 in byte order).
+    pub messages: Vec<MessageCount>,
+    /// Lines whose message is not in `messages`.
+    pub other_messages: u64,
+}
+
+/// A message and how often it was seen.
+#[derive(Clone, Debug, Serialize)]
+pub struct MessageCount {
+    /// The `error_msg`.
+    pub message: String,
+    /// Lines with it.
+    pub count: u64,
+}
+
+impl LatencyReport {
+    fn from_latency(latency: &Latency) -> Option<Self> {
+        let p = latency.percentiles()?;
+        let ms = |us: u64| us as f64 / 1000.0;
+        Some(LatencyReport { count: p.count, p50: ms(p.p50), p90: ms(p.p90), p99: ms(p.p99), max: ms(p.max) })
+    }
+}
+
+impl Report {
+    /// Builds the report of `result`.
+    pub fn build(result: &ScanResult) -> Report {
+        let agg = &result.aggregate;
+        let span_seconds = agg.time_span.map(|(first, last)| (last - first) as f64 / 1000.0);
+        let rates = Rates { requests: agg.requests, error_bodies: agg.error_bodies, span_seconds };
+        let mut code_reports: Vec<CodeReport> =
+            agg.codes.iter().map(|(code, stats)| code_report(code, stats, &rates)).collect();
+        if let Some(other) = &agg.other_codes {
+            code_reports.push(code_report("*other*", other, &rates));
+        }
+        code_reports.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.code.cmp(&b.code)));
+        let unknown_code_bodies = code_reports.iter().filter(|c| !c.in_catalog).map(|c| c.count).sum();
+        let bytes: u64 = result.inputs.iter().map(|i| i.bytes).sum();
+        let wall_seconds = result.elapsed.as_secs_f64();
+        Report {
+            schema_version: SCHEMA_VERSION,
+            tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
+            inputs: input_reports(result),
+            summary: Summary {
+                files: result.inputs.len(),
+                bytes,
+                lines: agg.lines,
+                requests: agg.requests,
+                blank: agg.blank,
+                malformed: agg.malformed_total(),
+                malformed_by_kind: Malformed::ALL
+                    .iter()
+                    .map(|&kind| (kind.name(), agg.malformed[kind as usize]))
+                    .filter(|&(_, n)| n > 0)
+                    .collect(),
+                malformed_samples: malformed_samples(result, agg),
+                error_bodies: agg.error_bodies,
+                error_rate: ratio(agg.error_bodies, agg.requests),
+                unknown_code_bodies,
+                first_time: agg.time_span.map(|(first, _)| format_rfc3339(first)),
+                last_time: agg.time_span.map(|(_, last)| format_rfc3339(last)),
+                span_seconds,
+                statuses: agg.statuses.iter().map(|(s, n)| (s.to_string(), n)).collect(),
+                latency_ms: SummaryLatency {
+                    all: LatencyReport::from_latency(&agg.latency_all),
+                    without_error_body: LatencyReport::from_latency(&agg.latency_ok),
+                },
+                latency_clamped: agg.latency_all.clamped(),
+                timing: Timing {
+                    wall_seconds,
+                    mib_per_second: if wall_seconds > 0.0 { bytes as f64 / 1048576.0 / wall_seconds } else { 0.0 },
+                },
+            },
+            codes: code_reports,
+        }
+    }
+}
+
+/// Denominators for per-code rates.
+struct Rates {
+    requests: u64,
+    error_bodies: u64,
+    span_seconds: Option<f64>,
+}
+
+fn ratio(part: u64, whole: u64) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+fn code_report(code: &str, stats: &CodeStats, rates: &Rates) -> CodeReport {
+    let info = codes::lookup(code);
+    let documented_status = info.map(|i| i.http_status);
+    let status_mismatches = match documented_status {
+        Some(documented) => stats.statuses.iter().filter(|(s, _)| *s != documented).map(|(_, n)| n).sum(),
+        None => 0,
+    };
+    let non_empty = |text: &'static str| (!text.is_empty()).then_some(text);
+    CodeReport {
+        code: code.to_owned(),
+        count: stats.count,
+        share: ratio(stats.count, rates.error_bodies).unwrap_or(0.0),
+        per_1k_requests: ratio(stats.count * 1000, rates.requests),
+        per_minute: rates.span_seconds.filter(|&s| s > 0.0).map(|s| stats.count as f64 * 60.0 / s),
+        in_catalog: info.is_some(),
+        edition: info.map(|i| i.edition),
+        documented_status,
+        documented_message: info.map(|i| i.message),
+        description: info.and_then(|i| non_empty(i.description)),
+        solution: info.and_then(|i| non_empty(i.solution)),
+        statuses: stats.statuses.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
+        status_mismatches,
+        latency_ms: LatencyReport::from_latency(&stats.latency),
+        first_seen: stats.time_span.map(|(first, _)| format_rfc3339(first)),
+        last_seen: stats.time_span.map(|(_, last)| format_rfc3339(last)),
+        messages: stats
+            .messages
+            .kept
+            .iter()
+            .map(|(message, count)| MessageCount { message: message.clone(), count: *count })
+            .collect(),
+        other_messages: stats.messages.others,
+    }
+}
+
+fn input_reports(result: &ScanResult) -> Vec<InputReport> {
+    result
+        .inputs
+        .iter()
+        .map(|input| InputReport {
+            path: input.source.to_string(),
+            format: input.format.map(|f| f.name()),
+            bytes: input.bytes,
+            error: input.error.as_ref().map(ToString::to_string),
+        })
+        .collect()
+}
+
+fn malformed_samples(result: &ScanResult, agg: &Aggregate) -> Vec<MalformedSample> {
+    agg.samples
+        .iter()
+        .map(|sample| MalformedSample {
+            file: result.inputs[sample.position.file as usize].source.to_string(),
+            line: agg.line_number(sample.position),
+            kind: sample.kind.name(),
+        })
+        .collect()
+}

@@ -1,0 +1,259 @@
+//! The human-readable table: a summary block, then one row per code sorted by
+//! count, then samples of malformed lines.
+
+use std::io::{self, Write};
+
+use super::{CodeReport, LatencyReport, Render, Report};
+
+/// Writes the report as aligned text, optionally with ANSI colour.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TableRenderer {
+    /// Use ANSI colour and bold.
+    pub color: bool,
+}
+
+/// Longest message shown in the table.
+const MESSAGE_WIDTH: usize = 60;
+
+impl Render for TableRenderer {
+    fn render(&self, report: &Report, wtr: &mut dyn Write) -> io::Result<()> {
+        self.summary(report, wtr)?;
+        writeln!(wtr)?;
+        if report.codes.is_empty() {
+            writeln!(wtr, "no error bodies found")?;
+        } else {
+            self.codes(&report.codes, wtr)?;
+        }
+        self.samples(report, wtr)
+    }
+}
+
+impl TableRenderer {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+    }
+
+    fn summary(&self, report: &Report, wtr: &mut dyn Write) -> io::Result<()> {
+        let s = &report.summary;
+        let files = if s.files == 1 { "1 file".to_owned() } else { format!("{} files", s.files) };
+        writeln!(
+            wtr,
+            "{} {} — {files}, {}, {} lines in {:.2} s ({}/s)",
+            self.paint("1", report.tool.name),
+            report.tool.version,
+            human_bytes(s.bytes as f64),
+            thousands(s.lines),
+            s.timing.wall_seconds,
+            human_bytes(s.timing.mib_per_second * 1048576.0),
+        )?;
+        let kinds: Vec<String> = s.malformed_by_kind.iter().map(|(k, n)| format!("{k} {}", thousands(*n))).collect();
+        let kinds = if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) };
+        writeln!(
+            wtr,
+            "  requests     {:>12}   blank {} · malformed {}{kinds}",
+            thousands(s.requests),
+            thousands(s.blank),
+            thousands(s.malformed)
+        )?;
+        let rate = s.error_rate.map_or("-".to_owned(), |r| format!("{:.2} % of requests", r * 100.0));
+        writeln!(
+            wtr,
+            "  error bodies {:>12}   {rate} · {} codes · {} bodies with codes outside the CTS catalogue",
+            thousands(s.error_bodies),
+            report.codes.len(),
+            thousands(s.unknown_code_bodies),
+        )?;
+        if let (Some(first), Some(last), Some(span)) = (&s.first_time, &s.last_time, s.span_seconds) {
+            writeln!(wtr, "  time span    {first} → {last} ({})", human_duration(span))?;
+        }
+        if !s.statuses.is_empty() {
+            let statuses: Vec<String> = s.statuses.iter().map(|(st, n)| format!("{st} {}", thousands(*n))).collect();
+            writeln!(wtr, "  statuses     {}", statuses.join(" · "))?;
+        }
+        if s.latency_ms.all.is_some() {
+            writeln!(wtr, "  latency (ms) {:>12} {:>9} {:>9} {:>9} {:>10}", "count", "p50", "p90", "p99", "max")?;
+            for (label, latency) in
+                [("all", &s.latency_ms.all), ("no error", &s.latency_ms.without_error_body)]
+            {
+                if let Some(l) = latency {
+                    writeln!(
+                        wtr,
+                        "    {label:<10} {:>12} {:>9} {:>9} {:>9} {:>10}",
+                        thousands(l.count),
+                        ms(l.p50),
+                        ms(l.p90),
+                        ms(l.p99),
+                        ms(l.max)
+                    )?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn codes(&self, codes: &[CodeReport], wtr: &mut dyn Write) -> io::Result<()> {
+        let header = [
+            "CODE", "COUNT", "SHARE", "PER 1K", "PER MIN", "P50 MS", "P90 MS", "P99 MS", "MAX MS", "STATUS",
+            "MISMATCH", "FIRST SEEN", "LAST SEEN", "MESSAGE",
+        ];
+        let rows: Vec<[String; 14]> = codes.iter().map(row).collect();
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let line = |cells: &[String; 14]| -> String {
+            let mut out = String::new();
+            for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+                let pad = width.saturating_sub(cell.chars().count());
+                match i {
+                    0 | 9 | 11 | 12 => out.push_str(&format!("{cell}{} ", " ".repeat(pad))),
+                    13 => out.push_str(cell),
+                    _ => out.push_str(&format!("{}{cell} ", " ".repeat(pad))),
+                }
+            }
+            out.trim_end().to_owned()
+        };
+        writeln!(wtr, "{}", self.paint("1", &line(&header.map(str::to_owned))))?;
+        for (row, code) in rows.iter().zip(codes) {
+            let text = line(row);
+            let text = if !code.in_catalog {
+                self.paint("33", &text)
+            } else if code.status_mismatches > 0 {
+                self.paint("31", &text)
+            } else {
+                text
+            };
+            writeln!(wtr, "{text}")?;
+        }
+        writeln!(wtr)?;
+        writeln!(
+            wtr,
+            "STATUS is the documented HTTP status (`?` marks codes outside the CTS catalogue); \
+             MISMATCH counts lines logged with another status. `cts-logscan explain CODE` tells what to do."
+        )
+    }
+
+    fn samples(&self, report: &Report, wtr: &mut dyn Write) -> io::Result<()> {
+        let s = &report.summary;
+        if s.malformed_samples.is_empty() {
+            return Ok(());
+        }
+        writeln!(wtr)?;
+        writeln!(wtr, "{}", self.paint("1", &format!("malformed lines (first {}):", s.malformed_samples.len())))?;
+        for sample in &s.malformed_samples {
+            writeln!(wtr, "  {}:{}  {}", sample.file, sample.line, sample.kind)?;
+        }
+        Ok(())
+    }
+}
+
+fn row(code: &CodeReport) -> [String; 14] {
+    let latency = |pick: fn(&LatencyReport) -> f64| code.latency_ms.as_ref().map_or("-".to_owned(), |l| ms(pick(l)));
+    let message = code
+        .documented_message
+        .map(str::to_owned)
+        .or_else(|| code.messages.iter().max_by_key(|m| m.count).map(|m| m.message.clone()))
+        .unwrap_or_else(|| "-".to_owned());
+    [
+        code.code.clone(),
+        thousands(code.count),
+        format!("{:.1}%", code.share * 100.0),
+        code.per_1k_requests.map_or("-".to_owned(), |r| format!("{r:.2}")),
+        code.per_minute.map_or("-".to_owned(), |r| format!("{r:.2}")),
+        latency(|l| l.p50),
+        latency(|l| l.p90),
+        latency(|l| l.p99),
+        latency(|l| l.max),
+        code.documented_status.map_or("?".to_owned(), |s| s.to_string()),
+        if code.in_catalog { thousands(code.status_mismatches) } else { "-".to_owned() },
+        short_time(code.first_seen.as_deref()),
+        short_time(code.last_seen.as_deref()),
+        ellipsize(&message.replace(['\n', '\r', '\t'], " "), MESSAGE_WIDTH),
+    ]
+}
+
+/// `2026-11-27T06:54:04.123Z` → `2026-11-27T06:54:04Z`.
+fn short_time(time: Option<&str>) -> String {
+    match time {
+        Some(t) if t.len() == 24 => format!("{}Z", &t[..19]),
+        Some(t) => t.to_owned(),
+        None => "-".to_owned(),
+    }
+}
+
+fn ellipsize(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max - 1).collect();
+    format!("{cut}…")
+}
+
+/// `1234567` → `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Milliseconds with precision that suits their size.
+fn ms(value: f64) -> String {
+    if value >= 1000.0 {
+        format!("{}", thousands(value.round() as u64))
+    } else if value >= 100.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+fn human_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{value:.0} B") } else { format!("{value:.2} {}", UNITS[unit]) }
+}
+
+fn human_duration(seconds: f64) -> String {
+    let total = seconds.round() as u64;
+    let (days, hours, minutes, secs) = (total / 86_400, total / 3600 % 24, total / 60 % 60, total % 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, _) => format!("{minutes}m {secs}s"),
+        (0, _, _) => format!("{hours}h {minutes}m"),
+        _ => format!("{days}d {hours}h {minutes}m"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(ms(52.0), "52.00");
+        assert_eq!(ms(120.25), "120.2");
+        assert_eq!(ms(2500.0), "2,500");
+        assert_eq!(human_bytes(1536.0), "1.50 KiB");
+        assert_eq!(human_duration(240.0), "4m 0s");
+        assert_eq!(human_duration(90_061.0), "1d 1h 1m");
+        assert_eq!(short_time(Some("2026-11-27T06:54:04.123Z")), "2026-11-27T06:54:04Z");
+        assert_eq!(ellipsize("abcdef", 4), "abc…");
+    }
+}
