@@ -143,14 +143,14 @@ impl Extractor {
     ///
     /// Linear in the line, times a small constant for escaped bodies.
     pub fn decode<'s>(&self, line: &[u8], not_body: &Spans, scratch: &'s mut Scratch) -> Option<ErrorBody<'s>> {
-        let found = [(KeyKind::ErrorCode, &self.error_code), (KeyKind::Message, &self.message)]
-            .into_iter()
-            .any(|(kind, finder)| {
+        let found = [(KeyKind::ErrorCode, &self.error_code), (KeyKind::Message, &self.message)].into_iter().any(
+            |(kind, finder)| {
                 finder
                     .find_iter(line)
                     .filter(|&pos| !not_body.contains(pos))
                     .any(|pos| decode_at(line, pos, kind, 0, scratch))
-            });
+            },
+        );
         found.then(|| ErrorBody {
             code: &scratch.code,
             message: (!scratch.message.is_empty()).then_some(scratch.message.as_str()),
@@ -258,12 +258,12 @@ fn unescape(quoting: Quoting, text: &[u8], out: &mut Vec<u8>) {
 fn unescape_nginx(text: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
     while i < text.len() {
-        if let [b'\\', b'x', h, l, ..] = text[i..] {
-            if let (Some(h), Some(l)) = (hex_value(h), hex_value(l)) {
-                out.push(h << 4 | l);
-                i += 4;
-                continue;
-            }
+        if let [b'\\', b'x', h, l, ..] = text[i..]
+            && let (Some(h), Some(l)) = (hex_value(h), hex_value(l))
+        {
+            out.push(h << 4 | l);
+            i += 4;
+            continue;
         }
         out.push(text[i]);
         i += 1;
@@ -310,7 +310,9 @@ fn unescape_json(text: &[u8], out: &mut Vec<u8>) {
 fn push_unicode_escape(text: &[u8], out: &mut Vec<u8>) -> usize {
     let unit = |at: usize| -> Option<u32> {
         match text.get(at..at + 6)? {
-            [b'\\', b'u', digits @ ..] => digits.iter().try_fold(0u32, |acc, &d| Some(acc << 4 | u32::from(hex_value(d)?))),
+            [b'\\', b'u', digits @ ..] => {
+                digits.iter().try_fold(0u32, |acc, &d| Some(acc << 4 | u32::from(hex_value(d)?)))
+            }
             _ => None,
         }
     };
@@ -508,7 +510,8 @@ mod tests {
 
     #[test]
     fn escaped_json_string() {
-        let line = r#"{"resp_body":"{\"error_msg\":\"caf\\u00e9 \\\"x\\\"\",\"error_code\":\"CTS.0003\"}","status":400}"#;
+        let line =
+            r#"{"resp_body":"{\"error_msg\":\"caf\\u00e9 \\\"x\\\"\",\"error_code\":\"CTS.0003\"}","status":400}"#;
         assert_eq!(decode(line), Some(("CTS.0003".into(), Some(r#"café "x""#.into()))));
     }
 
@@ -535,7 +538,10 @@ mod tests {
     #[test]
     fn code_and_message_form() {
         assert_eq!(code(r#"{"error":{"code":"VPC.0514","message":"quota"}}"#), Some("VPC.0514".into()));
-        assert_eq!(code(r#"{"code":"APIGW.0301","message":"Incorrect IAM authentication information"}"#), Some("APIGW.0301".into()));
+        assert_eq!(
+            code(r#"{"code":"APIGW.0301","message":"Incorrect IAM authentication information"}"#),
+            Some("APIGW.0301".into())
+        );
         assert_eq!(code(r#"{"code":200,"message":"OK"}"#), None);
         assert_eq!(code(r#"{"code":"OK","message":"fine"}"#), None);
         assert_eq!(code(r#"{"message":"no code"}"#), None);
@@ -593,7 +599,8 @@ mod tests {
     /// Every shape a body can be logged in, for one code and message.
     fn shapes(code: &str, msg: &str) -> Vec<String> {
         let body = serde_json::json!({"error_code": code, "error_msg": msg}).to_string();
-        let reversed = format!(r#"{{ "error_msg" : {}, "error_code" : "{code}" }}"#, serde_json::to_string(msg).unwrap());
+        let reversed =
+            format!(r#"{{ "error_msg" : {}, "error_code" : "{code}" }}"#, serde_json::to_string(msg).unwrap());
         let escaped = serde_json::to_string(&body).unwrap();
         let nginx: String = body
             .bytes()

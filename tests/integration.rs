@@ -1,1 +1,9 @@
+//! Integration tests: the real binary on fixtures, ground truth from the
+//! corpus generator, and property tests of the pipeline's invariants.
 
+mod cli;
+mod formats;
+mod ground_truth;
+mod invariants;
+mod support;
+mod util;

@@ -39,8 +39,7 @@ fn new_histogram() -> Box<Histogram<u64>> {
     // The bounds are constants that satisfy `1 <= low`, `high >= 2 * low`
     // and `sigfig <= 5`, so creation cannot fail.
     Box::new(
-        Histogram::new_with_bounds(1, MAX_LATENCY_US, SIGNIFICANT_DIGITS)
-            .expect("constant histogram bounds are valid"),
+        Histogram::new_with_bounds(1, MAX_LATENCY_US, SIGNIFICANT_DIGITS).expect("constant histogram bounds are valid"),
     )
 }
 
@@ -105,8 +104,12 @@ impl Latency {
     }
 
     /// The value of the `rank`-th smallest recording (1-based): the middle of
-    /// its histogram bucket, kept within the exact min and max.
+    /// its histogram bucket, kept within the exact min and max; the last rank
+    /// is the exact max.
     fn value_at_rank(&self, histogram: &Histogram<u64>, rank: u64) -> u64 {
+        if rank >= histogram.len() {
+            return self.max;
+        }
         let mut seen = 0;
         for bucket in histogram.iter_recorded() {
             seen += bucket.count_since_last_iteration();

@@ -212,11 +212,8 @@ impl Aggregate {
 
     /// The 1-based line number of `position` within its file.
     pub fn line_number(&self, position: LinePosition) -> u64 {
-        let before: u64 = self
-            .block_lines
-            .range((position.file, 0)..(position.file, position.block))
-            .map(|(_, lines)| lines)
-            .sum();
+        let before: u64 =
+            self.block_lines.range((position.file, 0)..(position.file, position.block)).map(|(_, lines)| lines).sum();
         before + position.line + 1
     }
 }
@@ -248,7 +245,10 @@ mod tests {
         let mut a = Aggregate::default();
         a.add_block(0, seed, 4);
         a.add_record(&record(200, 1_000 * seed, seed as i64), None);
-        a.add_record(&record(400, 2_000 * seed, 10 * seed as i64), body(if seed % 2 == 0 { "CTS.0003" } else { "VPC.0514" }));
+        a.add_record(
+            &record(400, 2_000 * seed, 10 * seed as i64),
+            body(if seed.is_multiple_of(2) { "CTS.0003" } else { "VPC.0514" }),
+        );
         a.add_blank();
         let position = LinePosition { file: 0, block: seed, line: 3 };
         a.add_malformed(Malformed::InvalidJson, position, body("CTS.0001"));

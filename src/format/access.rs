@@ -62,8 +62,7 @@ impl AccessParser {
     /// fields of the combined layout.
     pub(super) fn parse_layout<'a>(&mut self, line: &'a [u8]) -> Result<(Record<'a>, bool), Malformed> {
         let mut cur = Cursor { line, pos: 0 };
-        let mut record = Record::default();
-        record.client = Some(cur.token().ok_or(Malformed::NotAccessLog)?);
+        let mut record = Record { client: Some(cur.token().ok_or(Malformed::NotAccessLog)?), ..Record::default() };
         cur.token().ok_or(Malformed::NotAccessLog)?; // ident
         cur.token().ok_or(Malformed::NotAccessLog)?; // user
         let time = cur.bracketed().ok_or(Malformed::NotAccessLog)?;
@@ -101,7 +100,9 @@ impl AccessParser {
             if let Some((key, value)) = split_key_value(token) {
                 let value = unquote(value);
                 match key {
-                    b"rt" | b"request_time" => offer(record, &mut source, LatencySource::RequestTimeKey, parse_scaled(value, 6)),
+                    b"rt" | b"request_time" => {
+                        offer(record, &mut source, LatencySource::RequestTimeKey, parse_scaled(value, 6))
+                    }
                     b"urt" | b"upstream_response_time" => {
                         offer(record, &mut source, LatencySource::UpstreamKey, upstream_micros(value))
                     }
@@ -123,11 +124,11 @@ impl AccessParser {
 
 /// Takes `value` as the latency if `candidate` beats what was found so far.
 fn offer(record: &mut Record<'_>, best: &mut LatencySource, candidate: LatencySource, value: Option<u64>) {
-    if candidate < *best {
-        if let Some(us) = value {
-            record.latency_us = Some(us);
-            *best = candidate;
-        }
+    if candidate < *best
+        && let Some(us) = value
+    {
+        record.latency_us = Some(us);
+        *best = candidate;
     }
 }
 
@@ -278,7 +279,8 @@ mod tests {
 
     #[test]
     fn apache_escaped_quotes_in_request() {
-        let r = parse(true, r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /\"x\" HTTP/1.0" 503 12 "-" "ua""#).unwrap();
+        let r =
+            parse(true, r#"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] "GET /\"x\" HTTP/1.0" 503 12 "-" "ua""#).unwrap();
         assert_eq!(r.status, Some(503));
     }
 

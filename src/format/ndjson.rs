@@ -136,9 +136,7 @@ fn builtin_field(key: &[u8], unit: LatencyUnit) -> Option<(Field, u8)> {
         b"client_ip" => (Field::Client, 1),
         b"request_id" => (Field::RequestId, 0),
         b"x_request_id" => (Field::RequestId, 1),
-        b"http_user_agent" | b"user_agent" | b"http_referer" | b"referer" | b"referrer" => {
-            (Field::NotBody, 0)
-        }
+        b"http_user_agent" | b"user_agent" | b"http_referer" | b"referer" | b"referrer" => (Field::NotBody, 0),
         _ => return None,
     })
 }
@@ -226,11 +224,7 @@ impl NdjsonParser {
         let text = unquote(raw);
         match field {
             Field::Time if priority < found.time => {
-                let time = if raw.first() == Some(&b'"') {
-                    self.times.parse_text(text)
-                } else {
-                    epoch_number(text)
-                };
+                let time = if raw.first() == Some(&b'"') { self.times.parse_text(text) } else { epoch_number(text) };
                 if time.is_some() {
                     record.time = time;
                     found.time = priority;
@@ -421,10 +415,7 @@ mod tests {
     fn epoch_times_and_other_names() {
         assert_eq!(parse(r#"{"@timestamp":1795762444123}"#).unwrap().time, Some(1_795_762_444_123));
         assert_eq!(parse(r#"{"timestamp":1795762444}"#).unwrap().time, Some(1_795_762_444_000));
-        assert_eq!(
-            parse(r#"{"time_local":"27/Nov/2026:06:54:04 +0000"}"#).unwrap().time,
-            Some(1_795_762_444_000)
-        );
+        assert_eq!(parse(r#"{"time_local":"27/Nov/2026:06:54:04 +0000"}"#).unwrap().time, Some(1_795_762_444_000));
         assert_eq!(parse(r#"{"status_code":"404"}"#).unwrap().status, Some(404));
         assert_eq!(parse(r#"{"code":"VPC.0514"}"#).unwrap().status, None);
         assert_eq!(parse(r#"{"duration_ms":3}"#).unwrap().latency_us, Some(3_000));

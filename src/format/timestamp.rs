@@ -58,8 +58,7 @@ impl TimeParser {
         let day = digits(&text[0..2])?;
         let month = MONTHS.iter().position(|m| m[..] == text[3..6])? as u32 + 1;
         let year = digits(&text[7..11])?;
-        let seconds =
-            civil_seconds(year as i64, month, day, &text[12..20], b':')? - offset_seconds(offset)?;
+        let seconds = civil_seconds(year as i64, month, day, &text[12..20], b':')? - offset_seconds(offset)?;
         self.remember(&text[..20], offset, seconds);
         Some(seconds * 1000)
     }
@@ -95,8 +94,7 @@ impl TimeParser {
                 let year = digits(&text[0..4])?;
                 let month = digits(&text[5..7])?;
                 let day = digits(&text[8..10])?;
-                let seconds = civil_seconds(year as i64, month, day, &text[11..19], b':')?
-                    - offset_seconds(offset)?;
+                let seconds = civil_seconds(year as i64, month, day, &text[11..19], b':')? - offset_seconds(offset)?;
                 self.remember(&text[..19], offset, seconds);
                 seconds
             }
@@ -106,9 +104,7 @@ impl TimeParser {
 
     fn cached(&self, prefix: &[u8], offset: &[u8]) -> Option<i64> {
         let key = &self.key[..self.key_len];
-        let hit = key.len() == prefix.len() + offset.len()
-            && key.starts_with(prefix)
-            && key.ends_with(offset);
+        let hit = key.len() == prefix.len() + offset.len() && key.starts_with(prefix) && key.ends_with(offset);
         hit.then_some(self.seconds)
     }
 
@@ -131,11 +127,8 @@ impl TimeParser {
 /// Years outside 1970–9999 give `None`.
 pub fn epoch_number(text: &[u8]) -> Option<EpochMillis> {
     let int_digits = text.iter().take_while(|b| b.is_ascii_digit()).count();
-    let millis = if int_digits >= 12 {
-        scalar::parse_scaled(text, 0)? as i64
-    } else {
-        scalar::parse_scaled(text, 3)? as i64
-    };
+    let millis =
+        if int_digits >= 12 { scalar::parse_scaled(text, 0)? as i64 } else { scalar::parse_scaled(text, 3)? as i64 };
     (0..=MAX_EPOCH_MILLIS).contains(&millis).then_some(millis)
 }
 

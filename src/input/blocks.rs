@@ -107,7 +107,8 @@ struct OpenInput {
 impl BlockReader {
     /// A reader over `sources`, in order.
     pub fn new(sources: Vec<Source>, options: ReaderOptions) -> Self {
-        let options = ReaderOptions { block_size: options.block_size.max(1), max_line_len: options.max_line_len.max(1) };
+        let options =
+            ReaderOptions { block_size: options.block_size.max(1), max_line_len: options.max_line_len.max(1) };
         let stats = vec![InputStats::default(); sources.len()];
         BlockReader {
             sources,

@@ -72,9 +72,7 @@ impl TableRenderer {
         }
         if s.latency_ms.all.is_some() {
             writeln!(wtr, "  latency (ms) {:>12} {:>9} {:>9} {:>9} {:>10}", "count", "p50", "p90", "p99", "max")?;
-            for (label, latency) in
-                [("all", &s.latency_ms.all), ("no error", &s.latency_ms.without_error_body)]
-            {
+            for (label, latency) in [("all", &s.latency_ms.all), ("no error", &s.latency_ms.without_error_body)] {
                 if let Some(l) = latency {
                     writeln!(
                         wtr,
@@ -93,8 +91,20 @@ impl TableRenderer {
 
     fn codes(&self, codes: &[CodeReport], wtr: &mut dyn Write) -> io::Result<()> {
         let header = [
-            "CODE", "COUNT", "SHARE", "PER 1K", "PER MIN", "P50 MS", "P90 MS", "P99 MS", "MAX MS", "STATUS",
-            "MISMATCH", "FIRST SEEN", "LAST SEEN", "MESSAGE",
+            "CODE",
+            "COUNT",
+            "SHARE",
+            "PER 1K",
+            "PER MIN",
+            "P50 MS",
+            "P90 MS",
+            "P99 MS",
+            "MAX MS",
+            "STATUS",
+            "MISMATCH",
+            "FIRST SEEN",
+            "LAST SEEN",
+            "MESSAGE",
         ];
         let rows: Vec<[String; 14]> = codes.iter().map(row).collect();
         let mut widths = header.map(str::len);
@@ -196,7 +206,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -207,7 +217,7 @@ fn thousands(n: u64) -> String {
 /// Milliseconds with precision that suits their size.
 fn ms(value: f64) -> String {
     if value >= 1000.0 {
-        format!("{}", thousands(value.round() as u64))
+        thousands(value.round() as u64)
     } else if value >= 100.0 {
         format!("{value:.1}")
     } else {

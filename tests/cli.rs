@@ -1,0 +1,143 @@
+//! The command line: subcommands, exit codes, messages, output options.
+
+use std::io::Write;
+use std::process::Stdio;
+
+use predicates::prelude::*;
+
+use crate::util::{cmd, fixture, json_report, json_report_with_code, without_timing};
+
+fn gateway() -> String {
+    fixture("ndjson/gateway.ndjson").to_str().unwrap().to_owned()
+}
+
+#[test]
+fn table_is_the_default_output() {
+    cmd()
+        .arg(gateway())
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("CODE"))
+        .stdout(predicate::str::contains("CTS.0003"))
+        .stdout(predicate::str::contains("Invalid message body. The message body is empty or invalid."))
+        .stdout(predicate::str::contains("gateway.ndjson:7  invalid-json"))
+        .stdout(predicate::str::contains("\x1b[").not());
+}
+
+#[test]
+fn color_only_when_asked_or_on_a_terminal() {
+    cmd().arg(gateway()).args(["--color", "always"]).assert().success().stdout(predicate::str::contains("\x1b[1m"));
+    cmd().arg(gateway()).env("NO_COLOR", "1").assert().success().stdout(predicate::str::contains("\x1b[").not());
+}
+
+#[test]
+fn stdin_gives_the_same_report_as_the_file() {
+    let data = std::fs::read(fixture("ndjson/gateway.ndjson")).unwrap();
+    let out = cmd().args(["-", "--output", "json"]).write_stdin(data).assert().success().get_output().stdout.clone();
+    let mut from_stdin: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let mut from_file = json_report(&[&gateway()]);
+    assert_eq!(from_stdin["inputs"][0]["path"], "<stdin>");
+    for report in [&mut from_stdin, &mut from_file] {
+        report["inputs"][0]["path"] = serde_json::Value::Null;
+        report["summary"]["malformed_samples"].as_array_mut().unwrap().iter_mut().for_each(|s| s["file"] = "-".into());
+    }
+    assert_eq!(without_timing(from_stdin), without_timing(from_file));
+}
+
+#[test]
+fn thread_count_does_not_change_the_report() {
+    let one = json_report(&[&gateway(), "--threads", "1", "--block-size", "64"]);
+    let two = json_report(&[&gateway(), "--threads", "2"]);
+    assert_eq!(without_timing(one), without_timing(two));
+}
+
+#[test]
+fn report_file_with_dash_o() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("report.json");
+    cmd().arg(gateway()).args(["--output", "json", "-o"]).arg(&path).assert().success().stdout("");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["summary"]["error_bodies"], 5);
+}
+
+#[test]
+fn missing_file_is_named_and_others_are_still_scanned() {
+    let report = json_report_with_code(&["/nonexistent/access.log", &gateway()], 2);
+    assert_eq!(report["summary"]["requests"], 8);
+    assert_eq!(report["inputs"][0]["path"], "/nonexistent/access.log");
+    assert!(report["inputs"][0]["error"].as_str().unwrap().contains("cannot open"));
+    cmd()
+        .args(["/nonexistent/access.log", &gateway()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("/nonexistent/access.log: cannot open"));
+}
+
+#[test]
+fn directory_argument_is_an_input_error() {
+    cmd().arg(fixture("ndjson")).assert().code(2).stderr(predicate::str::contains("is a directory"));
+}
+
+#[test]
+fn bad_flags_are_usage_errors() {
+    cmd().args(["--format", "xml", "x.log"]).assert().code(2).stderr(predicate::str::contains("invalid value 'xml'"));
+    cmd().args(["--block-size", "0", "x.log"]).assert().code(2).stderr(predicate::str::contains("--block-size"));
+    cmd().args(["--no-such-flag"]).assert().code(2);
+}
+
+#[test]
+fn codes_lists_the_catalogue() {
+    let out = cmd().arg("codes").assert().success().get_output().stdout.clone();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().filter(|l| l.starts_with("CTS.")).count(), 45);
+    assert!(text.contains("CTS.0013   403    newer"));
+    let out = cmd().args(["codes", "--output", "json"]).assert().success().get_output().stdout.clone();
+    let codes: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(codes.as_array().unwrap().len(), 45);
+}
+
+#[test]
+fn explain_prints_one_entry() {
+    cmd()
+        .args(["explain", "CTS.0209"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("CTS.0209  (HTTP 400)"))
+        .stdout(predicate::str::contains("solution:"))
+        .stdout(predicate::str::contains("OBS bucket"));
+    cmd().args(["explain", "CTS.0228"]).assert().success().stdout(predicate::str::contains("newer edition"));
+}
+
+#[test]
+fn explain_unknown_code_suggests_the_nearest() {
+    cmd()
+        .args(["explain", "cts.209"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("'cts.209' is not in the CTS catalogue"))
+        .stderr(predicate::str::contains("CTS.0209"));
+}
+
+#[test]
+fn closed_pipe_exits_quietly() {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cts-logscan"))
+        .args(["codes"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
+
+#[test]
+fn file_named_like_a_subcommand_can_be_scanned_by_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("codes");
+    std::fs::File::create(&path).unwrap().write_all(b"{\"status\":200}\n").unwrap();
+    let report = json_report(&[path.to_str().unwrap()]);
+    assert_eq!(report["summary"]["requests"], 1);
+}

@@ -1,0 +1,124 @@
+//! Each shipped fixture against figures worked out by hand (the working is
+//! in the comments).
+
+use serde_json::json;
+
+use crate::util::{code, fixture, json_report};
+
+fn scan_fixture(path: &str) -> serde_json::Value {
+    json_report(&[fixture(path).to_str().unwrap()])
+}
+
+#[test]
+fn gateway_ndjson() {
+    let r = scan_fixture("ndjson/gateway.ndjson");
+    let s = &r["summary"];
+    // 11 lines: 8 requests, line 6 blank, line 7 cut short, line 10 not JSON.
+    assert_eq!(
+        (&s["lines"], &s["requests"], &s["blank"], &s["malformed"]),
+        (&json!(11), &json!(8), &json!(1), &json!(2))
+    );
+    assert_eq!(s["malformed_by_kind"], json!({"invalid-json": 1, "not-json-object": 1}));
+    assert_eq!(s["malformed_samples"][0]["line"], 7);
+    assert_eq!(s["malformed_samples"][1]["line"], 10);
+    // Bodies on lines 2 (nested), 4 (escaped string), 5 (code+message),
+    // 8 and 11; line 3 only mentions error_code in its URI and user agent.
+    assert_eq!(s["error_bodies"], 5);
+    assert_eq!(s["error_rate"], 0.625);
+    assert_eq!(s["unknown_code_bodies"], 1);
+    assert_eq!(s["statuses"], json!({"200": 3, "400": 2, "403": 1, "404": 1, "500": 1}));
+    // All latencies (ms): 8 10 12 15 20 30 50 120 → p50 = rank 4 = 15,
+    // p90 = rank ceil(7.2) = 8 = 120. Without an error body: 10 12 15.
+    let all = &s["latency_ms"]["all"];
+    assert_eq!((&all["count"], &all["p90"], &all["max"]), (&json!(8), &json!(120.0), &json!(120.0)));
+    assert_near(all["p50"].as_f64().unwrap(), 15.0);
+    let ok = &s["latency_ms"]["without_error_body"];
+    assert_near(ok["p50"].as_f64().unwrap(), 12.0);
+    assert_eq!(ok["p90"], 15.0);
+    assert_eq!(s["span_seconds"], 240.0);
+    assert_eq!(s["first_time"], "2026-11-27T10:00:00.000Z");
+
+    let codes: Vec<&str> = r["codes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["CTS.0003", "APIGW.0301", "CTS.0209", "CTS.0403"]);
+    let c3 = code(&r, "CTS.0003");
+    // Two lines of the 5 bodies, 8 requests, over 4 minutes; one logged 500
+    // though the documented status is 400.
+    assert_eq!(c3["count"], 2);
+    assert_eq!(c3["share"], 0.4);
+    assert_eq!(c3["per_1k_requests"], 250.0);
+    assert_eq!(c3["per_minute"], 0.5);
+    assert_eq!(c3["documented_status"], 400);
+    assert_eq!(c3["statuses"], json!({"400": 1, "500": 1}));
+    assert_eq!(c3["status_mismatches"], 1);
+    assert_eq!(c3["latency_ms"]["p90"], 120.0);
+    assert_near(c3["latency_ms"]["p50"].as_f64().unwrap(), 30.0);
+    assert_eq!(c3["first_seen"], "2026-11-27T10:00:30.000Z");
+    assert_eq!(c3["last_seen"], "2026-11-27T10:01:30.000Z");
+    assert_eq!(c3["messages"], json!([{"message": "Invalid message body.", "count": 2}]));
+    let apigw = code(&r, "APIGW.0301");
+    assert_eq!((&apigw["in_catalog"], &apigw["documented_status"]), (&json!(false), &json!(null)));
+    assert_eq!(apigw["latency_ms"]["max"], 20.0);
+    assert_eq!(code(&r, "CTS.0403")["latency_ms"]["max"], 8.0);
+    assert_eq!(code(&r, "CTS.0403")["status_mismatches"], 0);
+}
+
+#[test]
+fn nginx_combined_with_hex_escaped_bodies() {
+    let r = scan_fixture("access/nginx_combined.log");
+    let s = &r["summary"];
+    assert_eq!(r["inputs"][0]["format"], "combined");
+    assert_eq!((&s["lines"], &s["requests"], &s["malformed"]), (&json!(7), &json!(6), &json!(1)));
+    assert_eq!(
+        s["malformed_samples"],
+        json!([{"file": fixture("access/nginx_combined.log").to_str().unwrap(), "line": 6, "kind": "not-access-log"}])
+    );
+    // Line 3 has `error_code` in its query string and user agent only.
+    assert_eq!(s["error_bodies"], 3);
+    // $request_time (ms): 10 200 20 50 30 5 → sorted 5 10 20 30 50 200:
+    // p50 = rank 3 = 20, p90 = rank 6 = 200. Without bodies: 10 20 30.
+    assert_near(s["latency_ms"]["all"]["p50"].as_f64().unwrap(), 20.0);
+    assert_eq!(s["latency_ms"]["all"]["p90"], 200.0);
+    assert_eq!(s["latency_ms"]["without_error_body"]["p90"], 30.0);
+    assert_eq!(code(&r, "CTS.0205")["latency_ms"]["max"], 200.0);
+    assert_eq!(code(&r, "CTS.0004")["statuses"], json!({"500": 1}));
+    // \xC3\xA9 is é in UTF-8; \x5C\x22 is an escaped quote inside the JSON.
+    assert_eq!(code(&r, "CTS.0002")["messages"][0]["message"], "café \"quoted\"");
+    assert_eq!(code(&r, "CTS.0002")["status_mismatches"], 0);
+}
+
+#[test]
+fn nginx_escape_json_with_crlf() {
+    let r = scan_fixture("access/nginx_escape_json_crlf.log");
+    let s = &r["summary"];
+    assert_eq!((&s["lines"], &s["requests"], &s["blank"]), (&json!(4), &json!(3), &json!(1)));
+    assert_eq!(s["error_bodies"], 2);
+    // 11:00:00 +0100 is 10:00:00 UTC.
+    assert_eq!(s["first_time"], "2026-11-27T10:00:00.000Z");
+    assert_eq!(s["span_seconds"], 9.0);
+    assert_eq!(code(&r, "CTS.0201")["latency_ms"]["max"], 100.0);
+    let apigw = code(&r, "APIGW.0301");
+    assert_eq!(apigw["statuses"], json!({"401": 1}));
+    assert_eq!(
+        apigw["messages"][0]["message"],
+        "Incorrect IAM authentication information: \"x-auth-token\" is missing"
+    );
+}
+
+#[test]
+fn apache_common_with_microseconds() {
+    let r = scan_fixture("access/apache_common_usec.log");
+    let s = &r["summary"];
+    assert_eq!(r["inputs"][0]["format"], "common");
+    assert_eq!((&s["requests"], &s["malformed"], &s["error_bodies"]), (&json!(3), &json!(0), &json!(0)));
+    // %D: 52345, 1500000, 700 µs → p50 = 52.345 ms, max = 1500 ms.
+    assert_near(s["latency_ms"]["all"]["p50"].as_f64().unwrap(), 52.345);
+    assert_eq!(s["latency_ms"]["all"]["max"], 1500.0);
+    assert_eq!(s["first_time"], "2000-10-10T20:55:36.000Z");
+    assert_eq!(s["statuses"], json!({"200": 1, "404": 1, "500": 1}));
+    assert!(r["codes"].as_array().unwrap().is_empty());
+}
+
+/// Within the 0.1 % the HDR histogram guarantees.
+fn assert_near(got: f64, want: f64) {
+    assert!((got - want).abs() <= want * 0.001, "{got} is not within 0.1 % of {want}");
+}

@@ -1,0 +1,3 @@
+//! Helpers shared with `examples/`.
+
+pub mod corpus;
