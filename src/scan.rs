@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use crate::aggregate::{Aggregate, LinePosition};
 use crate::error::Error;
 use crate::extract::{Extractor, Scratch};
-use crate::format::{self, AccessParser, FieldOverrides, Format, LineParser, NdjsonParser, Spans};
+use crate::format::{self, AccessParser, FieldOverrides, Format, LineParser, NdjsonParser, Record, Spans};
 use crate::input::{Block, BlockContent, BlockReader, ReaderOptions, Source};
 
 /// How to scan.
@@ -169,8 +169,9 @@ impl<'e> Worker<'e> {
             if format::is_blank(line) {
                 self.aggregate.add_blank();
             } else {
-                match parser.parse(line) {
-                    Ok(record) => {
+                let mut record = Record::default();
+                match parser.parse(line, has_hit, &mut record) {
+                    Ok(()) => {
                         let body = if has_hit {
                             self.extractor.decode(line, &record.not_body, &mut self.scratch)
                         } else {

@@ -91,10 +91,9 @@ pub struct Aggregate {
     pub error_bodies: u64,
     /// Status counts over all requests.
     pub statuses: StatusCounts,
-    /// Latency of all requests.
-    pub latency_all: Latency,
-    /// Latency of requests without an error body.
-    pub latency_ok: Latency,
+    /// Latency of requests without an error body; with the per-code
+    /// latencies it makes up [`Aggregate::latency_all`].
+    pub latency_without_error: Latency,
     /// Earliest and latest request time.
     pub time_span: Option<(EpochMillis, EpochMillis)>,
     /// Statistics per error code.
@@ -123,11 +122,8 @@ impl Aggregate {
         if let Some(status) = record.status {
             self.statuses.add(status);
         }
-        if let Some(us) = record.latency_us {
-            self.latency_all.record(us);
-            if body.is_none() {
-                self.latency_ok.record(us);
-            }
+        if let (Some(us), None) = (record.latency_us, &body) {
+            self.latency_without_error.record(us);
         }
         if let Some(time) = record.time {
             self.time_span = Some(match self.time_span {
@@ -187,8 +183,7 @@ impl Aggregate {
         }
         self.error_bodies += other.error_bodies;
         self.statuses.merge(&other.statuses);
-        self.latency_all.merge(&other.latency_all);
-        self.latency_ok.merge(&other.latency_ok);
+        self.latency_without_error.merge(&other.latency_without_error);
         self.time_span = match (self.time_span, other.time_span) {
             (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
             (a, b) => a.or(b),
@@ -208,6 +203,16 @@ impl Aggregate {
         for (key, lines) in other.block_lines {
             *self.block_lines.entry(key).or_default() += lines;
         }
+    }
+
+    /// Latency of all requests: those without an error body plus those of
+    /// every code (each request with a body belongs to exactly one code).
+    pub fn latency_all(&self) -> Latency {
+        let mut all = self.latency_without_error.clone();
+        for stats in self.codes.values().chain(self.other_codes.as_deref()) {
+            all.merge(&stats.latency);
+        }
+        all
     }
 
     /// The 1-based line number of `position` within its file.
@@ -265,8 +270,8 @@ mod tests {
             a.samples,
             a.error_bodies,
             a.statuses.iter().collect::<Vec<_>>(),
-            a.latency_all.percentiles(),
-            a.latency_ok.percentiles(),
+            a.latency_all().percentiles(),
+            a.latency_without_error.percentiles(),
             a.time_span,
             a.codes.iter().map(|(c, s)| (c.clone(), s.summary())).collect::<Vec<_>>(),
         )

@@ -9,13 +9,14 @@
 //!
 //! Trailing fields are read by shape, since their order depends on the
 //! site's `log_format`:
-//! - `key=value` pairs: `rt=`/`request_time=` (seconds) is the latency,
-//!   `urt=`/`upstream_response_time=` is used when no request time is
-//!   logged, `request_id=`/`rid=`/`req_id=` is the request id;
-//! - the first bare decimal with a dot (`0.052`) is `$request_time` in
-//!   seconds; a bare integer as the *first* trailing field is Apache `%D`
-//!   in microseconds; later bare numbers (`$upstream_response_time`,
-//!   `$request_length`, …) are ignored;
+//! - the latency is the first `rt=`/`request_time=` value or bare decimal
+//!   (`0.052`, nginx `$request_time`, seconds), whichever comes first;
+//!   failing that, a bare integer as the *first* trailing field (Apache
+//!   `%D`, microseconds); failing that, `urt=`/`upstream_response_time=`
+//!   (all listed upstream times summed). Later numbers
+//!   (`$upstream_response_time`, `$request_length`, …) are ignored;
+//! - `request_id=`/`rid=`/`req_id=` or a bare 32-digit hex token is the
+//!   request id (nginx `$request_id`);
 //! - a bare 32-digit hex token is nginx `$request_id`;
 //! - quoted fields may hold a logged response body and are left to the
 //!   error-body finder. Everything before the trailing fields (request line,
@@ -33,14 +34,11 @@ pub struct AccessParser {
     times: TimeParser,
 }
 
-/// Latency sources in trailing fields, best first.
+/// Latencies used when no `rt=` or bare decimal is logged, best first.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum LatencySource {
-    RequestTimeKey,
-    BareDecimal,
     ApacheMicros,
     UpstreamKey,
-    None,
 }
 
 impl AccessParser {
@@ -49,86 +47,122 @@ impl AccessParser {
         AccessParser { combined, times: TimeParser::default() }
     }
 
-    /// Parses one line. See [`super::LineParser::parse`].
+    /// Parses one line. See [`super::LineParser::parse`]. Without `full`,
+    /// trailing fields after the latency are not read (they only give the
+    /// request id, which matters for lines with an error body).
     ///
     /// # Complexity
     ///
-    /// One pass over the line.
-    pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Record<'a>, Malformed> {
-        self.parse_layout(line).map(|(record, _)| record)
+    /// One pass over the line, at most.
+    pub fn parse<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
+        self.parse_layout(line, full, record).map(|_| ())
     }
 
     /// Parses a line and says whether it has the referer and user-agent
     /// fields of the combined layout.
-    pub(super) fn parse_layout<'a>(&mut self, line: &'a [u8]) -> Result<(Record<'a>, bool), Malformed> {
+    pub(super) fn parse_layout<'a>(
+        &mut self,
+        line: &'a [u8],
+        full: bool,
+        record: &mut Record<'a>,
+    ) -> Result<bool, Malformed> {
         let mut cur = Cursor { line, pos: 0 };
-        let mut record = Record { client: Some(cur.token().ok_or(Malformed::NotAccessLog)?), ..Record::default() };
-        cur.token().ok_or(Malformed::NotAccessLog)?; // ident
-        cur.token().ok_or(Malformed::NotAccessLog)?; // user
+        let client = cur.word().ok_or(Malformed::NotAccessLog)?;
+        cur.word().ok_or(Malformed::NotAccessLog)?; // ident
+        cur.word().ok_or(Malformed::NotAccessLog)?; // user
         let time = cur.bracketed().ok_or(Malformed::NotAccessLog)?;
-        record.time = self.times.parse_clf(time);
         let request = cur.quoted().ok_or(Malformed::NotAccessLog)?;
-        let (method, uri) = split_request(request);
-        (record.method, record.uri) = (method, uri);
-        record.status = Some(cur.token().and_then(parse_status).ok_or(Malformed::NotAccessLog)?);
-        let bytes = cur.token().ok_or(Malformed::NotAccessLog)?;
+        let status = cur.word().and_then(parse_status).ok_or(Malformed::NotAccessLog)?;
+        let bytes = cur.word().ok_or(Malformed::NotAccessLog)?;
         if bytes != b"-" && !bytes.iter().all(u8::is_ascii_digit) {
             return Err(Malformed::NotAccessLog);
         }
-        let has_referer_and_agent = cur.peek_quote() && {
-            let mut ahead = Cursor { line, pos: cur.pos };
-            ahead.quoted().is_some() && ahead.quoted().is_some()
-        };
-        if self.combined && has_referer_and_agent {
-            cur.quoted();
-            cur.quoted();
+        let (method, uri) = split_request(request);
+        record.time = self.times.parse_clf(time);
+        record.status = Some(status);
+        (record.method, record.uri) = (method, uri);
+        record.client = Some(client);
+        let after_bytes = cur.pos;
+        let has_referer_and_agent = cur.peek_quote() && cur.quoted().is_some() && cur.quoted().is_some();
+        if !(self.combined && has_referer_and_agent) {
+            cur.pos = after_bytes;
         }
         record.not_body.push(0..cur.pos);
-        self.trailing(&mut cur, &mut record);
-        Ok((record, has_referer_and_agent))
+        self.trailing(&mut cur, record, full);
+        Ok(has_referer_and_agent)
     }
 
-    fn trailing<'a>(&mut self, cur: &mut Cursor<'a>, record: &mut Record<'a>) {
-        let mut source = LatencySource::None;
+    /// Reads the trailing fields: the latency (see the module docs) and the
+    /// request id.
+    fn trailing<'a>(&mut self, cur: &mut Cursor<'a>, record: &mut Record<'a>, full: bool) {
+        let mut fallback: Option<(LatencySource, u64)> = None;
+        let mut latency_final = false;
         let mut first = true;
-        while cur.skip_spaces() {
-            let quoted = cur.peek_quote();
-            let Some(token) = (if quoted { cur.quoted() } else { cur.token() }) else {
-                return;
-            };
+        while cur.skip_spaces() && (full || !latency_final) {
             let is_first = std::mem::replace(&mut first, false);
+            if cur.peek_quote() {
+                if let Some(inside) = cur.quoted()
+                    && !latency_final
+                    && is_decimal(inside)
+                {
+                    record.latency_us = parse_scaled(inside, 6);
+                    latency_final = record.latency_us.is_some();
+                }
+                continue;
+            }
+            let Some(token) = cur.token() else {
+                break;
+            };
             if let Some((key, value)) = split_key_value(token) {
                 let value = unquote(value);
                 match key {
-                    b"rt" | b"request_time" => {
-                        offer(record, &mut source, LatencySource::RequestTimeKey, parse_scaled(value, 6))
+                    b"rt" | b"request_time" if !latency_final => {
+                        record.latency_us = parse_scaled(value, 6);
+                        latency_final = record.latency_us.is_some();
                     }
                     b"urt" | b"upstream_response_time" => {
-                        offer(record, &mut source, LatencySource::UpstreamKey, upstream_micros(value))
+                        if let Some(us) = upstream_micros(value) {
+                            offer(&mut fallback, LatencySource::UpstreamKey, us);
+                        }
                     }
                     b"request_id" | b"rid" | b"req_id" => record.request_id = Some(value),
                     _ => {}
                 }
-                continue;
-            }
-            if token.len() == 32 && token.iter().all(u8::is_ascii_hexdigit) {
+            } else if token.len() == 32 && token.iter().all(u8::is_ascii_hexdigit) {
                 record.request_id = Some(token);
-            } else if token.contains(&b'.') && token.iter().all(|b| b.is_ascii_digit() || *b == b'.') {
-                offer(record, &mut source, LatencySource::BareDecimal, parse_scaled(token, 6));
-            } else if is_first && !quoted && !token.is_empty() && token.iter().all(u8::is_ascii_digit) {
-                offer(record, &mut source, LatencySource::ApacheMicros, parse_scaled(token, 0));
+            } else if !latency_final && is_decimal(token) {
+                record.latency_us = parse_scaled(token, 6);
+                latency_final = record.latency_us.is_some();
+            } else if is_first
+                && token.iter().all(u8::is_ascii_digit)
+                && let Some(us) = parse_scaled(token, 0)
+            {
+                offer(&mut fallback, LatencySource::ApacheMicros, us);
             }
+        }
+        if !latency_final {
+            record.latency_us = fallback.map(|(_, us)| us);
         }
     }
 }
 
-/// Takes `value` as the latency if `candidate` beats what was found so far.
-fn offer(record: &mut Record<'_>, best: &mut LatencySource, candidate: LatencySource, value: Option<u64>) {
-    if candidate < *best
-        && let Some(us) = value
-    {
-        record.latency_us = Some(us);
-        *best = candidate;
+/// `0.052`: digits with one dot.
+fn is_decimal(token: &[u8]) -> bool {
+    let mut dots = 0;
+    for &b in token {
+        match b {
+            b'0'..=b'9' => {}
+            b'.' => dots += 1,
+            _ => return false,
+        }
+    }
+    dots == 1 && token.len() > 1
+}
+
+/// Keeps the better of two fallback latencies.
+fn offer(best: &mut Option<(LatencySource, u64)>, source: LatencySource, us: u64) {
+    if best.is_none_or(|(current, _)| source < current) {
+        *best = Some((source, us));
     }
 }
 
@@ -164,6 +198,18 @@ impl<'a> Cursor<'a> {
 
     fn peek_quote(&mut self) -> bool {
         self.skip_spaces() && self.line[self.pos] == b'"'
+    }
+
+    /// The next space-delimited word.
+    fn word(&mut self) -> Option<&'a [u8]> {
+        if !self.skip_spaces() {
+            return None;
+        }
+        let start = self.pos;
+        while self.pos < self.line.len() && self.line[self.pos] != b' ' {
+            self.pos += 1;
+        }
+        Some(&self.line[start..self.pos])
     }
 
     /// The next space-delimited token, or a `key="quoted value"` token.
@@ -220,7 +266,8 @@ mod tests {
     const COMBINED: &str = r#"203.0.113.7 - - [27/Nov/2026:06:54:04 +0000] "POST /v3/0a1b/tracker HTTP/1.1" 400 91 "-" "python-requests/2.31""#;
 
     fn parse(combined: bool, line: &str) -> Result<Record<'_>, Malformed> {
-        AccessParser::new(combined).parse(line.as_bytes())
+        let mut record = Record::default();
+        AccessParser::new(combined).parse(line.as_bytes(), true, &mut record).map(|()| record)
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! nested object is never taken for a top-level field. No value is decoded
 //! unless it is one of the record's fields, and nothing is allocated.
 
-use memchr::memchr2;
+use memchr::{memchr, memchr2};
 
 use super::scalar::{parse_scaled, parse_status};
 use super::timestamp::{TimeParser, epoch_number};
@@ -169,13 +169,12 @@ impl NdjsonParser {
     /// # Complexity
     ///
     /// One pass over the line; string values are skipped with `memchr2`.
-    pub fn parse<'a>(&mut self, line: &'a [u8]) -> Result<Record<'a>, Malformed> {
+    pub fn parse<'a>(&mut self, line: &'a [u8], record: &mut Record<'a>) -> Result<(), Malformed> {
         let mut pos = skip_ws(line, 0);
         if line.get(pos) != Some(&b'{') {
             return Err(Malformed::NotJsonObject);
         }
         pos = skip_ws(line, pos + 1);
-        let mut record = Record::default();
         let mut found = Found {
             time: u8::MAX,
             status: u8::MAX,
@@ -185,7 +184,7 @@ impl NdjsonParser {
             request_id: u8::MAX,
         };
         if line.get(pos) == Some(&b'}') {
-            return end_of_object(line, pos, record);
+            return end_of_object(line, pos);
         }
         loop {
             if line.get(pos) != Some(&b'"') {
@@ -200,12 +199,12 @@ impl NdjsonParser {
             let value_start = skip_ws(line, pos + 1);
             let value_end = skip_value(line, value_start)?;
             if let Some((field, priority)) = self.fields.classify(key) {
-                self.assign(&mut record, &mut found, field, priority, line, value_start..value_end);
+                self.assign(record, &mut found, field, priority, line, value_start..value_end);
             }
             pos = skip_ws(line, value_end);
             match line.get(pos) {
                 Some(b',') => pos = skip_ws(line, pos + 1),
-                Some(b'}') => return end_of_object(line, pos, record),
+                Some(b'}') => return end_of_object(line, pos),
                 _ => return Err(Malformed::InvalidJson),
             }
         }
@@ -289,18 +288,19 @@ pub(super) fn upstream_micros(text: &[u8]) -> Option<u64> {
 }
 
 /// `GET /path HTTP/1.1` → (`GET`, `/path`).
+/// A request without a space is taken as a bare path.
 pub(super) fn split_request(request: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {
-    let mut parts = request.split(|&b| b == b' ').filter(|p| !p.is_empty());
-    let method = parts.next();
-    let uri = parts.next();
-    match uri {
-        Some(uri) => (method, Some(uri)),
-        None => (None, method),
-    }
+    let request = request.trim_ascii();
+    let Some(space) = memchr(b' ', request) else {
+        return (None, (!request.is_empty()).then_some(request));
+    };
+    let rest = request[space + 1..].trim_ascii_start();
+    let uri = &rest[..memchr(b' ', rest).unwrap_or(rest.len())];
+    (Some(&request[..space]), Some(uri))
 }
 
-fn end_of_object<'a>(line: &[u8], close: usize, record: Record<'a>) -> Result<Record<'a>, Malformed> {
-    if skip_ws(line, close + 1) == line.len() { Ok(record) } else { Err(Malformed::InvalidJson) }
+fn end_of_object(line: &[u8], close: usize) -> Result<(), Malformed> {
+    if skip_ws(line, close + 1) == line.len() { Ok(()) } else { Err(Malformed::InvalidJson) }
 }
 
 /// The contents of a JSON string token, or the token itself for numbers.
@@ -375,7 +375,8 @@ mod tests {
     use super::*;
 
     fn parse(line: &str) -> Result<Record<'_>, Malformed> {
-        NdjsonParser::default().parse(line.as_bytes())
+        let mut record = Record::default();
+        NdjsonParser::default().parse(line.as_bytes(), &mut record).map(|()| record)
     }
 
     #[test]
@@ -426,7 +427,8 @@ mod tests {
         let mut fields = FieldOverrides::new(LatencyUnit::Micros);
         fields.set(Field::Latency(LatencyUnit::Micros), "rt_us").set(Field::Status, "http_status");
         let mut p = NdjsonParser::new(fields);
-        let r = p.parse(br#"{"rt_us":1500,"request_time":9,"status":200,"http_status":502}"#).unwrap();
+        let mut r = Record::default();
+        p.parse(br#"{"rt_us":1500,"request_time":9,"status":200,"http_status":502}"#, &mut r).unwrap();
         assert_eq!(r.latency_us, Some(1_500));
         assert_eq!(r.status, Some(502));
     }
@@ -442,6 +444,14 @@ mod tests {
         assert_eq!(parse(r#"{a:1}"#), Err(Malformed::InvalidJson));
         assert!(parse(r#"{}"#).is_ok());
         assert!(parse(r#" { "a" : [1, {"b": "}"}] } "#).is_ok());
+    }
+
+    #[test]
+    fn request_lines() {
+        assert_eq!(split_request(b"GET /a?b=1 HTTP/1.1"), (Some(&b"GET"[..]), Some(&b"/a?b=1"[..])));
+        assert_eq!(split_request(b"  POST   /x  "), (Some(&b"POST"[..]), Some(&b"/x"[..])));
+        assert_eq!(split_request(b"/only"), (None, Some(&b"/only"[..])));
+        assert_eq!(split_request(b""), (None, None));
     }
 
     #[test]

@@ -230,6 +230,7 @@ impl Report {
         let unknown_code_bodies = code_reports.iter().filter(|c| !c.in_catalog).map(|c| c.count).sum();
         let bytes: u64 = result.inputs.iter().map(|i| i.bytes).sum();
         let wall_seconds = result.elapsed.as_secs_f64();
+        let latency_all = agg.latency_all();
         Report {
             schema_version: SCHEMA_VERSION,
             tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
@@ -255,10 +256,10 @@ impl Report {
                 span_seconds,
                 statuses: agg.statuses.iter().map(|(s, n)| (s.to_string(), n)).collect(),
                 latency_ms: SummaryLatency {
-                    all: LatencyReport::from_latency(&agg.latency_all),
-                    without_error_body: LatencyReport::from_latency(&agg.latency_ok),
+                    all: LatencyReport::from_latency(&latency_all),
+                    without_error_body: LatencyReport::from_latency(&agg.latency_without_error),
                 },
-                latency_clamped: agg.latency_all.clamped(),
+                latency_clamped: latency_all.clamped(),
                 timing: Timing {
                     wall_seconds,
                     mib_per_second: if wall_seconds > 0.0 { bytes as f64 / 1048576.0 / wall_seconds } else { 0.0 },
