@@ -83,20 +83,135 @@ impl FieldOverrides {
         self
     }
 
-    /// Which field a top-level key feeds, with its priority (lower wins when
-    /// several keys feed the same field).
-    fn classify(&self, key: &[u8]) -> Option<(Field, u8)> {
-        if let Some((_, field)) = self.names.iter().find(|(name, _)| &name[..] == key) {
-            let field = match field {
-                Field::Latency(_) => Field::Latency(self.latency_unit),
-                other => *other,
-            };
-            return Some((field, 0));
-        }
-        let (field, priority) = builtin_field(key, self.latency_unit)?;
-        let overridden = self.names.iter().any(|(_, f)| same_field(*f, field));
-        (!overridden).then_some((field, priority))
+    /// The key table these overrides and the built-in names make.
+    fn table(&self) -> KeyTable {
+        let overridden = |field: Field| self.names.iter().any(|(_, f)| same_field(*f, field));
+        let unit = self.latency_unit;
+        let in_unit = |field: Field| match field {
+            Field::Latency(_) => Field::Latency(unit),
+            other => other,
+        };
+        let mut entries: Vec<(&[u8], Field, u8)> = BUILTIN_KEYS
+            .iter()
+            .filter(|&&(_, field, _)| !overridden(field))
+            .map(|&(name, field, priority)| match name {
+                b"duration" | b"latency" => (name, in_unit(field), priority),
+                _ => (name, field, priority),
+            })
+            .collect();
+        entries.extend(self.names.iter().map(|(name, field)| (&name[..], in_unit(*field), 0)));
+        KeyTable::new(&entries)
     }
+}
+
+/// The built-in key names, with priorities (lower wins when several keys of
+/// a line feed the same field). `duration` and `latency` are read in the
+/// configured unit.
+const BUILTIN_KEYS: &[(&[u8], Field, u8)] = &[
+    (b"time", Field::Time, 0),
+    (b"timestamp", Field::Time, 1),
+    (b"@timestamp", Field::Time, 2),
+    (b"time_local", Field::Time, 3),
+    (b"time_iso8601", Field::Time, 4),
+    (b"status", Field::Status, 0),
+    (b"status_code", Field::Status, 1),
+    (b"code", Field::Status, 2),
+    (b"request_time", Field::Latency(LatencyUnit::Seconds), 0),
+    (b"latency_ms", Field::Latency(LatencyUnit::Millis), 1),
+    (b"duration_ms", Field::Latency(LatencyUnit::Millis), 2),
+    (b"duration", Field::Latency(LatencyUnit::Millis), 3),
+    (b"latency", Field::Latency(LatencyUnit::Millis), 4),
+    (b"upstream_response_time", Field::UpstreamLatency, 5),
+    (b"uri", Field::Uri, 0),
+    (b"request_uri", Field::Uri, 1),
+    (b"path", Field::Uri, 2),
+    (b"url", Field::Uri, 3),
+    (b"request", Field::Request, 4),
+    (b"method", Field::Method, 0),
+    (b"request_method", Field::Method, 1),
+    (b"remote_addr", Field::Client, 0),
+    (b"client_ip", Field::Client, 1),
+    (b"request_id", Field::RequestId, 0),
+    (b"x_request_id", Field::RequestId, 1),
+    (b"http_user_agent", Field::NotBody, 0),
+    (b"user_agent", Field::NotBody, 0),
+    (b"http_referer", Field::NotBody, 0),
+    (b"referer", Field::NotBody, 0),
+    (b"referrer", Field::NotBody, 0),
+];
+
+/// Key names to fields, looked up without `memcmp` or search: names of up to
+/// 16 bytes are packed into a `u128` and found in a small open-addressing
+/// hash table; longer ones are compared.
+#[derive(Clone, Debug)]
+struct KeyTable {
+    slots: Box<[Option<(u128, Field, u8)>; KeyTable::SLOTS]>,
+    long: Vec<(Box<[u8]>, Field, u8)>,
+}
+
+impl KeyTable {
+    /// Table size; more than four times the keys, so probes stay short.
+    const SLOTS: usize = 256;
+
+    /// Builds the table; the first entry for a name wins. Names beyond what
+    /// the table holds are ignored (it holds far more than the built-in
+    /// names plus the few command-line overrides).
+    fn new(entries: &[(&[u8], Field, u8)]) -> Self {
+        let mut table = KeyTable { slots: Box::new([None; Self::SLOTS]), long: Vec::new() };
+        for &(name, field, priority) in entries {
+            let Some(packed) = pack_key(name) else {
+                table.long.push((name.into(), field, priority));
+                continue;
+            };
+            let mut slot = Self::slot(packed);
+            for _ in 0..Self::SLOTS {
+                match &table.slots[slot] {
+                    Some((existing, _, _)) if *existing == packed => break,
+                    Some(_) => slot = (slot + 1) % Self::SLOTS,
+                    None => {
+                        table.slots[slot] = Some((packed, field, priority));
+                        break;
+                    }
+                }
+            }
+        }
+        table
+    }
+
+    fn slot(packed: u128) -> usize {
+        let mixed = (packed as u64 ^ (packed >> 64) as u64 ^ (packed >> 93) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (mixed >> 56) as usize
+    }
+
+    /// The field of the key `line[start..end]`.
+    fn lookup(&self, line: &[u8], start: usize, end: usize) -> Option<(Field, u8)> {
+        let len = end - start;
+        if len > 16 {
+            let key = &line[start..end];
+            return self.long.iter().find(|(name, _, _)| &name[..] == key).map(|&(_, f, p)| (f, p));
+        }
+        let packed = match line.get(start..start + 16) {
+            Some(window) => {
+                let word = u128::from_le_bytes(window.try_into().expect("16 bytes"));
+                if len == 16 { word } else { word & ((1u128 << (8 * len)) - 1) }
+            }
+            None => pack_key(&line[start..end])?,
+        };
+        let mut slot = Self::slot(packed);
+        for _ in 0..Self::SLOTS {
+            match &self.slots[slot] {
+                Some((existing, field, priority)) if *existing == packed => return Some((*field, *priority)),
+                Some(_) => slot = (slot + 1) % Self::SLOTS,
+                None => return None,
+            }
+        }
+        None
+    }
+}
+
+/// Up to 16 bytes, little-endian, zero-padded.
+fn pack_key(name: &[u8]) -> Option<u128> {
+    (name.len() <= 16).then(|| name.iter().rev().fold(0u128, |acc, &b| acc << 8 | u128::from(b)))
 }
 
 /// Latency and upstream latency are one field for overriding purposes.
@@ -109,42 +224,10 @@ fn same_field(a: Field, b: Field) -> bool {
     group(a) == group(b)
 }
 
-/// The built-in key names, with priorities.
-fn builtin_field(key: &[u8], unit: LatencyUnit) -> Option<(Field, u8)> {
-    Some(match key {
-        b"time" => (Field::Time, 0),
-        b"timestamp" => (Field::Time, 1),
-        b"@timestamp" => (Field::Time, 2),
-        b"time_local" => (Field::Time, 3),
-        b"time_iso8601" => (Field::Time, 4),
-        b"status" => (Field::Status, 0),
-        b"status_code" => (Field::Status, 1),
-        b"code" => (Field::Status, 2),
-        b"request_time" => (Field::Latency(LatencyUnit::Seconds), 0),
-        b"latency_ms" => (Field::Latency(LatencyUnit::Millis), 1),
-        b"duration_ms" => (Field::Latency(LatencyUnit::Millis), 2),
-        b"duration" => (Field::Latency(unit), 3),
-        b"latency" => (Field::Latency(unit), 4),
-        b"upstream_response_time" => (Field::UpstreamLatency, 5),
-        b"uri" => (Field::Uri, 0),
-        b"request_uri" => (Field::Uri, 1),
-        b"path" => (Field::Uri, 2),
-        b"url" => (Field::Uri, 3),
-        b"request" => (Field::Request, 4),
-        b"method" | b"request_method" => (Field::Method, 0),
-        b"remote_addr" => (Field::Client, 0),
-        b"client_ip" => (Field::Client, 1),
-        b"request_id" => (Field::RequestId, 0),
-        b"x_request_id" => (Field::RequestId, 1),
-        b"http_user_agent" | b"user_agent" | b"http_referer" | b"referer" | b"referrer" => (Field::NotBody, 0),
-        _ => return None,
-    })
-}
-
 /// Parses NDJSON lines into records. One per worker thread.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct NdjsonParser {
-    fields: FieldOverrides,
+    keys: KeyTable,
     times: TimeParser,
 }
 
@@ -158,10 +241,16 @@ struct Found {
     request_id: u8,
 }
 
+impl Default for NdjsonParser {
+    fn default() -> Self {
+        NdjsonParser::new(FieldOverrides::default())
+    }
+}
+
 impl NdjsonParser {
     /// A parser that finds fields by `fields` (built-in names by default).
     pub fn new(fields: FieldOverrides) -> Self {
-        NdjsonParser { fields, times: TimeParser::default() }
+        NdjsonParser { keys: fields.table(), times: TimeParser::default() }
     }
 
     /// Parses one line. See [`super::LineParser::parse`].
@@ -191,14 +280,14 @@ impl NdjsonParser {
                 return Err(Malformed::InvalidJson);
             }
             let key_end = skip_string(line, pos)?;
-            let key = &line[pos + 1..key_end - 1];
+            let key = self.keys.lookup(line, pos + 1, key_end - 1);
             pos = skip_ws(line, key_end);
             if line.get(pos) != Some(&b':') {
                 return Err(Malformed::InvalidJson);
             }
             let value_start = skip_ws(line, pos + 1);
             let value_end = skip_value(line, value_start)?;
-            if let Some((field, priority)) = self.fields.classify(key) {
+            if let Some((field, priority)) = key {
                 self.assign(record, &mut found, field, priority, line, value_start..value_end);
             }
             pos = skip_ws(line, value_end);
@@ -319,15 +408,44 @@ fn skip_ws(line: &[u8], mut pos: usize) -> usize {
 }
 
 /// `line[start]` is `"`; returns the index just past the closing quote.
+///
+/// # Complexity
+///
+/// Linear in the string; eight bytes per step for the first 64 bytes (keys
+/// and most values are short, where `memchr2`'s set-up would dominate), then
+/// `memchr2`.
 pub(crate) fn skip_string(line: &[u8], start: usize) -> Result<usize, Malformed> {
     let mut pos = start + 1;
     loop {
-        match memchr2(b'"', b'\\', &line[pos.min(line.len())..]) {
-            Some(i) if line[pos + i] == b'"' => return Ok(pos + i + 1),
-            Some(i) => pos += i + 2,
+        match find_quote_or_backslash(line, pos) {
+            Some(i) if line[i] == b'"' => return Ok(i + 1),
+            Some(i) => pos = i + 2,
             None => return Err(Malformed::InvalidJson),
         }
     }
+}
+
+/// The first `"` or `\` at or after `from`.
+fn find_quote_or_backslash(line: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    // A high bit set in every byte of `x` that is zero; exact for the lowest
+    // such byte, which is the only one used.
+    let zero_bytes = |x: u64| x.wrapping_sub(ONES) & !x & HIGHS;
+    let mut pos = from;
+    let swar_end = from.saturating_add(64);
+    while pos < swar_end
+        && let Some(chunk) = line.get(pos..pos + 8)
+    {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let hits = zero_bytes(word ^ (ONES * u64::from(b'"'))) | zero_bytes(word ^ (ONES * u64::from(b'\\')));
+        if hits != 0 {
+            return Some(pos + (hits.trailing_zeros() / 8) as usize);
+        }
+        pos += 8;
+    }
+    let rest = line.get(pos..)?;
+    memchr2(b'"', b'\\', rest).map(|i| pos + i)
 }
 
 /// Returns the index just past the value starting at `start`.
@@ -444,6 +562,26 @@ mod tests {
         assert_eq!(parse(r#"{a:1}"#), Err(Malformed::InvalidJson));
         assert!(parse(r#"{}"#).is_ok());
         assert!(parse(r#" { "a" : [1, {"b": "}"}] } "#).is_ok());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn skip_string_matches_a_naive_scan(body in "[a-z\\\\\"]{0,100}", prefix in 0usize..9) {
+            let line = format!("{}\"{body}", " ".repeat(prefix));
+            let naive = {
+                let bytes = line.as_bytes();
+                let mut i = prefix + 1;
+                loop {
+                    match bytes.get(i) {
+                        Some(b'"') => break Ok(i + 1),
+                        Some(b'\\') => i += 2,
+                        Some(_) => i += 1,
+                        None => break Err(Malformed::InvalidJson),
+                    }
+                }
+            };
+            proptest::prop_assert_eq!(skip_string(line.as_bytes(), prefix), naive);
+        }
     }
 
     #[test]

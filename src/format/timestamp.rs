@@ -16,9 +16,9 @@ pub type EpochMillis = i64;
 /// One per worker thread; cheap to create.
 #[derive(Debug, Default)]
 pub struct TimeParser {
-    /// Date-time through seconds plus the UTC offset bytes of the last hit.
-    key: [u8; 32],
-    key_len: usize,
+    /// Date-time through seconds plus the UTC offset of the last conversion,
+    /// packed (see [`pack_key`]); `None` before the first.
+    key: Option<(u128, u128)>,
     /// Whole seconds since the epoch for `key`.
     seconds: i64,
 }
@@ -103,22 +103,28 @@ impl TimeParser {
     }
 
     fn cached(&self, prefix: &[u8], offset: &[u8]) -> Option<i64> {
-        let key = &self.key[..self.key_len];
-        let hit = key.len() == prefix.len() + offset.len() && key.starts_with(prefix) && key.ends_with(offset);
-        hit.then_some(self.seconds)
+        let key = pack_key(prefix, offset)?;
+        (self.key == Some(key)).then_some(self.seconds)
     }
 
     fn remember(&mut self, prefix: &[u8], offset: &[u8], seconds: i64) {
-        let len = prefix.len() + offset.len();
-        if len > self.key.len() {
-            self.key_len = 0;
-            return;
-        }
-        self.key[..prefix.len()].copy_from_slice(prefix);
-        self.key[prefix.len()..len].copy_from_slice(offset);
-        self.key_len = len;
+        self.key = pack_key(prefix, offset);
         self.seconds = seconds;
     }
+}
+
+/// Packs a 19- or 20-byte date-time prefix and an offset of at most 6 bytes
+/// into two integers, with the lengths, so that a cache hit is two integer
+/// comparisons rather than `memcmp` calls. `None` if they do not fit.
+fn pack_key(prefix: &[u8], offset: &[u8]) -> Option<(u128, u128)> {
+    let (head, rest) = prefix.split_at_checked(16)?;
+    if rest.len() > 4 || offset.len() > 6 {
+        return None;
+    }
+    let head = u128::from_le_bytes(head.try_into().ok()?);
+    let fold = |acc: u128, &b: &u8| acc << 8 | u128::from(b);
+    let tail = offset.iter().fold(rest.iter().fold(0, fold), fold);
+    Some((head, tail << 8 | (prefix.len() << 4 | offset.len()) as u128))
 }
 
 /// An epoch number as text: seconds (`1795762444`, `1795762444.123`) or,
