@@ -124,7 +124,7 @@ fn pack_key(prefix: &[u8], offset: &[u8]) -> Option<(u128, u128)> {
     let head = u128::from_le_bytes(head.try_into().ok()?);
     let fold = |acc: u128, &b: &u8| acc << 8 | u128::from(b);
     let tail = offset.iter().fold(rest.iter().fold(0, fold), fold);
-    Some((head, tail << 8 | (prefix.len() << 4 | offset.len()) as u128))
+    Some((head, tail << 16 | (prefix.len() << 8 | offset.len()) as u128))
 }
 
 /// An epoch number as text: seconds (`1795762444`, `1795762444.123`) or,
@@ -264,6 +264,17 @@ mod tests {
         assert_eq!(p.parse_text(b"10/Oct/2000:13:55:36 -0700"), Some(971_211_336_000));
         assert_eq!(p.parse_text(b"10/Oct/2000:13:55:36 +0000"), Some(971_186_136_000));
         assert_eq!(p.parse_text(b"10/Oct/2000:13:55:36 -0700"), Some(971_211_336_000));
+    }
+
+    #[test]
+    fn cache_tells_neighbouring_seconds_apart() {
+        let mut p = TimeParser::default();
+        let later = p.parse_text(b"2026-11-27T00:00:07.925Z").unwrap();
+        let earlier = p.parse_text(b"2026-11-27T00:00:06.925Z").unwrap();
+        assert_eq!(later - earlier, 1000);
+        let later = p.parse_text(b"27/Nov/2026:00:00:07 +0000").unwrap();
+        let earlier = p.parse_text(b"27/Nov/2026:00:00:06 +0000").unwrap();
+        assert_eq!(later - earlier, 1000);
     }
 
     #[test]
