@@ -1,7 +1,8 @@
 //! Statistics for one error code.
 
 use super::latency::Latency;
-use crate::format::{EpochMillis, Record};
+use super::{TimeSpan, union_spans, widen_span};
+use crate::format::Record;
 
 /// Distinct messages kept per code (the smallest in byte order, so the set
 /// does not depend on the order lines were read in).
@@ -20,7 +21,7 @@ pub struct CodeStats {
     /// Latency of the requests that returned this code.
     pub latency: Latency,
     /// Earliest and latest time seen.
-    pub time_span: Option<(EpochMillis, EpochMillis)>,
+    pub time_span: TimeSpan,
     /// The `error_msg` values seen.
     pub messages: Messages,
 }
@@ -84,10 +85,7 @@ impl CodeStats {
             self.latency.record(us);
         }
         if let Some(time) = record.time {
-            self.time_span = Some(match self.time_span {
-                None => (time, time),
-                Some((first, last)) => (first.min(time), last.max(time)),
-            });
+            widen_span(&mut self.time_span, time);
         }
         if let Some(message) = message {
             self.messages.add(message, 1);
@@ -101,10 +99,7 @@ impl CodeStats {
             add_status(&mut self.statuses, status, n);
         }
         self.latency.merge(&other.latency);
-        self.time_span = match (self.time_span, other.time_span) {
-            (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
-            (a, b) => a.or(b),
-        };
+        self.time_span = union_spans(self.time_span, other.time_span);
         self.messages.merge(&other.messages);
     }
 

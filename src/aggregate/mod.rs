@@ -95,7 +95,7 @@ pub struct Aggregate {
     /// latencies it makes up [`Aggregate::latency_all`].
     pub latency_without_error: Latency,
     /// Earliest and latest request time.
-    pub time_span: Option<(EpochMillis, EpochMillis)>,
+    pub time_span: TimeSpan,
     /// Statistics per error code.
     pub codes: BTreeMap<String, CodeStats>,
     /// Codes beyond [`MAX_CODES`], together.
@@ -126,10 +126,7 @@ impl Aggregate {
             self.latency_without_error.record(us);
         }
         if let Some(time) = record.time {
-            self.time_span = Some(match self.time_span {
-                None => (time, time),
-                Some((first, last)) => (first.min(time), last.max(time)),
-            });
+            widen_span(&mut self.time_span, time);
         }
         if let Some(body) = body {
             self.error_bodies += 1;
@@ -184,10 +181,7 @@ impl Aggregate {
         self.error_bodies += other.error_bodies;
         self.statuses.merge(&other.statuses);
         self.latency_without_error.merge(&other.latency_without_error);
-        self.time_span = match (self.time_span, other.time_span) {
-            (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
-            (a, b) => a.or(b),
-        };
+        self.time_span = union_spans(self.time_span, other.time_span);
         for (code, stats) in other.codes {
             match self.codes.get_mut(&code) {
                 Some(ours) => ours.merge(&stats),
@@ -220,6 +214,22 @@ impl Aggregate {
         let before: u64 =
             self.block_lines.range((position.file, 0)..(position.file, position.block)).map(|(_, lines)| lines).sum();
         before + position.line + 1
+    }
+}
+
+/// Earliest and latest time seen.
+pub type TimeSpan = Option<(EpochMillis, EpochMillis)>;
+
+/// Extends `span` to cover `time`.
+fn widen_span(span: &mut TimeSpan, time: EpochMillis) {
+    *span = Some(span.map_or((time, time), |(first, last)| (first.min(time), last.max(time))));
+}
+
+/// The span covering both.
+fn union_spans(a: TimeSpan, b: TimeSpan) -> TimeSpan {
+    match (a, b) {
+        (Some((a0, a1)), Some((b0, b1))) => Some((a0.min(b0), a1.max(b1))),
+        (a, b) => a.or(b),
     }
 }
 
