@@ -48,8 +48,8 @@ impl AccessParser {
     }
 
     /// Parses one line. See [`super::LineParser::parse`]. Without `full`,
-    /// trailing fields after the latency are not read (they only give the
-    /// request id, which matters for lines with an error body).
+    /// only time, status and latency are filled in, and trailing fields after
+    /// the latency are not read.
     ///
     /// # Complexity
     ///
@@ -77,11 +77,12 @@ impl AccessParser {
         if bytes != b"-" && !bytes.iter().all(u8::is_ascii_digit) {
             return Err(Malformed::NotAccessLog);
         }
-        let (method, uri) = split_request(request);
         record.time = self.times.parse_clf(time);
         record.status = Some(status);
-        (record.method, record.uri) = (method, uri);
-        record.client = Some(client);
+        if full {
+            (record.method, record.uri) = split_request(request);
+            record.client = Some(client);
+        }
         let after_bytes = cur.pos;
         let has_referer_and_agent = cur.peek_quote() && cur.quoted().is_some() && cur.quoted().is_some();
         if !(self.combined && has_referer_and_agent) {
@@ -236,7 +237,11 @@ impl<'a> Cursor<'a> {
         if !self.skip_spaces() || self.line[self.pos] != b'[' {
             return None;
         }
-        let len = memchr::memchr(b']', &self.line[self.pos..])?;
+        // `[27/Nov/2026:10:00:00 +0000]` is 28 bytes in nearly every log.
+        let len = match self.line.get(self.pos + 27) {
+            Some(b']') => 27,
+            _ => memchr::memchr(b']', &self.line[self.pos..])?,
+        };
         let inside = &self.line[self.pos + 1..self.pos + len];
         self.pos += len + 1;
         Some(inside)

@@ -17,7 +17,7 @@ pub fn detect(head: &[u8]) -> Format {
     let lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     for line in lines.filter(|l| !is_blank(l)).take(SAMPLE_LINES) {
         first_byte = first_byte.or_else(|| line.trim_ascii_start().first().copied());
-        if ndjson.parse(line, &mut Record::default()).is_ok() {
+        if ndjson.parse(line, false, &mut Record::default()).is_ok() {
             json_ok += 1;
         } else if let Ok(combined) = access.parse_layout(line, false, &mut Record::default()) {
             if combined { combined_ok += 1 } else { common_ok += 1 }

@@ -144,13 +144,13 @@ pub enum LineParser {
 
 impl LineParser {
     /// Parses one line without its terminator. `full` asks for every field;
-    /// without it a parser may skip fields that matter only for lines with
-    /// an error body (the request id).
+    /// without it a parser fills in only time, status and latency (the rest
+    /// matters only for lines with an error body) and may stop early.
     /// The fields go into `record`, which should start out empty; after an
     /// error it holds whatever was read before it.
     pub fn parse<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
         match self {
-            LineParser::Ndjson(p) => p.parse(line, record),
+            LineParser::Ndjson(p) => p.parse(line, full, record),
             LineParser::Access(p) => p.parse(line, full, record),
         }
     }

@@ -253,12 +253,13 @@ impl NdjsonParser {
         NdjsonParser { keys: fields.table(), times: TimeParser::default() }
     }
 
-    /// Parses one line. See [`super::LineParser::parse`].
+    /// Parses one line. See [`super::LineParser::parse`]. Without `full`,
+    /// only time, status and latency are filled in.
     ///
     /// # Complexity
     ///
-    /// One pass over the line; string values are skipped with `memchr2`.
-    pub fn parse<'a>(&mut self, line: &'a [u8], record: &mut Record<'a>) -> Result<(), Malformed> {
+    /// One pass over the line.
+    pub fn parse<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
         let mut pos = skip_ws(line, 0);
         if line.get(pos) != Some(&b'{') {
             return Err(Malformed::NotJsonObject);
@@ -287,7 +288,9 @@ impl NdjsonParser {
             }
             let value_start = skip_ws(line, pos + 1);
             let value_end = skip_value(line, value_start)?;
-            if let Some((field, priority)) = key {
+            if let Some((field, priority)) = key
+                && (full || matches!(field, Field::Time | Field::Status | Field::Latency(_) | Field::UpstreamLatency))
+            {
                 self.assign(record, &mut found, field, priority, line, value_start..value_end);
             }
             pos = skip_ws(line, value_end);
@@ -494,7 +497,7 @@ mod tests {
 
     fn parse(line: &str) -> Result<Record<'_>, Malformed> {
         let mut record = Record::default();
-        NdjsonParser::default().parse(line.as_bytes(), &mut record).map(|()| record)
+        NdjsonParser::default().parse(line.as_bytes(), true, &mut record).map(|()| record)
     }
 
     #[test]
@@ -546,7 +549,7 @@ mod tests {
         fields.set(Field::Latency(LatencyUnit::Micros), "rt_us").set(Field::Status, "http_status");
         let mut p = NdjsonParser::new(fields);
         let mut r = Record::default();
-        p.parse(br#"{"rt_us":1500,"request_time":9,"status":200,"http_status":502}"#, &mut r).unwrap();
+        p.parse(br#"{"rt_us":1500,"request_time":9,"status":200,"http_status":502}"#, true, &mut r).unwrap();
         assert_eq!(r.latency_us, Some(1_500));
         assert_eq!(r.status, Some(502));
     }
