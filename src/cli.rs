@@ -53,8 +53,9 @@ pub enum CatalogOutput {
 /// Options of a scan.
 #[derive(Debug, Args)]
 pub struct ScanArgs {
-    /// Log files to scan; `-` reads standard input (also the default when no
-    /// path is given and stdin is not a terminal).
+    /// Log files or directories to scan (gzip and zstd are detected and
+    /// decompressed); `-` reads standard input (also the default when no path
+    /// is given and stdin is not a terminal).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
@@ -107,6 +108,16 @@ pub struct ScanArgs {
     /// path, url, request.
     #[arg(long, value_name = "KEY")]
     pub uri_field: Option<String>,
+
+    /// Also scan files and directories whose names start with `.` inside
+    /// directory arguments.
+    #[arg(long)]
+    pub hidden: bool,
+
+    /// Print nothing but the report: no progress bar, no warnings (errors
+    /// still set the exit code).
+    #[arg(short, long)]
+    pub quiet: bool,
 
     /// When to colour the table: auto means on a terminal and without NO_COLOR.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
@@ -201,6 +212,8 @@ impl ScanArgs {
                 FormatArg::Common => Some(Format::Common),
             },
             fields,
+            hidden: self.hidden,
+            progress: None,
         }
     }
 

@@ -29,6 +29,15 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// A directory given as input could not be listed (fully).
+    #[error("{}: cannot list directory: {source}", path.display())]
+    Walk {
+        /// The directory or entry.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
     /// The report could not be written.
     #[error("{path}: cannot write report: {source}")]
     Write {

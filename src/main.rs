@@ -4,14 +4,16 @@
 mod cli;
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Parser;
 use cts_logscan::catalog;
 use cts_logscan::report::{self, JsonRenderer, Render, Report, TableRenderer};
 use cts_logscan::scan::scan;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cli::{CatalogOutput, Cli, Command, OutputFormat, ScanArgs};
 
@@ -59,14 +61,31 @@ fn scan_command(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     if args.would_wait_on_terminal() {
         bail!("no input: give one or more log files, or '-' to read standard input (see --help)");
     }
-    let result = scan(args.sources(), &args.scan_options())?;
-    let mut failed = false;
-    for input in &result.inputs {
-        if let Some(error) = &input.error {
-            eprintln!("cts-logscan: {error}");
-            failed = true;
-        }
+    let mut options = args.scan_options();
+    let bar = (!args.quiet && io::stderr().is_terminal()).then(progress_bar);
+    if let Some(bar) = &bar {
+        let bar = bar.clone();
+        options.progress = Some(Arc::new(move |read, total| {
+            if let Some(total) = total {
+                bar.set_length(total);
+            }
+            bar.set_position(read);
+        }));
     }
+    let result = scan(args.sources(), &options)?;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let errors: Vec<String> = result
+        .walk_errors
+        .iter()
+        .map(ToString::to_string)
+        .chain(result.inputs.iter().filter_map(|input| input.error.as_ref().map(ToString::to_string)))
+        .collect();
+    if !args.quiet {
+        errors.iter().for_each(|error| eprintln!("cts-logscan: {error}"));
+    }
+    let failed = !errors.is_empty();
     let report = Report::build(&result);
     let renderer: Box<dyn Render> = match args.output {
         OutputFormat::Table => Box::new(TableRenderer { color: args.use_color() }),
@@ -88,6 +107,18 @@ fn scan_command(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if failed { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// A progress bar on stderr: bytes read, throughput and, for files, the
+/// share done and time left.
+fn progress_bar() -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template(
+        "{spinner} {binary_bytes}/{binary_total_bytes} {wide_bar} {binary_bytes_per_sec} eta {eta}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
 }
 
 /// A closed pipe (`cts-logscan x.log | head`) ends the program quietly.

@@ -5,6 +5,8 @@
 //! reads the next block, so reading and scanning overlap without a separate
 //! thread, and at most one block per worker is in flight.
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use memchr::memchr;
@@ -14,10 +16,10 @@ use crate::aggregate::{Aggregate, LinePosition};
 use crate::error::Error;
 use crate::extract::{Extractor, Scratch};
 use crate::format::{self, AccessParser, FieldOverrides, Format, LineParser, NdjsonParser, Record, Spans};
-use crate::input::{Block, BlockContent, BlockReader, ReaderOptions, Source};
+use crate::input::{self, Block, BlockContent, BlockReader, Compression, ProgressFn, ReaderOptions, Source};
 
 /// How to scan.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct ScanOptions {
     /// Worker threads; 0 means one per logical CPU.
     pub threads: usize,
@@ -27,6 +29,13 @@ pub struct ScanOptions {
     pub format: Option<Format>,
     /// NDJSON field names given on the command line.
     pub fields: FieldOverrides,
+    /// Also read files whose names start with `.` inside directories.
+    pub hidden: bool,
+    /// Called after each block is read with the raw bytes read so far over
+    /// all inputs (compressed bytes for compressed inputs) and their total
+    /// when known, for a progress display. It runs on the thread that read
+    /// the block: keep it cheap.
+    pub progress: Option<ProgressFn>,
 }
 
 /// What one input contributed.
@@ -36,8 +45,12 @@ pub struct InputSummary {
     pub source: Source,
     /// The format its lines were read as; `None` if nothing was read.
     pub format: Option<Format>,
-    /// Bytes read.
+    /// Bytes read, after decompression.
     pub bytes: u64,
+    /// Bytes read from the file or pipe (compressed size when compressed).
+    pub raw_bytes: u64,
+    /// The compression found, if any.
+    pub compression: Option<Compression>,
     /// Why the input could not be read (fully); what was read still counts.
     pub error: Option<Error>,
 }
@@ -47,13 +60,16 @@ pub struct InputSummary {
 pub struct ScanResult {
     /// Everything counted.
     pub aggregate: Aggregate,
-    /// One entry per input, in the order given.
+    /// One entry per input, in the order given, directories expanded.
     pub inputs: Vec<InputSummary>,
+    /// Directories that could not be listed (fully).
+    pub walk_errors: Vec<Error>,
     /// Wall time of the scan.
     pub elapsed: Duration,
 }
 
-/// Scans `sources` and merges everything into one [`ScanResult`].
+/// Scans `sources` (directories expanded, see [`input::expand`]) and merges
+/// everything into one [`ScanResult`].
 ///
 /// Unreadable inputs do not stop the scan: their error is kept in
 /// [`InputSummary::error`]. The result does not depend on
@@ -64,6 +80,7 @@ pub struct ScanResult {
 /// Only when the worker threads cannot be started.
 pub fn scan(sources: Vec<Source>, options: &ScanOptions) -> Result<ScanResult, Error> {
     let started = Instant::now();
+    let (sources, walk_errors) = input::expand(sources, options.hidden);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
         .thread_name(|i| format!("cts-logscan-{i}"))
@@ -72,6 +89,9 @@ pub fn scan(sources: Vec<Source>, options: &ScanOptions) -> Result<ScanResult, E
     let extractor = Extractor::default();
     let mut formats: Vec<Option<Format>> = vec![options.format; sources.len()];
     let mut reader = BlockReader::new(sources.clone(), options.reader);
+    if let Some(progress) = &options.progress {
+        reader.on_progress(Arc::clone(progress));
+    }
     let aggregate = pool.install(|| {
         reader
             .by_ref()
@@ -97,12 +117,19 @@ pub fn scan(sources: Vec<Source>, options: &ScanOptions) -> Result<ScanResult, E
         .into_iter()
         .zip(formats)
         .zip(reader.stats())
-        .map(|((source, format), stats)| InputSummary { source, format, bytes: stats.bytes, error: None })
+        .map(|((source, format), stats)| InputSummary {
+            source,
+            format,
+            bytes: stats.bytes,
+            raw_bytes: stats.raw_bytes.load(Ordering::Relaxed),
+            compression: stats.compression,
+            error: None,
+        })
         .collect();
     for (file, error) in reader.take_errors() {
         inputs[file as usize].error.get_or_insert(error);
     }
-    Ok(ScanResult { aggregate, inputs, elapsed: started.elapsed() })
+    Ok(ScanResult { aggregate, inputs, walk_errors, elapsed: started.elapsed() })
 }
 
 /// The format of `block`'s input, detecting it from the input's first block

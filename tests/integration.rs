@@ -2,6 +2,7 @@
 //! corpus generator, and property tests of the pipeline's invariants.
 
 mod cli;
+mod compressed;
 mod formats;
 mod ground_truth;
 mod invariants;

@@ -1,12 +1,13 @@
 //! The block reader: fill, cut at the last newline, carry the tail.
 
-use std::fs::File;
 use std::io::{self, Read};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use memchr::{memchr, memrchr};
 
 use super::Source;
+use super::decode::{self, Compression};
 use crate::error::Error;
 
 /// Block reader settings.
@@ -76,8 +77,13 @@ impl Drop for Buffer {
 /// Per-input facts gathered while reading.
 #[derive(Clone, Debug, Default)]
 pub struct InputStats {
-    /// Bytes read.
+    /// Bytes read, after decompression.
     pub bytes: u64,
+    /// Raw bytes read from the file or pipe (compressed bytes for a
+    /// compressed input).
+    pub raw_bytes: Arc<AtomicU64>,
+    /// The compression found.
+    pub compression: Option<Compression>,
 }
 
 /// Reads sources one after another as blocks of whole lines.
@@ -93,7 +99,13 @@ pub struct BlockReader {
     pool: Arc<Mutex<Vec<Vec<u8>>>>,
     stats: Vec<InputStats>,
     errors: Vec<(u32, Error)>,
+    progress: Option<ProgressFn>,
+    total_raw_bytes: Option<u64>,
 }
+
+/// A progress callback: raw bytes read so far over all inputs, and their
+/// total size when every input is a file.
+pub type ProgressFn = Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;
 
 struct OpenInput {
     file: u32,
@@ -119,7 +131,28 @@ impl BlockReader {
             pool: Arc::default(),
             stats,
             errors: Vec::new(),
+            progress: None,
+            total_raw_bytes: None,
         }
+    }
+
+    /// Calls `progress` after each block with the raw bytes read so far
+    /// over all inputs and, when every input is a file, their total size.
+    pub fn on_progress(&mut self, progress: ProgressFn) {
+        self.total_raw_bytes = self
+            .sources
+            .iter()
+            .map(|source| match source {
+                Source::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+                Source::Stdin => None,
+            })
+            .sum();
+        self.progress = Some(progress);
+    }
+
+    /// Raw bytes read so far over all inputs, for progress reports.
+    pub fn raw_bytes_read(&self) -> u64 {
+        self.stats.iter().map(|s| s.raw_bytes.load(std::sync::atomic::Ordering::Relaxed)).sum()
     }
 
     /// Bytes read per input so far.
@@ -137,15 +170,15 @@ impl BlockReader {
             let file = self.next_source as u32;
             let source = &self.sources[self.next_source];
             self.next_source += 1;
-            let rdr: io::Result<Box<dyn Read + Send>> = match source {
-                Source::Stdin => {
-                    widen_stdin_pipe(self.options.block_size);
-                    Ok(Box::new(io::stdin()))
-                }
-                Source::File(path) => open_file(path),
-            };
-            match rdr {
-                Ok(rdr) => {
+            if *source == Source::Stdin {
+                widen_stdin_pipe(self.options.block_size);
+            }
+            match decode::open(source) {
+                Ok(opened) => {
+                    let stats = &mut self.stats[file as usize];
+                    stats.compression = opened.compression;
+                    stats.raw_bytes = opened.raw_bytes;
+                    let rdr = opened.rdr;
                     self.carry.clear();
                     self.current = Some(OpenInput { file, rdr, next_index: 0, offset: 0, eof: false });
                     return Some(());
@@ -212,6 +245,9 @@ impl BlockReader {
     }
 
     fn emit(&mut self, content: BlockContent) -> Block {
+        if let Some(progress) = &self.progress {
+            progress(self.raw_bytes_read(), self.total_raw_bytes);
+        }
         let input = self.current.as_mut().expect("emit is called with an open input");
         let index = input.next_index;
         input.next_index += 1;
@@ -230,14 +266,6 @@ fn widen_stdin_pipe(block_size: usize) {
     }
     #[cfg(not(target_os = "linux"))]
     let _ = block_size;
-}
-
-fn open_file(path: &std::path::Path) -> io::Result<Box<dyn Read + Send>> {
-    let file = File::open(path)?;
-    if file.metadata()?.is_dir() {
-        return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
-    }
-    Ok(Box::new(file))
 }
 
 impl Iterator for BlockReader {

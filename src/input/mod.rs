@@ -7,11 +7,15 @@
 //! Memory is bounded by block size × blocks in flight, never by input size.
 
 mod blocks;
+mod decode;
+mod walk;
 
 use std::fmt;
 use std::path::PathBuf;
 
-pub use blocks::{Block, BlockContent, BlockReader, ReaderOptions};
+pub use blocks::{Block, BlockContent, BlockReader, InputStats, ProgressFn, ReaderOptions};
+pub use decode::Compression;
+pub use walk::expand;
 
 /// Where lines come from.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -64,8 +64,12 @@ pub struct InputReport {
     pub path: String,
     /// `ndjson`, `combined` or `common`; `null` when nothing was read.
     pub format: Option<&'static str>,
-    /// Bytes read.
+    /// Bytes read, after decompression.
     pub bytes: u64,
+    /// `gzip` or `zstd` when the input was compressed.
+    pub compression: Option<&'static str>,
+    /// Bytes read from the file or pipe (the compressed size).
+    pub raw_bytes: u64,
     /// Why the input could not be read (fully), if so.
     pub error: Option<String>,
 }
@@ -73,9 +77,11 @@ pub struct InputReport {
 /// Totals over all inputs.
 #[derive(Clone, Debug, Serialize)]
 pub struct Summary {
-    /// Inputs given.
+    /// Inputs read (directories expanded).
     pub files: usize,
-    /// Bytes read.
+    /// Directories that could not be listed (fully).
+    pub directory_errors: Vec<String>,
+    /// Bytes read, after decompression.
     pub bytes: u64,
     /// Lines read: `requests + blank + malformed`.
     pub lines: u64,
@@ -237,6 +243,7 @@ impl Report {
             inputs: input_reports(result),
             summary: Summary {
                 files: result.inputs.len(),
+                directory_errors: result.walk_errors.iter().map(ToString::to_string).collect(),
                 bytes,
                 lines: agg.lines,
                 requests: agg.requests,
@@ -324,6 +331,8 @@ fn input_reports(result: &ScanResult) -> Vec<InputReport> {
             path: input.source.to_string(),
             format: input.format.map(|f| f.name()),
             bytes: input.bytes,
+            compression: input.compression.map(|c| c.name()),
+            raw_bytes: input.raw_bytes,
             error: input.error.as_ref().map(ToString::to_string),
         })
         .collect()

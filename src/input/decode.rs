@@ -1,0 +1,229 @@
+//! Opening an input: compression is recognised by its magic bytes, never by
+//! the file name, and decoded on a thread of its own so that decoding and
+//! scanning overlap.
+//!
+//! - gzip (`1f 8b`): every member is read, so concatenated or rotated
+//!   `.gz` files (`cat a.gz b.gz`, pigz, bgzip) decode completely;
+//! - zstd (`28 b5 2f fd`): every frame is read.
+//!
+//! A corrupt or truncated stream yields everything decoded before the damage,
+//! then an error naming the compressed byte offset.
+
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use super::Source;
+
+/// How an input is compressed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compression {
+    /// gzip, possibly several members.
+    Gzip,
+    /// Zstandard, possibly several frames.
+    Zstd,
+}
+
+impl Compression {
+    /// `gzip` or `zstd`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Gzip => "gzip",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// An input ready to read: decoded bytes, plus how many raw bytes have been
+/// read from the file or pipe so far.
+pub struct Opened {
+    /// The decoded bytes.
+    pub rdr: Box<dyn Read + Send>,
+    /// The compression found, if any.
+    pub compression: Option<Compression>,
+    /// Raw (compressed) bytes read so far; shared with the decoding thread.
+    pub raw_bytes: Arc<AtomicU64>,
+}
+
+/// Bytes the decoding thread hands over at a time.
+const CHUNK: usize = 1 << 20;
+
+/// Decoded chunks waiting to be scanned; with the chunk being filled and the
+/// one being read this bounds memory at four chunks per input.
+const CHUNKS_IN_FLIGHT: usize = 2;
+
+/// Opens `source`, detecting compression from its first bytes.
+///
+/// # Errors
+///
+/// When the file cannot be opened or is a directory, or its first bytes
+/// cannot be read.
+pub fn open(source: &Source) -> io::Result<Opened> {
+    let raw_bytes = Arc::new(AtomicU64::new(0));
+    let rdr: Box<dyn Read + Send> = match source {
+        Source::Stdin => Box::new(io::stdin()),
+        Source::File(path) => {
+            let file = File::open(path)?;
+            if file.metadata()?.is_dir() {
+                return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
+            }
+            Box::new(file)
+        }
+    };
+    let mut counting = Counting { prefix: Vec::new(), rdr, count: Arc::clone(&raw_bytes) };
+    let head = read_head(&mut counting)?;
+    let compression = if head.starts_with(&[0x1f, 0x8b]) {
+        Some(Compression::Gzip)
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some(Compression::Zstd)
+    } else {
+        None
+    };
+    counting.prefix = head;
+    let rdr: Box<dyn Read + Send> = match compression {
+        None => Box::new(counting),
+        Some(Compression::Gzip) => {
+            let buffered = BufReader::with_capacity(256 << 10, counting);
+            decode_on_thread(flate2::bufread::MultiGzDecoder::new(buffered), Compression::Gzip, &raw_bytes)
+        }
+        Some(Compression::Zstd) => {
+            let buffered = BufReader::with_capacity(256 << 10, counting);
+            decode_on_thread(zstd::stream::read::Decoder::with_buffer(buffered)?, Compression::Zstd, &raw_bytes)
+        }
+    };
+    Ok(Opened { rdr, compression, raw_bytes })
+}
+
+/// The first four bytes (fewer at the end of input); a pipe may deliver them
+/// in pieces.
+fn read_head(rdr: &mut impl Read) -> io::Result<Vec<u8>> {
+    let mut head = [0u8; 4];
+    let mut len = 0;
+    while len < head.len() {
+        match rdr.read(&mut head[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(head[..len].to_vec())
+}
+
+/// Counts the bytes read through it, after replaying the sniffed head.
+struct Counting {
+    prefix: Vec<u8>,
+    rdr: Box<dyn Read + Send>,
+    count: Arc<AtomicU64>,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if !self.prefix.is_empty() {
+            let n = self.prefix.len().min(buf.len());
+            buf[..n].copy_from_slice(&self.prefix[..n]);
+            self.prefix.drain(..n);
+            return Ok(n);
+        }
+        let n = self.rdr.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Runs `decoder` on its own thread, handing decoded chunks over a bounded
+/// channel. An error ends the stream after the chunks decoded before it.
+fn decode_on_thread(
+    mut decoder: impl Read + Send + 'static,
+    compression: Compression,
+    raw_bytes: &Arc<AtomicU64>,
+) -> Box<dyn Read + Send> {
+    let (chunks_tx, chunks_rx) = sync_channel::<io::Result<Vec<u8>>>(CHUNKS_IN_FLIGHT);
+    let (spare_tx, spare_rx) = sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT + 1);
+    let raw_bytes = Arc::clone(raw_bytes);
+    std::thread::Builder::new()
+        .name(format!("cts-logscan-{}", compression.name()))
+        .spawn(move || {
+            loop {
+                let mut chunk = spare_rx.try_recv().unwrap_or_default();
+                chunk.resize(CHUNK, 0);
+                let mut filled = 0;
+                let outcome = loop {
+                    match decoder.read(&mut chunk[filled..]) {
+                        Ok(0) => break Ok(true),
+                        Ok(n) => {
+                            filled += n;
+                            if filled == CHUNK {
+                                break Ok(false);
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => break Err(e),
+                    }
+                };
+                chunk.truncate(filled);
+                if filled > 0 && chunks_tx.send(Ok(chunk)).is_err() {
+                    return;
+                }
+                match outcome {
+                    Ok(false) => {}
+                    Ok(true) => return,
+                    Err(e) => {
+                        let at = raw_bytes.load(Ordering::Relaxed);
+                        let message = format!(
+                            "{} stream is corrupt or truncated (compressed byte {at}): {e}",
+                            compression.name()
+                        );
+                        let _ = chunks_tx.send(Err(io::Error::new(e.kind(), message)));
+                        return;
+                    }
+                }
+            }
+        })
+        .map_or_else(
+            |e| Box::new(FailedRead(Some(e))) as Box<dyn Read + Send>,
+            |_| Box::new(ChannelReader { chunks: chunks_rx, spare: spare_tx, current: Vec::new(), pos: 0 }),
+        )
+}
+
+/// Reads the chunks a decoding thread sends.
+struct ChannelReader {
+    chunks: Receiver<io::Result<Vec<u8>>>,
+    spare: SyncSender<Vec<u8>>,
+    current: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.current.len() {
+            match self.chunks.recv() {
+                Ok(Ok(chunk)) => {
+                    let used = std::mem::replace(&mut self.current, chunk);
+                    let _ = self.spare.try_send(used);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.current.len() - self.pos);
+        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// The decoding thread could not be started; reading says why, once.
+struct FailedRead(Option<io::Error>);
+
+impl Read for FailedRead {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        match self.0.take() {
+            Some(e) => Err(e),
+            None => Ok(0),
+        }
+    }
+}

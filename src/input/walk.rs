@@ -1,0 +1,94 @@
+//! Directory arguments: every regular file below a directory, in sorted
+//! order, so that a report over a directory does not depend on the order
+//! the file system lists it in.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::Source;
+use crate::error::Error;
+
+/// Replaces each directory in `sources` by the regular files below it
+/// (recursively, sorted by path; names starting with `.` are skipped unless
+/// `hidden`). Symbolic links to files are followed, links to directories
+/// are not, so a link loop cannot recur forever. Directories that cannot be
+/// listed are reported and skipped; the rest is still scanned.
+pub fn expand(sources: Vec<Source>, hidden: bool) -> (Vec<Source>, Vec<Error>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    for source in sources {
+        match &source {
+            Source::File(path) if path.is_dir() => walk(path, hidden, &mut files, &mut errors),
+            _ => files.push(source),
+        }
+    }
+    (files, errors)
+}
+
+fn walk(dir: &Path, hidden: bool, files: &mut Vec<Source>, errors: &mut Vec<Error>) {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(source) => {
+            errors.push(Error::Walk { path: dir.to_owned(), source });
+            return;
+        }
+    };
+    let mut paths: Vec<(PathBuf, bool)> = Vec::new();
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(source) => {
+                errors.push(Error::Walk { path: dir.to_owned(), source });
+                continue;
+            }
+        };
+        if !hidden && entry.file_name().as_encoded_bytes().starts_with(b".") {
+            continue;
+        }
+        let path = entry.path();
+        match entry.file_type() {
+            Ok(kind) if kind.is_dir() => paths.push((path, true)),
+            Ok(kind) if kind.is_file() => paths.push((path, false)),
+            Ok(kind) if kind.is_symlink() && path.metadata().is_ok_and(|m| m.is_file()) => paths.push((path, false)),
+            Ok(_) => {}
+            Err(source) => errors.push(Error::Walk { path, source }),
+        }
+    }
+    paths.sort();
+    for (path, is_dir) in paths {
+        if is_dir {
+            walk(&path, hidden, files, errors);
+        } else {
+            files.push(Source::File(path));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_sorted_and_skips_hidden() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("b/nested")).unwrap();
+        fs::create_dir_all(root.join(".git")).unwrap();
+        for file in ["z.log", "a.log", "b/nested/x.log", "b/c.log", ".hidden.log", ".git/config"] {
+            fs::write(root.join(file), "").unwrap();
+        }
+        let names = |hidden| -> Vec<String> {
+            let (files, errors) = expand(vec![Source::File(root.to_owned())], hidden);
+            assert!(errors.is_empty());
+            files.iter().map(|s| s.to_string()[root.to_str().unwrap().len() + 1..].to_owned()).collect()
+        };
+        assert_eq!(names(false), ["a.log", "b/c.log", "b/nested/x.log", "z.log"]);
+        assert_eq!(names(true), [".git/config", ".hidden.log", "a.log", "b/c.log", "b/nested/x.log", "z.log"]);
+    }
+
+    #[test]
+    fn files_and_stdin_pass_through() {
+        let sources = vec![Source::Stdin, Source::File("/nonexistent".into())];
+        assert_eq!(expand(sources.clone(), false).0, sources);
+    }
+}

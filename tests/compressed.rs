@@ -1,0 +1,111 @@
+//! Compressed inputs and directories give the same report as the plain,
+//! concatenated input; damaged streams keep what was decoded before the
+//! damage and name the file and offset.
+
+use std::fs;
+use std::io::Write;
+use std::path::Path;
+
+use flate2::Compression as Level;
+use flate2::write::GzEncoder;
+use predicates::prelude::*;
+use serde_json::Value;
+
+use crate::support::corpus::{self, Flavor};
+use crate::util::{cmd, json_report, json_report_with_code, without_timing};
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Level::fast());
+    encoder.write_all(data).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// The report without what names or sizes the inputs themselves.
+fn content(report: Value) -> Value {
+    let mut report = without_timing(report);
+    report.as_object_mut().unwrap().remove("inputs");
+    let summary = report["summary"].as_object_mut().unwrap();
+    summary.remove("files");
+    for sample in summary["malformed_samples"].as_array_mut().unwrap() {
+        sample.as_object_mut().unwrap().remove("file");
+        sample.as_object_mut().unwrap().remove("line");
+    }
+    report
+}
+
+fn corpus_bytes(seed: u64) -> Vec<u8> {
+    let mut data = Vec::new();
+    corpus::generate(Flavor::Ndjson, 256 << 10, seed, &mut data).unwrap();
+    data
+}
+
+fn write(path: &Path, bytes: &[u8]) -> String {
+    fs::write(path, bytes).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn gzip_multi_member_gzip_and_zstd_match_the_plain_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (first, second) = (corpus_bytes(1), corpus_bytes(2));
+    let plain = write(&dir.path().join("all.log"), &[first.clone(), second.clone()].concat());
+    let reference = content(json_report(&[&plain]));
+    assert!(reference["summary"]["error_bodies"].as_u64().unwrap() > 0);
+
+    let gz = write(&dir.path().join("all.log.gz"), &gzip(&[first.clone(), second.clone()].concat()));
+    let multi = write(&dir.path().join("rotated"), &[gzip(&first), gzip(&second)].concat());
+    let zst = write(&dir.path().join("all.zst"), &zstd::encode_all(&[first, second].concat()[..], 3).unwrap());
+    for path in [&gz, &multi, &zst] {
+        let report = json_report(&[path]);
+        assert_eq!(content(report.clone()), reference, "{path}");
+        assert!(report["inputs"][0]["compression"].is_string(), "{path}");
+        assert!(report["inputs"][0]["raw_bytes"].as_u64() < report["inputs"][0]["bytes"].as_u64());
+    }
+}
+
+#[test]
+fn a_directory_of_mixed_files_matches_the_concatenation() {
+    let dir = tempfile::tempdir().unwrap();
+    let parts: Vec<Vec<u8>> = (10..13).map(corpus_bytes).collect();
+    let plain = write(&dir.path().join("all.log"), &parts.concat());
+    let logs = dir.path().join("logs");
+    fs::create_dir_all(logs.join("old")).unwrap();
+    write(&logs.join("a.log"), &parts[0]);
+    write(&logs.join("b.log.gz"), &gzip(&parts[1]));
+    write(&logs.join("old/c.zst"), &zstd::encode_all(&parts[2][..], 1).unwrap());
+    write(&logs.join(".hidden.log"), b"{\"status\":500}\n");
+    let report = json_report(&[logs.to_str().unwrap()]);
+    assert_eq!(report["summary"]["files"], 3);
+    assert_eq!(content(report), content(json_report(&[&plain])));
+    let with_hidden = json_report(&[logs.to_str().unwrap(), "--hidden"]);
+    assert_eq!(with_hidden["summary"]["files"], 4);
+}
+
+#[test]
+fn truncated_gzip_keeps_what_was_decoded_and_names_file_and_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = corpus_bytes(3);
+    let compressed = gzip(&data);
+    let cut = write(&dir.path().join("cut.log.gz"), &compressed[..compressed.len() / 2]);
+    let report = json_report_with_code(&[&cut], 2);
+    let requests = report["summary"]["requests"].as_u64().unwrap();
+    let full = json_report(&[&write(&dir.path().join("full.log"), &data)]);
+    assert!(requests > 0 && requests < full["summary"]["requests"].as_u64().unwrap());
+    assert!(report["inputs"][0]["error"].as_str().unwrap().contains("gzip stream is corrupt or truncated"));
+    cmd()
+        .arg(&cut)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cut.log.gz: read error at byte"))
+        .stderr(predicate::str::contains("compressed byte"));
+}
+
+#[test]
+fn corrupt_gzip_is_an_error_not_a_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = gzip(&corpus_bytes(4));
+    let middle = bytes.len() / 2;
+    bytes[middle..middle + 64].iter_mut().for_each(|b| *b ^= 0x5a);
+    let path = write(&dir.path().join("bad.gz"), &bytes);
+    cmd().arg(&path).assert().code(2).stderr(predicate::str::contains("bad.gz"));
+}
