@@ -5,6 +5,7 @@ mod cli;
 mod compressed;
 mod formats;
 mod ground_truth;
+mod hostile;
 mod invariants;
 mod support;
 mod util;

@@ -1,8 +1,7 @@
 //! Statistics for one error code.
 
 use super::latency::Latency;
-use super::{TimeSpan, union_spans, widen_span};
-use crate::format::Record;
+use super::{Observed, TimeSpan, union_spans, widen_span};
 
 /// Distinct messages kept per code (the smallest in byte order, so the set
 /// does not depend on the order lines were read in).
@@ -76,7 +75,7 @@ fn truncate(text: &str, max: usize) -> &str {
 
 impl CodeStats {
     /// Counts one line with this code.
-    pub fn add(&mut self, record: &Record<'_>, message: Option<&str>) {
+    pub fn add(&mut self, record: &Observed, message: Option<&str>) {
         self.count += 1;
         if let Some(status) = record.status {
             add_status(&mut self.statuses, status, 1);
@@ -159,7 +158,7 @@ mod tests {
     fn statuses_stay_sorted() {
         let mut s = CodeStats::default();
         for status in [500, 400, 500, 403] {
-            s.add(&Record { status: Some(status), ..Record::default() }, None);
+            s.add(&Observed { status: Some(status), ..Observed::default() }, None);
         }
         assert_eq!(s.statuses, vec![(400, 1), (403, 1), (500, 2)]);
     }

@@ -3,8 +3,9 @@
 
 use hdrhistogram::Histogram;
 
-/// Highest latency the histogram resolves: one hour, in microseconds.
-/// Larger values are clamped to it and counted in [`Latency::clamped`].
+/// Highest latency recorded: one hour, in microseconds. Larger values are
+/// implausible for an HTTP request and are counted as invalid instead (see
+/// [`super::Aggregate::invalid`]).
 pub const MAX_LATENCY_US: u64 = 3_600_000_000;
 
 /// Significant digits kept: each percentile is within 0.1 % of the exact
@@ -17,7 +18,6 @@ pub struct Latency {
     histogram: Option<Box<Histogram<u64>>>,
     min: u64,
     max: u64,
-    clamped: u64,
 }
 
 /// Nearest-rank percentiles of a distribution, in microseconds.
@@ -44,15 +44,11 @@ fn new_histogram() -> Box<Histogram<u64>> {
 }
 
 impl Latency {
-    /// Records one latency.
+    /// Records one latency; values above [`MAX_LATENCY_US`] are recorded as
+    /// that maximum (callers reject them first).
     pub fn record(&mut self, us: u64) {
         let histogram = self.histogram.get_or_insert_with(new_histogram);
-        let value = if us > MAX_LATENCY_US {
-            self.clamped += 1;
-            MAX_LATENCY_US
-        } else {
-            us
-        };
+        let value = us.min(MAX_LATENCY_US);
         if histogram.is_empty() {
             (self.min, self.max) = (value, value);
         } else {
@@ -67,17 +63,11 @@ impl Latency {
         self.histogram.as_ref().map_or(0, |h| h.len())
     }
 
-    /// How many latencies were above [`MAX_LATENCY_US`] and clamped to it.
-    pub fn clamped(&self) -> u64 {
-        self.clamped
-    }
-
     /// Adds `other`'s values to these.
     pub fn merge(&mut self, other: &Latency) {
         let Some(theirs) = &other.histogram else {
             return;
         };
-        self.clamped += other.clamped;
         match &mut self.histogram {
             None => {
                 self.histogram = Some(theirs.clone());
@@ -147,11 +137,10 @@ mod tests {
     }
 
     #[test]
-    fn zero_and_clamped_values() {
+    fn zero_and_the_maximum() {
         let mut l = Latency::default();
         l.record(0);
-        l.record(u64::MAX);
-        assert_eq!(l.clamped(), 1);
+        l.record(MAX_LATENCY_US);
         let p = l.percentiles().unwrap();
         assert_eq!((p.p50, p.max), (0, MAX_LATENCY_US));
     }

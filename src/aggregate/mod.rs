@@ -96,6 +96,8 @@ pub struct Aggregate {
     pub latency_without_error: Latency,
     /// Earliest and latest request time.
     pub time_span: TimeSpan,
+    /// Fields that were logged but could not be used.
+    pub invalid: InvalidCounts,
     /// Statistics per error code.
     pub codes: BTreeMap<String, CodeStats>,
     /// Codes beyond [`MAX_CODES`], together.
@@ -119,19 +121,30 @@ impl Aggregate {
     /// Counts a request and its error body, if any.
     pub fn add_record(&mut self, record: &Record<'_>, body: Option<ErrorBody<'_>>) {
         self.requests += 1;
-        if let Some(status) = record.status {
+        let observed = self.observe(record);
+        if let Some(status) = observed.status {
             self.statuses.add(status);
         }
-        if let (Some(us), None) = (record.latency_us, &body) {
+        if let (Some(us), None) = (observed.latency_us, &body) {
             self.latency_without_error.record(us);
         }
-        if let Some(time) = record.time {
+        if let Some(time) = observed.time {
             widen_span(&mut self.time_span, time);
         }
         if let Some(body) = body {
             self.error_bodies += 1;
-            self.code_stats(body.code).add(record, body.message);
+            self.code_stats(body.code).add(&observed, body.message);
         }
+    }
+
+    /// The plausible fields of `record`; the rest are counted as invalid.
+    fn observe(&mut self, record: &Record<'_>) -> Observed {
+        let time = record.time.filter(|t| PLAUSIBLE_TIMES.contains(t));
+        let latency_us = record.latency_us.filter(|&us| us <= MAX_LATENCY_US);
+        self.invalid.time += u64::from(record.invalid.time || time != record.time);
+        self.invalid.status += u64::from(record.invalid.status);
+        self.invalid.latency += u64::from(record.invalid.latency || latency_us != record.latency_us);
+        Observed { time, status: record.status, latency_us }
     }
 
     /// Counts a malformed line; an error body found in it still counts for
@@ -141,7 +154,7 @@ impl Aggregate {
         insert_bounded(&mut self.samples, MalformedSample { position, kind }, MAX_SAMPLES);
         if let Some(body) = body {
             self.error_bodies += 1;
-            self.code_stats(body.code).add(&Record::default(), body.message);
+            self.code_stats(body.code).add(&Observed::default(), body.message);
         }
     }
 
@@ -182,6 +195,9 @@ impl Aggregate {
         self.statuses.merge(&other.statuses);
         self.latency_without_error.merge(&other.latency_without_error);
         self.time_span = union_spans(self.time_span, other.time_span);
+        self.invalid.time += other.invalid.time;
+        self.invalid.status += other.invalid.status;
+        self.invalid.latency += other.invalid.latency;
         for (code, stats) in other.codes {
             match self.codes.get_mut(&code) {
                 Some(ours) => ours.merge(&stats),
@@ -215,6 +231,36 @@ impl Aggregate {
             self.block_lines.range((position.file, 0)..(position.file, position.block)).map(|(_, lines)| lines).sum();
         before + position.line + 1
     }
+}
+
+/// Request times outside this window (2000-01-01 to 2100-01-01 UTC) are
+/// taken as clock or parsing errors: counted as invalid, left out of time
+/// spans.
+pub const PLAUSIBLE_TIMES: std::ops::Range<EpochMillis> = 946_684_800_000..4_102_444_800_000;
+
+/// How many requests had a field that was logged but unusable: unparsable,
+/// negative, out of range, or implausible (latency over an hour, time
+/// outside [`PLAUSIBLE_TIMES`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InvalidCounts {
+    /// Request times.
+    pub time: u64,
+    /// HTTP statuses.
+    pub status: u64,
+    /// Latencies.
+    pub latency: u64,
+}
+
+/// The fields of a request that go into the statistics, after plausibility
+/// checks.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Observed {
+    /// Request time.
+    pub time: Option<EpochMillis>,
+    /// HTTP status.
+    pub status: Option<u16>,
+    /// Latency in microseconds.
+    pub latency_us: Option<u64>,
 }
 
 /// Earliest and latest time seen.

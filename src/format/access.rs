@@ -22,7 +22,7 @@
 //!   error-body finder. Everything before the trailing fields (request line,
 //!   referer, user agent) is marked as not a body.
 
-use super::ndjson::{split_request, upstream_micros};
+use super::ndjson::{is_absent, split_request, upstream_micros};
 use super::scalar::{parse_scaled, parse_status};
 use super::timestamp::TimeParser;
 use super::{Malformed, Record};
@@ -78,6 +78,7 @@ impl AccessParser {
             return Err(Malformed::NotAccessLog);
         }
         record.time = self.times.parse_clf(time);
+        record.invalid.time = record.time.is_none();
         record.status = Some(status);
         if full {
             (record.method, record.uri) = split_request(request);
@@ -120,6 +121,7 @@ impl AccessParser {
                     b"rt" | b"request_time" if !latency_final => {
                         record.latency_us = parse_scaled(value, 6);
                         latency_final = record.latency_us.is_some();
+                        record.invalid.latency |= !latency_final && !is_absent(value);
                     }
                     b"urt" | b"upstream_response_time" => {
                         if let Some(us) = upstream_micros(value) {
@@ -134,6 +136,8 @@ impl AccessParser {
             } else if !latency_final && is_decimal(token) {
                 record.latency_us = parse_scaled(token, 6);
                 latency_final = record.latency_us.is_some();
+            } else if !latency_final && token.first() == Some(&b'-') && is_decimal(&token[1..]) {
+                record.invalid.latency = true;
             } else if is_first
                 && token.iter().all(u8::is_ascii_digit)
                 && let Some(us) = parse_scaled(token, 0)

@@ -70,6 +70,20 @@ pub struct Record<'a> {
     /// Parts of the line that cannot hold a response body (request line,
     /// referer, user agent): an error-code look-alike there is not an error.
     pub not_body: Spans,
+    /// Fields that were logged but could not be parsed.
+    pub invalid: InvalidFields,
+}
+
+/// Which fields of a line were present but unparsable (the field itself is
+/// then `None`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InvalidFields {
+    /// The time.
+    pub time: bool,
+    /// The status.
+    pub status: bool,
+    /// The latency (including negative numbers).
+    pub latency: bool,
 }
 
 /// Why a line is not a record.
@@ -150,9 +164,14 @@ impl LineParser {
     /// error it holds whatever was read before it.
     pub fn parse<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
         match self {
-            LineParser::Ndjson(p) => p.parse(line, full, record),
-            LineParser::Access(p) => p.parse(line, full, record),
+            LineParser::Ndjson(p) => p.parse(line, full, record)?,
+            LineParser::Access(p) => p.parse(line, full, record)?,
         }
+        // A field is invalid only if no other key gave it a value.
+        record.invalid.time &= record.time.is_none();
+        record.invalid.status &= record.status.is_none();
+        record.invalid.latency &= record.latency_us.is_none();
+        Ok(())
     }
 }
 

@@ -316,29 +316,23 @@ impl NdjsonParser {
         match field {
             Field::Time if priority < found.time => {
                 let time = if raw.first() == Some(&b'"') { self.times.parse_text(text) } else { epoch_number(text) };
-                if time.is_some() {
-                    record.time = time;
-                    found.time = priority;
+                match time {
+                    Some(_) => (record.time, found.time) = (time, priority),
+                    None => record.invalid.time |= !is_absent(text),
                 }
             }
-            Field::Status if priority < found.status => {
-                if let Some(status) = parse_status(text) {
-                    record.status = Some(status);
-                    found.status = priority;
-                }
-            }
-            Field::Latency(unit) if priority < found.latency => {
-                if let Some(us) = parse_scaled(text, unit.scale()) {
-                    record.latency_us = Some(us);
-                    found.latency = priority;
-                }
-            }
-            Field::UpstreamLatency if priority < found.latency => {
-                if let Some(us) = upstream_micros(text) {
-                    record.latency_us = Some(us);
-                    found.latency = priority;
-                }
-            }
+            Field::Status if priority < found.status => match parse_status(text) {
+                Some(status) => (record.status, found.status) = (Some(status), priority),
+                None => record.invalid.status |= !is_absent(text),
+            },
+            Field::Latency(unit) if priority < found.latency => match parse_scaled(text, unit.scale()) {
+                Some(us) => (record.latency_us, found.latency) = (Some(us), priority),
+                None => record.invalid.latency |= !is_absent(text),
+            },
+            Field::UpstreamLatency if priority < found.latency => match upstream_micros(text) {
+                Some(us) => (record.latency_us, found.latency) = (Some(us), priority),
+                None => record.invalid.latency |= !is_absent(text),
+            },
             Field::Uri | Field::Request => {
                 record.not_body.push(span);
                 if priority < found.uri {
@@ -361,6 +355,11 @@ impl NdjsonParser {
             _ => {}
         }
     }
+}
+
+/// An empty, `-` or `null` value: the field was not logged.
+pub(super) fn is_absent(text: &[u8]) -> bool {
+    matches!(text.trim_ascii(), b"" | b"-" | b"null")
 }
 
 /// Sum of `$upstream_response_time`-style lists: `0.004, 0.010 : 0.002`, in

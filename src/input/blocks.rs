@@ -377,6 +377,27 @@ mod tests {
         assert!(errors[0].1.to_string().contains("/nonexistent/x.log"));
     }
 
+    #[test]
+    fn a_file_truncated_or_deleted_while_read_just_ends_early() {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(&b"line\n".repeat(1000)).unwrap();
+        let sources = vec![Source::File(tmp.path().to_owned())];
+        let mut rdr = BlockReader::new(sources, ReaderOptions { block_size: 64, max_line_len: 1 << 20 });
+        let first = rdr.next().unwrap();
+        tmp.as_file().set_len(100).unwrap();
+        std::fs::remove_file(tmp.path()).unwrap();
+        let rest: Vec<Block> = rdr.by_ref().collect();
+        let read: usize = std::iter::once(&first)
+            .chain(&rest)
+            .map(|b| match &b.content {
+                BlockContent::Lines(buf) => buf.as_slice().len(),
+                BlockContent::LongLine { .. } => 0,
+            })
+            .sum();
+        assert!(read <= 5000, "read {read} bytes");
+        assert!(rdr.take_errors().is_empty());
+    }
+
     proptest! {
         #[test]
         fn blocks_preserve_bytes_and_cut_at_newlines(s in "[a-z\n]{0,300}", block_size in 1usize..40) {

@@ -13,9 +13,10 @@
 //! {
 //!   "schema_version": 1,
 //!   "tool": { "name": "cts-logscan", "version": "0.1.0" },
-//!   "inputs": [ { "path": "api.ndjson", "format": "ndjson", "bytes": 1830, "error": null } ],
+//!   "inputs": [ { "path": "api.ndjson", "format": "ndjson", "bytes": 1830,
+//!                 "compression": null, "raw_bytes": 1830, "error": null } ],
 //!   "summary": {
-//!     "files": 1, "bytes": 1830, "lines": 10, "requests": 8, "blank": 1, "malformed": 1,
+//!     "files": 1, "directory_errors": [], "bytes": 1830, "lines": 10, "requests": 8, "blank": 1, "malformed": 1,
 //!     "malformed_by_kind": { "invalid-json": 1 },
 //!     "malformed_samples": [ { "file": "api.ndjson", "line": 7, "kind": "invalid-json" } ],
 //!     "error_bodies": 4, "error_rate": 0.5, "unknown_code_bodies": 1,
@@ -26,7 +27,7 @@
 //!       "all": { "count": 8, "p50": 20.0, "p90": 120.0, "p99": 120.0, "max": 120.0 },
 //!       "without_error_body": { "count": 4, "p50": 10.0, "p90": 15.0, "p99": 15.0, "max": 15.0 }
 //!     },
-//!     "latency_clamped": 0,
+//!     "invalid_fields": { "time": 0, "status": 0, "latency": 0 },
 //!     "timing": { "wall_seconds": 0.001, "mib_per_second": 1.7 }
 //!   },
 //!   "codes": [

@@ -112,10 +112,23 @@ pub struct Summary {
     pub statuses: BTreeMap<String, u64>,
     /// Latency over all requests and over requests without an error body.
     pub latency_ms: SummaryLatency,
-    /// Latencies above one hour, counted at one hour.
-    pub latency_clamped: u64,
+    /// Requests with a field that was logged but unusable (unparsable,
+    /// negative, out of range, a latency over an hour, a time outside
+    /// 2000–2100); those fields are left out of every figure.
+    pub invalid_fields: InvalidFieldsReport,
     /// How long the scan took.
     pub timing: Timing,
+}
+
+/// Counts of unusable fields.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct InvalidFieldsReport {
+    /// Request times.
+    pub time: u64,
+    /// HTTP statuses.
+    pub status: u64,
+    /// Latencies.
+    pub latency: u64,
 }
 
 /// A malformed line.
@@ -266,7 +279,11 @@ impl Report {
                     all: LatencyReport::from_latency(&latency_all),
                     without_error_body: LatencyReport::from_latency(&agg.latency_without_error),
                 },
-                latency_clamped: latency_all.clamped(),
+                invalid_fields: InvalidFieldsReport {
+                    time: agg.invalid.time,
+                    status: agg.invalid.status,
+                    latency: agg.invalid.latency,
+                },
                 timing: Timing {
                     wall_seconds,
                     mib_per_second: if wall_seconds > 0.0 { bytes as f64 / 1048576.0 / wall_seconds } else { 0.0 },

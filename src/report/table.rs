@@ -63,6 +63,16 @@ impl TableRenderer {
             report.codes.len(),
             thousands(s.unknown_code_bodies),
         )?;
+        let invalid = &s.invalid_fields;
+        if invalid.time + invalid.status + invalid.latency > 0 {
+            writeln!(
+                wtr,
+                "  unusable     time {} · status {} · latency {} (left out of every figure)",
+                thousands(invalid.time),
+                thousands(invalid.status),
+                thousands(invalid.latency)
+            )?;
+        }
         if let (Some(first), Some(last), Some(span)) = (&s.first_time, &s.last_time, s.span_seconds) {
             writeln!(wtr, "  time span    {first} → {last} ({})", human_duration(span))?;
         }
