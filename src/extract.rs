@@ -14,6 +14,7 @@
 //! | escaped JSON string | `"resp_body":"{\"error_code\":\"CTS.0003\",…}"` (any depth) |
 //! | nginx default escaping | `{\x22error_code\x22:\x22CTS.0003\x22,…}` |
 //! | `code` + `message` | `{"code":"VPC.0514","message":"…"}`, also nested |
+//! | Python SDK exception text | `ClientRequestException - {status_code:400,request_id:…,error_code:CTS.0003,error_msg:… }` |
 //!
 //! Like the cloud SDKs, `error_code`/`error_msg` win over `code`/`message`.
 //! A mention of `error_code` that is not a JSON key with a code-like string
@@ -57,6 +58,8 @@ pub struct Scratch {
     unescaped: [Vec<u8>; MAX_ESCAPE_DEPTH],
     code: String,
     message: String,
+    status: Option<u16>,
+    request_id: String,
 }
 
 /// A decoded error body. Borrows the worker's [`Scratch`].
@@ -66,6 +69,12 @@ pub struct ErrorBody<'s> {
     pub code: &'s str,
     /// The error message, when the body has one.
     pub message: Option<&'s str>,
+    /// The HTTP status, when the body itself carries one (SDK exception
+    /// text).
+    pub status: Option<u16>,
+    /// The request id, when the body itself carries one (SDK exception
+    /// text).
+    pub request_id: Option<&'s str>,
 }
 
 /// Which key a prefilter hit is.
@@ -154,6 +163,8 @@ impl Extractor {
         found.then(|| ErrorBody {
             code: &scratch.code,
             message: (!scratch.message.is_empty()).then_some(scratch.message.as_str()),
+            status: scratch.status,
+            request_id: (!scratch.request_id.is_empty()).then_some(scratch.request_id.as_str()),
         })
     }
 }
@@ -162,7 +173,7 @@ impl Extractor {
 /// level `depth`. On success the code and message are left in `scratch`.
 fn decode_at(buf: &[u8], pos: usize, kind: KeyKind, depth: usize, scratch: &mut Scratch) -> bool {
     let Some(quoting) = key_quoting(buf, pos, kind) else {
-        return false;
+        return kind == KeyKind::ErrorCode && decode_sdk_text(buf, pos, scratch);
     };
     match quoting {
         Quoting::Plain => parse_object_around(buf, pos - 1, kind, scratch),
@@ -385,12 +396,7 @@ impl BodyFields<'_> {
             },
             _ => return false,
         };
-        scratch.code.clear();
-        scratch.code.push_str(&code);
-        scratch.message.clear();
-        if let Some(Text::Str(message)) = message {
-            scratch.message.push_str(&message);
-        }
+        scratch.store(&code, message.as_ref().and_then(Text::as_str), None, None);
         true
     }
 }
@@ -419,6 +425,60 @@ fn is_service_code(code: &str) -> bool {
 enum Text<'a> {
     Str(Cow<'a, str>),
     Other,
+}
+
+impl Text<'_> {
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Text::Str(text) => Some(text),
+            Text::Other => None,
+        }
+    }
+}
+
+impl Scratch {
+    fn store(&mut self, code: &str, message: Option<&str>, status: Option<u16>, request_id: Option<&str>) {
+        self.code.clear();
+        self.code.push_str(code);
+        self.message.clear();
+        self.message.push_str(message.unwrap_or_default());
+        self.status = status;
+        self.request_id.clear();
+        self.request_id.push_str(request_id.unwrap_or_default());
+    }
+}
+
+/// The exception text the Huawei Cloud Python SDK logs:
+/// `ClientRequestException - {status_code:400,request_id:…,error_code:CTS.0003,error_msg:… }`
+/// (also `ServerResponseException` and `ServiceResponseException`).
+/// `pos` is where `error_code` starts.
+fn decode_sdk_text(buf: &[u8], pos: usize, scratch: &mut Scratch) -> bool {
+    let Some(open) = memrchr(b'{', &buf[..pos]) else {
+        return false;
+    };
+    let exception = [&b"ClientRequestException - "[..], b"ServerResponseException - ", b"ServiceResponseException - "];
+    if !exception.iter().any(|name| buf[..open].ends_with(name)) {
+        return false;
+    }
+    let inner = &buf[open + 1..];
+    let field = |name: &[u8]| -> Option<&[u8]> {
+        let at = memchr::memmem::find(inner, name)?;
+        let value = &inner[at + name.len()..];
+        Some(&value[..memchr(b',', value).unwrap_or(value.len())])
+    };
+    let Some(code) = field(b"error_code:").and_then(|c| std::str::from_utf8(c).ok()).filter(|c| is_error_code(c))
+    else {
+        return false;
+    };
+    let message = memchr::memmem::find(inner, b"error_msg:").map(|at| {
+        let rest = &inner[at + b"error_msg:".len()..];
+        let end = memrchr(b'}', rest).unwrap_or(rest.len());
+        String::from_utf8_lossy(rest[..end].trim_ascii())
+    });
+    let status = field(b"status_code:").and_then(crate::format::scalar::parse_status);
+    let request_id = field(b"request_id:").and_then(|r| std::str::from_utf8(r).ok()).filter(|r| *r != "None");
+    scratch.store(code, message.as_deref(), status, request_id);
+    true
 }
 
 impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
@@ -545,6 +605,21 @@ mod tests {
         assert_eq!(code(r#"{"code":200,"message":"OK"}"#), None);
         assert_eq!(code(r#"{"code":"OK","message":"fine"}"#), None);
         assert_eq!(code(r#"{"message":"no code"}"#), None);
+    }
+
+    #[test]
+    fn python_sdk_exception_text() {
+        let line = "2026-11-27 10:00:00,123 ERROR app.py:42 ClientRequestException - {status_code:403,request_id:9f1c2d,error_code:CTS.0002,error_msg:The user fails the authentication, {really} }";
+        let mut scratch = Scratch::default();
+        let body = Extractor::default().decode(line.as_bytes(), &Spans::default(), &mut scratch).unwrap();
+        assert_eq!(body.code, "CTS.0002");
+        assert_eq!(body.message, Some("The user fails the authentication, {really}"));
+        assert_eq!(body.status, Some(403));
+        assert_eq!(body.request_id, Some("9f1c2d"));
+        let server = "ServerResponseException - {status_code:500,request_id:None,error_code:CTS.0004,error_msg:Data write exception. }";
+        let body = Extractor::default().decode(server.as_bytes(), &Spans::default(), &mut scratch).unwrap();
+        assert_eq!((body.code, body.status, body.request_id), ("CTS.0004", Some(500), None));
+        assert_eq!(code("some text error_code:CTS.0003 not an exception"), None);
     }
 
     #[test]

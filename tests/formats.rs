@@ -122,3 +122,18 @@ fn apache_common_with_microseconds() {
 fn assert_near(got: f64, want: f64) {
     assert!((got - want).abs() <= want * 0.001, "{got} is not within 0.1 % of {want}");
 }
+
+#[test]
+fn python_sdk_exception_text_in_application_logs() {
+    let r = scan_fixture("app/python_sdk.log");
+    let s = &r["summary"];
+    // Application log lines are not requests: all five are malformed, yet
+    // the three exception texts count, with the status they carry.
+    assert_eq!((&s["lines"], &s["requests"], &s["malformed"]), (&json!(5), &json!(0), &json!(5)));
+    assert_eq!(s["error_bodies"], 3);
+    let c3 = code(&r, "CTS.0003");
+    assert_eq!(c3["count"], 2);
+    assert_eq!(c3["statuses"], json!({"400": 1, "500": 1}));
+    assert_eq!(c3["status_mismatches"], 1);
+    assert_eq!(code(&r, "CTS.0002")["statuses"], json!({"403": 1}));
+}

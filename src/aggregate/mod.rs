@@ -121,7 +121,8 @@ impl Aggregate {
     /// Counts a request and its error body, if any.
     pub fn add_record(&mut self, record: &Record<'_>, body: Option<ErrorBody<'_>>) {
         self.requests += 1;
-        let observed = self.observe(record);
+        let mut observed = self.observe(record);
+        observed.status = observed.status.or(body.and_then(|b| b.status));
         if let Some(status) = observed.status {
             self.statuses.add(status);
         }
@@ -148,13 +149,14 @@ impl Aggregate {
     }
 
     /// Counts a malformed line; an error body found in it still counts for
-    /// its code, without status, latency or time.
+    /// its code, with the status the body itself carries, if any.
     pub fn add_malformed(&mut self, kind: Malformed, position: LinePosition, body: Option<ErrorBody<'_>>) {
         self.malformed[kind as usize] += 1;
         insert_bounded(&mut self.samples, MalformedSample { position, kind }, MAX_SAMPLES);
         if let Some(body) = body {
             self.error_bodies += 1;
-            self.code_stats(body.code).add(&Observed::default(), body.message);
+            let observed = Observed { status: body.status, ..Observed::default() };
+            self.code_stats(body.code).add(&observed, body.message);
         }
     }
 
@@ -295,7 +297,7 @@ mod tests {
     use super::*;
 
     fn body(code: &str) -> Option<ErrorBody<'_>> {
-        Some(ErrorBody { code, message: None })
+        Some(ErrorBody { code, message: None, status: None, request_id: None })
     }
 
     fn record(status: u16, latency_us: u64, time: i64) -> Record<'static> {
