@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit};
+use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit, LogFormat};
 use cts_logscan::input::{ReaderOptions, Source};
 use cts_logscan::scan::ScanOptions;
 
@@ -62,6 +62,13 @@ pub struct ScanArgs {
     /// Line format; `auto` detects it per input from its first lines.
     #[arg(short = 'f', long, value_enum, default_value_t = FormatArg::Auto)]
     pub format: FormatArg,
+
+    /// Access logs in a layout of your own: the nginx `log_format` string
+    /// (`'$remote_addr … "$request" $status … $request_time'`, the whole
+    /// directive may be pasted) or an Apache `LogFormat` string
+    /// (`'%h %l %u %t "%r" %>s %b %D'`). Overrides --format.
+    #[arg(long, value_name = "LAYOUT", value_parser = LogFormat::parse)]
+    pub log_format: Option<LogFormat>,
 
     /// Report format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
@@ -212,6 +219,7 @@ impl ScanArgs {
                 FormatArg::Common => Some(Format::Common),
             },
             fields,
+            log_format: self.log_format.clone(),
             hidden: self.hidden,
             progress: None,
         }

@@ -15,7 +15,9 @@ use rayon::prelude::*;
 use crate::aggregate::{Aggregate, LinePosition};
 use crate::error::Error;
 use crate::extract::{Extractor, Scratch};
-use crate::format::{self, AccessParser, FieldOverrides, Format, LineParser, NdjsonParser, Record, Spans};
+use crate::format::{
+    self, AccessParser, CustomParser, FieldOverrides, Format, LineParser, LogFormat, NdjsonParser, Record, Spans,
+};
 use crate::input::{self, Block, BlockContent, BlockReader, Compression, ProgressFn, ReaderOptions, Source};
 
 /// How to scan.
@@ -26,7 +28,10 @@ pub struct ScanOptions {
     /// Block size and line-length cap.
     pub reader: ReaderOptions,
     /// The line format of every input, or `None` to detect it per input.
+    /// Set by [`ScanOptions::log_format`] to [`Format::Custom`].
     pub format: Option<Format>,
+    /// A user-defined access-log layout; applies to every input.
+    pub log_format: Option<LogFormat>,
     /// NDJSON field names given on the command line.
     pub fields: FieldOverrides,
     /// Also read files whose names start with `.` inside directories.
@@ -87,7 +92,8 @@ pub fn scan(sources: Vec<Source>, options: &ScanOptions) -> Result<ScanResult, E
         .build()
         .map_err(|e| Error::ThreadPool { threads: options.threads, message: e.to_string() })?;
     let extractor = Extractor::default();
-    let mut formats: Vec<Option<Format>> = vec![options.format; sources.len()];
+    let format = if options.log_format.is_some() { Some(Format::Custom) } else { options.format };
+    let mut formats: Vec<Option<Format>> = vec![format; sources.len()];
     let mut reader = BlockReader::new(sources.clone(), options.reader);
     if let Some(progress) = &options.progress {
         reader.on_progress(Arc::clone(progress));
@@ -101,7 +107,7 @@ pub fn scan(sources: Vec<Source>, options: &ScanOptions) -> Result<ScanResult, E
             })
             .par_bridge()
             .fold(
-                || Worker::new(&extractor, &options.fields),
+                || Worker::new(&extractor, options),
                 |mut worker, (block, format)| {
                     worker.scan_block(&block, format);
                     worker
@@ -147,17 +153,19 @@ struct Worker<'e> {
     ndjson: LineParser,
     combined: LineParser,
     common: LineParser,
+    custom: Option<LineParser>,
     scratch: Scratch,
     aggregate: Aggregate,
 }
 
 impl<'e> Worker<'e> {
-    fn new(extractor: &'e Extractor, fields: &FieldOverrides) -> Self {
+    fn new(extractor: &'e Extractor, options: &ScanOptions) -> Self {
         Worker {
             extractor,
-            ndjson: LineParser::Ndjson(NdjsonParser::new(fields.clone())),
+            ndjson: LineParser::Ndjson(NdjsonParser::new(options.fields.clone())),
             combined: LineParser::Access(AccessParser::new(true)),
             common: LineParser::Access(AccessParser::new(false)),
+            custom: options.log_format.clone().map(|f| LineParser::Custom(CustomParser::new(f))),
             scratch: Scratch::default(),
             aggregate: Aggregate::default(),
         }
@@ -180,10 +188,11 @@ impl<'e> Worker<'e> {
                 return;
             }
         };
-        let parser = match format {
-            Format::Ndjson => &mut self.ndjson,
-            Format::Combined => &mut self.combined,
-            Format::Common => &mut self.common,
+        let parser = match (format, &mut self.custom) {
+            (Format::Custom, Some(custom)) => custom,
+            (Format::Ndjson, _) => &mut self.ndjson,
+            (Format::Common, _) => &mut self.common,
+            (Format::Combined | Format::Custom, _) => &mut self.combined,
         };
         let data = buf.as_slice();
         let mut candidates = self.extractor.candidates(data);

@@ -137,3 +137,32 @@ fn python_sdk_exception_text_in_application_logs() {
     assert_eq!(c3["status_mismatches"], 1);
     assert_eq!(code(&r, "CTS.0002")["statuses"], json!({"403": 1}));
 }
+
+/// nginx's `main` format with timings and a body, as pasted from nginx.conf.
+const MAIN_FORMAT: &str = r#"log_format main '$remote_addr - $remote_user [$time_local] "$request" ' '$status $body_bytes_sent "$http_referer" "$http_user_agent" "$http_x_forwarded_for" ' 'rt=$request_time uct="$upstream_connect_time" uht="$upstream_header_time" urt="$upstream_response_time" body="$resp_body"';"#;
+
+#[test]
+fn nginx_log_format_from_the_command_line() {
+    let path = fixture("access/custom_main.log");
+    let r = json_report(&[path.to_str().unwrap(), "--log-format", MAIN_FORMAT]);
+    let s = &r["summary"];
+    assert_eq!(r["inputs"][0]["format"], "custom");
+    assert_eq!((&s["lines"], &s["requests"], &s["malformed"]), (&json!(4), &json!(3), &json!(1)));
+    // rt=0.052 and rt=0.120; the third line has rt=- so its upstream times
+    // count: 0.004 + 0.010 + 0.002 = 16 ms.
+    assert_eq!(s["latency_ms"]["all"]["count"], 3);
+    assert_eq!(s["latency_ms"]["all"]["max"], 120.0);
+    assert_near(s["latency_ms"]["without_error_body"]["p50"].as_f64().unwrap(), 16.0);
+    assert_eq!(s["latency_ms"]["without_error_body"]["max"], 52.0);
+    assert_eq!(code(&r, "CTS.0003")["statuses"], json!({"400": 1}));
+    assert_eq!(s["span_seconds"], 9.0);
+}
+
+#[test]
+fn a_log_format_without_variables_is_a_usage_error() {
+    crate::util::cmd()
+        .args(["--log-format", "plain text", "x.log"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("has no $variable"));
+}

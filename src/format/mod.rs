@@ -6,6 +6,7 @@
 //! is a new file here that fills a `Record`; nothing downstream changes.
 
 mod access;
+mod custom;
 mod detect;
 mod ndjson;
 pub mod scalar;
@@ -15,6 +16,7 @@ use std::fmt;
 use std::ops::Range;
 
 pub use access::AccessParser;
+pub use custom::{CustomParser, LogFormat, LogFormatError};
 pub use detect::detect;
 pub use ndjson::{Field, FieldOverrides, LatencyUnit, NdjsonParser};
 pub use timestamp::EpochMillis;
@@ -31,6 +33,8 @@ pub enum Format {
     /// NCSA common: `$remote_addr - $remote_user [$time_local] "$request"
     /// $status $body_bytes_sent`, then any trailing fields.
     Common,
+    /// The layout given with `--log-format` ([`LogFormat`]).
+    Custom,
 }
 
 impl Format {
@@ -40,6 +44,7 @@ impl Format {
             Format::Ndjson => "ndjson",
             Format::Combined => "combined",
             Format::Common => "common",
+            Format::Custom => "custom",
         }
     }
 }
@@ -154,6 +159,8 @@ pub enum LineParser {
     Ndjson(NdjsonParser),
     /// Common or combined access logs.
     Access(AccessParser),
+    /// A user-defined layout.
+    Custom(CustomParser),
 }
 
 impl LineParser {
@@ -166,6 +173,7 @@ impl LineParser {
         match self {
             LineParser::Ndjson(p) => p.parse(line, full, record)?,
             LineParser::Access(p) => p.parse(line, full, record)?,
+            LineParser::Custom(p) => p.parse(line, full, record)?,
         }
         // A field is invalid only if no other key gave it a value.
         record.invalid.time &= record.time.is_none();
