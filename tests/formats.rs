@@ -166,3 +166,43 @@ fn a_log_format_without_variables_is_a_usage_error() {
         .code(2)
         .stderr(predicates::str::contains("has no $variable"));
 }
+
+#[test]
+fn cts_list_traces_response() {
+    let r = scan_fixture("traces/list_traces.json");
+    let s = &r["summary"];
+    assert_eq!(r["inputs"][0]["format"], "ndjson");
+    // Five trace records, one request each; the request body of trace 2
+    // mentions error_code but is not a response.
+    assert_eq!((&s["lines"], &s["requests"], &s["malformed"]), (&json!(5), &json!(5), &json!(0)));
+    assert_eq!(s["error_bodies"], 3);
+    assert_eq!(s["statuses"], json!({"200": 1, "201": 1, "400": 2, "403": 1}));
+    // Only trace 5 logs total_time (ms).
+    assert_eq!(s["latency_ms"]["all"]["count"], 1);
+    assert_eq!(s["latency_ms"]["all"]["max"], 120.0);
+    assert_eq!(s["first_time"], "2026-11-27T08:40:00.000Z");
+    let c3 = code(&r, "CTS.0003");
+    assert_eq!(c3["count"], 2);
+    assert_eq!(c3["status_mismatches"], 0);
+    assert_eq!(c3["service_types"], json!([{"name": "CTS", "count": 2}]));
+    assert_eq!(c3["trace_names"], json!([{"name": "createTracker", "count": 2}]));
+    let iam = code(&r, "IAM.0001");
+    assert_eq!((&iam["in_catalog"], &iam["statuses"]), (&json!(false), &json!({"403": 1})));
+    assert_eq!(iam["service_types"], json!([{"name": "OBS", "count": 1}]));
+}
+
+#[test]
+fn trace_files_as_gzipped_arrays_match_the_response() {
+    let response: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(fixture("traces/list_traces.json")).unwrap()).unwrap();
+    let array = serde_json::to_vec(&response["traces"]).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &array).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("CloudTraces_2026-11-27T08-40-00Z.json.gz");
+    std::fs::write(&path, gz.finish().unwrap()).unwrap();
+    let from_gz = json_report(&[path.to_str().unwrap()]);
+    let from_response = scan_fixture("traces/list_traces.json");
+    assert_eq!(from_gz["codes"], from_response["codes"]);
+    assert_eq!(from_gz["summary"]["requests"], 5);
+}

@@ -3,12 +3,12 @@
 use super::latency::Latency;
 use super::{Observed, TimeSpan, union_spans, widen_span};
 
-/// Distinct messages kept per code (the smallest in byte order, so the set
-/// does not depend on the order lines were read in).
-pub const MAX_MESSAGES: usize = 8;
+/// Distinct values kept per code and kind (the smallest in byte order, so
+/// the set does not depend on the order lines were read in).
+pub const MAX_DISTINCT: usize = 8;
 
-/// Longest message kept, in bytes; longer ones are cut at a char boundary.
-pub const MAX_MESSAGE_LEN: usize = 256;
+/// Longest value kept, in bytes; longer ones are cut at a char boundary.
+pub const MAX_VALUE_LEN: usize = 256;
 
 /// Everything counted for one error code.
 #[derive(Clone, Debug, Default)]
@@ -22,26 +22,30 @@ pub struct CodeStats {
     /// Earliest and latest time seen.
     pub time_span: TimeSpan,
     /// The `error_msg` values seen.
-    pub messages: Messages,
+    pub messages: TopStrings,
+    /// CTS trace `service_type` values seen.
+    pub services: TopStrings,
+    /// CTS trace `trace_name` values seen.
+    pub operations: TopStrings,
 }
 
-/// Counts of distinct messages, bounded to [`MAX_MESSAGES`].
+/// Counts of distinct strings, bounded to [`MAX_DISTINCT`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Messages {
-    /// `(message, count)` sorted by message.
+pub struct TopStrings {
+    /// `(value, count)` sorted by value.
     pub kept: Vec<(String, u64)>,
-    /// Lines whose message is not in `kept`.
+    /// Lines whose value is not in `kept`.
     pub others: u64,
 }
 
-impl Messages {
+impl TopStrings {
     fn add(&mut self, message: &str, count: u64) {
-        let message = truncate(message, MAX_MESSAGE_LEN);
+        let message = truncate(message, MAX_VALUE_LEN);
         match self.kept.binary_search_by(|(m, _)| m.as_str().cmp(message)) {
             Ok(i) => self.kept[i].1 += count,
-            Err(i) if i < MAX_MESSAGES => {
+            Err(i) if i < MAX_DISTINCT => {
                 self.kept.insert(i, (message.to_owned(), count));
-                if self.kept.len() > MAX_MESSAGES {
+                if self.kept.len() > MAX_DISTINCT {
                     self.others += self.kept.pop().map_or(0, |(_, n)| n);
                 }
             }
@@ -49,7 +53,7 @@ impl Messages {
         }
     }
 
-    fn merge(&mut self, other: &Messages) {
+    fn merge(&mut self, other: &TopStrings) {
         for (message, count) in &other.kept {
             self.add(message, *count);
         }
@@ -75,7 +79,7 @@ fn truncate(text: &str, max: usize) -> &str {
 
 impl CodeStats {
     /// Counts one line with this code.
-    pub fn add(&mut self, record: &Observed, message: Option<&str>) {
+    pub fn add(&mut self, record: &Observed<'_>, message: Option<&str>) {
         self.count += 1;
         if let Some(status) = record.status {
             add_status(&mut self.statuses, status, 1);
@@ -89,6 +93,12 @@ impl CodeStats {
         if let Some(message) = message {
             self.messages.add(message, 1);
         }
+        if let Some(service) = record.service {
+            self.services.add(service, 1);
+        }
+        if let Some(operation) = record.operation {
+            self.operations.add(operation, 1);
+        }
     }
 
     /// Adds `other` into `self`.
@@ -100,6 +110,8 @@ impl CodeStats {
         self.latency.merge(&other.latency);
         self.time_span = union_spans(self.time_span, other.time_span);
         self.messages.merge(&other.messages);
+        self.services.merge(&other.services);
+        self.operations.merge(&other.operations);
     }
 
     /// A comparable rendering of every figure, for tests.
@@ -129,8 +141,8 @@ mod tests {
 
     #[test]
     fn messages_keep_the_smallest_and_count_the_rest() {
-        let mut a = Messages::default();
-        let mut b = Messages::default();
+        let mut a = TopStrings::default();
+        let mut b = TopStrings::default();
         for i in 0..12 {
             a.add(&format!("m{i:02}"), 1);
             b.add(&format!("m{:02}", 11 - i), 2);
@@ -140,7 +152,7 @@ mod tests {
         let mut ba = b.clone();
         ba.merge(&a);
         assert_eq!(ab, ba);
-        assert_eq!(ab.kept.len(), MAX_MESSAGES);
+        assert_eq!(ab.kept.len(), MAX_DISTINCT);
         assert_eq!(ab.kept[0], ("m00".to_string(), 3));
         assert_eq!(ab.others, 4 * 3);
         assert_eq!(ab.most_common(), Some("m00"));
@@ -149,9 +161,9 @@ mod tests {
     #[test]
     fn long_messages_are_cut_at_a_char_boundary() {
         let long = "é".repeat(200);
-        let mut m = Messages::default();
+        let mut m = TopStrings::default();
         m.add(&long, 1);
-        assert_eq!(m.kept[0].0.len(), MAX_MESSAGE_LEN);
+        assert_eq!(m.kept[0].0.len(), MAX_VALUE_LEN);
     }
 
     #[test]

@@ -12,7 +12,7 @@ mod latency;
 
 use std::collections::BTreeMap;
 
-pub use code_stats::{CodeStats, Messages};
+pub use code_stats::{CodeStats, TopStrings};
 pub use latency::{Latency, MAX_LATENCY_US, Percentiles};
 
 use crate::extract::ErrorBody;
@@ -139,13 +139,20 @@ impl Aggregate {
     }
 
     /// The plausible fields of `record`; the rest are counted as invalid.
-    fn observe(&mut self, record: &Record<'_>) -> Observed {
+    fn observe<'a>(&mut self, record: &Record<'a>) -> Observed<'a> {
         let time = record.time.filter(|t| PLAUSIBLE_TIMES.contains(t));
         let latency_us = record.latency_us.filter(|&us| us <= MAX_LATENCY_US);
         self.invalid.time += u64::from(record.invalid.time || time != record.time);
         self.invalid.status += u64::from(record.invalid.status);
         self.invalid.latency += u64::from(record.invalid.latency || latency_us != record.latency_us);
-        Observed { time, status: record.status, latency_us }
+        let label = |bytes: Option<&'a [u8]>| bytes.map(|b| std::str::from_utf8(b).unwrap_or("(not UTF-8)"));
+        Observed {
+            time,
+            status: record.status,
+            latency_us,
+            service: label(record.service),
+            operation: label(record.operation),
+        }
     }
 
     /// Counts a malformed line; an error body found in it still counts for
@@ -256,13 +263,17 @@ pub struct InvalidCounts {
 /// The fields of a request that go into the statistics, after plausibility
 /// checks.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct Observed {
+pub struct Observed<'a> {
     /// Request time.
     pub time: Option<EpochMillis>,
     /// HTTP status.
     pub status: Option<u16>,
     /// Latency in microseconds.
     pub latency_us: Option<u64>,
+    /// CTS trace `service_type`.
+    pub service: Option<&'a str>,
+    /// CTS trace `trace_name`.
+    pub operation: Option<&'a str>,
 }
 
 /// Earliest and latest time seen.

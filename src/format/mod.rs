@@ -72,6 +72,10 @@ pub struct Record<'a> {
     pub client: Option<&'a [u8]>,
     /// The `X-Request-Id` the gateway logged.
     pub request_id: Option<&'a [u8]>,
+    /// The cloud service a CTS trace is about (`service_type`).
+    pub service: Option<&'a [u8]>,
+    /// The operation a CTS trace records (`trace_name`).
+    pub operation: Option<&'a [u8]>,
     /// Parts of the line that cannot hold a response body (request line,
     /// referer, user agent): an error-code look-alike there is not an error.
     pub not_body: Spans,

@@ -35,6 +35,10 @@ pub enum Field {
     RequestId,
     /// A header such as the user agent that cannot hold a response body.
     NotBody,
+    /// The cloud service a CTS trace is about (`service_type`).
+    Service,
+    /// The operation a CTS trace records (`trace_name`).
+    Operation,
 }
 
 /// Unit of a latency field.
@@ -131,6 +135,10 @@ const BUILTIN_KEYS: &[(&[u8], Field, u8)] = &[
     (b"request_method", Field::Method, 1),
     (b"remote_addr", Field::Client, 0),
     (b"client_ip", Field::Client, 1),
+    (b"source_ip", Field::Client, 2),
+    (b"total_time", Field::Latency(LatencyUnit::Millis), 6),
+    (b"service_type", Field::Service, 0),
+    (b"trace_name", Field::Operation, 0),
     (b"request_id", Field::RequestId, 0),
     (b"x_request_id", Field::RequestId, 1),
     (b"http_user_agent", Field::NotBody, 0),
@@ -347,10 +355,12 @@ impl NdjsonParser {
                 record.client = Some(text);
                 found.client = priority;
             }
-            Field::RequestId if priority < found.request_id => {
+            Field::RequestId if priority < found.request_id && !is_absent(text) => {
                 record.request_id = Some(text);
                 found.request_id = priority;
             }
+            Field::Service => record.service = Some(text),
+            Field::Operation => record.operation = Some(text),
             Field::NotBody => record.not_body.push(span),
             _ => {}
         }

@@ -13,9 +13,8 @@ use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
-use super::Source;
+use super::{Source, document, producer};
 
 /// How an input is compressed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,13 +45,6 @@ pub struct Opened {
     /// Raw (compressed) bytes read so far; shared with the decoding thread.
     pub raw_bytes: Arc<AtomicU64>,
 }
-
-/// Bytes the decoding thread hands over at a time.
-const CHUNK: usize = 1 << 20;
-
-/// Decoded chunks waiting to be scanned; with the chunk being filled and the
-/// one being read this bounds memory at four chunks per input.
-const CHUNKS_IN_FLIGHT: usize = 2;
 
 /// Opens `source`, detecting compression from its first bytes.
 ///
@@ -93,7 +85,24 @@ pub fn open(source: &Source) -> io::Result<Opened> {
             decode_on_thread(zstd::stream::read::Decoder::with_buffer(buffered)?, Compression::Zstd, &raw_bytes)
         }
     };
-    Ok(Opened { rdr, compression, raw_bytes })
+    Ok(Opened { rdr: document::lines_of(rdr)?, compression, raw_bytes })
+}
+
+/// Runs `decoder` on its own thread; a decoding error names the compressed
+/// byte offset it was found at.
+fn decode_on_thread(
+    mut decoder: impl Read + Send + 'static,
+    compression: Compression,
+    raw_bytes: &Arc<AtomicU64>,
+) -> Box<dyn Read + Send> {
+    let raw_bytes = Arc::clone(raw_bytes);
+    producer::spawn(compression.name(), move |sink| {
+        sink.copy_from(&mut decoder).map_err(|e| {
+            let at = raw_bytes.load(Ordering::Relaxed);
+            let message = format!("{} stream is corrupt or truncated (compressed byte {at}): {e}", compression.name());
+            io::Error::new(e.kind(), message)
+        })
+    })
 }
 
 /// The first four bytes (fewer at the end of input); a pipe may deliver them
@@ -130,100 +139,5 @@ impl Read for Counting {
         let n = self.rdr.read(buf)?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
-    }
-}
-
-/// Runs `decoder` on its own thread, handing decoded chunks over a bounded
-/// channel. An error ends the stream after the chunks decoded before it.
-fn decode_on_thread(
-    mut decoder: impl Read + Send + 'static,
-    compression: Compression,
-    raw_bytes: &Arc<AtomicU64>,
-) -> Box<dyn Read + Send> {
-    let (chunks_tx, chunks_rx) = sync_channel::<io::Result<Vec<u8>>>(CHUNKS_IN_FLIGHT);
-    let (spare_tx, spare_rx) = sync_channel::<Vec<u8>>(CHUNKS_IN_FLIGHT + 1);
-    let raw_bytes = Arc::clone(raw_bytes);
-    std::thread::Builder::new()
-        .name(format!("cts-logscan-{}", compression.name()))
-        .spawn(move || {
-            loop {
-                let mut chunk = spare_rx.try_recv().unwrap_or_default();
-                chunk.resize(CHUNK, 0);
-                let mut filled = 0;
-                let outcome = loop {
-                    match decoder.read(&mut chunk[filled..]) {
-                        Ok(0) => break Ok(true),
-                        Ok(n) => {
-                            filled += n;
-                            if filled == CHUNK {
-                                break Ok(false);
-                            }
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                        Err(e) => break Err(e),
-                    }
-                };
-                chunk.truncate(filled);
-                if filled > 0 && chunks_tx.send(Ok(chunk)).is_err() {
-                    return;
-                }
-                match outcome {
-                    Ok(false) => {}
-                    Ok(true) => return,
-                    Err(e) => {
-                        let at = raw_bytes.load(Ordering::Relaxed);
-                        let message = format!(
-                            "{} stream is corrupt or truncated (compressed byte {at}): {e}",
-                            compression.name()
-                        );
-                        let _ = chunks_tx.send(Err(io::Error::new(e.kind(), message)));
-                        return;
-                    }
-                }
-            }
-        })
-        .map_or_else(
-            |e| Box::new(FailedRead(Some(e))) as Box<dyn Read + Send>,
-            |_| Box::new(ChannelReader { chunks: chunks_rx, spare: spare_tx, current: Vec::new(), pos: 0 }),
-        )
-}
-
-/// Reads the chunks a decoding thread sends.
-struct ChannelReader {
-    chunks: Receiver<io::Result<Vec<u8>>>,
-    spare: SyncSender<Vec<u8>>,
-    current: Vec<u8>,
-    pos: usize,
-}
-
-impl Read for ChannelReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.current.len() {
-            match self.chunks.recv() {
-                Ok(Ok(chunk)) => {
-                    let used = std::mem::replace(&mut self.current, chunk);
-                    let _ = self.spare.try_send(used);
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => return Err(e),
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = buf.len().min(self.current.len() - self.pos);
-        buf[..n].copy_from_slice(&self.current[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-/// The decoding thread could not be started; reading says why, once.
-struct FailedRead(Option<io::Error>);
-
-impl Read for FailedRead {
-    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-        match self.0.take() {
-            Some(e) => Err(e),
-            None => Ok(0),
-        }
     }
 }

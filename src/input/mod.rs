@@ -5,9 +5,16 @@
 //! last newline and carries the partial line into the next block. Blocks
 //! always end at a line terminator except the last block of an input.
 //! Memory is bounded by block size × blocks in flight, never by input size.
+//!
+//! Before that, an input's bytes may be produced on a thread of their own:
+//! gzip and zstd are decompressed (`decode.rs`), and JSON documents holding
+//! many records (CTS `ListTraces` responses, arrays) become one record per
+//! line (`document.rs`).
 
 mod blocks;
 mod decode;
+mod document;
+mod producer;
 mod walk;
 
 use std::fmt;

@@ -17,7 +17,7 @@ pub use catalog::{render_codes, render_explain};
 pub use json::{JsonRenderer, SCHEMA_VERSION};
 pub use table::TableRenderer;
 
-use crate::aggregate::{Aggregate, CodeStats, Latency};
+use crate::aggregate::{Aggregate, CodeStats, Latency, TopStrings};
 use crate::catalog::{self as codes, Edition};
 use crate::format::{Malformed, timestamp::format_rfc3339};
 use crate::scan::ScanResult;
@@ -215,6 +215,22 @@ pub struct CodeReport {
     pub messages: Vec<MessageCount>,
     /// Lines whose message is not in `messages`.
     pub other_messages: u64,
+    /// CTS traces only: `service_type` values with counts (the first 8 in
+    /// byte order); empty for other inputs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub service_types: Vec<NameCount>,
+    /// CTS traces only: `trace_name` values with counts (the first 8).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub trace_names: Vec<NameCount>,
+}
+
+/// A name and how often it was seen.
+#[derive(Clone, Debug, Serialize)]
+pub struct NameCount {
+    /// The value.
+    pub name: String,
+    /// Lines with it.
+    pub count: u64,
 }
 
 /// A message and how often it was seen.
@@ -337,7 +353,13 @@ fn code_report(code: &str, stats: &CodeStats, rates: &Rates) -> CodeReport {
             .map(|(message, count)| MessageCount { message: message.clone(), count: *count })
             .collect(),
         other_messages: stats.messages.others,
+        service_types: name_counts(&stats.services),
+        trace_names: name_counts(&stats.operations),
     }
+}
+
+fn name_counts(values: &TopStrings) -> Vec<NameCount> {
+    values.kept.iter().map(|(name, count)| NameCount { name: name.clone(), count: *count }).collect()
 }
 
 fn input_reports(result: &ScanResult) -> Vec<InputReport> {

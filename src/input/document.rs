@@ -1,0 +1,136 @@
+//! JSON documents that hold many records: a CTS `ListTraces` response
+//! (`{"meta_data":{…},"traces":[…]}`) or a JSON array (a trace file as
+//! transferred to object storage), on one line or pretty-printed. They are
+//! turned into one compact JSON object per line, streaming element by
+//! element on a thread of their own, so every format parser sees lines.
+//! Anything else passes through untouched.
+
+use std::fmt;
+use std::io::{self, BufRead, BufReader, Read, Write};
+
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::producer::{self, ChunkSink};
+
+/// The input as lines: a JSON document unwrapped, or the input itself.
+///
+/// # Errors
+///
+/// When the first bytes cannot be read.
+pub fn lines_of(rdr: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
+    let mut rdr = BufReader::with_capacity(64 << 10, rdr);
+    if !is_document(rdr.fill_buf()?) {
+        return Ok(Box::new(rdr));
+    }
+    Ok(producer::spawn("json", move |sink| {
+        let mut de = serde_json::Deserializer::from_reader(rdr);
+        Records { sink }.deserialize(&mut de).map_err(into_io)?;
+        de.end().map_err(into_io)
+    }))
+}
+
+/// An array of objects, a pretty-printed object, or an object whose first
+/// key is `meta_data` or `traces`. An NDJSON line starts with `{` and
+/// another key; an access log may start with `[` and a time.
+fn is_document(head: &[u8]) -> bool {
+    let head = head.trim_ascii_start();
+    let first_line = &head[..memchr::memchr(b'\n', head).unwrap_or(head.len())];
+    match head.first() {
+        Some(b'[') => matches!(head[1..].trim_ascii_start().first(), Some(b'{' | b']')),
+        Some(b'{') => {
+            first_line.trim_ascii() == b"{" || {
+                let after_brace = first_line[1..].trim_ascii_start();
+                after_brace.starts_with(br#""meta_data""#) || after_brace.starts_with(br#""traces""#)
+            }
+        }
+        _ => false,
+    }
+}
+
+fn into_io(e: serde_json::Error) -> io::Error {
+    let kind = if e.is_io() { io::ErrorKind::Other } else { io::ErrorKind::InvalidData };
+    io::Error::new(kind, format!("JSON document: {e}"))
+}
+
+/// Writes every record of a document (array elements, or the elements of
+/// its `traces`) as one line.
+struct Records<'s> {
+    sink: &'s mut ChunkSink,
+}
+
+impl<'de> DeserializeSeed<'de> for Records<'_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Records<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array of records or an object with a `traces` array")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(record) = seq.next_element::<serde_json::Value>()? {
+            let mut line = serde_json::to_vec(&record).map_err(de::Error::custom)?;
+            line.push(b'\n');
+            self.sink.write_all(&line).map_err(de::Error::custom)?;
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "traces" {
+                map.next_value_seed(Records { sink: &mut *self.sink })?;
+            } else {
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(input: &str) -> String {
+        let mut out = String::new();
+        lines_of(Box::new(io::Cursor::new(input.as_bytes().to_vec()))).unwrap().read_to_string(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn list_traces_response_pretty_printed() {
+        let doc = "{\n  \"meta_data\": {\"count\": 2, \"marker\": \"m\"},\n  \"traces\": [\n    {\"trace_id\": \"a\", \"code\": \"200\"},\n    {\"trace_id\": \"b\", \"code\": 400}\n  ]\n}\n";
+        assert_eq!(lines(doc), "{\"code\":\"200\",\"trace_id\":\"a\"}\n{\"code\":400,\"trace_id\":\"b\"}\n");
+    }
+
+    #[test]
+    fn arrays_and_one_line_documents() {
+        assert_eq!(lines(r#"[{"a":1},{"b":[2]}]"#), "{\"a\":1}\n{\"b\":[2]}\n");
+        assert_eq!(lines(r#"{"traces":[{"a":1}],"meta_data":{}}"#), "{\"a\":1}\n");
+    }
+
+    #[test]
+    fn ndjson_and_text_pass_through() {
+        let texts =
+            ["{\"a\":1}\n{\"b\":2}\n", "1.2.3.4 - - [x]\n", "", "  \n", "[27/Nov/2026:10:00:00 +0000] 200\n", "[\0"];
+        for text in texts {
+            assert_eq!(lines(text), text);
+        }
+    }
+
+    #[test]
+    fn a_broken_document_keeps_the_records_before_the_damage() {
+        let mut out = Vec::new();
+        let mut rdr = lines_of(Box::new(io::Cursor::new(br#"[{"a":1},{"b":2},{"c":"#.to_vec()))).unwrap();
+        let err = rdr.read_to_end(&mut out).unwrap_err();
+        assert!(err.to_string().contains("JSON document"), "{err}");
+        assert_eq!(out, b"{\"a\":1}\n{\"b\":2}\n");
+    }
+}
