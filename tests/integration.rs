@@ -4,6 +4,7 @@
 mod cli;
 mod compressed;
 mod formats;
+mod fuzz_corpus;
 mod ground_truth;
 mod hostile;
 mod invariants;

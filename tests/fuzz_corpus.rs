@@ -1,0 +1,50 @@
+//! Replays the committed fuzz corpora (`fuzz/corpus/*`) through the same
+//! calls as the fuzz targets, so every input a fuzzer kept is checked on
+//! every `cargo test`, without a nightly toolchain.
+
+use std::path::Path;
+
+use cts_logscan::extract::{Extractor, Scratch};
+use cts_logscan::format::{AccessParser, CustomParser, LineParser, LogFormat, NdjsonParser, Record, Spans};
+
+const MAIN: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" rt=$request_time urt="$upstream_response_time" "$resp_body""#;
+
+fn corpus(target: &str) -> Vec<Vec<u8>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
+    let mut inputs: Vec<Vec<u8>> =
+        std::fs::read_dir(&dir).unwrap().map(|entry| std::fs::read(entry.unwrap().path()).unwrap()).collect();
+    inputs.sort();
+    assert!(inputs.len() > 50, "{} holds the corpus", dir.display());
+    inputs
+}
+
+#[test]
+fn decode_body_corpus() {
+    let extractor = Extractor::default();
+    let mut scratch = Scratch::default();
+    let decoded = corpus("decode_body")
+        .iter()
+        .filter(|line| extractor.decode(line, &Spans::default(), &mut scratch).is_some())
+        .count();
+    assert!(decoded > 10, "the corpus holds bodies of every shape");
+}
+
+#[test]
+fn parse_line_corpus() {
+    let format = LogFormat::parse(MAIN).unwrap();
+    let mut parsers = [
+        LineParser::Ndjson(NdjsonParser::default()),
+        LineParser::Access(AccessParser::new(true)),
+        LineParser::Access(AccessParser::new(false)),
+        LineParser::Custom(CustomParser::new(format)),
+    ];
+    let mut parsed = 0;
+    for line in corpus("parse_line") {
+        for parser in &mut parsers {
+            for full in [false, true] {
+                parsed += usize::from(parser.parse(&line, full, &mut Record::default()).is_ok());
+            }
+        }
+    }
+    assert!(parsed > 50, "the corpus holds valid lines of each format");
+}
