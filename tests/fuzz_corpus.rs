@@ -1,6 +1,7 @@
-//! Replays the committed fuzz corpora (`fuzz/corpus/*`) through the same
-//! calls as the fuzz targets, so every input a fuzzer kept is checked on
-//! every `cargo test`, without a nightly toolchain.
+//! Replays the committed fuzz corpora (`fuzz/corpus/*`, minimised with
+//! `cargo fuzz cmin`) and the inputs that once crashed or hung a target
+//! (`fuzz/regressions/*`) through the same calls as the fuzz targets, so
+//! every one is checked on every `cargo test`, without a nightly toolchain.
 
 use std::path::Path;
 
@@ -10,11 +11,14 @@ use cts_logscan::format::{AccessParser, CustomParser, LineParser, LogFormat, Ndj
 const MAIN: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" rt=$request_time urt="$upstream_response_time" "$resp_body""#;
 
 fn corpus(target: &str) -> Vec<Vec<u8>> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
-    let mut inputs: Vec<Vec<u8>> =
-        std::fs::read_dir(&dir).unwrap().map(|entry| std::fs::read(entry.unwrap().path()).unwrap()).collect();
+    let fuzz = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
+    let mut inputs = Vec::new();
+    for dir in [fuzz.join("corpus").join(target), fuzz.join("regressions").join(target)] {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        inputs.extend(entries.map(|entry| std::fs::read(entry.unwrap().path()).unwrap()));
+    }
     inputs.sort();
-    assert!(inputs.len() > 50, "{} holds the corpus", dir.display());
+    assert!(inputs.len() > 50, "fuzz/corpus/{target} holds the corpus");
     inputs
 }
 

@@ -103,10 +103,11 @@ impl AccessParser {
         while cur.skip_spaces() && (full || !latency_final) {
             let is_first = std::mem::replace(&mut first, false);
             if cur.peek_quote() {
-                if let Some(inside) = cur.quoted()
-                    && !latency_final
-                    && is_decimal(inside)
-                {
+                // An unterminated quote ends the trailing fields.
+                let Some(inside) = cur.quoted() else {
+                    break;
+                };
+                if !latency_final && is_decimal(inside) {
                     record.latency_us = parse_scaled(inside, 6);
                     latency_final = record.latency_us.is_some();
                 }
@@ -324,6 +325,14 @@ mod tests {
         let line = format!("{COMBINED} 0.052 1234");
         let r = parse(true, &line).unwrap();
         assert_eq!(r.latency_us, Some(52_000));
+    }
+
+    #[test]
+    fn an_unterminated_trailing_quote_ends_the_line() {
+        // Found by the parse_line fuzz target: this used to loop forever.
+        let line = format!(r#"{COMBINED} "0.05"#);
+        let r = parse(true, &line).unwrap();
+        assert_eq!(r.latency_us, None);
     }
 
     #[test]

@@ -361,7 +361,12 @@ fn field_end(line: &[u8], pos: usize, slot: Slot, quoted: bool, next: Option<&[u
         // spaces: `0.004, 0.010 : 0.002`.
         while line[pos..end].ends_with(b",") || line[end..].starts_with(b" : ") {
             let skip = if line[end..].starts_with(b" : ") { end + 3 } else { end + next.len() };
-            end = memmem::find(&line[skip..], next).map_or(line.len(), |n| skip + n);
+            // The value can only grow up to a later occurrence of the text
+            // that must follow it.
+            match line.get(skip..).and_then(|rest| memmem::find(rest, next)) {
+                Some(n) => end = skip + n,
+                None => break,
+            }
         }
     }
     Some(end)
@@ -451,6 +456,19 @@ mod tests {
         let format = NGINX_FORMATS[1].0;
         assert_eq!(parse(format, NGINX_FORMATS[0].1), Err(Malformed::NotAccessLog));
         assert_eq!(parse(format, ""), Err(Malformed::NotAccessLog));
+    }
+
+    #[test]
+    fn fuzz_found_lines_do_not_panic() {
+        let crash = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fuzz/regressions/parse_line/crash-866e765c8b1fa2931fa9bfa660dc2282c1c59698"
+        ))
+        .unwrap();
+        let format = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" rt=$request_time urt="$upstream_response_time" "$resp_body""#;
+        let mut parser = CustomParser::new(LogFormat::parse(format).unwrap());
+        let _ = parser.parse(&crash, true, &mut Record::default());
+        assert_eq!(parse("$status $upstream_addr $request_time", "200 a, b,").unwrap().latency_us, None);
     }
 
     #[test]
