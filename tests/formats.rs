@@ -192,6 +192,16 @@ fn cts_list_traces_response() {
 }
 
 #[test]
+fn trace_breakdowns_in_the_table() {
+    crate::util::cmd()
+        .arg(fixture("traces/list_traces.json"))
+        .assert()
+        .success()
+        .stdout(predicates::str::contains("CTS.0003     services: CTS 2 · operations: createTracker 2"))
+        .stdout(predicates::str::contains("IAM.0001     services: OBS 1 · operations: putBucketAcl 1"));
+}
+
+#[test]
 fn trace_files_as_gzipped_arrays_match_the_response() {
     let response: serde_json::Value =
         serde_json::from_slice(&std::fs::read(fixture("traces/list_traces.json")).unwrap()).unwrap();

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::{CodeReport, LatencyReport, Render, Report};
+use super::{CodeReport, LatencyReport, NameCount, Render, Report};
 
 /// Writes the report as aligned text, optionally with ANSI colour.
 #[derive(Clone, Copy, Debug, Default)]
@@ -23,6 +23,7 @@ impl Render for TableRenderer {
             writeln!(wtr, "no error bodies found")?;
         } else {
             self.codes(&report.codes, wtr)?;
+            self.trace_breakdowns(&report.codes, wtr)?;
         }
         self.samples(report, wtr)
     }
@@ -153,6 +154,31 @@ impl TableRenderer {
             "STATUS is the documented HTTP status (`?` marks codes outside the CTS catalogue); \
              MISMATCH counts lines logged with another status. `cts-logscan explain CODE` tells what to do."
         )
+    }
+
+    /// For CTS trace inputs: which services and operations each code came
+    /// from.
+    fn trace_breakdowns(&self, codes: &[CodeReport], wtr: &mut dyn Write) -> io::Result<()> {
+        let traced: Vec<&CodeReport> =
+            codes.iter().filter(|c| !c.service_types.is_empty() || !c.trace_names.is_empty()).collect();
+        if traced.is_empty() {
+            return Ok(());
+        }
+        writeln!(wtr)?;
+        writeln!(wtr, "{}", self.paint("1", "CTS traces by service_type and trace_name:"))?;
+        let list = |items: &[NameCount]| -> String {
+            items.iter().map(|i| format!("{} {}", i.name, thousands(i.count))).collect::<Vec<_>>().join(", ")
+        };
+        for code in traced {
+            writeln!(
+                wtr,
+                "  {:<12} services: {} · operations: {}",
+                code.code,
+                list(&code.service_types),
+                list(&code.trace_names)
+            )?;
+        }
+        Ok(())
     }
 
     fn samples(&self, report: &Report, wtr: &mut dyn Write) -> io::Result<()> {
