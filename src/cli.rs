@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit, LogFormat};
 use cts_logscan::input::{ReaderOptions, Source};
+use cts_logscan::rules::Rule;
 use cts_logscan::scan::ScanOptions;
 
 /// Find Cloud Trace Service (CTS) error bodies in API-gateway NDJSON and
@@ -14,7 +15,9 @@ use cts_logscan::scan::ScanOptions;
 /// percentiles and what the documentation says to do.
 #[derive(Debug, Parser)]
 #[command(name = "cts-logscan", version, args_conflicts_with_subcommands = true)]
-#[command(after_help = "Exit codes: 0 success, 2 usage error or an input that could not be read.")]
+#[command(
+    after_help = "Exit codes: 0 success, 1 a --fail-on rule was breached, 2 usage error or an input that could not be read."
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -31,6 +34,15 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = CatalogOutput::Table)]
         output: CatalogOutput,
     },
+    /// Print a shell completion script: `cts-logscan completions bash >
+    /// /etc/bash_completion.d/cts-logscan`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `cts-logscan man > cts-logscan.1`.
+    Man,
     /// Show status, message, description and solution of one code.
     Explain {
         /// The code, e.g. CTS.0209 (case matters).
@@ -73,6 +85,12 @@ pub struct ScanArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+
+    /// Exit with code 1 when a rule is breached (the report is still
+    /// written in full); repeatable. `error_rate>0.5%`, `unknown_codes>0`,
+    /// `p99>2s`, `CTS.0004>0`, `CTS.0003:p99>500ms`, `CTS.0003:rate>1%`.
+    #[arg(long, value_name = "RULE", value_parser = Rule::parse)]
+    pub fail_on: Vec<Rule>,
 
     /// Write the report to FILE instead of standard output.
     #[arg(short = 'o', long = "output-file", value_name = "FILE")]
@@ -151,6 +169,13 @@ pub enum OutputFormat {
     Table,
     /// JSON with a versioned schema.
     Json,
+    /// One row per code, with a header line.
+    Csv,
+    /// A summary and a table, to paste into a ticket or a wiki.
+    Markdown,
+    /// Prometheus text exposition format, for the node_exporter textfile
+    /// collector.
+    Prometheus,
 }
 
 /// `--latency-unit`.

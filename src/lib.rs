@@ -26,6 +26,7 @@ pub mod extract;
 pub mod format;
 pub mod input;
 pub mod report;
+pub mod rules;
 pub mod scan;
 
 pub use error::Error;

@@ -1,5 +1,6 @@
 //! The `cts-logscan` binary: parse arguments, call the library, map errors to
-//! exit codes (0 success, 2 usage error or unreadable input).
+//! exit codes (0 success, 1 a `--fail-on` rule breached, 2 usage error or
+//! unreadable input).
 
 mod cli;
 
@@ -9,9 +10,12 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use cts_logscan::catalog;
-use cts_logscan::report::{self, JsonRenderer, Render, Report, TableRenderer};
+use cts_logscan::report::{
+    self, CsvRenderer, JsonRenderer, MarkdownRenderer, PrometheusRenderer, Render, Report, TableRenderer,
+};
+use cts_logscan::rules;
 use cts_logscan::scan::scan;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -38,6 +42,18 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Explain { code, output }) => explain(&code, output),
+        Some(Command::Completions { shell }) => {
+            let mut out = io::stdout().lock();
+            clap_complete::generate(shell, &mut Cli::command(), "cts-logscan", &mut out);
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man) => {
+            let mut out = io::stdout().lock();
+            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
         None => scan_command(&cli.scan),
     }
 }
@@ -90,6 +106,9 @@ fn scan_command(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let renderer: Box<dyn Render> = match args.output {
         OutputFormat::Table => Box::new(TableRenderer { color: args.use_color() }),
         OutputFormat::Json => Box::new(JsonRenderer),
+        OutputFormat::Csv => Box::new(CsvRenderer),
+        OutputFormat::Markdown => Box::new(MarkdownRenderer),
+        OutputFormat::Prometheus => Box::new(PrometheusRenderer),
     };
     match &args.output_file {
         Some(path) => {
@@ -106,7 +125,17 @@ fn scan_command(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             wtr.flush()?;
         }
     }
-    Ok(if failed { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    let breaches = rules::breaches(&args.fail_on, &report);
+    if !args.quiet {
+        breaches.iter().for_each(|breach| eprintln!("cts-logscan: {breach}"));
+    }
+    Ok(if failed {
+        ExitCode::from(2)
+    } else if !breaches.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// A progress bar on stderr: bytes read, throughput and, for files, the

@@ -8,5 +8,6 @@ mod fuzz_corpus;
 mod ground_truth;
 mod hostile;
 mod invariants;
+mod outputs;
 mod support;
 mod util;

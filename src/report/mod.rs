@@ -5,7 +5,10 @@
 //! format) only format a `Report`; they compute nothing.
 
 mod catalog;
+mod csv;
 mod json;
+mod markdown;
+mod prometheus;
 mod table;
 
 use std::collections::BTreeMap;
@@ -14,7 +17,10 @@ use std::io;
 use serde::Serialize;
 
 pub use catalog::{render_codes, render_explain};
+pub use csv::CsvRenderer;
 pub use json::{JsonRenderer, SCHEMA_VERSION};
+pub use markdown::MarkdownRenderer;
+pub use prometheus::PrometheusRenderer;
 pub use table::TableRenderer;
 
 use crate::aggregate::{Aggregate, CodeStats, Latency, TopStrings};
@@ -240,6 +246,13 @@ pub struct MessageCount {
     pub message: String,
     /// Lines with it.
     pub count: u64,
+}
+
+impl CodeReport {
+    /// The documented message, else the most common one seen.
+    pub fn display_message(&self) -> Option<&str> {
+        self.documented_message.or_else(|| self.messages.iter().max_by_key(|m| m.count).map(|m| m.message.as_str()))
+    }
 }
 
 impl LatencyReport {

@@ -197,11 +197,7 @@ impl TableRenderer {
 
 fn row(code: &CodeReport) -> [String; 14] {
     let latency = |pick: fn(&LatencyReport) -> f64| code.latency_ms.as_ref().map_or("-".to_owned(), |l| ms(pick(l)));
-    let message = code
-        .documented_message
-        .map(str::to_owned)
-        .or_else(|| code.messages.iter().max_by_key(|m| m.count).map(|m| m.message.clone()))
-        .unwrap_or_else(|| "-".to_owned());
+    let message = code.display_message().unwrap_or("-");
     [
         code.code.clone(),
         thousands(code.count),

@@ -1,0 +1,114 @@
+//! The other report formats, `--fail-on`, completions and the man page.
+
+use predicates::prelude::*;
+
+use crate::util::{cmd, fixture};
+
+fn gateway() -> String {
+    fixture("ndjson/gateway.ndjson").to_str().unwrap().to_owned()
+}
+
+fn output(args: &[&str]) -> String {
+    String::from_utf8(cmd().args(args).assert().success().get_output().stdout.clone()).unwrap()
+}
+
+#[test]
+fn csv_has_a_header_and_a_quoted_row_per_code() {
+    let text = output(&[&gateway(), "--output", "csv"]);
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    assert_eq!(&rows.headers().unwrap()[0], "code");
+    let rows: Vec<csv::StringRecord> = rows.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 4);
+    assert_eq!((&rows[0][0], &rows[0][1], &rows[0][8]), ("CTS.0003", "2", "400:1 500:1"));
+    // Messages survive the CSV round trip whatever they hold.
+    assert_eq!(&rows[1][15], "Incorrect IAM authentication information");
+    assert_eq!(
+        &rows[2][15],
+        "You cannot create different trackers to record the same type of operations on the same OBS bucket."
+    );
+    assert!(text.lines().count() >= 5);
+}
+
+#[test]
+fn markdown_table() {
+    cmd()
+        .args([&gateway(), "--output", "markdown"])
+        .assert()
+        .stdout(predicate::str::contains("| code | count | share |"))
+        .stdout(predicate::str::contains("| CTS.0003 | 2 | 40.0 % | 250.00 |"))
+        .stdout(predicate::str::contains("| APIGW.0301 | 1 | 20.0 % | 125.00 | 20.0 | 20.0 | not in catalogue |"));
+}
+
+#[test]
+fn prometheus_exposition() {
+    let text = output(&[&gateway(), "--output", "prometheus"]);
+    for line in [
+        "# TYPE cts_logscan_error_bodies_total counter",
+        "cts_logscan_error_bodies_total{code=\"CTS.0003\",in_catalog=\"true\"} 2",
+        "cts_logscan_error_bodies_total{code=\"APIGW.0301\",in_catalog=\"false\"} 1",
+        "cts_logscan_requests_total{status=\"500\"} 1",
+        "cts_logscan_malformed_lines_total{kind=\"invalid-json\"} 1",
+        "cts_logscan_status_mismatches_total{code=\"CTS.0003\"} 1",
+        "cts_logscan_latency_seconds{code=\"CTS.0003\",quantile=\"1\"} 0.12",
+        "cts_logscan_latency_seconds_count{code=\"CTS.0003\"} 2",
+        "cts_logscan_lines_total 11",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
+    }
+    // Every sample line is `name{labels} value` with a number.
+    for sample in text.lines().filter(|l| !l.starts_with('#')) {
+        let value = sample.rsplit(' ').next().unwrap();
+        assert!(value.parse::<f64>().is_ok(), "{sample}");
+    }
+}
+
+#[test]
+fn fail_on_each_rule_kind() {
+    // gateway.ndjson: error rate 62.5 %, 1 unknown-code body, p99 of all
+    // requests 120 ms, CTS.0003 p99 120 ms, no CTS.0004.
+    let breached = [
+        "error_rate>50%",
+        "unknown_codes>0",
+        "p99>100ms",
+        "max>=0.12s",
+        "CTS.0003>1",
+        "CTS.0003:p99>100ms",
+        "CTS.0003:rate>0.2",
+    ];
+    for rule in breached {
+        cmd()
+            .args([&gateway(), "-o", "/dev/null", "--fail-on", rule])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(format!("--fail-on {rule} breached: observed")));
+    }
+    let kept = ["error_rate>70%", "unknown_codes>1", "p99>2s", "CTS.0004>0", "CTS.0003:p99>1s", "CTS.9999:p99>1ms"];
+    for rule in kept {
+        cmd().args([&gateway(), "-o", "/dev/null", "--fail-on", rule]).assert().code(0).stderr("");
+    }
+}
+
+#[test]
+fn fail_on_still_writes_the_report_and_input_errors_win() {
+    cmd()
+        .args([&gateway(), "--output", "json", "--fail-on", "CTS.0003>0"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("\"schema_version\": 1"));
+    cmd().args(["/nonexistent.log", &gateway(), "--fail-on", "CTS.0003>0"]).assert().code(2);
+    cmd()
+        .args([&gateway(), "--fail-on", "p99>fast"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid --fail-on rule"));
+}
+
+#[test]
+fn completions_and_man_page() {
+    for shell in ["bash", "zsh", "fish"] {
+        let script = output(&["completions", shell]);
+        assert!(script.contains("cts-logscan") && script.contains("fail-on"), "{shell}");
+    }
+    let man = output(&["man"]);
+    assert!(man.contains(".TH cts-logscan") && man.contains("\\-\\-log\\-format"), "{}", &man[..200]);
+}
