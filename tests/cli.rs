@@ -141,3 +141,26 @@ fn file_named_like_a_subcommand_can_be_scanned_by_path() {
     let report = json_report(&[path.to_str().unwrap()]);
     assert_eq!(report["summary"]["requests"], 1);
 }
+
+#[test]
+fn progress_bar_only_on_a_terminal() {
+    // Not a terminal: nothing on stderr.
+    cmd().arg(gateway()).assert().success().stderr("");
+    // A terminal, through script(1) where it exists: the bar is drawn on
+    // stderr, and not with --quiet.
+    let Ok(script) = which_script() else { return };
+    let bin = env!("CARGO_BIN_EXE_cts-logscan");
+    let run = |extra: &str| {
+        let out = std::process::Command::new(&script)
+            .args(["-qfec", &format!("{bin} {} -o /dev/null {extra}", gateway()), "/dev/null"])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(run("").contains("B/s"), "no progress bar on a terminal");
+    assert!(!run("--quiet").contains("B/s"), "--quiet still drew a progress bar");
+}
+
+fn which_script() -> Result<std::path::PathBuf, ()> {
+    ["/usr/bin/script", "/bin/script"].iter().map(std::path::PathBuf::from).find(|p| p.exists()).ok_or(())
+}
