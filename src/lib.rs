@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! `cts-logscan`: find Cloud Trace Service (CTS) error bodies in API-gateway
 //! NDJSON and nginx/Apache access logs, and report per error code how many,
 //! what share, how fast they were answered, when, and what the documentation
