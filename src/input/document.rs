@@ -24,8 +24,11 @@ pub fn lines_of(rdr: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
     }
     Ok(producer::spawn("json", move |sink| {
         let mut de = serde_json::Deserializer::from_reader(rdr);
-        Records { sink }.deserialize(&mut de).map_err(into_io)?;
-        de.end().map_err(into_io)
+        // One document, or several written one after another.
+        while de.end().is_err() {
+            Records { sink: &mut *sink }.deserialize(&mut de).map_err(into_io)?;
+        }
+        Ok(())
     }))
 }
 
@@ -75,23 +78,39 @@ impl<'de> Visitor<'de> for Records<'_> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         while let Some(record) = seq.next_element::<serde_json::Value>()? {
-            let mut line = serde_json::to_vec(&record).map_err(de::Error::custom)?;
-            line.push(b'\n');
-            self.sink.write_all(&line).map_err(de::Error::custom)?;
+            write_line(self.sink, &record).map_err(de::Error::custom)?;
         }
         Ok(())
     }
 
+    /// A `ListTraces` response streams its `traces`; any other object is a
+    /// record itself (a pretty-printed trace, say).
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut record = serde_json::Map::new();
+        let mut wrapper = false;
         while let Some(key) = map.next_key::<String>()? {
             if key == "traces" {
+                wrapper = true;
                 map.next_value_seed(Records { sink: &mut *self.sink })?;
-            } else {
+            } else if wrapper || key == "meta_data" {
+                wrapper = true;
                 map.next_value::<IgnoredAny>()?;
+            } else {
+                record.insert(key, map.next_value()?);
             }
+        }
+        if !wrapper {
+            write_line(self.sink, &serde_json::Value::Object(record)).map_err(de::Error::custom)?;
         }
         Ok(())
     }
+}
+
+/// One record as one compact line.
+fn write_line(sink: &mut ChunkSink, record: &serde_json::Value) -> io::Result<()> {
+    let mut line = serde_json::to_vec(record)?;
+    line.push(b'\n');
+    sink.write_all(&line)
 }
 
 #[cfg(test)]
@@ -114,6 +133,13 @@ mod tests {
     fn arrays_and_one_line_documents() {
         assert_eq!(lines(r#"[{"a":1},{"b":[2]}]"#), "{\"a\":1}\n{\"b\":[2]}\n");
         assert_eq!(lines(r#"{"traces":[{"a":1}],"meta_data":{}}"#), "{\"a\":1}\n");
+    }
+
+    #[test]
+    fn pretty_printed_records_one_after_another() {
+        let text = "{\n  \"trace_id\": \"a\",\n  \"code\": \"400\"\n}\n{\n  \"trace_id\": \"b\"\n}\n";
+        assert_eq!(lines(text), "{\"code\":\"400\",\"trace_id\":\"a\"}\n{\"trace_id\":\"b\"}\n");
+        assert_eq!(lines("[{\"a\":1}]\n[{\"b\":2}]"), "{\"a\":1}\n{\"b\":2}\n");
     }
 
     #[test]
