@@ -5,6 +5,8 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use cts_logscan::filter::{CodePattern, Filter, StatusPattern};
+use cts_logscan::format::timestamp::TimeParser;
 use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit, LogFormat};
 use cts_logscan::input::{ReaderOptions, Source};
 use cts_logscan::rules::Rule;
@@ -85,6 +87,24 @@ pub struct ScanArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+
+    /// Only requests at or after this time (RFC 3339, e.g.
+    /// 2026-11-27T14:05:00Z); earlier ones are counted as filtered.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub since: Option<i64>,
+
+    /// Only requests before this time (RFC 3339).
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub until: Option<i64>,
+
+    /// Only requests with this status (404) or class (4xx, 5xx); repeatable.
+    #[arg(long, value_name = "STATUS", value_parser = StatusPattern::parse)]
+    pub status: Vec<StatusPattern>,
+
+    /// Report only codes matching this code or glob (CTS.02*); repeatable.
+    /// Totals still cover all codes.
+    #[arg(long, value_name = "CODE")]
+    pub code: Vec<String>,
 
     /// Exit with code 1 when a rule is breached (the report is still
     /// written in full); repeatable. `error_rate>0.5%`, `unknown_codes>0`,
@@ -244,6 +264,12 @@ impl ScanArgs {
                 FormatArg::Common => Some(Format::Common),
             },
             fields,
+            filter: Filter {
+                since: self.since,
+                until: self.until,
+                statuses: self.status.clone(),
+                codes: self.code.iter().map(|c| CodePattern::new(c)).collect(),
+            },
             log_format: self.log_format.clone(),
             hidden: self.hidden,
             progress: None,
@@ -262,6 +288,13 @@ impl ScanArgs {
             }
         }
     }
+}
+
+/// An RFC 3339 time as epoch milliseconds.
+fn parse_time(text: &str) -> Result<i64, String> {
+    TimeParser::default().parse_rfc3339(text.as_bytes()).ok_or_else(|| {
+        format!("'{text}' is not an RFC 3339 time like 2026-11-27T14:05:00Z (relative times are not supported yet)")
+    })
 }
 
 /// `1048576`, `64KiB`, `4MiB`, `1M`, `2GiB`.

@@ -24,6 +24,7 @@ pub mod aggregate;
 pub mod catalog;
 mod error;
 pub mod extract;
+pub mod filter;
 pub mod format;
 pub mod input;
 pub mod report;

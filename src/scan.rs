@@ -15,6 +15,7 @@ use rayon::prelude::*;
 use crate::aggregate::{Aggregate, LinePosition};
 use crate::error::Error;
 use crate::extract::{Extractor, Scratch};
+use crate::filter::Filter;
 use crate::format::{
     self, AccessParser, CustomParser, FieldOverrides, Format, LineParser, LogFormat, NdjsonParser, Record, Spans,
 };
@@ -34,6 +35,8 @@ pub struct ScanOptions {
     pub log_format: Option<LogFormat>,
     /// NDJSON field names given on the command line.
     pub fields: FieldOverrides,
+    /// Which requests and codes count.
+    pub filter: Filter,
     /// Also read files whose names start with `.` inside directories.
     pub hidden: bool,
     /// Called after each block is read with the raw bytes read so far over
@@ -69,6 +72,8 @@ pub struct ScanResult {
     pub inputs: Vec<InputSummary>,
     /// Directories that could not be listed (fully).
     pub walk_errors: Vec<Error>,
+    /// The filter the scan ran with (the report applies its code patterns).
+    pub filter: Filter,
     /// Wall time of the scan.
     pub elapsed: Duration,
 }
@@ -135,7 +140,7 @@ pub fn scan(sources: Vec<Source>, options: &ScanOptions) -> Result<ScanResult, E
     for (file, error) in reader.take_errors() {
         inputs[file as usize].error.get_or_insert(error);
     }
-    Ok(ScanResult { aggregate, inputs, walk_errors, elapsed: started.elapsed() })
+    Ok(ScanResult { aggregate, inputs, walk_errors, filter: options.filter.clone(), elapsed: started.elapsed() })
 }
 
 /// The format of `block`'s input, detecting it from the input's first block
@@ -154,18 +159,20 @@ struct Worker<'e> {
     combined: LineParser,
     common: LineParser,
     custom: Option<LineParser>,
+    filter: &'e Filter,
     scratch: Scratch,
     aggregate: Aggregate,
 }
 
 impl<'e> Worker<'e> {
-    fn new(extractor: &'e Extractor, options: &ScanOptions) -> Self {
+    fn new(extractor: &'e Extractor, options: &'e ScanOptions) -> Self {
         Worker {
             extractor,
             ndjson: LineParser::Ndjson(NdjsonParser::new(options.fields.clone())),
             combined: LineParser::Access(AccessParser::new(true)),
             common: LineParser::Access(AccessParser::new(false)),
             custom: options.log_format.clone().map(|f| LineParser::Custom(CustomParser::new(f))),
+            filter: &options.filter,
             scratch: Scratch::default(),
             aggregate: Aggregate::default(),
         }
@@ -207,6 +214,7 @@ impl<'e> Worker<'e> {
             } else {
                 let mut record = Record::default();
                 match parser.parse(line, has_hit, &mut record) {
+                    Ok(()) if !self.filter.keeps(&record) => self.aggregate.add_filtered(),
                     Ok(()) => {
                         let body = if has_hit {
                             self.extractor.decode(line, &record.not_body, &mut self.scratch)

@@ -164,3 +164,29 @@ fn progress_bar_only_on_a_terminal() {
 fn which_script() -> Result<std::path::PathBuf, ()> {
     ["/usr/bin/script", "/bin/script"].iter().map(std::path::PathBuf::from).find(|p| p.exists()).ok_or(())
 }
+
+#[test]
+fn time_window_status_and_code_filters() {
+    use serde_json::json;
+    // gateway.ndjson: requests at 10:00:00, :00:30, :01:00, :01:30, :02:00,
+    // :03:00, :04:00, :03:30; [10:01, 10:03) holds lines 3, 4 and 5.
+    let r = json_report(&[&gateway(), "--since", "2026-11-27T10:01:00Z", "--until", "2026-11-27T10:03:00Z"]);
+    let s = &r["summary"];
+    assert_eq!((&s["requests"], &s["filtered"], &s["error_bodies"]), (&json!(3), &json!(5), &json!(2)));
+    assert_eq!(s["lines"], 11);
+    assert_eq!(s["first_time"], "2026-11-27T10:01:00.000Z");
+    // 4xx: lines 2 (400), 5 (403), 8 (400) and 11 (404).
+    let r = json_report(&[&gateway(), "--status", "4xx"]);
+    assert_eq!((&r["summary"]["requests"], &r["summary"]["filtered"]), (&json!(4), &json!(4)));
+    assert_eq!(r["summary"]["statuses"], json!({"400": 2, "403": 1, "404": 1}));
+    // Codes: the rows only; totals stay.
+    let r = json_report(&[&gateway(), "--code", "CTS.0*"]);
+    let codes: Vec<&str> = r["codes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["CTS.0003", "CTS.0209", "CTS.0403"]);
+    assert_eq!(r["summary"]["error_bodies"], 5);
+    cmd()
+        .args([&gateway(), "--since", "yesterday"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not an RFC 3339 time"));
+}

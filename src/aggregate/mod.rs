@@ -83,6 +83,8 @@ pub struct Aggregate {
     pub requests: u64,
     /// Empty or whitespace-only lines.
     pub blank: u64,
+    /// Requests left out by a filter.
+    pub filtered: u64,
     /// Malformed lines by kind, in [`Malformed::ALL`] order.
     pub malformed: [u64; 4],
     /// The earliest malformed lines.
@@ -116,6 +118,11 @@ impl Aggregate {
     /// Counts a blank line.
     pub fn add_blank(&mut self) {
         self.blank += 1;
+    }
+
+    /// Counts a request left out by a filter (time window, status).
+    pub fn add_filtered(&mut self) {
+        self.filtered += 1;
     }
 
     /// Counts a request and its error body, if any.
@@ -196,6 +203,7 @@ impl Aggregate {
         self.lines += other.lines;
         self.requests += other.requests;
         self.blank += other.blank;
+        self.filtered += other.filtered;
         self.malformed.iter_mut().zip(other.malformed).for_each(|(a, b)| *a += b);
         for sample in other.samples {
             insert_bounded(&mut self.samples, sample, MAX_SAMPLES);

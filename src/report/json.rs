@@ -16,7 +16,7 @@
 //!   "inputs": [ { "path": "api.ndjson", "format": "ndjson", "bytes": 1830,
 //!                 "compression": null, "raw_bytes": 1830, "error": null } ],
 //!   "summary": {
-//!     "files": 1, "directory_errors": [], "bytes": 1830, "lines": 10, "requests": 8, "blank": 1, "malformed": 1,
+//!     "files": 1, "directory_errors": [], "bytes": 1830, "lines": 10, "requests": 8, "blank": 1, "malformed": 1, "filtered": 0,
 //!     "malformed_by_kind": { "invalid-json": 1 },
 //!     "malformed_samples": [ { "file": "api.ndjson", "line": 7, "kind": "invalid-json" } ],
 //!     "error_bodies": 4, "error_rate": 0.5, "unknown_code_bodies": 1,

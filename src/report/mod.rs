@@ -89,7 +89,7 @@ pub struct Summary {
     pub directory_errors: Vec<String>,
     /// Bytes read, after decompression.
     pub bytes: u64,
-    /// Lines read: `requests + blank + malformed`.
+    /// Lines read: `requests + blank + malformed + filtered`.
     pub lines: u64,
     /// Lines that parsed as requests.
     pub requests: u64,
@@ -97,6 +97,9 @@ pub struct Summary {
     pub blank: u64,
     /// Lines that could not be parsed.
     pub malformed: u64,
+    /// Requests outside `--since`/`--until` or `--status`; left out of
+    /// every other figure.
+    pub filtered: u64,
     /// Malformed lines by kind (`not-json-object`, `invalid-json`,
     /// `not-access-log`, `line-too-long`); kinds with no line are left out.
     pub malformed_by_kind: BTreeMap<&'static str, u64>,
@@ -276,6 +279,7 @@ impl Report {
         }
         code_reports.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.code.cmp(&b.code)));
         let unknown_code_bodies = code_reports.iter().filter(|c| !c.in_catalog).map(|c| c.count).sum();
+        code_reports.retain(|c| result.filter.shows_code(&c.code));
         let bytes: u64 = result.inputs.iter().map(|i| i.bytes).sum();
         let wall_seconds = result.elapsed.as_secs_f64();
         let latency_all = agg.latency_all();
@@ -291,6 +295,7 @@ impl Report {
                 requests: agg.requests,
                 blank: agg.blank,
                 malformed: agg.malformed_total(),
+                filtered: agg.filtered,
                 malformed_by_kind: Malformed::ALL
                     .iter()
                     .map(|&kind| (kind.name(), agg.malformed[kind as usize]))

@@ -49,9 +49,11 @@ impl TableRenderer {
         )?;
         let kinds: Vec<String> = s.malformed_by_kind.iter().map(|(k, n)| format!("{k} {}", thousands(*n))).collect();
         let kinds = if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) };
+        let filtered =
+            if s.filtered > 0 { format!(" · filtered out {}", thousands(s.filtered)) } else { String::new() };
         writeln!(
             wtr,
-            "  requests     {:>12}   blank {} · malformed {}{kinds}",
+            "  requests     {:>12}   blank {} · malformed {}{kinds}{filtered}",
             thousands(s.requests),
             thousands(s.blank),
             thousands(s.malformed)
