@@ -45,6 +45,20 @@ pub enum Command {
     },
     /// Print the man page (roff): `cts-logscan man > cts-logscan.1`.
     Man,
+    /// Compare two JSON reports (--output json): codes that appeared or
+    /// vanished, count, rate and p99 changes, most significant first.
+    Diff {
+        /// The earlier report.
+        base: PathBuf,
+        /// The later report; --fail-on rules are checked against it.
+        new: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = CatalogOutput::Table)]
+        output: CatalogOutput,
+        /// Exit with code 1 when the new report breaks a rule; repeatable.
+        #[arg(long, value_name = "RULE", value_parser = Rule::parse)]
+        fail_on: Vec<Rule>,
+    },
     /// Show status, message, description and solution of one code.
     Explain {
         /// The code, e.g. CTS.0209 (case matters).
@@ -55,7 +69,7 @@ pub enum Command {
     },
 }
 
-/// Output formats of `codes` and `explain`.
+/// Output formats of `codes`, `explain` and `diff`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CatalogOutput {
     /// Aligned text.

@@ -22,6 +22,7 @@
 
 pub mod aggregate;
 pub mod catalog;
+pub mod diff;
 mod error;
 pub mod extract;
 pub mod filter;

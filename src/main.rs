@@ -6,6 +6,7 @@ mod cli;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -15,8 +16,8 @@ use cts_logscan::catalog;
 use cts_logscan::report::{
     self, CsvRenderer, JsonRenderer, MarkdownRenderer, PrometheusRenderer, Render, Report, TableRenderer,
 };
-use cts_logscan::rules;
 use cts_logscan::scan::scan;
+use cts_logscan::{diff, rules};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cli::{CatalogOutput, Cli, Command, OutputFormat, ScanArgs};
@@ -48,6 +49,7 @@ fn run() -> anyhow::Result<ExitCode> {
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Diff { base, new, output, fail_on }) => diff(&base, &new, output, &fail_on),
         Some(Command::Man) => {
             let mut out = io::stdout().lock();
             clap_mangen::Man::new(Cli::command()).render(&mut out)?;
@@ -71,6 +73,23 @@ fn explain(code: &str, output: CatalogOutput) -> anyhow::Result<ExitCode> {
     report::render_explain(info, output == CatalogOutput::Json, &mut out)?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn diff(base: &Path, new: &Path, output: CatalogOutput, rules: &[rules::Rule]) -> anyhow::Result<ExitCode> {
+    let (base, new) = (diff::read_report(base)?, diff::read_report(new)?);
+    let comparison = diff::Diff::new(&base, &new);
+    let mut out = BufWriter::new(io::stdout().lock());
+    match output {
+        CatalogOutput::Table => comparison.render_table(&mut out)?,
+        CatalogOutput::Json => {
+            serde_json::to_writer_pretty(&mut out, &comparison)?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    let breaches = rules::breaches(rules, &new);
+    breaches.iter().for_each(|breach| eprintln!("cts-logscan: {breach}"));
+    Ok(if breaches.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn scan_command(args: &ScanArgs) -> anyhow::Result<ExitCode> {

@@ -112,3 +112,43 @@ fn completions_and_man_page() {
     let man = output(&["man"]);
     assert!(man.contains(".TH cts-logscan") && man.contains("\\-\\-log\\-format"), "{}", &man[..200]);
 }
+
+#[test]
+fn diff_two_nights() {
+    let dir = tempfile::tempdir().unwrap();
+    let gateway_text = std::fs::read_to_string(fixture("ndjson/gateway.ndjson")).unwrap();
+    let mut tonight: Vec<&str> = gateway_text.lines().filter(|l| !l.contains("CTS.0403")).collect();
+    let extra = r#"{"time":"2026-11-28T10:00:00Z","status":500,"request_time":0.9,"response":{"error_code":"CTS.0004","error_msg":"Data write exception."}}"#;
+    tonight.push(extra);
+    let new_log = dir.path().join("tonight.ndjson");
+    std::fs::write(&new_log, tonight.join("\n")).unwrap();
+    let (base, new) = (dir.path().join("base.json"), dir.path().join("new.json"));
+    cmd().args([&gateway(), "--output", "json", "-o", base.to_str().unwrap()]).assert().success();
+    cmd().args([new_log.to_str().unwrap(), "--output", "json", "-o", new.to_str().unwrap()]).assert().success();
+
+    let out = output(&["diff", base.to_str().unwrap(), new.to_str().unwrap(), "--output", "json"]);
+    let diff: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let rows: Vec<(&str, &str)> = diff["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["code"].as_str().unwrap(), c["change"].as_str().unwrap()))
+        .collect();
+    assert_eq!(rows[0], ("CTS.0004", "appeared"));
+    assert_eq!(rows[1], ("CTS.0403", "vanished"));
+    assert_eq!(rows.len(), 5);
+    assert_eq!(diff["codes"][0]["new_count"], 1);
+    let table = output(&["diff", base.to_str().unwrap(), new.to_str().unwrap()]);
+    assert!(table.lines().nth(2).unwrap().starts_with("CTS.0004     appeared"), "{table}");
+
+    cmd()
+        .args(["diff", base.to_str().unwrap(), new.to_str().unwrap(), "--fail-on", "CTS.0004>0"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("--fail-on CTS.0004>0 breached: observed 1"));
+    cmd()
+        .args(["diff", base.to_str().unwrap(), fixture("ndjson/gateway.ndjson").to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a cts-logscan JSON report"));
+}

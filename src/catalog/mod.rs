@@ -17,7 +17,7 @@ use serde::Serialize;
 const CODES_TSV: &str = include_str!("codes.tsv");
 
 /// Which edition of the documentation a code comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Edition {
     /// In the error-code table this catalogue was built from.

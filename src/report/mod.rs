@@ -14,7 +14,7 @@ mod table;
 use std::collections::BTreeMap;
 use std::io;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use catalog::{render_codes, render_explain};
 pub use csv::CsvRenderer;
@@ -40,7 +40,7 @@ pub trait Render {
 
 /// Everything a scan found, ready to render. This is the JSON schema; see
 /// [`JsonRenderer`] for an example.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
     /// Bumped on any incompatible change of this structure.
     pub schema_version: u32,
@@ -55,25 +55,25 @@ pub struct Report {
 }
 
 /// The program that wrote a report.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Tool {
     /// `cts-logscan`.
-    pub name: &'static str,
+    pub name: String,
     /// Its version.
-    pub version: &'static str,
+    pub version: String,
 }
 
 /// One input.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct InputReport {
     /// The path as given, or `<stdin>`.
     pub path: String,
     /// `ndjson`, `combined` or `common`; `null` when nothing was read.
-    pub format: Option<&'static str>,
+    pub format: Option<String>,
     /// Bytes read, after decompression.
     pub bytes: u64,
     /// `gzip` or `zstd` when the input was compressed.
-    pub compression: Option<&'static str>,
+    pub compression: Option<String>,
     /// Bytes read from the file or pipe (the compressed size).
     pub raw_bytes: u64,
     /// Why the input could not be read (fully), if so.
@@ -81,7 +81,7 @@ pub struct InputReport {
 }
 
 /// Totals over all inputs.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Summary {
     /// Inputs read (directories expanded).
     pub files: usize,
@@ -102,7 +102,7 @@ pub struct Summary {
     pub filtered: u64,
     /// Malformed lines by kind (`not-json-object`, `invalid-json`,
     /// `not-access-log`, `line-too-long`); kinds with no line are left out.
-    pub malformed_by_kind: BTreeMap<&'static str, u64>,
+    pub malformed_by_kind: BTreeMap<String, u64>,
     /// The first malformed lines, in input order (at most 5).
     pub malformed_samples: Vec<MalformedSample>,
     /// Lines with an error body.
@@ -130,7 +130,7 @@ pub struct Summary {
 }
 
 /// Counts of unusable fields.
-#[derive(Clone, Copy, Debug, Serialize)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 pub struct InvalidFieldsReport {
     /// Request times.
     pub time: u64,
@@ -141,18 +141,18 @@ pub struct InvalidFieldsReport {
 }
 
 /// A malformed line.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MalformedSample {
     /// The input.
     pub file: String,
     /// 1-based line number.
     pub line: u64,
     /// What is wrong with it.
-    pub kind: &'static str,
+    pub kind: String,
 }
 
 /// Latency percentiles of request groups.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SummaryLatency {
     /// All requests with a latency.
     pub all: Option<LatencyReport>,
@@ -161,7 +161,7 @@ pub struct SummaryLatency {
 }
 
 /// Latency percentiles in milliseconds (nearest rank; within 0.1 %).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LatencyReport {
     /// Requests with a latency.
     pub count: u64,
@@ -176,7 +176,7 @@ pub struct LatencyReport {
 }
 
 /// Wall time and throughput; the only figures that vary between runs.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Timing {
     /// Seconds the scan took.
     pub wall_seconds: f64,
@@ -185,7 +185,7 @@ pub struct Timing {
 }
 
 /// One error code.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CodeReport {
     /// The code as logged; `*other*` gathers codes beyond the distinct-code
     /// limit.
@@ -205,11 +205,11 @@ pub struct CodeReport {
     /// The HTTP status the documentation gives for this code.
     pub documented_status: Option<u16>,
     /// The documented message.
-    pub documented_message: Option<&'static str>,
+    pub documented_message: Option<String>,
     /// What the error means, per the documentation.
-    pub description: Option<&'static str>,
+    pub description: Option<String>,
     /// What to do about it, per the documentation.
-    pub solution: Option<&'static str>,
+    pub solution: Option<String>,
     /// HTTP statuses logged with this code (`"400"` → count).
     pub statuses: BTreeMap<String, u64>,
     /// Lines whose logged status differs from the documented one.
@@ -226,15 +226,15 @@ pub struct CodeReport {
     pub other_messages: u64,
     /// CTS traces only: `service_type` values with counts (the first 8 in
     /// byte order); empty for other inputs.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub service_types: Vec<NameCount>,
     /// CTS traces only: `trace_name` values with counts (the first 8).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trace_names: Vec<NameCount>,
 }
 
 /// A name and how often it was seen.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NameCount {
     /// The value.
     pub name: String,
@@ -243,7 +243,7 @@ pub struct NameCount {
 }
 
 /// A message and how often it was seen.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MessageCount {
     /// The `error_msg`.
     pub message: String,
@@ -254,7 +254,9 @@ pub struct MessageCount {
 impl CodeReport {
     /// The documented message, else the most common one seen.
     pub fn display_message(&self) -> Option<&str> {
-        self.documented_message.or_else(|| self.messages.iter().max_by_key(|m| m.count).map(|m| m.message.as_str()))
+        self.documented_message
+            .as_deref()
+            .or_else(|| self.messages.iter().max_by_key(|m| m.count).map(|m| m.message.as_str()))
     }
 }
 
@@ -285,7 +287,7 @@ impl Report {
         let latency_all = agg.latency_all();
         Report {
             schema_version: SCHEMA_VERSION,
-            tool: Tool { name: env!("CARGO_PKG_NAME"), version: env!("CARGO_PKG_VERSION") },
+            tool: Tool { name: env!("CARGO_PKG_NAME").to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() },
             inputs: input_reports(result),
             summary: Summary {
                 files: result.inputs.len(),
@@ -298,7 +300,7 @@ impl Report {
                 filtered: agg.filtered,
                 malformed_by_kind: Malformed::ALL
                     .iter()
-                    .map(|&kind| (kind.name(), agg.malformed[kind as usize]))
+                    .map(|&kind| (kind.name().to_owned(), agg.malformed[kind as usize]))
                     .filter(|&(_, n)| n > 0)
                     .collect(),
                 malformed_samples: malformed_samples(result, agg),
@@ -346,7 +348,7 @@ fn code_report(code: &str, stats: &CodeStats, rates: &Rates) -> CodeReport {
         Some(documented) => stats.statuses.iter().filter(|(s, _)| *s != documented).map(|(_, n)| n).sum(),
         None => 0,
     };
-    let non_empty = |text: &'static str| (!text.is_empty()).then_some(text);
+    let non_empty = |text: &str| (!text.is_empty()).then(|| text.to_owned());
     CodeReport {
         code: code.to_owned(),
         count: stats.count,
@@ -356,7 +358,7 @@ fn code_report(code: &str, stats: &CodeStats, rates: &Rates) -> CodeReport {
         in_catalog: info.is_some(),
         edition: info.map(|i| i.edition),
         documented_status,
-        documented_message: info.map(|i| i.message),
+        documented_message: info.map(|i| i.message.to_owned()),
         description: info.and_then(|i| non_empty(i.description)),
         solution: info.and_then(|i| non_empty(i.solution)),
         statuses: stats.statuses.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
@@ -386,9 +388,9 @@ fn input_reports(result: &ScanResult) -> Vec<InputReport> {
         .iter()
         .map(|input| InputReport {
             path: input.source.to_string(),
-            format: input.format.map(|f| f.name()),
+            format: input.format.map(|f| f.name().to_owned()),
             bytes: input.bytes,
-            compression: input.compression.map(|c| c.name()),
+            compression: input.compression.map(|c| c.name().to_owned()),
             raw_bytes: input.raw_bytes,
             error: input.error.as_ref().map(ToString::to_string),
         })
@@ -401,7 +403,7 @@ fn malformed_samples(result: &ScanResult, agg: &Aggregate) -> Vec<MalformedSampl
         .map(|sample| MalformedSample {
             file: result.inputs[sample.position.file as usize].source.to_string(),
             line: agg.line_number(sample.position),
-            kind: sample.kind.name(),
+            kind: sample.kind.name().to_owned(),
         })
         .collect()
 }

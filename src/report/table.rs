@@ -40,7 +40,7 @@ impl TableRenderer {
         writeln!(
             wtr,
             "{} {} — {files}, {}, {} lines in {:.2} s ({}/s)",
-            self.paint("1", report.tool.name),
+            self.paint("1", &report.tool.name),
             report.tool.version,
             human_bytes(s.bytes as f64),
             thousands(s.lines),
