@@ -90,7 +90,7 @@ impl Diff {
             .into_iter()
             .map(|name| {
                 let (b, n) = (find(base, name), find(new, name));
-                let p99 = |c: &Option<CodeReport>| c.as_ref().and_then(|c| c.latency_ms.map(|l| l.p99));
+                let p99 = |c: &Option<CodeReport>| c.as_ref().and_then(|c| c.latency_ms.as_ref().map(|l| l.p99));
                 CodeDiff {
                     code: name.to_owned(),
                     change: match (&b, &n) {

@@ -1,7 +1,10 @@
 //! Latency distributions: an HDR histogram (3 significant digits) plus exact
 //! count, minimum and maximum, allocated on the first value.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use hdrhistogram::Histogram;
+use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
 
 /// Highest latency recorded: one hour, in microseconds. Larger values are
 /// implausible for an HTTP request and are counted as invalid instead (see
@@ -93,6 +96,36 @@ impl Latency {
         Some(Percentiles { count, p50: at(50), p90: at(90), p99: at(99), max: self.max })
     }
 
+    /// The exact smallest value, if any was recorded.
+    pub fn min(&self) -> Option<u64> {
+        self.histogram.as_ref().filter(|h| !h.is_empty()).map(|_| self.min)
+    }
+
+    /// The histogram as text (HDR V2 with deflate, base64), for reports that
+    /// are merged later; `None` when nothing was recorded.
+    pub fn encode(&self) -> Option<String> {
+        let histogram = self.histogram.as_ref().filter(|h| !h.is_empty())?;
+        let mut bytes = Vec::new();
+        // Serializing into memory fails only on a histogram that does not
+        // fit the format, which a histogram with our bounds always does.
+        V2DeflateSerializer::new().serialize(histogram, &mut bytes).ok()?;
+        Some(BASE64.encode(bytes))
+    }
+
+    /// A distribution from [`Latency::encode`] text and its exact bounds.
+    ///
+    /// # Errors
+    ///
+    /// When the text is not a histogram of this tool's bounds.
+    pub fn decode(text: &str, min: u64, max: u64) -> Result<Latency, String> {
+        let bytes = BASE64.decode(text).map_err(|e| format!("histogram is not base64: {e}"))?;
+        let decoded: Histogram<u64> =
+            Deserializer::new().deserialize(&mut &bytes[..]).map_err(|e| format!("histogram is corrupt: {e:?}"))?;
+        let mut histogram = new_histogram();
+        histogram.add(&decoded).map_err(|e| format!("histogram has other bounds: {e:?}"))?;
+        Ok(Latency { histogram: Some(histogram), min, max })
+    }
+
     /// The value of the `rank`-th smallest recording (1-based): the middle of
     /// its histogram bucket, kept within the exact min and max; the last rank
     /// is the exact max.
@@ -146,6 +179,15 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn encode_decode_round_trips(values in proptest::collection::vec(0u64..MAX_LATENCY_US, 1..200)) {
+            let mut l = Latency::default();
+            values.iter().for_each(|&v| l.record(v));
+            let back = Latency::decode(&l.encode().unwrap(), l.min().unwrap(), l.percentiles().unwrap().max).unwrap();
+            prop_assert_eq!(back.percentiles(), l.percentiles());
+            prop_assert_eq!(back.min(), l.min());
+        }
+
         #[test]
         fn percentiles_within_a_tenth_of_a_percent(mut values in proptest::collection::vec(0u64..MAX_LATENCY_US, 1..400)) {
             let mut l = Latency::default();

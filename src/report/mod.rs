@@ -161,10 +161,12 @@ pub struct SummaryLatency {
 }
 
 /// Latency percentiles in milliseconds (nearest rank; within 0.1 %).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LatencyReport {
     /// Requests with a latency.
     pub count: u64,
+    /// Exact minimum.
+    pub min: f64,
     /// Median.
     pub p50: f64,
     /// 90th percentile.
@@ -173,6 +175,9 @@ pub struct LatencyReport {
     pub p99: f64,
     /// Exact maximum.
     pub max: f64,
+    /// The whole distribution (HDR histogram, V2 with deflate, base64), so
+    /// that `cts-logscan merge` can combine reports exactly.
+    pub hdr: String,
 }
 
 /// Wall time and throughput; the only figures that vary between runs.
@@ -264,7 +269,15 @@ impl LatencyReport {
     fn from_latency(latency: &Latency) -> Option<Self> {
         let p = latency.percentiles()?;
         let ms = |us: u64| us as f64 / 1000.0;
-        Some(LatencyReport { count: p.count, p50: ms(p.p50), p90: ms(p.p90), p99: ms(p.p99), max: ms(p.max) })
+        Some(LatencyReport {
+            count: p.count,
+            min: ms(latency.min()?),
+            p50: ms(p.p50),
+            p90: ms(p.p90),
+            p99: ms(p.p99),
+            max: ms(p.max),
+            hdr: latency.encode()?,
+        })
     }
 }
 
