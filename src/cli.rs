@@ -45,6 +45,16 @@ pub enum Command {
     },
     /// Print the man page (roff): `cts-logscan man > cts-logscan.1`.
     Man,
+    /// Merge JSON reports (--output json) written on several hosts or over
+    /// several files into one, exactly: counts and percentiles equal those
+    /// of one scan over all the inputs.
+    Merge {
+        /// The reports.
+        #[arg(required = true, value_name = "REPORT")]
+        reports: Vec<PathBuf>,
+        #[command(flatten)]
+        report: ReportArgs,
+    },
     /// Compare two JSON reports (--output json): codes that appeared or
     /// vanished, count, rate and p99 changes, most significant first.
     Diff {
@@ -98,10 +108,6 @@ pub struct ScanArgs {
     #[arg(long, value_name = "LAYOUT", value_parser = LogFormat::parse)]
     pub log_format: Option<LogFormat>,
 
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
-
     /// Only requests at or after this time (RFC 3339, e.g.
     /// 2026-11-27T14:05:00Z); earlier ones are counted as filtered.
     #[arg(long, value_name = "TIME", value_parser = parse_time)]
@@ -119,16 +125,6 @@ pub struct ScanArgs {
     /// Totals still cover all codes.
     #[arg(long, value_name = "CODE")]
     pub code: Vec<String>,
-
-    /// Exit with code 1 when a rule is breached (the report is still
-    /// written in full); repeatable. `error_rate>0.5%`, `unknown_codes>0`,
-    /// `p99>2s`, `CTS.0004>0`, `CTS.0003:p99>500ms`, `CTS.0003:rate>1%`.
-    #[arg(long, value_name = "RULE", value_parser = Rule::parse)]
-    pub fail_on: Vec<Rule>,
-
-    /// Write the report to FILE instead of standard output.
-    #[arg(short = 'o', long = "output-file", value_name = "FILE")]
-    pub output_file: Option<PathBuf>,
 
     /// Worker threads; 0 means one per logical CPU. The report is the same
     /// for any value.
@@ -173,6 +169,27 @@ pub struct ScanArgs {
     #[arg(long)]
     pub hidden: bool,
 
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// How a report is written and judged; shared by scanning and `merge`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+
+    /// Exit with code 1 when a rule is breached (the report is still
+    /// written in full); repeatable. `error_rate>0.5%`, `unknown_codes>0`,
+    /// `p99>2s`, `CTS.0004>0`, `CTS.0003:p99>500ms`, `CTS.0003:rate>1%`.
+    #[arg(long, value_name = "RULE", value_parser = Rule::parse)]
+    pub fail_on: Vec<Rule>,
+
+    /// Write the report to FILE instead of standard output.
+    #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+    pub output_file: Option<PathBuf>,
+
     /// Print nothing but the report: no progress bar, no warnings (errors
     /// still set the exit code).
     #[arg(short, long)]
@@ -181,6 +198,21 @@ pub struct ScanArgs {
     /// When to colour the table: auto means on a terminal and without NO_COLOR.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+impl ReportArgs {
+    /// Whether the table should be coloured.
+    pub fn use_color(&self) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                self.output_file.is_none()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::stdout().is_terminal()
+            }
+        }
+    }
 }
 
 /// `--format`.
@@ -287,19 +319,6 @@ impl ScanArgs {
             log_format: self.log_format.clone(),
             hidden: self.hidden,
             progress: None,
-        }
-    }
-
-    /// Whether the table should be coloured.
-    pub fn use_color(&self) -> bool {
-        match self.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                self.output_file.is_none()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stdout().is_terminal()
-            }
         }
     }
 }

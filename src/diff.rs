@@ -57,30 +57,6 @@ pub struct Diff {
     pub codes: Vec<CodeDiff>,
 }
 
-/// Why two reports cannot be compared.
-#[derive(Debug, thiserror::Error)]
-#[error("{path}: {reason}")]
-pub struct DiffError {
-    path: String,
-    reason: String,
-}
-
-/// Reads a JSON report written by `--output json`.
-///
-/// # Errors
-///
-/// When it cannot be read or parsed, or has another schema version.
-pub fn read_report(path: &std::path::Path) -> Result<Report, DiffError> {
-    let error = |reason: String| DiffError { path: path.display().to_string(), reason };
-    let bytes = std::fs::read(path).map_err(|e| error(format!("cannot read: {e}")))?;
-    let report: Report = serde_json::from_slice(&bytes)
-        .map_err(|e| error(format!("not a cts-logscan JSON report ({e}); write one with --output json")))?;
-    if report.schema_version != SCHEMA_VERSION {
-        return Err(error(format!("schema version {} (this build reads {SCHEMA_VERSION})", report.schema_version)));
-    }
-    Ok(report)
-}
-
 impl Diff {
     /// Compares `base` with `new`.
     pub fn new(base: &Report, new: &Report) -> Diff {

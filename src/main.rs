@@ -6,7 +6,7 @@ mod cli;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ use cts_logscan::scan::scan;
 use cts_logscan::{diff, rules};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use cli::{CatalogOutput, Cli, Command, OutputFormat, ScanArgs};
+use cli::{CatalogOutput, Cli, Command, OutputFormat, ReportArgs, ScanArgs};
 
 fn main() -> ExitCode {
     match run() {
@@ -50,6 +50,7 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Diff { base, new, output, fail_on }) => diff(&base, &new, output, &fail_on),
+        Some(Command::Merge { reports, report }) => merge(&reports, &report),
         Some(Command::Man) => {
             let mut out = io::stdout().lock();
             clap_mangen::Man::new(Cli::command()).render(&mut out)?;
@@ -76,7 +77,7 @@ fn explain(code: &str, output: CatalogOutput) -> anyhow::Result<ExitCode> {
 }
 
 fn diff(base: &Path, new: &Path, output: CatalogOutput, rules: &[rules::Rule]) -> anyhow::Result<ExitCode> {
-    let (base, new) = (diff::read_report(base)?, diff::read_report(new)?);
+    let (base, new) = (report::read_report(base)?, report::read_report(new)?);
     let comparison = diff::Diff::new(&base, &new);
     let mut out = BufWriter::new(io::stdout().lock());
     match output {
@@ -97,7 +98,7 @@ fn scan_command(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         bail!("no input: give one or more log files, or '-' to read standard input (see --help)");
     }
     let mut options = args.scan_options();
-    let bar = (!args.quiet && io::stderr().is_terminal()).then(progress_bar);
+    let bar = (!args.report.quiet && io::stderr().is_terminal()).then(progress_bar);
     if let Some(bar) = &bar {
         let bar = bar.clone();
         options.progress = Some(Arc::new(move |read, total| {
@@ -117,11 +118,22 @@ fn scan_command(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         .map(ToString::to_string)
         .chain(result.inputs.iter().filter_map(|input| input.error.as_ref().map(ToString::to_string)))
         .collect();
-    if !args.quiet {
+    if !args.report.quiet {
         errors.iter().for_each(|error| eprintln!("cts-logscan: {error}"));
     }
-    let failed = !errors.is_empty();
-    let report = Report::build(&result);
+    deliver(&Report::build(&result), &args.report, !errors.is_empty())
+}
+
+/// Combines JSON reports into one and writes it like a scan's.
+fn merge(paths: &[PathBuf], args: &ReportArgs) -> anyhow::Result<ExitCode> {
+    let reports = paths.iter().map(|path| report::read_report(path)).collect::<Result<Vec<_>, _>>()?;
+    let merged = report::merge(&reports).map_err(anyhow::Error::msg)?;
+    deliver(&merged, args, false)
+}
+
+/// Writes `report` as asked, checks the `--fail-on` rules, and picks the
+/// exit code: 2 when an input failed, else 1 when a rule was breached.
+fn deliver(report: &Report, args: &ReportArgs, input_failed: bool) -> anyhow::Result<ExitCode> {
     let renderer: Box<dyn Render> = match args.output {
         OutputFormat::Table => Box::new(TableRenderer { color: args.use_color() }),
         OutputFormat::Json => Box::new(JsonRenderer),
@@ -134,21 +146,21 @@ fn scan_command(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             let file = File::create(path).with_context(|| format!("{}: cannot create report file", path.display()))?;
             let mut wtr = BufWriter::new(file);
             renderer
-                .render(&report, &mut wtr)
+                .render(report, &mut wtr)
                 .and_then(|()| wtr.flush())
                 .with_context(|| format!("{}: cannot write report", path.display()))?;
         }
         None => {
             let mut wtr = BufWriter::new(io::stdout().lock());
-            renderer.render(&report, &mut wtr)?;
+            renderer.render(report, &mut wtr)?;
             wtr.flush()?;
         }
     }
-    let breaches = rules::breaches(&args.fail_on, &report);
+    let breaches = rules::breaches(&args.fail_on, report);
     if !args.quiet {
         breaches.iter().for_each(|breach| eprintln!("cts-logscan: {breach}"));
     }
-    Ok(if failed {
+    Ok(if input_failed {
         ExitCode::from(2)
     } else if !breaches.is_empty() {
         ExitCode::from(1)

@@ -88,3 +88,50 @@ proptest! {
         prop_assert_eq!(result.aggregate.lines, lines.len() as u64 - u64::from(lines.last().is_some_and(|l| l.is_empty())));
     }
 }
+
+fn report_of(bytes: &[u8]) -> cts_logscan::report::Report {
+    let file = temp_file(bytes);
+    let options = ScanOptions { threads: 1, ..ScanOptions::default() };
+    let report = Report::build(&scan(vec![Source::File(file.path().to_owned())], &options).unwrap());
+    // Through JSON and back, as `merge` reads it.
+    serde_json::from_value(serde_json::to_value(&report).unwrap()).unwrap()
+}
+
+/// The report without what depends on where the lines came from.
+fn comparable(report: &cts_logscan::report::Report) -> serde_json::Value {
+    let mut json = serde_json::to_value(report).unwrap();
+    json.as_object_mut().unwrap().remove("inputs");
+    let summary = json["summary"].as_object_mut().unwrap();
+    for key in ["timing", "files", "malformed_samples"] {
+        summary.remove(key);
+    }
+    json
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 10, ..ProptestConfig::default() })]
+
+    #[test]
+    fn merging_reports_of_the_parts_equals_the_report_of_the_whole(
+        seed in 0u64..1000,
+        nginx in any::<bool>(),
+        cuts in proptest::collection::vec(0.0f64..1.0, 1..4),
+    ) {
+        let flavor = if nginx { Flavor::Nginx } else { Flavor::Ndjson };
+        let mut data = Vec::new();
+        corpus::generate(flavor, 64 << 10, seed, &mut data).unwrap();
+        let mut bounds: Vec<usize> = cuts
+            .iter()
+            .map(|f| {
+                let at = (f * data.len() as f64) as usize;
+                memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i + 1)
+            })
+            .collect();
+        bounds.extend([0, data.len()]);
+        bounds.sort_unstable();
+        bounds.dedup();
+        let parts: Vec<_> = bounds.windows(2).map(|w| report_of(&data[w[0]..w[1]])).collect();
+        let merged = cts_logscan::report::merge(&parts).unwrap();
+        prop_assert_eq!(comparable(&merged), comparable(&report_of(&data)));
+    }
+}

@@ -152,3 +152,32 @@ fn diff_two_nights() {
         .code(2)
         .stderr(predicate::str::contains("not a cts-logscan JSON report"));
 }
+
+#[test]
+fn merge_reports_from_two_hosts() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = std::fs::read_to_string(fixture("ndjson/gateway.ndjson")).unwrap();
+    let all: Vec<&str> = lines.lines().collect();
+    let (a, b) = (dir.path().join("host-a.ndjson"), dir.path().join("host-b.ndjson"));
+    std::fs::write(&a, all[..6].join("\n") + "\n").unwrap();
+    std::fs::write(&b, all[6..].join("\n") + "\n").unwrap();
+    let json = |input: &std::path::Path, out: &str| {
+        let path = dir.path().join(out);
+        cmd().args([input.to_str().unwrap(), "--output", "json", "-o", path.to_str().unwrap()]).assert().success();
+        path.to_str().unwrap().to_owned()
+    };
+    let (ra, rb) = (json(&a, "a.json"), json(&b, "b.json"));
+    let merged: serde_json::Value = serde_json::from_str(&output(&["merge", &ra, &rb, "--output", "json"])).unwrap();
+    let whole = crate::util::json_report(&[&gateway()]);
+    for key in ["lines", "requests", "blank", "malformed", "error_bodies", "statuses", "latency_ms", "first_time"] {
+        assert_eq!(merged["summary"][key], whole["summary"][key], "{key}");
+    }
+    assert_eq!(merged["codes"], whole["codes"]);
+    assert_eq!(merged["summary"]["files"], 2);
+    cmd().args(["merge", &ra, &rb, "--fail-on", "CTS.0003>1"]).assert().code(1);
+    cmd()
+        .args(["merge", &ra, &gateway()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a cts-logscan JSON report"));
+}

@@ -59,8 +59,14 @@ impl Default for StatusCounts {
 
 impl StatusCounts {
     fn add(&mut self, status: u16) {
+        self.add_count(status, 1);
+    }
+
+    /// Adds `count` requests with `status`; statuses outside 100-599 are
+    /// ignored.
+    pub fn add_count(&mut self, status: u16, count: u64) {
         if let Some(slot) = self.0.get_mut(usize::from(status).wrapping_sub(100)) {
-            *slot += 1;
+            *slot += count;
         }
     }
 

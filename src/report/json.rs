@@ -49,6 +49,30 @@ use std::io;
 
 use super::{Render, Report};
 
+/// Why a JSON report could not be read back.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct ReadError {
+    path: String,
+    reason: String,
+}
+
+/// Reads a report written by `--output json`.
+///
+/// # Errors
+///
+/// When it cannot be read or parsed, or has another schema version.
+pub fn read_report(path: &std::path::Path) -> Result<Report, ReadError> {
+    let error = |reason: String| ReadError { path: path.display().to_string(), reason };
+    let bytes = std::fs::read(path).map_err(|e| error(format!("cannot read: {e}")))?;
+    let report: Report = serde_json::from_slice(&bytes)
+        .map_err(|e| error(format!("not a cts-logscan JSON report ({e}); write one with --output json")))?;
+    if report.schema_version != SCHEMA_VERSION {
+        return Err(error(format!("schema version {} (this build reads {SCHEMA_VERSION})", report.schema_version)));
+    }
+    Ok(report)
+}
+
 /// The version of the JSON report's structure.
 pub const SCHEMA_VERSION: u32 = 1;
 

@@ -8,23 +8,27 @@ mod catalog;
 mod csv;
 mod json;
 mod markdown;
+mod merge;
 mod prometheus;
 mod table;
 
 use std::collections::BTreeMap;
 use std::io;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 pub use catalog::{render_codes, render_explain};
 pub use csv::CsvRenderer;
-pub use json::{JsonRenderer, SCHEMA_VERSION};
+pub use json::{JsonRenderer, ReadError, SCHEMA_VERSION, read_report};
 pub use markdown::MarkdownRenderer;
+pub use merge::merge;
 pub use prometheus::PrometheusRenderer;
 pub use table::TableRenderer;
 
 use crate::aggregate::{Aggregate, CodeStats, Latency, TopStrings};
 use crate::catalog::{self as codes, Edition};
+use crate::filter::Filter;
 use crate::format::{Malformed, timestamp::format_rfc3339};
 use crate::scan::ScanResult;
 
@@ -284,7 +288,24 @@ impl LatencyReport {
 impl Report {
     /// Builds the report of `result`.
     pub fn build(result: &ScanResult) -> Report {
-        let agg = &result.aggregate;
+        Report::assemble(
+            &result.aggregate,
+            input_reports(result),
+            result.walk_errors.iter().map(ToString::to_string).collect(),
+            &result.filter,
+            result.elapsed,
+        )
+    }
+
+    /// Builds a report from merged statistics and the inputs they came
+    /// from (`agg`'s file indexes point into `inputs`).
+    pub fn assemble(
+        agg: &Aggregate,
+        inputs: Vec<InputReport>,
+        directory_errors: Vec<String>,
+        filter: &Filter,
+        elapsed: Duration,
+    ) -> Report {
         let span_seconds = agg.time_span.map(|(first, last)| (last - first) as f64 / 1000.0);
         let rates = Rates { requests: agg.requests, error_bodies: agg.error_bodies, span_seconds };
         let mut code_reports: Vec<CodeReport> =
@@ -294,17 +315,16 @@ impl Report {
         }
         code_reports.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.code.cmp(&b.code)));
         let unknown_code_bodies = code_reports.iter().filter(|c| !c.in_catalog).map(|c| c.count).sum();
-        code_reports.retain(|c| result.filter.shows_code(&c.code));
-        let bytes: u64 = result.inputs.iter().map(|i| i.bytes).sum();
-        let wall_seconds = result.elapsed.as_secs_f64();
+        code_reports.retain(|c| filter.shows_code(&c.code));
+        let bytes: u64 = inputs.iter().map(|i| i.bytes).sum();
+        let wall_seconds = elapsed.as_secs_f64();
         let latency_all = agg.latency_all();
         Report {
             schema_version: SCHEMA_VERSION,
             tool: Tool { name: env!("CARGO_PKG_NAME").to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() },
-            inputs: input_reports(result),
             summary: Summary {
-                files: result.inputs.len(),
-                directory_errors: result.walk_errors.iter().map(ToString::to_string).collect(),
+                files: inputs.len(),
+                directory_errors,
                 bytes,
                 lines: agg.lines,
                 requests: agg.requests,
@@ -316,7 +336,7 @@ impl Report {
                     .map(|&kind| (kind.name().to_owned(), agg.malformed[kind as usize]))
                     .filter(|&(_, n)| n > 0)
                     .collect(),
-                malformed_samples: malformed_samples(result, agg),
+                malformed_samples: malformed_samples(&inputs, agg),
                 error_bodies: agg.error_bodies,
                 error_rate: ratio(agg.error_bodies, agg.requests),
                 unknown_code_bodies,
@@ -339,6 +359,7 @@ impl Report {
                 },
             },
             codes: code_reports,
+            inputs,
         }
     }
 }
@@ -410,11 +431,11 @@ fn input_reports(result: &ScanResult) -> Vec<InputReport> {
         .collect()
 }
 
-fn malformed_samples(result: &ScanResult, agg: &Aggregate) -> Vec<MalformedSample> {
+fn malformed_samples(inputs: &[InputReport], agg: &Aggregate) -> Vec<MalformedSample> {
     agg.samples
         .iter()
         .map(|sample| MalformedSample {
-            file: result.inputs[sample.position.file as usize].source.to_string(),
+            file: inputs.get(sample.position.file as usize).map_or_else(String::new, |i| i.path.clone()),
             line: agg.line_number(sample.position),
             kind: sample.kind.name().to_owned(),
         })
