@@ -5,8 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use cts_logscan::filter::{CodePattern, Filter, StatusPattern};
-use cts_logscan::format::timestamp::TimeParser;
+use cts_logscan::filter::{CodePattern, Filter, StatusPattern, TimeSpec};
 use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit, LogFormat};
 use cts_logscan::input::{ReaderOptions, Source};
 use cts_logscan::rules::Rule;
@@ -108,14 +107,16 @@ pub struct ScanArgs {
     #[arg(long, value_name = "LAYOUT", value_parser = LogFormat::parse)]
     pub log_format: Option<LogFormat>,
 
-    /// Only requests at or after this time (RFC 3339, e.g.
-    /// 2026-11-27T14:05:00Z); earlier ones are counted as filtered.
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
-    pub since: Option<i64>,
+    /// Only requests at or after this time; earlier ones are counted as
+    /// filtered. RFC 3339 (2026-11-27T14:05:00Z), or relative to the newest
+    /// record: 2h, 30m, 1d, yesterday, 14:05 (UTC). Relative times read
+    /// files twice and do not work on stdin.
+    #[arg(long, value_name = "TIME", value_parser = TimeSpec::parse)]
+    pub since: Option<TimeSpec>,
 
-    /// Only requests before this time (RFC 3339).
-    #[arg(long, value_name = "TIME", value_parser = parse_time)]
-    pub until: Option<i64>,
+    /// Only requests before this time (same forms as --since).
+    #[arg(long, value_name = "TIME", value_parser = TimeSpec::parse)]
+    pub until: Option<TimeSpec>,
 
     /// Only requests with this status (404) or class (4xx, 5xx); repeatable.
     #[arg(long, value_name = "STATUS", value_parser = StatusPattern::parse)]
@@ -281,8 +282,15 @@ impl ScanArgs {
         self.paths.is_empty() && std::io::stdin().is_terminal()
     }
 
-    /// The library's scan options.
-    pub fn scan_options(&self) -> ScanOptions {
+    /// Whether --since or --until depends on the newest record.
+    pub fn has_relative_times(&self) -> bool {
+        self.since.into_iter().chain(self.until).any(TimeSpec::is_relative)
+    }
+
+    /// The library's scan options; relative times are resolved against
+    /// `newest` (the newest record's time), which must be given when
+    /// [`ScanArgs::has_relative_times`].
+    pub fn scan_options(&self, newest: Option<i64>) -> ScanOptions {
         let unit = match self.latency_unit {
             UnitArg::S => LatencyUnit::Seconds,
             UnitArg::Ms => LatencyUnit::Millis,
@@ -311,8 +319,8 @@ impl ScanArgs {
             },
             fields,
             filter: Filter {
-                since: self.since,
-                until: self.until,
+                since: self.since.map(|t| t.resolve(newest.unwrap_or_default())),
+                until: self.until.map(|t| t.resolve(newest.unwrap_or_default())),
                 statuses: self.status.clone(),
                 codes: self.code.iter().map(|c| CodePattern::new(c)).collect(),
             },
@@ -321,13 +329,6 @@ impl ScanArgs {
             progress: None,
         }
     }
-}
-
-/// An RFC 3339 time as epoch milliseconds.
-fn parse_time(text: &str) -> Result<i64, String> {
-    TimeParser::default().parse_rfc3339(text.as_bytes()).ok_or_else(|| {
-        format!("'{text}' is not an RFC 3339 time like 2026-11-27T14:05:00Z (relative times are not supported yet)")
-    })
 }
 
 /// `1048576`, `64KiB`, `4MiB`, `1M`, `2GiB`.

@@ -17,6 +17,80 @@ pub struct Filter {
     pub codes: Vec<CodePattern>,
 }
 
+/// A time as typed after `--since`/`--until`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeSpec {
+    /// An RFC 3339 time.
+    At(EpochMillis),
+    /// `2h`, `30m`, `45s`, `1d`: that long before the newest record.
+    Ago(i64),
+    /// `yesterday`: the start (00:00 UTC) of the day before the newest
+    /// record's day.
+    Yesterday,
+    /// `14:05`: that time (UTC) on the day of the newest record.
+    TimeOfDay(i64),
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+impl TimeSpec {
+    /// Parses `2026-11-27T14:05:00Z`, `2h`, `30m`, `45s`, `1d`, `yesterday`
+    /// or `14:05`.
+    ///
+    /// # Errors
+    ///
+    /// For anything else, with a message listing the accepted forms.
+    pub fn parse(text: &str) -> Result<TimeSpec, String> {
+        let error = || {
+            format!(
+                "'{text}' is not a time: use RFC 3339 (2026-11-27T14:05:00Z), a duration back from the newest record (2h, 30m, 45s, 1d), yesterday, or HH:MM"
+            )
+        };
+        if text == "yesterday" {
+            return Ok(TimeSpec::Yesterday);
+        }
+        if let Some(ms) = crate::format::timestamp::TimeParser::default().parse_rfc3339(text.as_bytes()) {
+            return Ok(TimeSpec::At(ms));
+        }
+        if let Some((h, m)) = text.split_once(':') {
+            let (h, m): (i64, i64) = (h.parse().map_err(|_| error())?, m.parse().map_err(|_| error())?);
+            return if (0..24).contains(&h) && (0..60).contains(&m) && text.len() <= 5 {
+                Ok(TimeSpec::TimeOfDay((h * 60 + m) * 60_000))
+            } else {
+                Err(error())
+            };
+        }
+        let unit = match text.chars().last() {
+            Some('s') => 1_000,
+            Some('m') => 60_000,
+            Some('h') => 3_600_000,
+            Some('d') => DAY_MS,
+            _ => return Err(error()),
+        };
+        let amount: i64 = text[..text.len() - 1].parse().map_err(|_| error())?;
+        if amount < 0 {
+            return Err(error());
+        }
+        Ok(TimeSpec::Ago(amount.saturating_mul(unit)))
+    }
+
+    /// Whether the time depends on the newest record.
+    pub fn is_relative(self) -> bool {
+        !matches!(self, TimeSpec::At(_))
+    }
+
+    /// The time, given the newest record's time.
+    pub fn resolve(self, newest: EpochMillis) -> EpochMillis {
+        let day_start = newest - newest.rem_euclid(DAY_MS);
+        match self {
+            TimeSpec::At(ms) => ms,
+            TimeSpec::Ago(ms) => newest - ms,
+            TimeSpec::Yesterday => day_start - DAY_MS,
+            TimeSpec::TimeOfDay(ms) => day_start + ms,
+        }
+    }
+}
+
 /// `400`, or a class such as `4xx`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StatusPattern {
@@ -124,6 +198,22 @@ mod tests {
         assert!(CodePattern::new("CTS.000?").matches("CTS.0003"));
         assert!(CodePattern::new("CTS.0003").matches("CTS.0003") && !CodePattern::new("CTS.0003").matches("CTS.00033"));
         assert!(CodePattern::new("*").matches(""));
+    }
+
+    #[test]
+    fn time_specs() {
+        let newest = 1_795_768_800_000; // 2026-11-27T08:40:00Z
+        let at = |text: &str| TimeSpec::parse(text).unwrap().resolve(newest);
+        assert_eq!(at("2h"), newest - 7_200_000);
+        assert_eq!(at("30m"), newest - 1_800_000);
+        assert_eq!(at("1d"), newest - DAY_MS);
+        assert_eq!(at("yesterday"), 1_795_651_200_000); // 2026-11-26T00:00:00Z
+        assert_eq!(at("14:05"), 1_795_788_300_000); // 2026-11-27T14:05:00Z
+        assert_eq!(at("2026-11-27T10:00:00Z"), 1_795_773_600_000);
+        assert!(!TimeSpec::parse("2026-11-27T10:00:00Z").unwrap().is_relative());
+        for bad in ["tomorrow", "2x", "-2h", "25:00", "14:5:3", "", "h"] {
+            assert!(TimeSpec::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

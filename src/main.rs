@@ -13,10 +13,12 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::{CommandFactory, Parser};
 use cts_logscan::catalog;
+use cts_logscan::filter::Filter;
+use cts_logscan::input::Source;
 use cts_logscan::report::{
     self, CsvRenderer, JsonRenderer, MarkdownRenderer, PrometheusRenderer, Render, Report, TableRenderer,
 };
-use cts_logscan::scan::scan;
+use cts_logscan::scan::{ScanOptions, scan};
 use cts_logscan::{diff, rules};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -97,7 +99,7 @@ fn scan_command(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     if args.would_wait_on_terminal() {
         bail!("no input: give one or more log files, or '-' to read standard input (see --help)");
     }
-    let mut options = args.scan_options();
+    let mut options = args.scan_options(newest_record(args)?);
     let bar = (!args.report.quiet && io::stderr().is_terminal()).then(progress_bar);
     if let Some(bar) = &bar {
         let bar = bar.clone();
@@ -122,6 +124,26 @@ fn scan_command(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         errors.iter().for_each(|error| eprintln!("cts-logscan: {error}"));
     }
     deliver(&Report::build(&result), &args.report, !errors.is_empty())
+}
+
+/// For relative --since/--until: the newest record's time, from a first
+/// pass over the inputs.
+fn newest_record(args: &ScanArgs) -> anyhow::Result<Option<i64>> {
+    if !args.has_relative_times() {
+        return Ok(None);
+    }
+    let sources = args.sources();
+    if sources.contains(&Source::Stdin) {
+        bail!(
+            "relative --since/--until need the newest record first, and stdin cannot be read twice: give an RFC 3339 time"
+        );
+    }
+    let options = ScanOptions { filter: Filter::default(), ..args.scan_options(None) };
+    let first_pass = scan(sources, &options)?;
+    match first_pass.aggregate.time_span {
+        Some((_, newest)) => Ok(Some(newest)),
+        None => bail!("relative --since/--until: no request in the input has a time; give an RFC 3339 time"),
+    }
 }
 
 /// Combines JSON reports into one and writes it like a scan's.

@@ -184,9 +184,25 @@ fn time_window_status_and_code_filters() {
     let codes: Vec<&str> = r["codes"].as_array().unwrap().iter().map(|c| c["code"].as_str().unwrap()).collect();
     assert_eq!(codes, ["CTS.0003", "CTS.0209", "CTS.0403"]);
     assert_eq!(r["summary"]["error_bodies"], 5);
+    cmd().args([&gateway(), "--since", "tomorrow"]).assert().code(2).stderr(predicate::str::contains("is not a time"));
+}
+
+#[test]
+fn relative_times_count_back_from_the_newest_record() {
+    use serde_json::json;
+    // The newest request is at 10:04:00: 2m back is 10:02:00, which keeps
+    // 10:02:00, 10:03:00, 10:03:30 and 10:04:00.
+    let r = json_report(&[&gateway(), "--since", "2m"]);
+    assert_eq!((&r["summary"]["requests"], &r["summary"]["filtered"]), (&json!(4), &json!(4)));
+    let r = json_report(&[&gateway(), "--since", "10:01", "--until", "10:03"]);
+    assert_eq!(r["summary"]["requests"], 3);
+    let r = json_report(&[&gateway(), "--since", "yesterday"]);
+    assert_eq!(r["summary"]["filtered"], 0);
+    let data = std::fs::read(fixture("ndjson/gateway.ndjson")).unwrap();
     cmd()
-        .args([&gateway(), "--since", "yesterday"])
+        .args(["-", "--since", "2h"])
+        .write_stdin(data)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("not an RFC 3339 time"));
+        .stderr(predicate::str::contains("stdin cannot be read twice"));
 }
