@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use cts_logscan::filter::{CodePattern, Filter, StatusPattern, TimeSpec};
+use cts_logscan::filter::{CodePattern, Filter, StatusPattern, TimeSpec, parse_duration};
 use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit, LogFormat};
 use cts_logscan::input::{ReaderOptions, Source};
 use cts_logscan::rules::Rule;
@@ -121,6 +121,12 @@ pub struct ScanArgs {
     /// Only requests with this status (404) or class (4xx, 5xx); repeatable.
     #[arg(long, value_name = "STATUS", value_parser = StatusPattern::parse)]
     pub status: Vec<StatusPattern>,
+
+    /// Count requests and errors per time bucket (1m, 5m, 1h, …): the table
+    /// draws a sparkline per code and marks when a spike started; JSON
+    /// carries the series.
+    #[arg(long, value_name = "SIZE", value_parser = parse_duration)]
+    pub bucket: Option<i64>,
 
     /// Report only codes matching this code or glob (CTS.02*); repeatable.
     /// Totals still cover all codes.
@@ -325,6 +331,7 @@ impl ScanArgs {
                 codes: self.code.iter().map(|c| CodePattern::new(c)).collect(),
             },
             log_format: self.log_format.clone(),
+            bucket_ms: self.bucket,
             hidden: self.hidden,
             progress: None,
         }

@@ -60,18 +60,7 @@ impl TimeSpec {
                 Err(error())
             };
         }
-        let unit = match text.chars().last() {
-            Some('s') => 1_000,
-            Some('m') => 60_000,
-            Some('h') => 3_600_000,
-            Some('d') => DAY_MS,
-            _ => return Err(error()),
-        };
-        let amount: i64 = text[..text.len() - 1].parse().map_err(|_| error())?;
-        if amount < 0 {
-            return Err(error());
-        }
-        Ok(TimeSpec::Ago(amount.saturating_mul(unit)))
+        parse_duration(text).map(TimeSpec::Ago).map_err(|_| error())
     }
 
     /// Whether the time depends on the newest record.
@@ -89,6 +78,27 @@ impl TimeSpec {
             TimeSpec::TimeOfDay(ms) => day_start + ms,
         }
     }
+}
+
+/// `45s`, `30m`, `2h`, `1d` in milliseconds.
+///
+/// # Errors
+///
+/// For anything else, or a zero or negative duration.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let error = || format!("'{text}' is not a duration like 45s, 30m, 2h or 1d");
+    let unit = match text.chars().last() {
+        Some('s') => 1_000,
+        Some('m') => 60_000,
+        Some('h') => 3_600_000,
+        Some('d') => DAY_MS,
+        _ => return Err(error()),
+    };
+    let amount: i64 = text[..text.len() - 1].parse().map_err(|_| error())?;
+    if amount <= 0 {
+        return Err(error());
+    }
+    Ok(amount.saturating_mul(unit))
 }
 
 /// `400`, or a class such as `4xx`.
@@ -211,7 +221,7 @@ mod tests {
         assert_eq!(at("14:05"), 1_795_788_300_000); // 2026-11-27T14:05:00Z
         assert_eq!(at("2026-11-27T10:00:00Z"), 1_795_773_600_000);
         assert!(!TimeSpec::parse("2026-11-27T10:00:00Z").unwrap().is_relative());
-        for bad in ["tomorrow", "2x", "-2h", "25:00", "14:5:3", "", "h"] {
+        for bad in ["tomorrow", "2x", "-2h", "0m", "25:00", "14:5:3", "", "h"] {
             assert!(TimeSpec::parse(bad).is_err(), "{bad}");
         }
     }

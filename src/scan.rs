@@ -37,6 +37,9 @@ pub struct ScanOptions {
     pub fields: FieldOverrides,
     /// Which requests and codes count.
     pub filter: Filter,
+    /// Keep per-bucket counts (time series) with buckets of this many
+    /// milliseconds.
+    pub bucket_ms: Option<i64>,
     /// Also read files whose names start with `.` inside directories.
     pub hidden: bool,
     /// Called after each block is read with the raw bytes read so far over
@@ -174,7 +177,7 @@ impl<'e> Worker<'e> {
             custom: options.log_format.clone().map(|f| LineParser::Custom(CustomParser::new(f))),
             filter: &options.filter,
             scratch: Scratch::default(),
-            aggregate: Aggregate::default(),
+            aggregate: Aggregate { bucket_ms: options.bucket_ms, ..Aggregate::default() },
         }
     }
 

@@ -70,13 +70,35 @@ fn assert_matches_truth(report: &Value, truth: &Truth) {
     }
 }
 
+/// The per-minute series against the truth, bucket by bucket.
+fn assert_series_match_truth(report: &Value, truth: &Truth) {
+    let series = &report["summary"]["series"];
+    assert_eq!(series["bucket_seconds"], 60.0);
+    let first = *truth.requests_per_minute.keys().next().unwrap();
+    assert_eq!(series["first_bucket"], millis_to_rfc3339(Some(first * 60_000)));
+    let requests: Vec<u64> = serde_json::from_value(series["requests"].clone()).unwrap();
+    let last = *truth.requests_per_minute.keys().next_back().unwrap();
+    assert_eq!(requests.len() as i64, last - first + 1);
+    for (i, &n) in requests.iter().enumerate() {
+        assert_eq!(n, truth.requests_per_minute.get(&(first + i as i64)).copied().unwrap_or(0), "minute {i}");
+    }
+    for (name, want) in &truth.codes {
+        let got: Vec<u64> = serde_json::from_value(code(report, name)["series"].clone()).unwrap();
+        for (i, &n) in got.iter().enumerate() {
+            assert_eq!(n, want.per_minute.get(&(first + i as i64)).copied().unwrap_or(0), "{name} minute {i}");
+        }
+    }
+}
+
 fn check(flavor: Flavor, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
     let (path, truth) = write_corpus(dir.path(), flavor, seed);
     assert!(truth.codes.len() >= 10, "the corpus has many codes");
     assert!(truth.malformed > 0 && truth.blank > 0);
     assert_matches_truth(&json_report(&[&path]), &truth);
-    assert_matches_truth(&json_report(&[&path, "--threads", "1", "--block-size", "4KiB"]), &truth);
+    let bucketed = json_report(&[&path, "--threads", "1", "--block-size", "4KiB", "--bucket", "1m"]);
+    assert_matches_truth(&bucketed, &truth);
+    assert_series_match_truth(&bucketed, &truth);
 }
 
 #[test]

@@ -181,3 +181,40 @@ fn merge_reports_from_two_hosts() {
         .code(2)
         .stderr(predicate::str::contains("not a cts-logscan JSON report"));
 }
+
+#[test]
+fn buckets_sparklines_and_spike_onset() {
+    // 20 minutes, 50 requests a minute; CTS.0004 once every other minute,
+    // then 10 a minute from 10:15.
+    let mut lines = Vec::new();
+    for minute in 0..20 {
+        for i in 0..50 {
+            let spike = minute >= 15 && i < 10;
+            let steady = minute % 2 == 0 && i == 0;
+            let body = if spike || steady { r#","response":{"error_code":"CTS.0004","error_msg":"x"}"# } else { "" };
+            lines.push(format!(
+                r#"{{"time":"2026-11-27T10:{minute:02}:{i:02}Z","status":200,"request_time":0.01{body}}}"#
+            ));
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("spike.ndjson");
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let p = path.to_str().unwrap();
+    let r = crate::util::json_report(&[p, "--bucket", "1m"]);
+    assert_eq!(r["summary"]["series"]["requests"], serde_json::json!(vec![50; 20]));
+    let c4 = crate::util::code(&r, "CTS.0004");
+    assert_eq!(c4["series"][0], 1);
+    assert_eq!(c4["series"][15], 10);
+    assert_eq!(c4["started"], "2026-11-27T10:15:00.000Z");
+    let table = output(&[p, "--bucket", "5m"]);
+    assert!(table.contains("errors per 300 s from 2026-11-27T10:00:00Z (4 buckets"), "{table}");
+    assert!(table.contains("CTS.0004     ▁▁▁█  started 2026-11-27T10:15:00Z"), "{table}");
+    // Merged reports keep their series.
+    let json_path = dir.path().join("r.json");
+    cmd().args([p, "--bucket", "1m", "--output", "json", "-o", json_path.to_str().unwrap()]).assert().success();
+    let merged: serde_json::Value =
+        serde_json::from_str(&output(&["merge", json_path.to_str().unwrap(), "--output", "json"])).unwrap();
+    assert_eq!(merged["summary"]["series"], r["summary"]["series"]);
+    assert_eq!(crate::util::code(&merged, "CTS.0004")["started"], c4["started"]);
+}

@@ -1,7 +1,7 @@
 //! Statistics for one error code.
 
 use super::latency::Latency;
-use super::{Observed, TimeSpan, union_spans, widen_span};
+use super::{Buckets, Observed, TimeSpan, union_spans, widen_span};
 
 /// Distinct values kept per code and kind (the smallest in byte order, so
 /// the set does not depend on the order lines were read in).
@@ -27,6 +27,8 @@ pub struct CodeStats {
     pub services: TopStrings,
     /// CTS trace `trace_name` values seen.
     pub operations: TopStrings,
+    /// Lines per time bucket, when series are kept.
+    pub buckets: Buckets,
 }
 
 /// Counts of distinct strings, bounded to [`MAX_DISTINCT`].
@@ -93,6 +95,9 @@ impl CodeStats {
         if let Some(message) = message {
             self.messages.add(message, 1);
         }
+        if let Some(bucket) = record.bucket {
+            self.buckets.add(bucket, 1);
+        }
         if let Some(service) = record.service {
             self.services.add(service, 1);
         }
@@ -111,6 +116,7 @@ impl CodeStats {
         self.time_span = union_spans(self.time_span, other.time_span);
         self.messages.merge(&other.messages);
         self.services.merge(&other.services);
+        self.buckets.merge(&other.buckets);
         self.operations.merge(&other.operations);
     }
 

@@ -7,11 +7,13 @@
 //! *smallest* entries by a fixed order, which is what makes the bound
 //! deterministic under merging.
 
+mod buckets;
 mod code_stats;
 mod latency;
 
 use std::collections::BTreeMap;
 
+pub use buckets::{Buckets, MAX_BUCKETS};
 pub use code_stats::{CodeStats, TopStrings};
 pub use latency::{Latency, MAX_LATENCY_US, Percentiles};
 
@@ -110,6 +112,10 @@ pub struct Aggregate {
     pub codes: BTreeMap<String, CodeStats>,
     /// Codes beyond [`MAX_CODES`], together.
     pub other_codes: Option<Box<CodeStats>>,
+    /// Time-series bucket size in milliseconds, when series are kept.
+    pub bucket_ms: Option<i64>,
+    /// Requests per time bucket (with `bucket_ms`).
+    pub request_buckets: Buckets,
     /// Lines per block, `(file, block) → lines`, to number lines.
     pub block_lines: BTreeMap<(u32, u64), u64>,
 }
@@ -145,6 +151,9 @@ impl Aggregate {
         if let Some(time) = observed.time {
             widen_span(&mut self.time_span, time);
         }
+        if let Some(bucket) = observed.bucket {
+            self.request_buckets.add(bucket, 1);
+        }
         if let Some(body) = body {
             self.error_bodies += 1;
             self.code_stats(body.code).add(&observed, body.message);
@@ -161,6 +170,7 @@ impl Aggregate {
         let label = |bytes: Option<&'a [u8]>| bytes.map(|b| std::str::from_utf8(b).unwrap_or("(not UTF-8)"));
         Observed {
             time,
+            bucket: self.bucket_ms.zip(time).map(|(size, t)| t.div_euclid(size)),
             status: record.status,
             latency_us,
             service: label(record.service),
@@ -233,6 +243,8 @@ impl Aggregate {
         if let Some(theirs) = other.other_codes {
             self.other_codes.get_or_insert_with(Default::default).merge(&theirs);
         }
+        self.bucket_ms = self.bucket_ms.or(other.bucket_ms);
+        self.request_buckets.merge(&other.request_buckets);
         for (key, lines) in other.block_lines {
             *self.block_lines.entry(key).or_default() += lines;
         }
@@ -280,6 +292,8 @@ pub struct InvalidCounts {
 pub struct Observed<'a> {
     /// Request time.
     pub time: Option<EpochMillis>,
+    /// Time-series bucket of the request, when series are kept.
+    pub bucket: Option<i64>,
     /// HTTP status.
     pub status: Option<u16>,
     /// Latency in microseconds.

@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use super::{CodeReport, InputReport, LatencyReport, Report};
-use crate::aggregate::{Aggregate, CodeStats, Latency, LinePosition, MalformedSample, TimeSpan, TopStrings};
+use crate::aggregate::{Aggregate, Buckets, CodeStats, Latency, LinePosition, MalformedSample, TimeSpan, TopStrings};
 use crate::filter::Filter;
 use crate::format::Malformed;
 
@@ -27,6 +27,16 @@ pub fn merge(reports: &[Report]) -> Result<Report, String> {
     let mut directory_errors = Vec::new();
     for (i, report) in reports.iter().enumerate() {
         let part = aggregate_of(report, inputs.len() as u32).map_err(|e| format!("report {}: {e}", i + 1))?;
+        if let (Some(a), Some(b)) = (total.bucket_ms, part.bucket_ms)
+            && a != b
+        {
+            return Err(format!(
+                "report {} has {} s buckets, an earlier one {} s: use one --bucket",
+                i + 1,
+                b / 1000,
+                a / 1000
+            ));
+        }
         total.merge(part);
         inputs.extend(report.inputs.iter().cloned());
         directory_errors.extend(report.summary.directory_errors.iter().cloned());
@@ -64,8 +74,27 @@ fn aggregate_of(report: &Report, first_file: u32) -> Result<Aggregate, String> {
     agg.latency_without_error = latency(s.latency_ms.without_error_body.as_ref())?;
     (agg.invalid.time, agg.invalid.status, agg.invalid.latency) =
         (s.invalid_fields.time, s.invalid_fields.status, s.invalid_fields.latency);
+    let first_bucket = match &s.series {
+        Some(series) => {
+            let size = (series.bucket_seconds * 1000.0).round() as i64;
+            let first = time(&series.first_bucket)? / size.max(1);
+            for (i, &n) in series.requests.iter().enumerate() {
+                if n > 0 {
+                    agg.request_buckets.add(first + i as i64, n);
+                }
+            }
+            agg.bucket_ms = Some(size);
+            Some(first)
+        }
+        None => None,
+    };
     for code in &report.codes {
-        let stats = code_stats(code)?;
+        let mut stats = code_stats(code)?;
+        if let (Some(first), Some(series)) = (first_bucket, &code.series) {
+            for (i, &n) in series.iter().enumerate().filter(|(_, n)| **n > 0) {
+                stats.buckets.add(first + i as i64, n);
+            }
+        }
         if code.code == "*other*" {
             agg.other_codes = Some(Box::new(stats));
         } else {
@@ -90,6 +119,7 @@ fn code_stats(code: &CodeReport) -> Result<CodeStats, String> {
         messages: strings(code.messages.iter().map(|m| (m.message.clone(), m.count)).collect(), code.other_messages),
         services: strings(code.service_types.iter().map(|n| (n.name.clone(), n.count)).collect(), 0),
         operations: strings(code.trace_names.iter().map(|n| (n.name.clone(), n.count)).collect(), 0),
+        buckets: Buckets::default(),
     })
 }
 
@@ -101,12 +131,13 @@ fn latency(report: Option<&LatencyReport>) -> Result<Latency, String> {
     Latency::decode(&l.hdr, us(l.min), us(l.max))
 }
 
+fn time(text: &str) -> Result<i64, String> {
+    text.parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).map_err(|e| format!("bad time {text:?}: {e}"))
+}
+
 fn time_span(first: Option<&str>, last: Option<&str>) -> Result<TimeSpan, String> {
-    let parse = |text: &str| {
-        text.parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).map_err(|e| format!("bad time {text:?}: {e}"))
-    };
     match (first, last) {
-        (Some(first), Some(last)) => Ok(Some((parse(first)?, parse(last)?))),
+        (Some(first), Some(last)) => Ok(Some((time(first)?, time(last)?))),
         _ => Ok(None),
     }
 }

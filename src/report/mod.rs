@@ -26,7 +26,7 @@ pub use merge::merge;
 pub use prometheus::PrometheusRenderer;
 pub use table::TableRenderer;
 
-use crate::aggregate::{Aggregate, CodeStats, Latency, TopStrings};
+use crate::aggregate::{Aggregate, CodeStats, Latency, MAX_BUCKETS, TopStrings};
 use crate::catalog::{self as codes, Edition};
 use crate::filter::Filter;
 use crate::format::{Malformed, timestamp::format_rfc3339};
@@ -129,8 +129,22 @@ pub struct Summary {
     /// negative, out of range, a latency over an hour, a time outside
     /// 2000–2100); those fields are left out of every figure.
     pub invalid_fields: InvalidFieldsReport,
+    /// With `--bucket`: requests per time bucket.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<Series>,
     /// How long the scan took.
     pub timing: Timing,
+}
+
+/// Requests per time bucket, oldest first, empty buckets included.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Series {
+    /// Bucket size in seconds.
+    pub bucket_seconds: f64,
+    /// Start of the first bucket (RFC 3339, UTC).
+    pub first_bucket: String,
+    /// Requests per bucket.
+    pub requests: Vec<u64>,
 }
 
 /// Counts of unusable fields.
@@ -240,6 +254,13 @@ pub struct CodeReport {
     /// CTS traces only: `trace_name` values with counts (the first 8).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trace_names: Vec<NameCount>,
+    /// With `--bucket`: lines per bucket, aligned with `summary.series`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<Vec<u64>>,
+    /// With `--bucket`: start of the bucket where a spike of this code
+    /// began (see [`spike_onset`]), if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<String>,
 }
 
 /// A name and how often it was seen.
@@ -308,10 +329,11 @@ impl Report {
     ) -> Report {
         let span_seconds = agg.time_span.map(|(first, last)| (last - first) as f64 / 1000.0);
         let rates = Rates { requests: agg.requests, error_bodies: agg.error_bodies, span_seconds };
+        let range = bucket_range(agg);
         let mut code_reports: Vec<CodeReport> =
-            agg.codes.iter().map(|(code, stats)| code_report(code, stats, &rates)).collect();
+            agg.codes.iter().map(|(code, stats)| code_report(code, stats, &rates, agg, &range)).collect();
         if let Some(other) = &agg.other_codes {
-            code_reports.push(code_report("*other*", other, &rates));
+            code_reports.push(code_report("*other*", other, &rates, agg, &range));
         }
         code_reports.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.code.cmp(&b.code)));
         let unknown_code_bodies = code_reports.iter().filter(|c| !c.in_catalog).map(|c| c.count).sum();
@@ -348,6 +370,11 @@ impl Report {
                     all: LatencyReport::from_latency(&latency_all),
                     without_error_body: LatencyReport::from_latency(&agg.latency_without_error),
                 },
+                series: agg.bucket_ms.zip(range.clone()).map(|(size, range)| Series {
+                    bucket_seconds: size as f64 / 1000.0,
+                    first_bucket: format_rfc3339(range.start * size),
+                    requests: range.map(|i| agg.request_buckets.get(i)).collect(),
+                }),
                 invalid_fields: InvalidFieldsReport {
                     time: agg.invalid.time,
                     status: agg.invalid.status,
@@ -375,7 +402,43 @@ fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
-fn code_report(code: &str, stats: &CodeStats, rates: &Rates) -> CodeReport {
+/// The bucket indexes a series covers: from the first to the last bucket
+/// with a request, at most [`MAX_BUCKETS`] long.
+fn bucket_range(agg: &Aggregate) -> Option<std::ops::Range<i64>> {
+    agg.bucket_ms?;
+    let first = *agg.request_buckets.counts.keys().next()?;
+    let last = *agg.request_buckets.counts.keys().next_back()?;
+    Some(first..(last + 1).min(first + MAX_BUCKETS as i64))
+}
+
+/// The bucket where a spike began: the first with at least 3 errors whose
+/// share of the bucket's requests is at least three times the code's
+/// median share over all buckets and at least one percentage point above
+/// it. `None` when no bucket qualifies (steady errors are not a spike).
+pub fn spike_onset(errors: &[u64], requests: &[u64]) -> Option<usize> {
+    let shares: Vec<f64> =
+        errors.iter().zip(requests).map(|(&e, &r)| if r == 0 { 0.0 } else { e as f64 / r as f64 }).collect();
+    let mut sorted = shares.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = *sorted.get(sorted.len() / 2)?;
+    shares.iter().zip(errors).position(|(&share, &count)| count >= 3 && share >= 3.0 * median && share >= median + 0.01)
+}
+
+fn code_report(
+    code: &str,
+    stats: &CodeStats,
+    rates: &Rates,
+    agg: &Aggregate,
+    range: &Option<std::ops::Range<i64>>,
+) -> CodeReport {
+    let series: Option<Vec<u64>> = range.clone().map(|r| r.map(|i| stats.buckets.get(i)).collect());
+    let started = match (&series, range, agg.bucket_ms) {
+        (Some(errors), Some(range), Some(size)) => {
+            let requests: Vec<u64> = range.clone().map(|i| agg.request_buckets.get(i)).collect();
+            spike_onset(errors, &requests).map(|i| format_rfc3339((range.start + i as i64) * size))
+        }
+        _ => None,
+    };
     let info = codes::lookup(code);
     let documented_status = info.map(|i| i.http_status);
     let status_mismatches = match documented_status {
@@ -409,6 +472,8 @@ fn code_report(code: &str, stats: &CodeStats, rates: &Rates) -> CodeReport {
         other_messages: stats.messages.others,
         service_types: name_counts(&stats.services),
         trace_names: name_counts(&stats.operations),
+        series,
+        started,
     }
 }
 

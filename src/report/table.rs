@@ -23,6 +23,7 @@ impl Render for TableRenderer {
             writeln!(wtr, "no error bodies found")?;
         } else {
             self.codes(&report.codes, wtr)?;
+            self.sparklines(report, wtr)?;
             self.trace_breakdowns(&report.codes, wtr)?;
         }
         self.samples(report, wtr)
@@ -158,6 +159,30 @@ impl TableRenderer {
         )
     }
 
+    /// With `--bucket`: errors per bucket as a sparkline per code, and when
+    /// a spike started.
+    fn sparklines(&self, report: &Report, wtr: &mut dyn Write) -> io::Result<()> {
+        let Some(series) = &report.summary.series else {
+            return Ok(());
+        };
+        writeln!(wtr)?;
+        let title = format!(
+            "errors per {} s from {} ({} buckets, {} per character):",
+            series.bucket_seconds,
+            short_time(Some(&series.first_bucket)),
+            series.requests.len(),
+            series.requests.len().div_ceil(SPARK_WIDTH).max(1)
+        );
+        writeln!(wtr, "{}", self.paint("1", &title))?;
+        for code in &report.codes {
+            let Some(counts) = &code.series else { continue };
+            let started =
+                code.started.as_deref().map_or(String::new(), |t| format!("  started {}", short_time(Some(t))));
+            writeln!(wtr, "  {:<12} {}{started}", code.code, sparkline(counts))?;
+        }
+        Ok(())
+    }
+
     /// For CTS trace inputs: which services and operations each code came
     /// from.
     fn trace_breakdowns(&self, codes: &[CodeReport], wtr: &mut dyn Write) -> io::Result<()> {
@@ -216,6 +241,19 @@ fn row(code: &CodeReport) -> [String; 14] {
         short_time(code.last_seen.as_deref()),
         ellipsize(&message.replace(['\n', '\r', '\t'], " "), MESSAGE_WIDTH),
     ]
+}
+
+/// Widest sparkline; longer series are folded, each character showing the
+/// largest bucket it covers.
+const SPARK_WIDTH: usize = 60;
+
+/// `▁▂▃▄▅▆▇█` scaled to the largest count; a space for an empty bucket.
+fn sparkline(counts: &[u64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let per_char = counts.len().div_ceil(SPARK_WIDTH).max(1);
+    let folded: Vec<u64> = counts.chunks(per_char).map(|c| c.iter().copied().max().unwrap_or(0)).collect();
+    let top = folded.iter().copied().max().unwrap_or(0).max(1);
+    folded.iter().map(|&n| if n == 0 { ' ' } else { BARS[((n * 8 - 1) / top).min(7) as usize] }).collect()
 }
 
 /// `2026-11-27T06:54:04.123Z` → `2026-11-27T06:54:04Z`.
@@ -299,5 +337,7 @@ mod tests {
         assert_eq!(human_duration(90_061.0), "1d 1h 1m");
         assert_eq!(short_time(Some("2026-11-27T06:54:04.123Z")), "2026-11-27T06:54:04Z");
         assert_eq!(ellipsize("abcdef", 4), "abc…");
+        assert_eq!(sparkline(&[0, 1, 4, 8]), " ▁▄█");
+        assert_eq!(sparkline(&vec![1; 120]).chars().count(), 60);
     }
 }

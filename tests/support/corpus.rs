@@ -51,6 +51,8 @@ pub struct CodeTruth {
     pub latency_us: Option<Percentiles>,
     pub first_seen_ms: Option<i64>,
     pub last_seen_ms: Option<i64>,
+    /// Lines per minute (`ms / 60_000` → count), of lines with a time.
+    pub per_minute: BTreeMap<i64, u64>,
 }
 
 /// What a correct scan reports for the whole corpus.
@@ -67,6 +69,8 @@ pub struct Truth {
     pub latency_without_error_us: Option<Percentiles>,
     pub first_time_ms: Option<i64>,
     pub last_time_ms: Option<i64>,
+    /// Requests per minute (`ms / 60_000` → count).
+    pub requests_per_minute: BTreeMap<i64, u64>,
     pub codes: BTreeMap<String, CodeTruth>,
 }
 
@@ -173,6 +177,7 @@ impl Tally {
         t.requests += 1;
         *t.statuses.entry(req.status.to_string()).or_default() += 1;
         widen(&mut t.first_time_ms, &mut t.last_time_ms, logged_time_ms);
+        *t.requests_per_minute.entry(logged_time_ms.div_euclid(60_000)).or_default() += 1;
         self.all.push(req.latency_us);
         match &req.error {
             None => self.ok.push(req.latency_us),
@@ -187,6 +192,7 @@ impl Tally {
                     stats.status_mismatches += 1;
                 }
                 widen(&mut stats.first_seen_ms, &mut stats.last_seen_ms, logged_time_ms);
+                *stats.per_minute.entry(logged_time_ms.div_euclid(60_000)).or_default() += 1;
                 self.per_code.entry(code.to_string()).or_default().push(req.latency_us);
             }
         }

@@ -1,0 +1,41 @@
+//! Counts per time bucket, for time series.
+
+use std::collections::BTreeMap;
+
+/// Buckets kept per series; past this the latest are dropped (and counted),
+/// so that a tiny `--bucket` over a long span cannot exhaust memory.
+pub const MAX_BUCKETS: usize = 100_000;
+
+/// Counts keyed by bucket index (`time / bucket size`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Buckets {
+    /// Index → count.
+    pub counts: BTreeMap<i64, u64>,
+    /// Counts that fell in buckets beyond [`MAX_BUCKETS`].
+    pub dropped: u64,
+}
+
+impl Buckets {
+    /// Adds `count` to bucket `index`.
+    pub fn add(&mut self, index: i64, count: u64) {
+        *self.counts.entry(index).or_default() += count;
+        while self.counts.len() > MAX_BUCKETS {
+            if let Some((_, n)) = self.counts.pop_last() {
+                self.dropped += n;
+            }
+        }
+    }
+
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: &Buckets) {
+        for (&index, &count) in &other.counts {
+            self.add(index, count);
+        }
+        self.dropped += other.dropped;
+    }
+
+    /// The count of bucket `index`.
+    pub fn get(&self, index: i64) -> u64 {
+        self.counts.get(&index).copied().unwrap_or(0)
+    }
+}
