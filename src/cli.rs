@@ -122,6 +122,12 @@ pub struct ScanArgs {
     #[arg(long, value_name = "STATUS", value_parser = StatusPattern::parse)]
     pub status: Vec<StatusPattern>,
 
+    /// Per code, the top N endpoints (ids replaced by {id}, query strings
+    /// dropped), project ids, client addresses, and N request ids with
+    /// file:line to grep for.
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+
     /// Count requests and errors per time bucket (1m, 5m, 1h, …): the table
     /// draws a sparkline per code and marks when a spike started; JSON
     /// carries the series.
@@ -332,6 +338,7 @@ impl ScanArgs {
             },
             log_format: self.log_format.clone(),
             bucket_ms: self.bucket,
+            top: self.top,
             hidden: self.hidden,
             progress: None,
         }

@@ -37,6 +37,9 @@ pub struct ScanOptions {
     pub fields: FieldOverrides,
     /// Which requests and codes count.
     pub filter: Filter,
+    /// Keep per-code breakdowns (endpoints, projects, clients, request ids)
+    /// and show the top this many.
+    pub top: Option<usize>,
     /// Keep per-bucket counts (time series) with buckets of this many
     /// milliseconds.
     pub bucket_ms: Option<i64>,
@@ -177,7 +180,7 @@ impl<'e> Worker<'e> {
             custom: options.log_format.clone().map(|f| LineParser::Custom(CustomParser::new(f))),
             filter: &options.filter,
             scratch: Scratch::default(),
-            aggregate: Aggregate { bucket_ms: options.bucket_ms, ..Aggregate::default() },
+            aggregate: Aggregate { bucket_ms: options.bucket_ms, top: options.top, ..Aggregate::default() },
         }
     }
 
@@ -224,7 +227,8 @@ impl<'e> Worker<'e> {
                         } else {
                             None
                         };
-                        self.aggregate.add_record(&record, body);
+                        let position = LinePosition { file: block.file, block: block.index, line: line_index };
+                        self.aggregate.add_record(&record, body, position);
                     }
                     Err(kind) => {
                         let body = if has_hit {

@@ -218,3 +218,40 @@ fn buckets_sparklines_and_spike_onset() {
     assert_eq!(merged["summary"]["series"], r["summary"]["series"]);
     assert_eq!(crate::util::code(&merged, "CTS.0004")["started"], c4["started"]);
 }
+
+#[test]
+fn top_sources_per_code() {
+    use serde_json::json;
+    let r = crate::util::json_report(&[&gateway(), "--top", "2"]);
+    let top = &crate::util::code(&r, "CTS.0003")["top"];
+    // Line 2 logs "request":"POST /v3/p1/tracker …", line 4 "uri":"/v3/p1/tracker".
+    assert_eq!(
+        top["endpoints"],
+        json!([{"name": "/v3/p1/tracker", "count": 1}, {"name": "POST /v3/p1/tracker", "count": 1}])
+    );
+    assert_eq!(top["clients"], json!([{"name": "10.0.0.2", "count": 1}]));
+    assert_eq!(top["request_ids"], json!([{"request_id": "r2", "file": gateway(), "line": 2}]));
+    assert!(crate::util::json_report(&[&gateway()])["codes"][0].get("top").is_none());
+    // Ids and query strings are normalised; project ids come from the path.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.ndjson");
+    let line = |uri: &str, id: &str| {
+        format!(
+            r#"{{"request":"GET {uri} HTTP/1.1","status":404,"request_id":"{id}","remote_addr":"10.9.9.9","response":{{"error_code":"CTS.0403"}}}}"#
+        )
+    };
+    let lines = [
+        line("/v3/0a1b2c3d4e5f60718293a4b5c6d7e8f9/notifications/3f2504e0-4f89-11d3-9a0c-0305e82c3301?x=1", "a"),
+        line("/v3/0a1b2c3d4e5f60718293a4b5c6d7e8f9/notifications/42", "b"),
+        line("/v3/9f8e7d6c5b4a39281706f5e4d3c2b1a0/notifications/7", "c"),
+    ];
+    std::fs::write(&path, lines.join("\n")).unwrap();
+    let r = crate::util::json_report(&[path.to_str().unwrap(), "--top", "1"]);
+    let top = &crate::util::code(&r, "CTS.0403")["top"];
+    assert_eq!(top["endpoints"], json!([{"name": "GET /v3/{id}/notifications/{id}", "count": 3}]));
+    assert_eq!(top["projects"], json!([{"name": "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "count": 2}]));
+    assert_eq!(top["request_ids"][0]["request_id"], "a");
+    let table = output(&[path.to_str().unwrap(), "--top", "1"]);
+    assert!(table.contains("CTS.0403 — top sources"), "{table}");
+    assert!(table.contains(&format!("  request id   a  {}:1", path.display())), "{table}");
+}

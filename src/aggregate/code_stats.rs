@@ -1,7 +1,7 @@
 //! Statistics for one error code.
 
 use super::latency::Latency;
-use super::{Buckets, Observed, TimeSpan, union_spans, widen_span};
+use super::{Breakdown, Buckets, Observed, TimeSpan, union_spans, widen_span};
 
 /// Distinct values kept per code and kind (the smallest in byte order, so
 /// the set does not depend on the order lines were read in).
@@ -29,6 +29,8 @@ pub struct CodeStats {
     pub operations: TopStrings,
     /// Lines per time bucket, when series are kept.
     pub buckets: Buckets,
+    /// Where the errors come from, with `--top`.
+    pub breakdown: Option<Box<Breakdown>>,
 }
 
 /// Counts of distinct strings, bounded to [`MAX_DISTINCT`].
@@ -117,6 +119,9 @@ impl CodeStats {
         self.messages.merge(&other.messages);
         self.services.merge(&other.services);
         self.buckets.merge(&other.buckets);
+        if let Some(theirs) = &other.breakdown {
+            self.breakdown.get_or_insert_default().merge(theirs);
+        }
         self.operations.merge(&other.operations);
     }
 

@@ -7,12 +7,14 @@
 //! *smallest* entries by a fixed order, which is what makes the bound
 //! deterministic under merging.
 
+mod breakdown;
 mod buckets;
 mod code_stats;
 mod latency;
 
 use std::collections::BTreeMap;
 
+pub use breakdown::{Breakdown, CappedCounts, MAX_REQUEST_SAMPLES, RequestSample, normalize_endpoint, project_id};
 pub use buckets::{Buckets, MAX_BUCKETS};
 pub use code_stats::{CodeStats, TopStrings};
 pub use latency::{Latency, MAX_LATENCY_US, Percentiles};
@@ -112,6 +114,8 @@ pub struct Aggregate {
     pub codes: BTreeMap<String, CodeStats>,
     /// Codes beyond [`MAX_CODES`], together.
     pub other_codes: Option<Box<CodeStats>>,
+    /// With `--top N`: keep per-code breakdowns and show the top N.
+    pub top: Option<usize>,
     /// Time-series bucket size in milliseconds, when series are kept.
     pub bucket_ms: Option<i64>,
     /// Requests per time bucket (with `bucket_ms`).
@@ -138,7 +142,7 @@ impl Aggregate {
     }
 
     /// Counts a request and its error body, if any.
-    pub fn add_record(&mut self, record: &Record<'_>, body: Option<ErrorBody<'_>>) {
+    pub fn add_record(&mut self, record: &Record<'_>, body: Option<ErrorBody<'_>>, position: LinePosition) {
         self.requests += 1;
         let mut observed = self.observe(record);
         observed.status = observed.status.or(body.and_then(|b| b.status));
@@ -156,7 +160,19 @@ impl Aggregate {
         }
         if let Some(body) = body {
             self.error_bodies += 1;
-            self.code_stats(body.code).add(&observed, body.message);
+            let top = self.top.is_some();
+            let stats = self.code_stats(body.code);
+            stats.add(&observed, body.message);
+            if top {
+                let request_id = record.request_id.and_then(|id| std::str::from_utf8(id).ok()).or(body.request_id);
+                stats.breakdown.get_or_insert_default().add(
+                    record.method,
+                    record.uri,
+                    record.client,
+                    request_id,
+                    position,
+                );
+            }
         }
     }
 
@@ -244,6 +260,7 @@ impl Aggregate {
             self.other_codes.get_or_insert_with(Default::default).merge(&theirs);
         }
         self.bucket_ms = self.bucket_ms.or(other.bucket_ms);
+        self.top = self.top.max(other.top);
         self.request_buckets.merge(&other.request_buckets);
         for (key, lines) in other.block_lines {
             *self.block_lines.entry(key).or_default() += lines;
@@ -344,12 +361,14 @@ mod tests {
     }
 
     fn sample_aggregate(seed: u64) -> Aggregate {
-        let mut a = Aggregate::default();
+        let mut a = Aggregate { top: Some(3), ..Aggregate::default() };
         a.add_block(0, seed, 4);
-        a.add_record(&record(200, 1_000 * seed, seed as i64), None);
+        let at = |line| LinePosition { file: 0, block: seed, line };
+        a.add_record(&record(200, 1_000 * seed, seed as i64), None, at(0));
         a.add_record(
             &record(400, 2_000 * seed, 10 * seed as i64),
             body(if seed.is_multiple_of(2) { "CTS.0003" } else { "VPC.0514" }),
+            at(1),
         );
         a.add_blank();
         let position = LinePosition { file: 0, block: seed, line: 3 };
@@ -407,7 +426,7 @@ mod tests {
     fn distinct_codes_are_bounded() {
         let mut a = Aggregate::default();
         for i in 0..MAX_CODES + 5 {
-            a.add_record(&Record::default(), body(&format!("X.{i:06}")));
+            a.add_record(&Record::default(), body(&format!("X.{i:06}")), LinePosition { file: 0, block: 0, line: 0 });
         }
         assert_eq!(a.codes.len(), MAX_CODES);
         assert_eq!(a.other_codes.as_ref().unwrap().count, 5);

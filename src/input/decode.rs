@@ -134,7 +134,12 @@ impl Read for Counting {
             let n = self.prefix.len().min(buf.len());
             buf[..n].copy_from_slice(&self.prefix[..n]);
             self.prefix.drain(..n);
-            return Ok(n);
+            // Fill the rest too, so that a first read sees more than the
+            // sniffed bytes (format checks look at the head); an error here
+            // comes back on the next read.
+            let more = if self.prefix.is_empty() { self.rdr.read(&mut buf[n..]).unwrap_or(0) } else { 0 };
+            self.count.fetch_add(more as u64, Ordering::Relaxed);
+            return Ok(n + more);
         }
         let n = self.rdr.read(buf)?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);

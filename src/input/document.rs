@@ -41,7 +41,10 @@ fn is_document(head: &[u8]) -> bool {
     match head.first() {
         Some(b'[') => matches!(head[1..].trim_ascii_start().first(), Some(b'{' | b']')),
         Some(b'{') => {
-            first_line.trim_ascii() == b"{" || {
+            // Pretty-printed: `{` alone, then a key on the next line.
+            let pretty =
+                first_line.trim_ascii() == b"{" && head[first_line.len()..].trim_ascii_start().first() == Some(&b'"');
+            pretty || {
                 let after_brace = first_line[1..].trim_ascii_start();
                 after_brace.starts_with(br#""meta_data""#) || after_brace.starts_with(br#""traces""#)
             }

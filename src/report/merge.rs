@@ -10,8 +10,11 @@
 
 use std::time::Duration;
 
-use super::{CodeReport, InputReport, LatencyReport, Report};
-use crate::aggregate::{Aggregate, Buckets, CodeStats, Latency, LinePosition, MalformedSample, TimeSpan, TopStrings};
+use super::{CodeReport, InputReport, LatencyReport, NameCount, Report, TopReport};
+use crate::aggregate::{
+    Aggregate, Breakdown, Buckets, CappedCounts, CodeStats, Latency, LinePosition, MalformedSample, TimeSpan,
+    TopStrings,
+};
 use crate::filter::Filter;
 use crate::format::Malformed;
 
@@ -88,6 +91,7 @@ fn aggregate_of(report: &Report, first_file: u32) -> Result<Aggregate, String> {
         }
         None => None,
     };
+    agg.top = report.codes.iter().filter_map(|c| c.top.as_ref()).map(|t| t.endpoints.len().max(1)).max();
     for code in &report.codes {
         let mut stats = code_stats(code)?;
         if let (Some(first), Some(series)) = (first_bucket, &code.series) {
@@ -120,7 +124,24 @@ fn code_stats(code: &CodeReport) -> Result<CodeStats, String> {
         services: strings(code.service_types.iter().map(|n| (n.name.clone(), n.count)).collect(), 0),
         operations: strings(code.trace_names.iter().map(|n| (n.name.clone(), n.count)).collect(), 0),
         buckets: Buckets::default(),
+        breakdown: code.top.as_ref().map(|top| Box::new(breakdown(top))),
     })
+}
+
+/// The top lists a report kept (so merged top lists rank what each part's
+/// top N held; everything else merges exactly).
+fn breakdown(top: &TopReport) -> Breakdown {
+    let counts = |names: &[NameCount]| {
+        let mut counts = CappedCounts::default();
+        names.iter().for_each(|n| counts.add(&n.name, n.count));
+        counts
+    };
+    Breakdown {
+        endpoints: counts(&top.endpoints),
+        projects: counts(&top.projects),
+        clients: counts(&top.clients),
+        samples: Vec::new(),
+    }
 }
 
 fn latency(report: Option<&LatencyReport>) -> Result<Latency, String> {

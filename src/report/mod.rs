@@ -26,7 +26,7 @@ pub use merge::merge;
 pub use prometheus::PrometheusRenderer;
 pub use table::TableRenderer;
 
-use crate::aggregate::{Aggregate, CodeStats, Latency, MAX_BUCKETS, TopStrings};
+use crate::aggregate::{Aggregate, CappedCounts, CodeStats, Latency, MAX_BUCKETS, TopStrings};
 use crate::catalog::{self as codes, Edition};
 use crate::filter::Filter;
 use crate::format::{Malformed, timestamp::format_rfc3339};
@@ -254,6 +254,9 @@ pub struct CodeReport {
     /// CTS traces only: `trace_name` values with counts (the first 8).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trace_names: Vec<NameCount>,
+    /// With `--top N`: where this code's errors come from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub top: Option<TopReport>,
     /// With `--bucket`: lines per bucket, aligned with `summary.series`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<Vec<u64>>,
@@ -261,6 +264,30 @@ pub struct CodeReport {
     /// began (see [`spike_onset`]), if it had one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<String>,
+}
+
+/// Where a code's errors come from, the N most frequent of each.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TopReport {
+    /// Endpoints, `METHOD /path` with ids replaced by `{id}`.
+    pub endpoints: Vec<NameCount>,
+    /// Project ids from `/v1.0|v3/{project_id}/…` paths.
+    pub projects: Vec<NameCount>,
+    /// Client addresses.
+    pub clients: Vec<NameCount>,
+    /// Request ids of the earliest lines with this code, to grep for.
+    pub request_ids: Vec<RequestIdSample>,
+}
+
+/// A request id and the line it is on.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RequestIdSample {
+    /// The request id.
+    pub request_id: String,
+    /// The input.
+    pub file: String,
+    /// 1-based line number.
+    pub line: u64,
 }
 
 /// A name and how often it was seen.
@@ -331,9 +358,9 @@ impl Report {
         let rates = Rates { requests: agg.requests, error_bodies: agg.error_bodies, span_seconds };
         let range = bucket_range(agg);
         let mut code_reports: Vec<CodeReport> =
-            agg.codes.iter().map(|(code, stats)| code_report(code, stats, &rates, agg, &range)).collect();
+            agg.codes.iter().map(|(code, stats)| code_report(code, stats, &rates, agg, &range, &inputs)).collect();
         if let Some(other) = &agg.other_codes {
-            code_reports.push(code_report("*other*", other, &rates, agg, &range));
+            code_reports.push(code_report("*other*", other, &rates, agg, &range, &inputs));
         }
         code_reports.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.code.cmp(&b.code)));
         let unknown_code_bodies = code_reports.iter().filter(|c| !c.in_catalog).map(|c| c.count).sum();
@@ -430,7 +457,27 @@ fn code_report(
     rates: &Rates,
     agg: &Aggregate,
     range: &Option<std::ops::Range<i64>>,
+    inputs: &[InputReport],
 ) -> CodeReport {
+    let top = agg.top.zip(stats.breakdown.as_deref()).map(|(n, breakdown)| {
+        let names =
+            |counts: &CappedCounts| counts.top(n).into_iter().map(|(name, count)| NameCount { name, count }).collect();
+        TopReport {
+            endpoints: names(&breakdown.endpoints),
+            projects: names(&breakdown.projects),
+            clients: names(&breakdown.clients),
+            request_ids: breakdown
+                .samples
+                .iter()
+                .take(n)
+                .map(|s| RequestIdSample {
+                    request_id: s.request_id.clone(),
+                    file: inputs.get(s.position.file as usize).map_or_else(String::new, |i| i.path.clone()),
+                    line: agg.line_number(s.position),
+                })
+                .collect(),
+        }
+    });
     let series: Option<Vec<u64>> = range.clone().map(|r| r.map(|i| stats.buckets.get(i)).collect());
     let started = match (&series, range, agg.bucket_ms) {
         (Some(errors), Some(range), Some(size)) => {
@@ -472,6 +519,7 @@ fn code_report(
         other_messages: stats.messages.others,
         service_types: name_counts(&stats.services),
         trace_names: name_counts(&stats.operations),
+        top,
         series,
         started,
     }

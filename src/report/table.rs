@@ -24,6 +24,7 @@ impl Render for TableRenderer {
         } else {
             self.codes(&report.codes, wtr)?;
             self.sparklines(report, wtr)?;
+            self.tops(&report.codes, wtr)?;
             self.trace_breakdowns(&report.codes, wtr)?;
         }
         self.samples(report, wtr)
@@ -179,6 +180,28 @@ impl TableRenderer {
             let started =
                 code.started.as_deref().map_or(String::new(), |t| format!("  started {}", short_time(Some(t))));
             writeln!(wtr, "  {:<12} {}{started}", code.code, sparkline(counts))?;
+        }
+        Ok(())
+    }
+
+    /// With `--top`: where each code's errors come from.
+    fn tops(&self, codes: &[CodeReport], wtr: &mut dyn Write) -> io::Result<()> {
+        let list = |items: &[NameCount]| -> String {
+            if items.is_empty() {
+                return "-".to_owned();
+            }
+            items.iter().map(|i| format!("{} ({})", i.name, thousands(i.count))).collect::<Vec<_>>().join(", ")
+        };
+        for code in codes {
+            let Some(top) = &code.top else { continue };
+            writeln!(wtr)?;
+            writeln!(wtr, "{}", self.paint("1", &format!("{} — top sources", code.code)))?;
+            writeln!(wtr, "  endpoints    {}", list(&top.endpoints))?;
+            writeln!(wtr, "  projects     {}", list(&top.projects))?;
+            writeln!(wtr, "  clients      {}", list(&top.clients))?;
+            for sample in &top.request_ids {
+                writeln!(wtr, "  request id   {}  {}:{}", sample.request_id, sample.file, sample.line)?;
+            }
         }
         Ok(())
     }

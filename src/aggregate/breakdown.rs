@@ -1,0 +1,190 @@
+//! Where a code's errors come from (`--top`): endpoints with ids
+//! normalised, project ids, client addresses, and sample request ids with
+//! the line they are on, so that the next step of an investigation is one
+//! grep away.
+
+use std::collections::HashMap;
+
+use super::{LinePosition, insert_bounded};
+
+/// Distinct values counted exactly per code and dimension; values beyond go
+/// into `others`. Only a code with more distinct endpoints, projects or
+/// clients than this can see its ranking depend on reading order.
+pub const MAX_DISTINCT_VALUES: usize = 4096;
+
+/// Request-id samples kept per code (the earliest in input order).
+pub const MAX_REQUEST_SAMPLES: usize = 10;
+
+/// Exact counts of up to [`MAX_DISTINCT_VALUES`] values.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CappedCounts {
+    /// Value → count.
+    pub counts: HashMap<String, u64>,
+    /// Lines whose value did not fit.
+    pub others: u64,
+}
+
+impl CappedCounts {
+    /// Counts `value` `n` times.
+    pub fn add(&mut self, value: &str, n: u64) {
+        if let Some(count) = self.counts.get_mut(value) {
+            *count += n;
+        } else if self.counts.len() < MAX_DISTINCT_VALUES {
+            self.counts.insert(value.to_owned(), n);
+        } else {
+            self.others += n;
+        }
+    }
+
+    fn merge(&mut self, other: &CappedCounts) {
+        for (value, &n) in &other.counts {
+            self.add(value, n);
+        }
+        self.others += other.others;
+    }
+
+    /// The `n` most frequent values, ties by value.
+    pub fn top(&self, n: usize) -> Vec<(String, u64)> {
+        let mut all: Vec<(&String, &u64)> = self.counts.iter().collect();
+        all.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+        all.into_iter().take(n).map(|(v, &c)| (v.clone(), c)).collect()
+    }
+}
+
+/// A request id and where it was logged.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RequestSample {
+    /// Where the line is.
+    pub position: LinePosition,
+    /// The request id.
+    pub request_id: String,
+}
+
+/// Where one code's errors come from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Breakdown {
+    /// Normalised endpoints (`GET /v3/{id}/tracker`).
+    pub endpoints: CappedCounts,
+    /// Project ids from `/v1.0|v3/{project_id}/…` paths.
+    pub projects: CappedCounts,
+    /// Client addresses.
+    pub clients: CappedCounts,
+    /// The earliest request ids, with their lines.
+    pub samples: Vec<RequestSample>,
+}
+
+impl Breakdown {
+    /// Counts one error line.
+    pub fn add(
+        &mut self,
+        method: Option<&[u8]>,
+        uri: Option<&[u8]>,
+        client: Option<&[u8]>,
+        request_id: Option<&str>,
+        position: LinePosition,
+    ) {
+        if let Some(uri) = uri {
+            let uri = String::from_utf8_lossy(uri);
+            let method = method.map(String::from_utf8_lossy);
+            let endpoint = normalize_endpoint(&uri);
+            match method {
+                Some(method) => self.endpoints.add(&format!("{method} {endpoint}"), 1),
+                None => self.endpoints.add(&endpoint, 1),
+            }
+            if let Some(project) = project_id(&uri) {
+                self.projects.add(project, 1);
+            }
+        }
+        if let Some(client) = client {
+            self.clients.add(&String::from_utf8_lossy(client), 1);
+        }
+        if let Some(id) = request_id.filter(|id| !id.is_empty()) {
+            insert_bounded(
+                &mut self.samples,
+                RequestSample { position, request_id: id.to_owned() },
+                MAX_REQUEST_SAMPLES,
+            );
+        }
+    }
+
+    /// Adds `other` into `self`.
+    pub fn merge(&mut self, other: &Breakdown) {
+        self.endpoints.merge(&other.endpoints);
+        self.projects.merge(&other.projects);
+        self.clients.merge(&other.clients);
+        for sample in &other.samples {
+            insert_bounded(&mut self.samples, sample.clone(), MAX_REQUEST_SAMPLES);
+        }
+    }
+}
+
+/// The path without its query string, with ids (UUIDs, 16+ hex digits,
+/// numbers) replaced by `{id}`: `/v3/0a1b…e8f9/traces?limit=10` →
+/// `/v3/{id}/traces`.
+pub fn normalize_endpoint(uri: &str) -> String {
+    let path = uri.split(['?', '#']).next().unwrap_or("");
+    path.split('/').map(|segment| if is_id(segment) { "{id}" } else { segment }).collect::<Vec<_>>().join("/")
+}
+
+fn is_id(segment: &str) -> bool {
+    let hex = segment.bytes().filter(|b| b.is_ascii_hexdigit()).count();
+    let uuid = segment.len() == 36 && segment.bytes().filter(|&b| b == b'-').count() == 4 && hex == 32;
+    let long_hex = segment.len() >= 16 && hex == segment.len();
+    let number = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
+    uuid || long_hex || number
+}
+
+/// The project id of `/v1.0/{project_id}/…` or `/v3/{project_id}/…`
+/// (any `/v<digits>[.<digits>]/`): a 32-digit hex segment after the version.
+pub fn project_id(uri: &str) -> Option<&str> {
+    let mut segments = uri.split(['?', '#']).next()?.split('/').skip_while(|s| s.is_empty());
+    let version = segments.next()?;
+    let is_version = version.strip_prefix('v').is_some_and(|v| {
+        !v.is_empty() && v.split('.').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+    });
+    let project = segments.next()?;
+    (is_version && project.len() == 32 && project.bytes().all(|b| b.is_ascii_hexdigit())).then_some(project)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_are_normalised() {
+        assert_eq!(normalize_endpoint("/v3/0a1b2c3d4e5f60718293a4b5c6d7e8f9/traces?limit=10"), "/v3/{id}/traces");
+        assert_eq!(
+            normalize_endpoint("/v3/p/trackers/3f2504e0-4f89-11d3-9a0c-0305e82c3301/x"),
+            "/v3/p/trackers/{id}/x"
+        );
+        assert_eq!(normalize_endpoint("/v1.0/abc/notifications/12345"), "/v1.0/abc/notifications/{id}");
+        assert_eq!(normalize_endpoint("/"), "/");
+    }
+
+    #[test]
+    fn project_ids() {
+        assert_eq!(project_id("/v3/0a1b2c3d4e5f60718293a4b5c6d7e8f9/traces"), Some("0a1b2c3d4e5f60718293a4b5c6d7e8f9"));
+        assert_eq!(
+            project_id("/v1.0/9f8e7d6c5b4a39281706f5e4d3c2b1a0/user-resources"),
+            Some("9f8e7d6c5b4a39281706f5e4d3c2b1a0")
+        );
+        assert_eq!(project_id("/v3/short/traces"), None);
+        assert_eq!(project_id("/api/0a1b2c3d4e5f60718293a4b5c6d7e8f9/x"), None);
+    }
+
+    #[test]
+    fn capped_counts_and_samples() {
+        let mut b = Breakdown::default();
+        for (i, line) in [5u64, 3, 9].iter().enumerate() {
+            let position = LinePosition { file: 0, block: 0, line: *line };
+            b.add(Some(b"GET"), Some(b"/v3/x/1"), Some(b"10.0.0.1"), Some(&format!("r{i}")), position);
+        }
+        assert_eq!(b.endpoints.top(3), vec![("GET /v3/x/{id}".to_owned(), 3)]);
+        assert_eq!(b.samples.iter().map(|s| s.request_id.as_str()).collect::<Vec<_>>(), ["r1", "r0", "r2"]);
+        let mut c = CappedCounts::default();
+        for i in 0..MAX_DISTINCT_VALUES + 3 {
+            c.add(&i.to_string(), 1);
+        }
+        assert_eq!((c.counts.len(), c.others), (MAX_DISTINCT_VALUES, 3));
+    }
+}
