@@ -255,6 +255,8 @@ pub enum OutputFormat {
     /// Prometheus text exposition format, for the node_exporter textfile
     /// collector.
     Prometheus,
+    /// One self-contained HTML page with a chart of errors over time.
+    Html,
 }
 
 /// `--latency-unit`.
@@ -337,7 +339,8 @@ impl ScanArgs {
                 codes: self.code.iter().map(|c| CodePattern::new(c)).collect(),
             },
             log_format: self.log_format.clone(),
-            bucket_ms: self.bucket,
+            // The HTML chart needs a series: per minute unless asked.
+            bucket_ms: self.bucket.or((self.report.output == OutputFormat::Html).then_some(60_000)),
             top: self.top,
             hidden: self.hidden,
             progress: None,

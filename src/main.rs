@@ -16,7 +16,7 @@ use cts_logscan::catalog;
 use cts_logscan::filter::Filter;
 use cts_logscan::input::Source;
 use cts_logscan::report::{
-    self, CsvRenderer, JsonRenderer, MarkdownRenderer, PrometheusRenderer, Render, Report, TableRenderer,
+    self, CsvRenderer, HtmlRenderer, JsonRenderer, MarkdownRenderer, PrometheusRenderer, Render, Report, TableRenderer,
 };
 use cts_logscan::scan::{ScanOptions, scan};
 use cts_logscan::{diff, rules};
@@ -162,6 +162,7 @@ fn deliver(report: &Report, args: &ReportArgs, input_failed: bool) -> anyhow::Re
         OutputFormat::Csv => Box::new(CsvRenderer),
         OutputFormat::Markdown => Box::new(MarkdownRenderer),
         OutputFormat::Prometheus => Box::new(PrometheusRenderer),
+        OutputFormat::Html => Box::new(HtmlRenderer),
     };
     match &args.output_file {
         Some(path) => {

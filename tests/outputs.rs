@@ -255,3 +255,53 @@ fn top_sources_per_code() {
     assert!(table.contains("CTS.0403 — top sources"), "{table}");
     assert!(table.contains(&format!("  request id   a  {}:1", path.display())), "{table}");
 }
+
+/// Chromium's path, where it is installed (`.ci/run` installs it).
+fn chromium() -> Option<std::path::PathBuf> {
+    ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(std::path::PathBuf::from).find(|p| p.exists())
+}
+
+#[test]
+fn html_report_renders_in_a_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let html_path = dir.path().join("report.html");
+    cmd().args([&gateway(), "--output", "html", "-o", html_path.to_str().unwrap()]).assert().success();
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    // Self-contained: no scripts, links or remote resources (the SVG
+    // namespace is a name, not a fetch).
+    let page = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    for forbidden in ["<script", "<link", "http://", "https://", " src="] {
+        assert!(!page.contains(forbidden), "{forbidden} in the page");
+    }
+    assert!(html.contains("<svg") && html.contains("<rect"), "the chart is drawn without --bucket");
+    assert!(html.contains("<td>CTS.0003</td><td class=\"n\">2</td>"));
+    assert!(html.contains("Check the body content and format."), "catalogue solutions are shown");
+    let Some(chromium) = chromium() else {
+        eprintln!("chromium is not installed: skipping the screenshot check");
+        return;
+    };
+    let png = dir.path().join("report.png");
+    let status = std::process::Command::new(chromium)
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            &format!("--user-data-dir={}", dir.path().join("profile").display()),
+            "--window-size=1200,900",
+            &format!("--screenshot={}", png.display()),
+            &format!("file://{}", html_path.display()),
+        ])
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let image = std::fs::read(&png).unwrap();
+    assert!(image.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG was written");
+    // A rendered page with a chart and a table compresses to well over a
+    // blank page's few kilobytes.
+    assert!(image.len() > 20_000, "screenshot is {} bytes: the page looks empty", image.len());
+}

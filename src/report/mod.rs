@@ -6,6 +6,7 @@
 
 mod catalog;
 mod csv;
+mod html;
 mod json;
 mod markdown;
 mod merge;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use catalog::{render_codes, render_explain};
 pub use csv::CsvRenderer;
+pub use html::HtmlRenderer;
 pub use json::{JsonRenderer, ReadError, SCHEMA_VERSION, read_report};
 pub use markdown::MarkdownRenderer;
 pub use merge::merge;
