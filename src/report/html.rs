@@ -76,9 +76,9 @@ fn chart(page: &mut String, report: &Report) {
         series.bucket_seconds * per_bar as f64,
         height + bottom
     );
-    let _ = write!(
+    let _ = writeln!(
         page,
-        "<text x=\"0\" y=\"12\" font-size=\"11\">{top}</text><text x=\"0\" y=\"{height}\" font-size=\"11\">0</text>\n"
+        "<text x=\"0\" y=\"12\" font-size=\"11\">{top}</text><text x=\"0\" y=\"{height}\" font-size=\"11\">0</text>"
     );
     let mut base = vec![0u64; bars];
     for (index, (code, counts)) in coloured.iter().enumerate() {
