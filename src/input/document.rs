@@ -5,6 +5,7 @@
 //! element on a thread of their own, so every format parser sees lines.
 //! Anything else passes through untouched.
 
+use std::cell::Cell;
 use std::fmt;
 use std::io::{self, BufRead, BufReader, Read, Write};
 
@@ -23,13 +24,50 @@ pub fn lines_of(rdr: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
         return Ok(Box::new(rdr));
     }
     Ok(producer::spawn("json", move |sink| {
-        let mut de = serde_json::Deserializer::from_reader(rdr);
+        let emitted = Cell::new(false);
+        let mut rdr = Recording { inner: rdr, kept: Some(Vec::new()), emitted: &emitted };
+        let mut de = serde_json::Deserializer::from_reader(&mut rdr);
         // One document, or several written one after another.
-        while de.end().is_err() {
-            Records { sink: &mut *sink }.deserialize(&mut de).map_err(into_io)?;
+        let mut outcome = Ok(());
+        while outcome.is_ok() && de.end().is_err() {
+            outcome = Records { sink: &mut *sink, emitted: &emitted }.deserialize(&mut de);
         }
-        Ok(())
+        match (outcome, rdr.kept.take()) {
+            (Ok(()), _) => Ok(()),
+            // Not a document after all, before its first record: read
+            // everything as lines instead.
+            (Err(_), Some(kept)) if !emitted.get() => {
+                sink.write_all(&kept)?;
+                sink.copy_from(&mut rdr.inner)
+            }
+            (Err(e), _) => Err(into_io(e)),
+        }
     }))
+}
+
+/// Bytes kept until the first record comes out, to fall back to lines.
+const REPLAY_LIMIT: usize = 1 << 20;
+
+/// Keeps what it reads until a record has been written (or the limit is
+/// reached), so that an input that only looked like a JSON document can be
+/// read again as lines.
+struct Recording<'e, R> {
+    inner: R,
+    kept: Option<Vec<u8>>,
+    emitted: &'e Cell<bool>,
+}
+
+impl<R: Read> Read for Recording<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if self.emitted.get() || self.kept.as_ref().is_some_and(|k| k.len() + n > REPLAY_LIMIT) {
+            self.kept = None;
+        }
+        if let Some(kept) = &mut self.kept {
+            kept.extend_from_slice(&buf[..n]);
+        }
+        Ok(n)
+    }
 }
 
 /// An array of objects, a pretty-printed object, or an object whose first
@@ -62,6 +100,15 @@ fn into_io(e: serde_json::Error) -> io::Error {
 /// its `traces`) as one line.
 struct Records<'s> {
     sink: &'s mut ChunkSink,
+    /// Set once a record has been written.
+    emitted: &'s Cell<bool>,
+}
+
+impl Records<'_> {
+    fn write(&mut self, record: &serde_json::Value) -> io::Result<()> {
+        self.emitted.set(true);
+        write_line(self.sink, record)
+    }
 }
 
 impl<'de> DeserializeSeed<'de> for Records<'_> {
@@ -79,22 +126,22 @@ impl<'de> Visitor<'de> for Records<'_> {
         f.write_str("a JSON array of records or an object with a `traces` array")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
         while let Some(record) = seq.next_element::<serde_json::Value>()? {
-            write_line(self.sink, &record).map_err(de::Error::custom)?;
+            self.write(&record).map_err(de::Error::custom)?;
         }
         Ok(())
     }
 
     /// A `ListTraces` response streams its `traces`; any other object is a
     /// record itself (a pretty-printed trace, say).
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         let mut record = serde_json::Map::new();
         let mut wrapper = false;
         while let Some(key) = map.next_key::<String>()? {
             if key == "traces" {
                 wrapper = true;
-                map.next_value_seed(Records { sink: &mut *self.sink })?;
+                map.next_value_seed(Records { sink: &mut *self.sink, emitted: self.emitted })?;
             } else if wrapper || key == "meta_data" {
                 wrapper = true;
                 map.next_value::<IgnoredAny>()?;
@@ -103,7 +150,7 @@ impl<'de> Visitor<'de> for Records<'_> {
             }
         }
         if !wrapper {
-            write_line(self.sink, &serde_json::Value::Object(record)).map_err(de::Error::custom)?;
+            self.write(&serde_json::Value::Object(record)).map_err(de::Error::custom)?;
         }
         Ok(())
     }
