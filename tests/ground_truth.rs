@@ -90,6 +90,32 @@ fn assert_series_match_truth(report: &Value, truth: &Truth) {
     }
 }
 
+/// A ten-minute window against the truth: requests and per-code counts
+/// are the truth's per-minute sums (bodies on malformed lines have no time
+/// and always count).
+fn assert_window_matches_truth(path: &str, truth: &Truth) {
+    let first = *truth.requests_per_minute.keys().next().unwrap();
+    let (from, to) = (first + 5, first + 15);
+    let at = |minute: i64| format!("{}", jiff::Timestamp::from_millisecond(minute * 60_000).unwrap());
+    let report = json_report(&[path, "--since", &at(from), "--until", &at(to)]);
+    let in_window =
+        |per_minute: &std::collections::BTreeMap<i64, u64>| per_minute.range(from..to).map(|(_, n)| n).sum::<u64>();
+    let requests = in_window(&truth.requests_per_minute);
+    assert_eq!(report["summary"]["requests"], requests);
+    assert_eq!(report["summary"]["filtered"], truth.requests - requests);
+    for (name, want) in &truth.codes {
+        let without_time = want.count - want.per_minute.values().sum::<u64>();
+        let expected = in_window(&want.per_minute) + without_time;
+        let got = report["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["code"] == name.as_str())
+            .map_or(0, |c| c["count"].as_u64().unwrap());
+        assert_eq!(got, expected, "{name} in the window");
+    }
+}
+
 fn check(flavor: Flavor, seed: u64) {
     let dir = tempfile::tempdir().unwrap();
     let (path, truth) = write_corpus(dir.path(), flavor, seed);
@@ -99,6 +125,7 @@ fn check(flavor: Flavor, seed: u64) {
     let bucketed = json_report(&[&path, "--threads", "1", "--block-size", "4KiB", "--bucket", "1m"]);
     assert_matches_truth(&bucketed, &truth);
     assert_series_match_truth(&bucketed, &truth);
+    assert_window_matches_truth(&path, &truth);
 }
 
 #[test]
