@@ -124,8 +124,9 @@ pub struct ScanArgs {
 
     /// Per code, the top N endpoints (ids replaced by {id}, query strings
     /// dropped), project ids, client addresses, and N request ids with
-    /// file:line to grep for.
-    #[arg(long, value_name = "N")]
+    /// file:line to grep for. `--top` alone means 3; `--top=10` asks for
+    /// more (JSON carries as many as asked).
+    #[arg(long, value_name = "N", num_args = 0..=1, require_equals = true, default_missing_value = "3")]
     pub top: Option<usize>,
 
     /// Count requests and errors per time bucket (1m, 5m, 1h, …): the table

@@ -222,7 +222,7 @@ fn buckets_sparklines_and_spike_onset() {
 #[test]
 fn top_sources_per_code() {
     use serde_json::json;
-    let r = crate::util::json_report(&[&gateway(), "--top", "2"]);
+    let r = crate::util::json_report(&[&gateway(), "--top=2"]);
     let top = &crate::util::code(&r, "CTS.0003")["top"];
     // Line 2 logs "request":"POST /v3/p1/tracker …", line 4 "uri":"/v3/p1/tracker".
     assert_eq!(
@@ -246,12 +246,13 @@ fn top_sources_per_code() {
         line("/v3/9f8e7d6c5b4a39281706f5e4d3c2b1a0/notifications/7", "c"),
     ];
     std::fs::write(&path, lines.join("\n")).unwrap();
-    let r = crate::util::json_report(&[path.to_str().unwrap(), "--top", "1"]);
+    let r = crate::util::json_report(&[path.to_str().unwrap(), "--top=1"]);
     let top = &crate::util::code(&r, "CTS.0403")["top"];
     assert_eq!(top["endpoints"], json!([{"name": "GET /v3/{id}/notifications/{id}", "count": 3}]));
     assert_eq!(top["projects"], json!([{"name": "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "count": 2}]));
     assert_eq!(top["request_ids"][0]["request_id"], "a");
-    let table = output(&[path.to_str().unwrap(), "--top", "1"]);
+    let table = output(&["--top", path.to_str().unwrap()]);
+    assert_eq!(crate::util::code(&crate::util::json_report(&["--top", path.to_str().unwrap()]), "CTS.0403")["top"]["request_ids"].as_array().unwrap().len(), 3);
     assert!(table.contains("CTS.0403 — top sources"), "{table}");
     assert!(table.contains(&format!("  request id   a  {}:1", path.display())), "{table}");
 }
