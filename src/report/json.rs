@@ -7,7 +7,12 @@
 //! Times are RFC 3339 in UTC, latencies are milliseconds (from microsecond
 //! measurements), shares and rates are plain numbers (`0.25` = 25 %), and
 //! figures that cannot be computed are `null`. `summary.timing` is the only
-//! part that differs between two runs over the same input.
+//! part that differs between two runs over the same input. Optional parts
+//! appear with their flags: `summary.series` and `codes[].series`/`started`
+//! (`--bucket`), `codes[].top` (`--top`), `codes[].service_types` and
+//! `trace_names` (CTS trace inputs). `hdr` holds a latency histogram (HDR
+//! V2 with deflate, base64) so that `cts-logscan merge` can combine reports
+//! exactly.
 //!
 //! ```json
 //! {
@@ -24,8 +29,8 @@
 //!     "span_seconds": 240.0,
 //!     "statuses": { "200": 4, "400": 3, "401": 1 },
 //!     "latency_ms": {
-//!       "all": { "count": 8, "p50": 20.0, "p90": 120.0, "p99": 120.0, "max": 120.0 },
-//!       "without_error_body": { "count": 4, "p50": 10.0, "p90": 15.0, "p99": 15.0, "max": 15.0 }
+//!       "all": { "count": 8, "min": 8.0, "p50": 20.0, "p90": 120.0, "p99": 120.0, "max": 120.0, "hdr": "HISTFAAAA…" },
+//!       "without_error_body": { "count": 4, "min": 8.0, "p50": 10.0, "p90": 15.0, "p99": 15.0, "max": 15.0, "hdr": "…" }
 //!     },
 //!     "invalid_fields": { "time": 0, "status": 0, "latency": 0 },
 //!     "timing": { "wall_seconds": 0.001, "mib_per_second": 1.7 }
@@ -37,7 +42,7 @@
 //!       "documented_message": "Invalid message body. The message body is empty or invalid.",
 //!       "description": "…", "solution": "…",
 //!       "statuses": { "400": 1, "500": 1 }, "status_mismatches": 1,
-//!       "latency_ms": { "count": 2, "p50": 30.0, "p90": 120.0, "p99": 120.0, "max": 120.0 },
+//!       "latency_ms": { "count": 2, "min": 30.0, "p50": 30.0, "p90": 120.0, "p99": 120.0, "max": 120.0, "hdr": "…" },
 //!       "first_seen": "2026-11-27T10:01:00.000Z", "last_seen": "2026-11-27T10:03:00.000Z",
 //!       "messages": [ { "message": "Invalid message body.", "count": 2 } ], "other_messages": 0
 //!     }
