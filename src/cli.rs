@@ -62,8 +62,8 @@ pub enum Command {
         /// The later report; --fail-on rules are checked against it.
         new: PathBuf,
         /// Output format.
-        #[arg(long, value_enum, default_value_t = CatalogOutput::Table)]
-        output: CatalogOutput,
+        #[arg(long, value_enum, default_value_t = DiffOutput::Table)]
+        output: DiffOutput,
         /// Exit with code 1 when the new report breaks a rule; repeatable.
         #[arg(long, value_name = "RULE", value_parser = Rule::parse)]
         fail_on: Vec<Rule>,
@@ -78,7 +78,20 @@ pub enum Command {
     },
 }
 
-/// Output formats of `codes`, `explain` and `diff`.
+/// Output formats of `diff`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffOutput {
+    /// Aligned text.
+    Table,
+    /// JSON.
+    Json,
+    /// One row per code.
+    Csv,
+    /// A table to paste into a ticket.
+    Markdown,
+}
+
+/// Output formats of `codes` and `explain`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum CatalogOutput {
     /// Aligned text.

@@ -111,11 +111,7 @@ impl Diff {
         )?;
         for c in &self.codes {
             let num = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
-            let change = match c.change {
-                Change::Appeared => "appeared",
-                Change::Vanished => "vanished",
-                Change::Changed => "changed",
-            };
+            let change = change_name(c.change);
             writeln!(
                 wtr,
                 "{:<12} {:<9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10}",
@@ -130,6 +126,79 @@ impl Diff {
             )?;
         }
         Ok(())
+    }
+}
+
+impl Diff {
+    /// Writes the comparison as CSV, one row per code.
+    ///
+    /// # Errors
+    ///
+    /// Whatever writing to `wtr` returns.
+    pub fn render_csv(&self, wtr: &mut dyn Write) -> io::Result<()> {
+        let mut csv = csv::Writer::from_writer(wtr);
+        csv.write_record([
+            "code",
+            "change",
+            "base_count",
+            "new_count",
+            "base_per_1k",
+            "new_per_1k",
+            "base_p99_ms",
+            "new_p99_ms",
+        ])?;
+        let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
+        for c in &self.codes {
+            csv.write_record([
+                c.code.clone(),
+                change_name(c.change).to_owned(),
+                c.base_count.to_string(),
+                c.new_count.to_string(),
+                opt(c.base_per_1k),
+                opt(c.new_per_1k),
+                opt(c.base_p99_ms),
+                opt(c.new_p99_ms),
+            ])?;
+        }
+        csv.flush()
+    }
+
+    /// Writes the comparison as a Markdown table.
+    ///
+    /// # Errors
+    ///
+    /// Whatever writing to `wtr` returns.
+    pub fn render_markdown(&self, wtr: &mut dyn Write) -> io::Result<()> {
+        writeln!(wtr, "## CTS error codes: what changed")?;
+        writeln!(wtr)?;
+        writeln!(wtr, "Requests: {} → {}", self.base_requests, self.new_requests)?;
+        writeln!(wtr)?;
+        writeln!(wtr, "| code | change | count | per 1k requests | p99 ms |")?;
+        writeln!(wtr, "| --- | --- | ---: | ---: | ---: |")?;
+        let num = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
+        for c in &self.codes {
+            writeln!(
+                wtr,
+                "| {} | {} | {} → {} | {} → {} | {} → {} |",
+                c.code.replace('|', "\\|"),
+                change_name(c.change),
+                c.base_count,
+                c.new_count,
+                num(c.base_per_1k),
+                num(c.new_per_1k),
+                num(c.base_p99_ms),
+                num(c.new_p99_ms)
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn change_name(change: Change) -> &'static str {
+    match change {
+        Change::Appeared => "appeared",
+        Change::Vanished => "vanished",
+        Change::Changed => "changed",
     }
 }
 

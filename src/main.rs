@@ -22,7 +22,7 @@ use cts_logscan::scan::{ScanOptions, scan};
 use cts_logscan::{diff, rules};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use cli::{CatalogOutput, Cli, Command, OutputFormat, ReportArgs, ScanArgs};
+use cli::{CatalogOutput, Cli, Command, DiffOutput, OutputFormat, ReportArgs, ScanArgs};
 
 fn main() -> ExitCode {
     match run() {
@@ -78,13 +78,15 @@ fn explain(code: &str, output: CatalogOutput) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn diff(base: &Path, new: &Path, output: CatalogOutput, rules: &[rules::Rule]) -> anyhow::Result<ExitCode> {
+fn diff(base: &Path, new: &Path, output: DiffOutput, rules: &[rules::Rule]) -> anyhow::Result<ExitCode> {
     let (base, new) = (report::read_report(base)?, report::read_report(new)?);
     let comparison = diff::Diff::new(&base, &new);
     let mut out = BufWriter::new(io::stdout().lock());
     match output {
-        CatalogOutput::Table => comparison.render_table(&mut out)?,
-        CatalogOutput::Json => {
+        DiffOutput::Table => comparison.render_table(&mut out)?,
+        DiffOutput::Csv => comparison.render_csv(&mut out)?,
+        DiffOutput::Markdown => comparison.render_markdown(&mut out)?,
+        DiffOutput::Json => {
             serde_json::to_writer_pretty(&mut out, &comparison)?;
             writeln!(out)?;
         }

@@ -140,6 +140,10 @@ fn diff_two_nights() {
     assert_eq!(diff["codes"][0]["new_count"], 1);
     let table = output(&["diff", base.to_str().unwrap(), new.to_str().unwrap()]);
     assert!(table.lines().nth(2).unwrap().starts_with("CTS.0004     appeared"), "{table}");
+    let csv = output(&["diff", base.to_str().unwrap(), new.to_str().unwrap(), "--output", "csv"]);
+    assert_eq!(csv.lines().nth(1).unwrap(), "CTS.0004,appeared,0,1,,125,,900");
+    let markdown = output(&["diff", base.to_str().unwrap(), new.to_str().unwrap(), "--output", "markdown"]);
+    assert!(markdown.contains("| CTS.0403 | vanished | 1 → 0 | 125.00 → - | 8.00 → - |"), "{markdown}");
 
     cmd()
         .args(["diff", base.to_str().unwrap(), new.to_str().unwrap(), "--fail-on", "CTS.0004>0"])
