@@ -110,26 +110,15 @@ impl Diff {
             "CODE", "CHANGE", "BASE", "NEW", "BASE /1K", "NEW /1K", "BASE P99", "NEW P99"
         )?;
         for c in &self.codes {
-            let num = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
-            let change = change_name(c.change);
+            let [code, change, base, new, base_rate, new_rate, base_p99, new_p99] = display_cells(c);
             writeln!(
                 wtr,
-                "{:<12} {:<9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10}",
-                c.code,
-                change,
-                c.base_count,
-                c.new_count,
-                num(c.base_per_1k),
-                num(c.new_per_1k),
-                num(c.base_p99_ms),
-                num(c.new_p99_ms)
+                "{code:<12} {change:<9} {base:>9} {new:>9} {base_rate:>10} {new_rate:>10} {base_p99:>10} {new_p99:>10}"
             )?;
         }
         Ok(())
     }
-}
 
-impl Diff {
     /// Writes the comparison as CSV, one row per code.
     ///
     /// # Errors
@@ -175,23 +164,31 @@ impl Diff {
         writeln!(wtr)?;
         writeln!(wtr, "| code | change | count | per 1k requests | p99 ms |")?;
         writeln!(wtr, "| --- | --- | ---: | ---: | ---: |")?;
-        let num = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
         for c in &self.codes {
+            let [code, change, base, new, base_rate, new_rate, base_p99, new_p99] = display_cells(c);
+            let code = code.replace('|', "\\|");
             writeln!(
                 wtr,
-                "| {} | {} | {} → {} | {} → {} | {} → {} |",
-                c.code.replace('|', "\\|"),
-                change_name(c.change),
-                c.base_count,
-                c.new_count,
-                num(c.base_per_1k),
-                num(c.new_per_1k),
-                num(c.base_p99_ms),
-                num(c.new_p99_ms)
+                "| {code} | {change} | {base} → {new} | {base_rate} → {new_rate} | {base_p99} → {new_p99} |"
             )?;
         }
         Ok(())
     }
+}
+
+/// A row for people: code, change, counts, rates and p99s, `-` for none.
+fn display_cells(c: &CodeDiff) -> [String; 8] {
+    let num = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
+    [
+        c.code.clone(),
+        change_name(c.change).to_owned(),
+        c.base_count.to_string(),
+        c.new_count.to_string(),
+        num(c.base_per_1k),
+        num(c.new_per_1k),
+        num(c.base_p99_ms),
+        num(c.new_p99_ms),
+    ]
 }
 
 fn change_name(change: Change) -> &'static str {
