@@ -122,10 +122,12 @@ fn scan_command(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         .map(ToString::to_string)
         .chain(result.inputs.iter().filter_map(|input| input.error.as_ref().map(ToString::to_string)))
         .collect();
+    let report = Report::build(&result);
     if !args.report.quiet {
         errors.iter().for_each(|error| eprintln!("cts-logscan: {error}"));
+        report.inputs.iter().filter_map(|input| input.format_hint()).for_each(|hint| eprintln!("cts-logscan: {hint}"));
     }
-    deliver(&Report::build(&result), &args.report, !errors.is_empty())
+    deliver(&report, &args.report, !errors.is_empty())
 }
 
 /// For relative --since/--until: the newest record's time, from a first

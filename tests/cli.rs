@@ -206,3 +206,17 @@ fn relative_times_count_back_from_the_newest_record() {
         .code(2)
         .stderr(predicate::str::contains("stdin cannot be read twice"));
 }
+
+#[test]
+fn a_mostly_unparsable_file_gets_a_format_hint() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("app.log");
+    std::fs::write(&path, "2026-11-27 10:00:00 INFO started\n".repeat(20)).unwrap();
+    cmd().arg(&path).assert().success().stderr(predicate::str::contains(
+        "20 of 20 lines did not parse as combined; if that is not its format, pass --format or --log-format",
+    ));
+    cmd().arg(&path).arg("-q").assert().success().stderr("");
+    let report = json_report(&[path.to_str().unwrap()]);
+    assert_eq!((&report["inputs"][0]["lines"], &report["inputs"][0]["malformed"]), (&20.into(), &20.into()));
+    cmd().arg(gateway()).assert().success().stderr("");
+}

@@ -99,6 +99,8 @@ pub struct Aggregate {
     pub malformed: [u64; 4],
     /// The earliest malformed lines.
     pub samples: Vec<MalformedSample>,
+    /// Malformed lines per input.
+    pub malformed_by_file: BTreeMap<u32, u64>,
     /// Lines with an error body (requests and malformed lines alike).
     pub error_bodies: u64,
     /// Status counts over all requests.
@@ -198,6 +200,7 @@ impl Aggregate {
     /// its code, with the status the body itself carries, if any.
     pub fn add_malformed(&mut self, kind: Malformed, position: LinePosition, body: Option<ErrorBody<'_>>) {
         self.malformed[kind as usize] += 1;
+        *self.malformed_by_file.entry(position.file).or_default() += 1;
         insert_bounded(&mut self.samples, MalformedSample { position, kind }, MAX_SAMPLES);
         if let Some(body) = body {
             self.error_bodies += 1;
@@ -240,6 +243,9 @@ impl Aggregate {
         for sample in other.samples {
             insert_bounded(&mut self.samples, sample, MAX_SAMPLES);
         }
+        for (file, n) in other.malformed_by_file {
+            *self.malformed_by_file.entry(file).or_default() += n;
+        }
         self.error_bodies += other.error_bodies;
         self.statuses.merge(&other.statuses);
         self.latency_without_error.merge(&other.latency_without_error);
@@ -275,6 +281,11 @@ impl Aggregate {
             all.merge(&stats.latency);
         }
         all
+    }
+
+    /// Lines read from input `file`.
+    pub fn lines_of_file(&self, file: u32) -> u64 {
+        self.block_lines.range((file, 0)..=(file, u64::MAX)).map(|(_, n)| n).sum()
     }
 
     /// The 1-based line number of `position` within its file.

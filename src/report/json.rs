@@ -19,7 +19,7 @@
 //!   "schema_version": 1,
 //!   "tool": { "name": "cts-logscan", "version": "0.1.0" },
 //!   "inputs": [ { "path": "api.ndjson", "format": "ndjson", "bytes": 1830,
-//!                 "compression": null, "raw_bytes": 1830, "error": null } ],
+//!                 "compression": null, "raw_bytes": 1830, "lines": 10, "malformed": 1, "error": null } ],
 //!   "summary": {
 //!     "files": 1, "directory_errors": [], "bytes": 1830, "lines": 10, "requests": 8, "blank": 1, "malformed": 1, "filtered": 0,
 //!     "malformed_by_kind": { "invalid-json": 1 },

@@ -82,6 +82,12 @@ pub struct InputReport {
     pub compression: Option<String>,
     /// Bytes read from the file or pipe (the compressed size).
     pub raw_bytes: u64,
+    /// Lines read from this input.
+    #[serde(default)]
+    pub lines: u64,
+    /// Of those, lines that did not parse.
+    #[serde(default)]
+    pub malformed: u64,
     /// Why the input could not be read (fully), if so.
     pub error: Option<String>,
 }
@@ -310,6 +316,20 @@ pub struct MessageCount {
     pub count: u64,
 }
 
+impl InputReport {
+    /// A hint when most of this input's lines did not parse: probably the
+    /// wrong format.
+    pub fn format_hint(&self) -> Option<String> {
+        let format = self.format.as_deref()?;
+        (self.lines >= 10 && self.malformed * 2 > self.lines).then(|| {
+            format!(
+                "{}: {} of {} lines did not parse as {format}; if that is not its format, pass --format or --log-format",
+                self.path, self.malformed, self.lines
+            )
+        })
+    }
+}
+
 impl CodeReport {
     /// The documented message, else the most common one seen.
     pub fn display_message(&self) -> Option<&str> {
@@ -532,10 +552,14 @@ fn name_counts(values: &TopStrings) -> Vec<NameCount> {
 }
 
 fn input_reports(result: &ScanResult) -> Vec<InputReport> {
+    let agg = &result.aggregate;
     result
         .inputs
         .iter()
-        .map(|input| InputReport {
+        .enumerate()
+        .map(|(file, input)| InputReport {
+            lines: agg.lines_of_file(file as u32),
+            malformed: agg.malformed_by_file.get(&(file as u32)).copied().unwrap_or(0),
             path: input.source.to_string(),
             format: input.format.map(|f| f.name().to_owned()),
             bytes: input.bytes,
