@@ -45,7 +45,7 @@ fn summary(page: &mut String, report: &Report) {
     let rate = s.error_rate.map_or("-".to_owned(), |r| format!("{:.2} %", r * 100.0));
     let _ = write!(
         page,
-        "<p>{} files · {} lines · {} requests · {} malformed · <b>{} error bodies</b> ({rate} of requests)",
+        "<p>{} file(s) · {} lines · {} requests · {} malformed · <b>{} error bodies</b> ({rate} of requests)",
         s.files, s.lines, s.requests, s.malformed, s.error_bodies
     );
     if let (Some(first), Some(last)) = (&s.first_time, &s.last_time) {

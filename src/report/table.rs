@@ -38,7 +38,7 @@ impl TableRenderer {
 
     fn summary(&self, report: &Report, wtr: &mut dyn Write) -> io::Result<()> {
         let s = &report.summary;
-        let files = if s.files == 1 { "1 file".to_owned() } else { format!("{} files", s.files) };
+        let files = plural(s.files as u64, "file", "files");
         writeln!(
             wtr,
             "{} {} — {files}, {}, {} lines in {:.2} s ({}/s)",
@@ -63,10 +63,10 @@ impl TableRenderer {
         let rate = s.error_rate.map_or("-".to_owned(), |r| format!("{:.2} % of requests", r * 100.0));
         writeln!(
             wtr,
-            "  error bodies {:>12}   {rate} · {} codes · {} bodies with codes outside the CTS catalogue",
+            "  error bodies {:>12}   {rate} · {} · {} with codes outside the CTS catalogue",
             thousands(s.error_bodies),
-            report.codes.len(),
-            thousands(s.unknown_code_bodies),
+            plural(report.codes.len() as u64, "code", "codes"),
+            plural(s.unknown_code_bodies, "body", "bodies"),
         )?;
         let invalid = &s.invalid_fields;
         if invalid.time + invalid.status + invalid.latency > 0 {
@@ -294,6 +294,11 @@ fn ellipsize(text: &str, max: usize) -> String {
     }
     let cut: String = text.chars().take(max - 1).collect();
     format!("{cut}…")
+}
+
+/// `1 code`, `2 codes`, with thousands separators.
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
 }
 
 /// `1234567` → `1,234,567`.
