@@ -110,7 +110,7 @@ impl Diff {
             "CODE", "CHANGE", "BASE", "NEW", "BASE /1K", "NEW /1K", "BASE P99", "NEW P99"
         )?;
         for c in &self.codes {
-            let [code, change, base, new, base_rate, new_rate, base_p99, new_p99] = display_cells(c);
+            let [code, change, base, new, base_rate, new_rate, base_p99, new_p99] = cells(c, two_decimals);
             writeln!(
                 wtr,
                 "{code:<12} {change:<9} {base:>9} {new:>9} {base_rate:>10} {new_rate:>10} {base_p99:>10} {new_p99:>10}"
@@ -136,18 +136,8 @@ impl Diff {
             "base_p99_ms",
             "new_p99_ms",
         ])?;
-        let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
         for c in &self.codes {
-            csv.write_record([
-                c.code.clone(),
-                change_name(c.change).to_owned(),
-                c.base_count.to_string(),
-                c.new_count.to_string(),
-                opt(c.base_per_1k),
-                opt(c.new_per_1k),
-                opt(c.base_p99_ms),
-                opt(c.new_p99_ms),
-            ])?;
+            csv.write_record(cells(c, |v| v.map_or(String::new(), |v| v.to_string())))?;
         }
         csv.flush()
     }
@@ -165,7 +155,7 @@ impl Diff {
         writeln!(wtr, "| code | change | count | per 1k requests | p99 ms |")?;
         writeln!(wtr, "| --- | --- | ---: | ---: | ---: |")?;
         for c in &self.codes {
-            let [code, change, base, new, base_rate, new_rate, base_p99, new_p99] = display_cells(c);
+            let [code, change, base, new, base_rate, new_rate, base_p99, new_p99] = cells(c, two_decimals);
             let code = code.replace('|', "\\|");
             writeln!(
                 wtr,
@@ -176,9 +166,8 @@ impl Diff {
     }
 }
 
-/// A row for people: code, change, counts, rates and p99s, `-` for none.
-fn display_cells(c: &CodeDiff) -> [String; 8] {
-    let num = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
+/// A row: code, change, counts, rates and p99s, numbers written by `num`.
+fn cells(c: &CodeDiff, num: fn(Option<f64>) -> String) -> [String; 8] {
     [
         c.code.clone(),
         change_name(c.change).to_owned(),
@@ -189,6 +178,11 @@ fn display_cells(c: &CodeDiff) -> [String; 8] {
         num(c.base_p99_ms),
         num(c.new_p99_ms),
     ]
+}
+
+/// Two decimals for people, `-` for none.
+fn two_decimals(value: Option<f64>) -> String {
+    value.map_or("-".to_owned(), |v| format!("{v:.2}"))
 }
 
 fn change_name(change: Change) -> &'static str {

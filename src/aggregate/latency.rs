@@ -61,11 +61,6 @@ impl Latency {
         histogram.saturating_record(value);
     }
 
-    /// How many latencies were recorded.
-    pub fn count(&self) -> u64 {
-        self.histogram.as_ref().map_or(0, |h| h.len())
-    }
-
     /// Adds `other`'s values to these.
     pub fn merge(&mut self, other: &Latency) {
         let Some(theirs) = &other.histogram else {

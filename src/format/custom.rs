@@ -54,7 +54,6 @@ enum Item {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LogFormat {
     items: Vec<Item>,
-    source: String,
 }
 
 /// Why a layout string was rejected.
@@ -76,7 +75,11 @@ impl LogFormat {
     /// nothing between them (their values could not be told apart).
     pub fn parse(text: &str) -> Result<LogFormat, LogFormatError> {
         let body = strip_directive(text);
-        let items = if body.contains('$') { nginx_items(&body) } else { apache_items(&body) };
+        let items = if body.contains('$') {
+            compile(&body, b'$', nginx_directive)
+        } else {
+            compile(&body, b'%', apache_directive)
+        };
         let error = |reason: &str| LogFormatError { format: text.to_owned(), reason: reason.to_owned() };
         if !items.iter().any(|i| matches!(i, Item::Field(_))) {
             return Err(error("it has no $variable or %directive"));
@@ -84,12 +87,7 @@ impl LogFormat {
         if items.windows(2).any(|w| matches!(w, [Item::Field(_), Item::Field(_)])) {
             return Err(error("two variables follow each other with no text between them"));
         }
-        Ok(LogFormat { items, source: text.to_owned() })
-    }
-
-    /// The string this was compiled from.
-    pub fn source(&self) -> &str {
-        &self.source
+        Ok(LogFormat { items })
     }
 }
 
@@ -121,33 +119,37 @@ fn push_literal(items: &mut Vec<Item>, text: &[u8]) {
     }
 }
 
-fn nginx_items(body: &str) -> Vec<Item> {
+/// Splits a layout into literals and the directives that start at each
+/// `sigil`; `directive` reads one at the given index, pushes what it
+/// means, and returns the index just past it.
+fn compile(body: &str, sigil: u8, directive: fn(&str, usize, &mut Vec<Item>) -> usize) -> Vec<Item> {
     let bytes = body.as_bytes();
     let mut items = Vec::new();
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] != b'$' {
-            let next = memchr::memchr(b'$', &bytes[i..]).map_or(bytes.len(), |n| i + n);
-            push_literal(&mut items, &bytes[i..next]);
-            i = next;
-            continue;
-        }
-        let (name, end) = if bytes.get(i + 1) == Some(&b'{') {
-            let close = memchr::memchr(b'}', &bytes[i..]).map_or(bytes.len(), |n| i + n);
-            (&body[i + 2..close], (close + 1).min(bytes.len()))
-        } else {
-            let len = bytes[i + 1..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
-            (&body[i + 1..i + 1 + len], i + 1 + len)
-        };
-        if name.is_empty() {
-            push_literal(&mut items, b"$");
-            i += 1;
-            continue;
-        }
-        items.push(Item::Field(nginx_slot(name)));
-        i = end;
+        let next = memchr::memchr(sigil, &bytes[i..]).map_or(bytes.len(), |n| i + n);
+        push_literal(&mut items, &bytes[i..next]);
+        i = if next < bytes.len() { directive(body, next, &mut items) } else { next };
     }
     items
+}
+
+/// `$name` or `${name}` at `i`; a lone `$` is literal.
+fn nginx_directive(body: &str, i: usize, items: &mut Vec<Item>) -> usize {
+    let bytes = body.as_bytes();
+    let (name, end) = if bytes.get(i + 1) == Some(&b'{') {
+        let close = memchr::memchr(b'}', &bytes[i..]).map_or(bytes.len(), |n| i + n);
+        (&body[i + 2..close], (close + 1).min(bytes.len()))
+    } else {
+        let len = bytes[i + 1..].iter().take_while(|b| b.is_ascii_alphanumeric() || **b == b'_').count();
+        (&body[i + 1..i + 1 + len], i + 1 + len)
+    };
+    if name.is_empty() {
+        push_literal(items, b"$");
+        return i + 1;
+    }
+    items.push(Item::Field(nginx_slot(name)));
+    end
 }
 
 fn nginx_slot(name: &str) -> Slot {
@@ -168,47 +170,36 @@ fn nginx_slot(name: &str) -> Slot {
     }
 }
 
-fn apache_items(body: &str) -> Vec<Item> {
+/// `%…` at `i`: modifiers, an optional `{argument}`, one letter; `%%` is a
+/// literal `%`.
+fn apache_directive(body: &str, i: usize, items: &mut Vec<Item>) -> usize {
     let bytes = body.as_bytes();
-    let mut items = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'%' {
-            let next = memchr::memchr(b'%', &bytes[i..]).map_or(bytes.len(), |n| i + n);
-            push_literal(&mut items, &bytes[i..next]);
-            i = next;
-            continue;
-        }
-        let mut j = i + 1;
-        // Modifiers: `>`, `<`, status lists like `!200,304`.
-        while j < bytes.len() && matches!(bytes[j], b'>' | b'<' | b'!' | b',' | b'0'..=b'9') {
-            j += 1;
-        }
-        let mut argument = "";
-        if bytes.get(j) == Some(&b'{') {
-            let close = memchr::memchr(b'}', &bytes[j..]).map_or(bytes.len() - 1, |n| j + n);
-            argument = &body[j + 1..close];
-            j = close + 1;
-        }
-        let Some(&directive) = bytes.get(j) else {
-            push_literal(&mut items, &bytes[i..]);
-            break;
-        };
-        if directive == b'%' {
-            push_literal(&mut items, b"%");
-        } else {
-            if directive == b't' && argument.is_empty() {
-                // `%t` prints `[10/Oct/2000:13:55:36 -0700]`, brackets included.
-                push_literal(&mut items, b"[");
-                items.push(Item::Field(Slot::TimeLocal));
-                push_literal(&mut items, b"]");
-            } else {
-                items.push(Item::Field(apache_slot(directive, argument)));
-            }
-        }
-        i = j + 1;
+    let mut j = i + 1;
+    // Modifiers: `>`, `<`, status lists like `!200,304`.
+    while j < bytes.len() && matches!(bytes[j], b'>' | b'<' | b'!' | b',' | b'0'..=b'9') {
+        j += 1;
     }
-    items
+    let mut argument = "";
+    if bytes.get(j) == Some(&b'{') {
+        let close = memchr::memchr(b'}', &bytes[j..]).map_or(bytes.len() - 1, |n| j + n);
+        argument = &body[j + 1..close];
+        j = close + 1;
+    }
+    let Some(&directive) = bytes.get(j) else {
+        push_literal(items, &bytes[i..]);
+        return bytes.len();
+    };
+    match directive {
+        b'%' => push_literal(items, b"%"),
+        // `%t` prints `[10/Oct/2000:13:55:36 -0700]`, brackets included.
+        b't' if argument.is_empty() => {
+            push_literal(items, b"[");
+            items.push(Item::Field(Slot::TimeLocal));
+            push_literal(items, b"]");
+        }
+        _ => items.push(Item::Field(apache_slot(directive, argument))),
+    }
+    j + 1
 }
 
 fn apache_slot(directive: u8, argument: &str) -> Slot {
