@@ -16,9 +16,10 @@ use std::io::Write;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use cts_logscan::aggregate::Aggregate;
 use cts_logscan::extract::{Extractor, Scratch};
-use cts_logscan::format::timestamp::TimeParser;
-use cts_logscan::format::{AccessParser, NdjsonParser, Record, Spans};
+use cts_logscan::format::{AccessParser, NdjsonParser};
 use cts_logscan::input::{ReaderOptions, Source};
+use cts_logscan::lex::time::TimeParser;
+use cts_logscan::record::{Record, Spans};
 use cts_logscan::scan::{ScanOptions, scan};
 
 fn corpus(flavor: corpus::Flavor, bytes: u64) -> Vec<u8> {

@@ -28,7 +28,8 @@ use memchr::{memchr, memrchr};
 use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::format::Spans;
+use crate::lex::number::parse_status;
+use crate::record::Spans;
 
 /// The longest error code kept; longer values are not codes.
 pub const MAX_CODE_LEN: usize = 64;
@@ -475,7 +476,7 @@ fn decode_sdk_text(buf: &[u8], pos: usize, scratch: &mut Scratch) -> bool {
         let end = memrchr(b'}', rest).unwrap_or(rest.len());
         String::from_utf8_lossy(rest[..end].trim_ascii())
     });
-    let status = field(b"status_code:").and_then(crate::format::scalar::parse_status);
+    let status = field(b"status_code:").and_then(parse_status);
     let request_id = field(b"request_id:").and_then(|r| std::str::from_utf8(r).ok()).filter(|r| *r != "None");
     scratch.store(code, message.as_deref(), status, request_id);
     true

@@ -2,7 +2,9 @@
 //! (the others are counted as filtered), code patterns select the codes a
 //! report shows.
 
-use crate::format::{EpochMillis, Record};
+use crate::lex::number::parse_status;
+use crate::lex::time::{EpochMillis, TimeParser};
+use crate::record::Record;
 
 /// Which requests and codes count. The default keeps everything.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -49,7 +51,7 @@ impl TimeSpec {
         if text == "yesterday" {
             return Ok(TimeSpec::Yesterday);
         }
-        if let Some(ms) = crate::format::timestamp::TimeParser::default().parse_rfc3339(text.as_bytes()) {
+        if let Some(ms) = TimeParser::default().parse_rfc3339(text.as_bytes()) {
             return Ok(TimeSpec::At(ms));
         }
         if let Some((h, m)) = text.split_once(':') {
@@ -124,7 +126,7 @@ impl StatusPattern {
         let bytes = text.as_bytes();
         match bytes {
             [d @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => Ok(StatusPattern::Class(u16::from(d - b'0'))),
-            _ => crate::format::scalar::parse_status(bytes)
+            _ => parse_status(bytes)
                 .map(StatusPattern::Exact)
                 .ok_or_else(|| format!("'{text}' is not a status like 404 or a class like 4xx")),
         }

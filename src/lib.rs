@@ -28,6 +28,8 @@ pub mod extract;
 pub mod filter;
 pub mod format;
 pub mod input;
+pub mod lex;
+pub mod record;
 pub mod report;
 pub mod rules;
 pub mod scan;

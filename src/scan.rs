@@ -16,10 +16,9 @@ use crate::aggregate::{Aggregate, LinePosition};
 use crate::error::Error;
 use crate::extract::{Extractor, Scratch};
 use crate::filter::Filter;
-use crate::format::{
-    self, AccessParser, CustomParser, FieldOverrides, Format, LineParser, LogFormat, NdjsonParser, Record, Spans,
-};
+use crate::format::{self, AccessParser, CustomParser, FieldOverrides, Format, LineParser, LogFormat, NdjsonParser};
 use crate::input::{self, Block, BlockContent, BlockReader, Compression, ProgressFn, ReaderOptions, Source};
+use crate::record::{Malformed, Record, Spans, is_blank};
 
 /// How to scan.
 #[derive(Clone, Default)]
@@ -196,7 +195,7 @@ impl<'e> Worker<'e> {
             BlockContent::Lines(buf) => buf,
             BlockContent::LongLine { .. } => {
                 let position = LinePosition { file: block.file, block: block.index, line: 0 };
-                self.aggregate.add_malformed(format::Malformed::LineTooLong, position, None);
+                self.aggregate.add_malformed(Malformed::LineTooLong, position, None);
                 self.aggregate.add_block(block.file, block.index, 1);
                 return;
             }
@@ -215,7 +214,7 @@ impl<'e> Worker<'e> {
             let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
             let line = data[start..end].strip_suffix(b"\r").unwrap_or(&data[start..end]);
             let has_hit = candidates.line_has_hit(start, end);
-            if format::is_blank(line) {
+            if is_blank(line) {
                 self.aggregate.add_blank();
             } else {
                 let mut record = Record::default();

@@ -6,7 +6,8 @@
 use std::path::Path;
 
 use cts_logscan::extract::{Extractor, Scratch};
-use cts_logscan::format::{AccessParser, CustomParser, LineParser, LogFormat, NdjsonParser, Record, Spans};
+use cts_logscan::format::{AccessParser, CustomParser, LineParser, LogFormat, NdjsonParser};
+use cts_logscan::record::{Record, Spans};
 
 const MAIN: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" rt=$request_time urt="$upstream_response_time" "$resp_body""#;
 

@@ -2,7 +2,7 @@
 #![no_main]
 
 use cts_logscan::extract::{Extractor, Scratch};
-use cts_logscan::format::Spans;
+use cts_logscan::record::Spans;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|line: &[u8]| {

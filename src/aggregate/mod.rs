@@ -20,7 +20,8 @@ pub use code_stats::{CodeStats, TopStrings};
 pub use latency::{Latency, MAX_LATENCY_US, Percentiles};
 
 use crate::extract::ErrorBody;
-use crate::format::{EpochMillis, Malformed, Record};
+use crate::lex::time::EpochMillis;
+use crate::record::{Malformed, Record};
 
 /// Malformed-line samples kept (the earliest in input order).
 pub const MAX_SAMPLES: usize = 5;

@@ -22,10 +22,10 @@
 //!   error-body finder. Everything before the trailing fields (request line,
 //!   referer, user agent) is marked as not a body.
 
-use super::ndjson::{is_absent, split_request, upstream_micros};
-use super::scalar::{parse_scaled, parse_status};
-use super::timestamp::TimeParser;
-use super::{Malformed, Record};
+use crate::lex::number::{parse_scaled, parse_status, upstream_micros};
+use crate::lex::text::{is_absent, split_request};
+use crate::lex::time::TimeParser;
+use crate::record::{Malformed, Record};
 
 /// Parses common or combined access-log lines. One per worker thread.
 #[derive(Debug, Default)]
@@ -265,7 +265,7 @@ impl<'a> Cursor<'a> {
 
     /// Index just past the string whose opening quote is at `start`.
     fn string_end(&self, start: usize) -> Option<usize> {
-        super::ndjson::skip_string(self.line, start).ok()
+        crate::lex::json::skip_string(self.line, start)
     }
 }
 

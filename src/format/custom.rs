@@ -19,10 +19,10 @@
 
 use memchr::memmem;
 
-use super::ndjson::{split_request, upstream_micros};
-use super::scalar::{parse_scaled, parse_status};
-use super::timestamp::{TimeParser, epoch_number};
-use super::{Malformed, Record};
+use crate::lex::number::{parse_scaled, parse_status, upstream_micros};
+use crate::lex::text::{is_absent, split_request};
+use crate::lex::time::{TimeParser, epoch_number};
+use crate::record::{Malformed, Record};
 
 /// What a variable feeds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -287,7 +287,7 @@ fn assign<'a>(
     span: std::ops::Range<usize>,
     full: bool,
 ) {
-    let absent = super::ndjson::is_absent(value);
+    let absent = is_absent(value);
     match slot {
         Slot::TimeLocal | Slot::TimeIso => {
             record.time = times.parse_text(value);

@@ -1,6 +1,7 @@
 //! Format detection from the first lines of an input.
 
-use super::{AccessParser, Format, NdjsonParser, Record, is_blank};
+use super::{AccessParser, Format, NdjsonParser};
+use crate::record::{Record, is_blank};
 
 /// How many non-blank lines detection looks at.
 const SAMPLE_LINES: usize = 32;

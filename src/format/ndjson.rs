@@ -6,11 +6,11 @@
 //! nested object is never taken for a top-level field. No value is decoded
 //! unless it is one of the record's fields, and nothing is allocated.
 
-use memchr::{memchr, memchr2};
-
-use super::scalar::{parse_scaled, parse_status};
-use super::timestamp::{TimeParser, epoch_number};
-use super::{Malformed, Record};
+use crate::lex::json::{skip_string, skip_value, skip_ws, unquote};
+use crate::lex::number::{parse_scaled, parse_status, upstream_micros};
+use crate::lex::text::{is_absent, split_request};
+use crate::lex::time::{TimeParser, epoch_number};
+use crate::record::{Malformed, Record};
 
 /// A record field that can be read from an NDJSON key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -289,14 +289,14 @@ impl NdjsonParser {
             if line.get(pos) != Some(&b'"') {
                 return Err(Malformed::InvalidJson);
             }
-            let key_end = skip_string(line, pos)?;
+            let key_end = skip_string(line, pos).ok_or(Malformed::InvalidJson)?;
             let key = self.keys.lookup(line, pos + 1, key_end - 1);
             pos = skip_ws(line, key_end);
             if line.get(pos) != Some(&b':') {
                 return Err(Malformed::InvalidJson);
             }
             let value_start = skip_ws(line, pos + 1);
-            let value_end = skip_value(line, value_start)?;
+            let value_end = skip_value(line, value_start).ok_or(Malformed::InvalidJson)?;
             if let Some((field, priority)) = key
                 && (full || matches!(field, Field::Time | Field::Status | Field::Latency(_) | Field::UpstreamLatency))
             {
@@ -368,145 +368,8 @@ impl NdjsonParser {
     }
 }
 
-/// An empty, `-` or `null` value: the field was not logged.
-pub(super) fn is_absent(text: &[u8]) -> bool {
-    matches!(text.trim_ascii(), b"" | b"-" | b"null")
-}
-
-/// Sum of `$upstream_response_time`-style lists: `0.004, 0.010 : 0.002`, in
-/// seconds, as microseconds. `-` entries (no upstream answered) are skipped;
-/// `None` when nothing is left.
-pub(super) fn upstream_micros(text: &[u8]) -> Option<u64> {
-    let mut total: Option<u64> = None;
-    for part in text.split(|&b| b == b',' || b == b':') {
-        let part = part.trim_ascii();
-        if part.is_empty() || part == b"-" {
-            continue;
-        }
-        let us = parse_scaled(part, 6)?;
-        total = Some(total.unwrap_or(0).saturating_add(us));
-    }
-    total
-}
-
-/// `GET /path HTTP/1.1` → (`GET`, `/path`).
-/// A request without a space is taken as a bare path.
-pub(super) fn split_request(request: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {
-    let request = request.trim_ascii();
-    let Some(space) = memchr(b' ', request) else {
-        return (None, (!request.is_empty()).then_some(request));
-    };
-    let rest = request[space + 1..].trim_ascii_start();
-    let uri = &rest[..memchr(b' ', rest).unwrap_or(rest.len())];
-    (Some(&request[..space]), Some(uri))
-}
-
 fn end_of_object(line: &[u8], close: usize) -> Result<(), Malformed> {
     if skip_ws(line, close + 1) == line.len() { Ok(()) } else { Err(Malformed::InvalidJson) }
-}
-
-/// The contents of a JSON string token, or the token itself for numbers.
-fn unquote(raw: &[u8]) -> &[u8] {
-    match raw {
-        [b'"', inner @ .., b'"'] => inner,
-        other => other,
-    }
-}
-
-fn skip_ws(line: &[u8], mut pos: usize) -> usize {
-    while let Some(b' ' | b'\t' | b'\r' | b'\n') = line.get(pos) {
-        pos += 1;
-    }
-    pos
-}
-
-/// `line[start]` is `"`; returns the index just past the closing quote.
-///
-/// # Complexity
-///
-/// Linear in the string; on x86_64 one SSE2 step per 16 bytes for the
-/// first 64 bytes (keys and most values are short, where `memchr2`'s set-up
-/// would dominate), then `memchr2`.
-pub(crate) fn skip_string(line: &[u8], start: usize) -> Result<usize, Malformed> {
-    let mut pos = start + 1;
-    loop {
-        match find_quote_or_backslash(line, pos) {
-            Some(i) if line[i] == b'"' => return Ok(i + 1),
-            Some(i) => pos = i + 2,
-            None => return Err(Malformed::InvalidJson),
-        }
-    }
-}
-
-/// The first `"` or `\` at or after `from`: 16 bytes a step (SSE2) for the
-/// first 64 bytes, then `memchr2`.
-#[cfg(target_arch = "x86_64")]
-fn find_quote_or_backslash(line: &[u8], from: usize) -> Option<usize> {
-    use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8};
-    let mut pos = from;
-    let short_end = from.saturating_add(64);
-    while pos < short_end && pos + 16 <= line.len() {
-        // SAFETY: `pos + 16 <= line.len()`, so the unaligned 16-byte load
-        // reads only bytes of `line`; SSE2, which the other intrinsics need,
-        // is part of the x86_64 baseline.
-        let mask = unsafe {
-            let chunk = _mm_loadu_si128(line.as_ptr().add(pos).cast::<__m128i>());
-            let quotes = _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'"' as i8));
-            let backslashes = _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'\\' as i8));
-            _mm_movemask_epi8(_mm_or_si128(quotes, backslashes)) as u32
-        };
-        if mask != 0 {
-            return Some(pos + mask.trailing_zeros() as usize);
-        }
-        pos += 16;
-    }
-    memchr2(b'"', b'\\', line.get(pos..)?).map(|i| pos + i)
-}
-
-/// The first `"` or `\` at or after `from`.
-#[cfg(not(target_arch = "x86_64"))]
-fn find_quote_or_backslash(line: &[u8], from: usize) -> Option<usize> {
-    memchr2(b'"', b'\\', line.get(from..)?).map(|i| from + i)
-}
-
-/// Returns the index just past the value starting at `start`.
-fn skip_value(line: &[u8], start: usize) -> Result<usize, Malformed> {
-    match line.get(start) {
-        Some(b'"') => skip_string(line, start),
-        Some(b'{' | b'[') => skip_container(line, start),
-        Some(_) => {
-            let len = line[start..]
-                .iter()
-                .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n'))
-                .unwrap_or(line.len() - start);
-            if len == 0 { Err(Malformed::InvalidJson) } else { Ok(start + len) }
-        }
-        None => Err(Malformed::InvalidJson),
-    }
-}
-
-/// Skips a nested object or array by counting brackets outside strings.
-fn skip_container(line: &[u8], start: usize) -> Result<usize, Malformed> {
-    let mut depth = 0usize;
-    let mut pos = start;
-    while pos < line.len() {
-        match line[pos] {
-            b'"' => {
-                pos = skip_string(line, pos)?;
-                continue;
-            }
-            b'{' | b'[' => depth += 1,
-            b'}' | b']' => {
-                depth -= 1;
-                if depth == 0 {
-                    return Ok(pos + 1);
-                }
-            }
-            _ => {}
-        }
-        pos += 1;
-    }
-    Err(Malformed::InvalidJson)
 }
 
 #[cfg(test)]
@@ -583,34 +446,6 @@ mod tests {
         assert_eq!(parse(r#"{a:1}"#), Err(Malformed::InvalidJson));
         assert!(parse(r#"{}"#).is_ok());
         assert!(parse(r#" { "a" : [1, {"b": "}"}] } "#).is_ok());
-    }
-
-    proptest::proptest! {
-        #[test]
-        fn skip_string_matches_a_naive_scan(body in "[a-z\\\\\"]{0,100}", prefix in 0usize..9) {
-            let line = format!("{}\"{body}", " ".repeat(prefix));
-            let naive = {
-                let bytes = line.as_bytes();
-                let mut i = prefix + 1;
-                loop {
-                    match bytes.get(i) {
-                        Some(b'"') => break Ok(i + 1),
-                        Some(b'\\') => i += 2,
-                        Some(_) => i += 1,
-                        None => break Err(Malformed::InvalidJson),
-                    }
-                }
-            };
-            proptest::prop_assert_eq!(skip_string(line.as_bytes(), prefix), naive);
-        }
-    }
-
-    #[test]
-    fn request_lines() {
-        assert_eq!(split_request(b"GET /a?b=1 HTTP/1.1"), (Some(&b"GET"[..]), Some(&b"/a?b=1"[..])));
-        assert_eq!(split_request(b"  POST   /x  "), (Some(&b"POST"[..]), Some(&b"/x"[..])));
-        assert_eq!(split_request(b"/only"), (None, Some(&b"/only"[..])));
-        assert_eq!(split_request(b""), (None, None));
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::aggregate::{
     TopStrings,
 };
 use crate::filter::Filter;
-use crate::format::Malformed;
+use crate::record::Malformed;
 
 /// Merges `reports` into one report over all their inputs.
 ///

@@ -31,7 +31,8 @@ pub use table::TableRenderer;
 use crate::aggregate::{Aggregate, CappedCounts, CodeStats, Latency, MAX_BUCKETS, TopStrings};
 use crate::catalog::{self as codes, Edition};
 use crate::filter::Filter;
-use crate::format::{Malformed, timestamp::format_rfc3339};
+use crate::lex::time::format_rfc3339;
+use crate::record::Malformed;
 use crate::scan::ScanResult;
 
 /// Formats a report for one output format.

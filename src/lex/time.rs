@@ -6,7 +6,7 @@
 //! remembers the last date-time-through-seconds it converted and only parses
 //! the fraction when the prefix repeats.
 
-use super::scalar;
+use super::number as scalar;
 
 /// Milliseconds since the Unix epoch, UTC.
 pub type EpochMillis = i64;

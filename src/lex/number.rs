@@ -1,5 +1,6 @@
 //! Number parsing for the hot path: decimals to scaled integers (seconds to
-//! microseconds without floating point) and HTTP status codes.
+//! microseconds without floating point), upstream latency lists and HTTP
+//! status codes.
 
 /// Parses a non-negative decimal (`0.052`, `12`, `3.5e-2`) and returns it
 /// multiplied by `10^scale`, rounded half up.
@@ -47,6 +48,22 @@ pub fn parse_status(text: &[u8]) -> Option<u16> {
         }
         _ => None,
     }
+}
+
+/// Sum of `$upstream_response_time`-style lists: `0.004, 0.010 : 0.002`, in
+/// seconds, as microseconds. `-` entries (no upstream answered) are skipped;
+/// `None` when nothing is left.
+pub fn upstream_micros(text: &[u8]) -> Option<u64> {
+    let mut total: Option<u64> = None;
+    for part in text.split(|&b| b == b',' || b == b':') {
+        let part = part.trim_ascii();
+        if part.is_empty() || part == b"-" {
+            continue;
+        }
+        let us = parse_scaled(part, 6)?;
+        total = Some(total.unwrap_or(0).saturating_add(us));
+    }
+    total
 }
 
 #[cfg(test)]

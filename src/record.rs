@@ -1,0 +1,130 @@
+//! The per-line contract between the format parsers and everything after
+//! them: one borrowed [`Record`] per request line, or the reason a line is
+//! [`Malformed`]. Every line has exactly one [`LineOutcome`], which is what
+//! makes `lines = requests + blank + malformed + filtered` hold.
+
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+use crate::lex::time::EpochMillis;
+
+/// What became of one input line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineOutcome {
+    /// A request that counts.
+    Request,
+    /// Empty or whitespace only.
+    Blank,
+    /// Not a record of the input's format.
+    Malformed(Malformed),
+    /// A request left out by `--since`/`--until`/`--status`.
+    Filtered,
+}
+
+/// One parsed request line. Every field borrows from the line.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Record<'a> {
+    /// When the request was logged.
+    pub time: Option<EpochMillis>,
+    /// HTTP status of the response.
+    pub status: Option<u16>,
+    /// Time to answer, in microseconds.
+    pub latency_us: Option<u64>,
+    /// HTTP method, e.g. `GET`.
+    pub method: Option<&'a [u8]>,
+    /// Request path and query, as logged.
+    pub uri: Option<&'a [u8]>,
+    /// Client address.
+    pub client: Option<&'a [u8]>,
+    /// The `X-Request-Id` the gateway logged.
+    pub request_id: Option<&'a [u8]>,
+    /// The cloud service a CTS trace is about (`service_type`).
+    pub service: Option<&'a [u8]>,
+    /// The operation a CTS trace records (`trace_name`).
+    pub operation: Option<&'a [u8]>,
+    /// Parts of the line that cannot hold a response body (request line,
+    /// referer, user agent): an error-code look-alike there is not an error.
+    pub not_body: Spans,
+    /// Fields that were logged but could not be parsed.
+    pub invalid: InvalidFields,
+}
+
+/// Which fields of a line were present but unparsable (the field itself is
+/// then `None`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InvalidFields {
+    /// The time.
+    pub time: bool,
+    /// The status.
+    pub status: bool,
+    /// The latency (including negative numbers).
+    pub latency: bool,
+}
+
+/// Why a line is not a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Malformed {
+    /// An NDJSON line that does not start with `{`.
+    NotJsonObject,
+    /// An NDJSON line whose object is cut short or broken.
+    InvalidJson,
+    /// A line that does not have the access-log layout.
+    NotAccessLog,
+    /// A line longer than the line-length cap; skipped unread.
+    LineTooLong,
+}
+
+impl Malformed {
+    /// Every kind, in report order.
+    pub const ALL: [Malformed; 4] =
+        [Malformed::NotJsonObject, Malformed::InvalidJson, Malformed::NotAccessLog, Malformed::LineTooLong];
+
+    /// A stable kebab-case name for reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Malformed::NotJsonObject => "not-json-object",
+            Malformed::InvalidJson => "invalid-json",
+            Malformed::NotAccessLog => "not-access-log",
+            Malformed::LineTooLong => "line-too-long",
+        }
+    }
+}
+
+/// Up to [`Spans::CAPACITY`] byte ranges of a line. Further ranges are
+/// dropped, which only weakens the phantom-error guard, never a count.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Spans {
+    ranges: [Range<u32>; Spans::CAPACITY],
+    len: u8,
+}
+
+impl Spans {
+    /// How many ranges fit.
+    pub const CAPACITY: usize = 4;
+
+    /// Adds `range` if there is room.
+    pub fn push(&mut self, range: Range<usize>) {
+        if usize::from(self.len) < Self::CAPACITY {
+            let (start, end) = (clamp_u32(range.start), clamp_u32(range.end));
+            self.ranges[usize::from(self.len)] = start..end;
+            self.len += 1;
+        }
+    }
+
+    /// Whether `pos` lies inside one of the ranges.
+    pub fn contains(&self, pos: usize) -> bool {
+        let pos = clamp_u32(pos);
+        self.ranges[..usize::from(self.len)].iter().any(|r| r.contains(&pos))
+    }
+}
+
+fn clamp_u32(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+/// Whether a line holds nothing but whitespace.
+pub fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
+}
