@@ -1,15 +1,12 @@
-//! Command-line definitions (clap derive) and their translation into the
-//! library's options. Nothing else.
+//! Command-line definitions (clap derive). Nothing else: `config.rs`
+//! turns them into the library's options.
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use cts_logscan::filter::{CodePattern, Filter, StatusPattern, TimeSpec, parse_duration};
-use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit, LogFormat};
-use cts_logscan::input::{ReaderOptions, Source};
+use cts_logscan::filter::{StatusPattern, TimeSpec, parse_duration};
+use cts_logscan::format::LogFormat;
 use cts_logscan::rules::Rule;
-use cts_logscan::scan::ScanOptions;
 
 /// Find Cloud Trace Service (CTS) error bodies in API-gateway NDJSON and
 /// nginx/Apache access logs; report per error code counts, rates, latency
@@ -44,13 +41,21 @@ pub enum Command {
     },
     /// Print the man page (roff): `cts-logscan man > cts-logscan.1`.
     Man,
-    /// Merge JSON reports (--output json) written on several hosts or over
-    /// several files into one, exactly: counts and percentiles equal those
-    /// of one scan over all the inputs.
+    /// Merge states (--output state) written on several hosts or over
+    /// several files into one, exactly: every figure equals that of one
+    /// scan over all the inputs. Writes a report, or a state again.
     Merge {
-        /// The reports.
-        #[arg(required = true, value_name = "REPORT")]
-        reports: Vec<PathBuf>,
+        /// The states, in the order their inputs are listed.
+        #[arg(required = true, value_name = "STATE")]
+        states: Vec<PathBuf>,
+        /// Merge states that share an input (same size and fingerprint),
+        /// counting it once per state.
+        #[arg(long)]
+        allow_overlap: bool,
+        /// Show the top N per code (states must have been written with
+        /// --top); default: the N they were written with.
+        #[arg(long, value_name = "N", num_args = 0..=1, require_equals = true, default_missing_value = "3")]
+        top: Option<usize>,
         #[command(flatten)]
         report: ReportArgs,
     },
@@ -201,7 +206,7 @@ pub struct ScanArgs {
 }
 
 /// How a report is written and judged; shared by scanning and `merge`.
-#[derive(Debug, Args)]
+#[derive(Clone, Debug, Args)]
 pub struct ReportArgs {
     /// Report format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
@@ -225,21 +230,6 @@ pub struct ReportArgs {
     /// When to colour the table: auto means on a terminal and without NO_COLOR.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-}
-
-impl ReportArgs {
-    /// Whether the table should be coloured.
-    pub fn use_color(&self) -> bool {
-        match self.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                self.output_file.is_none()
-                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stdout().is_terminal()
-            }
-        }
-    }
 }
 
 /// `--format`.
@@ -271,6 +261,8 @@ pub enum OutputFormat {
     Prometheus,
     /// One self-contained HTML page with a chart of errors over time.
     Html,
+    /// The aggregate state, for `cts-logscan merge` (one line of JSON).
+    State,
 }
 
 /// `--latency-unit`.
@@ -295,75 +287,8 @@ pub enum ColorChoice {
     Never,
 }
 
-impl ScanArgs {
-    /// The inputs to read; stdin when no path was given.
-    pub fn sources(&self) -> Vec<Source> {
-        if self.paths.is_empty() {
-            return vec![Source::Stdin];
-        }
-        self.paths.iter().cloned().map(Source::from_arg).collect()
-    }
-
-    /// Whether no path was given while stdin is a terminal, which would wait
-    /// for typed input forever.
-    pub fn would_wait_on_terminal(&self) -> bool {
-        self.paths.is_empty() && std::io::stdin().is_terminal()
-    }
-
-    /// Whether --since or --until depends on the newest record.
-    pub fn has_relative_times(&self) -> bool {
-        self.since.into_iter().chain(self.until).any(TimeSpec::is_relative)
-    }
-
-    /// The library's scan options; relative times are resolved against
-    /// `newest` (the newest record's time), which must be given when
-    /// [`ScanArgs::has_relative_times`].
-    pub fn scan_options(&self, newest: Option<i64>) -> ScanOptions {
-        let unit = match self.latency_unit {
-            UnitArg::S => LatencyUnit::Seconds,
-            UnitArg::Ms => LatencyUnit::Millis,
-            UnitArg::Us => LatencyUnit::Micros,
-        };
-        let mut fields = FieldOverrides::new(unit);
-        let overrides = [
-            (Field::Time, &self.time_field),
-            (Field::Status, &self.status_field),
-            (Field::Latency(unit), &self.latency_field),
-            (Field::Uri, &self.uri_field),
-        ];
-        for (field, name) in overrides {
-            if let Some(name) = name {
-                fields.set(field, name);
-            }
-        }
-        ScanOptions {
-            threads: self.threads,
-            reader: ReaderOptions { block_size: self.block_size, max_line_len: self.max_line_len },
-            format: match self.format {
-                FormatArg::Auto => None,
-                FormatArg::Ndjson => Some(Format::Ndjson),
-                FormatArg::Combined => Some(Format::Combined),
-                FormatArg::Common => Some(Format::Common),
-            },
-            fields,
-            filter: Filter {
-                since: self.since.map(|t| t.resolve(newest.unwrap_or_default())),
-                until: self.until.map(|t| t.resolve(newest.unwrap_or_default())),
-                statuses: self.status.clone(),
-                codes: self.code.iter().map(|c| CodePattern::new(c)).collect(),
-            },
-            log_format: self.log_format.clone(),
-            // The HTML chart needs a series: per minute unless asked.
-            bucket_ms: self.bucket.or((self.report.output == OutputFormat::Html).then_some(60_000)),
-            top: self.top,
-            hidden: self.hidden,
-            progress: None,
-        }
-    }
-}
-
 /// `1048576`, `64KiB`, `4MiB`, `1M`, `2GiB`.
-fn parse_size(text: &str) -> Result<usize, String> {
+pub fn parse_size(text: &str) -> Result<usize, String> {
     let digits = text.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic());
     let unit = &text.trim()[digits.len()..];
     let number: usize = digits.parse().map_err(|_| format!("'{text}' is not a size like 65536, 64KiB or 4MiB"))?;

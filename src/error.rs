@@ -1,11 +1,12 @@
-//! The library's error type. Every variant names the input it is about.
+//! The library's one error type. Every variant names what it is about: the
+//! input, the file and, where it applies, the line or byte offset.
 
 use std::io;
 use std::path::PathBuf;
 
 use crate::input::Source;
 
-/// Errors from scanning and reporting.
+/// Errors from configuring a scan, scanning, reading states and reports.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -38,10 +39,10 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// The report could not be written.
-    #[error("{path}: cannot write report: {source}")]
+    /// A report or state could not be written.
+    #[error("{}: cannot write: {source}", path.display())]
     Write {
-        /// Where the report was going.
+        /// Where it was going.
         path: PathBuf,
         /// Why.
         #[source]
@@ -55,6 +56,122 @@ pub enum Error {
         /// Why.
         message: String,
     },
+    /// A command-line value that does not parse.
+    #[error("'{value}' {expected}")]
+    InvalidValue {
+        /// The value as typed.
+        value: String,
+        /// What was expected instead, as the end of a sentence.
+        expected: String,
+    },
+    /// A `--log-format` layout that cannot be used.
+    #[error("invalid log format {format:?}: {reason}")]
+    LogFormat {
+        /// The layout as given.
+        format: String,
+        /// Why.
+        reason: String,
+    },
+    /// A `--fail-on` rule that cannot be used.
+    #[error(
+        "invalid --fail-on rule {rule:?}: {reason} (examples: error_rate>0.5%, CTS.0004>0, p99>2s, CTS.0003:p99>500ms)"
+    )]
+    Rule {
+        /// The rule as given.
+        rule: String,
+        /// Why.
+        reason: String,
+    },
+    /// A relative `--since`/`--until` needs a first pass over the inputs,
+    /// and this one cannot be read twice.
+    #[error(
+        "{input}: relative --since/--until need the newest record first, and {why}: give an RFC 3339 time (2026-11-27T14:05:00Z)"
+    )]
+    NotRereadable {
+        /// The input.
+        input: String,
+        /// Why it cannot be read twice.
+        why: &'static str,
+    },
+    /// A relative `--since`/`--until` over inputs without a single time.
+    #[error("relative --since/--until: no request in the input has a time; give an RFC 3339 time")]
+    NoTimes,
+    /// A state or report file could not be read.
+    #[error("{}: cannot read: {source}", path.display())]
+    ReadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A file is not what the command reads.
+    #[error("{}: {reason}", path.display())]
+    NotReadable {
+        /// The file.
+        path: PathBuf,
+        /// What it is, and what to do.
+        reason: String,
+    },
+    /// A state or report that does not parse.
+    #[error("{}:{line}:{column}: {what} does not parse: {message}", path.display())]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// `state` or `JSON report`.
+        what: &'static str,
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column of the problem.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A state or report of a schema version this build does not read.
+    #[error(
+        "{}: {what} version {found}, but this build of cts-logscan reads version {supported}; rescan with this build, or merge with the cts-logscan that wrote it",
+        path.display()
+    )]
+    Version {
+        /// The file.
+        path: PathBuf,
+        /// `state` or `JSON report`.
+        what: &'static str,
+        /// The version in the file.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// Two states to merge include the same input.
+    #[error(
+        "{}: input {input} is also in {}; merging would count it twice (pass --allow-overlap if that is what you want)",
+        second.display(), first.display()
+    )]
+    Overlap {
+        /// The input both hold (path, size and fingerprint).
+        input: String,
+        /// The earlier state.
+        first: PathBuf,
+        /// The later state.
+        second: PathBuf,
+    },
+    /// Two states to merge were written with different settings.
+    #[error(
+        "{}: written with {setting} {ours}, but {} with {theirs}; states merge only when written with the same {setting}",
+        second.display(), first.display()
+    )]
+    Incompatible {
+        /// The setting that differs, e.g. `--since`.
+        setting: &'static str,
+        /// The earlier state.
+        first: PathBuf,
+        /// Its value there.
+        theirs: String,
+        /// The later state.
+        second: PathBuf,
+        /// Its value there.
+        ours: String,
+    },
 }
 
 impl Error {
@@ -66,5 +183,10 @@ impl Error {
     /// Reading an input failed at byte `offset`.
     pub fn read(input: &Source, offset: u64, source: io::Error) -> Self {
         Error::Read { input: input.to_string(), offset, source }
+    }
+
+    /// A value that does not parse, with what was expected.
+    pub fn invalid_value(value: &str, expected: impl Into<String>) -> Self {
+        Error::InvalidValue { value: value.to_owned(), expected: expected.into() }
     }
 }

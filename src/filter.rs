@@ -4,10 +4,15 @@
 
 use crate::lex::number::parse_status;
 use crate::lex::time::{EpochMillis, TimeParser};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
 use crate::record::Record;
 
 /// Which requests and codes count. The default keeps everything.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Filter {
     /// Requests at or after this time (inclusive).
     pub since: Option<EpochMillis>,
@@ -42,10 +47,11 @@ impl TimeSpec {
     /// # Errors
     ///
     /// For anything else, with a message listing the accepted forms.
-    pub fn parse(text: &str) -> Result<TimeSpec, String> {
+    pub fn parse(text: &str) -> Result<TimeSpec, Error> {
         let error = || {
-            format!(
-                "'{text}' is not a time: use RFC 3339 (2026-11-27T14:05:00Z), a duration back from the newest record (2h, 30m, 45s, 1d), yesterday, or HH:MM"
+            Error::invalid_value(
+                text,
+                "is not a time: use RFC 3339 (2026-11-27T14:05:00Z), a duration back from the newest record (2h, 30m, 45s, 1d), yesterday, or HH:MM",
             )
         };
         if text == "yesterday" {
@@ -87,8 +93,8 @@ impl TimeSpec {
 /// # Errors
 ///
 /// For anything else, or a zero or negative duration.
-pub fn parse_duration(text: &str) -> Result<i64, String> {
-    let error = || format!("'{text}' is not a duration like 45s, 30m, 2h or 1d");
+pub fn parse_duration(text: &str) -> Result<i64, Error> {
+    let error = || Error::invalid_value(text, "is not a duration like 45s, 30m, 2h or 1d");
     let unit = match text.chars().last() {
         Some('s') => 1_000,
         Some('m') => 60_000,
@@ -103,8 +109,9 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     Ok(amount.saturating_mul(unit))
 }
 
-/// `400`, or a class such as `4xx`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `400`, or a class such as `4xx`; stored as that text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum StatusPattern {
     /// One status.
     Exact(u16),
@@ -113,8 +120,38 @@ pub enum StatusPattern {
 }
 
 /// A code or a glob over codes: `*` any run of characters, `?` one.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct CodePattern(String);
+
+impl TryFrom<String> for StatusPattern {
+    type Error = Error;
+
+    fn try_from(text: String) -> Result<Self, Error> {
+        StatusPattern::parse(&text)
+    }
+}
+
+impl From<StatusPattern> for String {
+    fn from(pattern: StatusPattern) -> String {
+        pattern.to_string()
+    }
+}
+
+impl fmt::Display for StatusPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StatusPattern::Exact(status) => write!(f, "{status}"),
+            StatusPattern::Class(class) => write!(f, "{class}xx"),
+        }
+    }
+}
+
+impl fmt::Display for CodePattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 impl StatusPattern {
     /// Parses `404`, `4xx` or `4XX`.
@@ -122,13 +159,13 @@ impl StatusPattern {
     /// # Errors
     ///
     /// For anything else, with a message saying what is expected.
-    pub fn parse(text: &str) -> Result<StatusPattern, String> {
+    pub fn parse(text: &str) -> Result<StatusPattern, Error> {
         let bytes = text.as_bytes();
         match bytes {
             [d @ b'1'..=b'5', b'x' | b'X', b'x' | b'X'] => Ok(StatusPattern::Class(u16::from(d - b'0'))),
             _ => parse_status(bytes)
                 .map(StatusPattern::Exact)
-                .ok_or_else(|| format!("'{text}' is not a status like 404 or a class like 4xx")),
+                .ok_or_else(|| Error::invalid_value(text, "is not a status like 404 or a class like 4xx")),
         }
     }
 
@@ -163,6 +200,11 @@ impl Filter {
         };
         in_window
             && (self.statuses.is_empty() || record.status.is_some_and(|s| self.statuses.iter().any(|p| p.matches(s))))
+    }
+
+    /// Whether any part of the filter is set.
+    pub fn is_set(&self) -> bool {
+        *self != Filter::default()
     }
 
     /// Whether the report shows `code`.
@@ -230,9 +272,13 @@ mod tests {
 
     #[test]
     fn statuses_and_window() {
-        assert_eq!(StatusPattern::parse("4xx"), Ok(StatusPattern::Class(4)));
-        assert_eq!(StatusPattern::parse("503"), Ok(StatusPattern::Exact(503)));
+        assert_eq!(StatusPattern::parse("4xx").unwrap(), StatusPattern::Class(4));
+        assert_eq!(StatusPattern::parse("503").unwrap(), StatusPattern::Exact(503));
         assert!(StatusPattern::parse("6xx").is_err() && StatusPattern::parse("abc").is_err());
+        assert_eq!(StatusPattern::Class(4).to_string(), "4xx");
+        let stored = serde_json::to_string(&vec![StatusPattern::Class(5), StatusPattern::Exact(404)]).unwrap();
+        assert_eq!(stored, r#"["5xx","404"]"#);
+        assert!(serde_json::from_str::<StatusPattern>(r#""7xx""#).is_err());
         let filter =
             Filter { since: Some(100), until: Some(200), statuses: vec![StatusPattern::Class(5)], codes: vec![] };
         let at = |time, status| Record { time: Some(time), status: Some(status), ..Record::default() };

@@ -8,14 +8,15 @@
 //!
 //! ```text
 //! input (blocks of whole lines) → format (one Record per line) + extract
-//! (error body) → aggregate (per worker, merged) → report (model + renderers)
+//! (error body) → aggregate (per worker, merged) → state (the one unit of
+//! merge) → report (a view: model + renderers)
 //! ```
 //!
 //! ```no_run
 //! use cts_logscan::{input::Source, report::Report, scan::{scan, ScanOptions}};
 //!
-//! let result = scan(vec![Source::from_arg("access.log")], &ScanOptions::default())?;
-//! let report = Report::build(&result);
+//! let state = scan(vec![Source::from_arg("access.log")], &ScanOptions::default())?;
+//! let report = Report::of(&state);
 //! println!("{} error bodies", report.summary.error_bodies);
 //! # Ok::<(), cts_logscan::Error>(())
 //! ```
@@ -33,5 +34,6 @@ pub mod record;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod state;
 
 pub use error::Error;

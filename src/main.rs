@@ -3,8 +3,8 @@
 //! unreadable input).
 
 mod cli;
+mod config;
 
-use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,17 +12,14 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{CommandFactory, Parser};
-use cts_logscan::catalog;
-use cts_logscan::filter::Filter;
-use cts_logscan::input::Source;
-use cts_logscan::report::{
-    self, CsvRenderer, HtmlRenderer, JsonRenderer, MarkdownRenderer, PrometheusRenderer, Render, Report, TableRenderer,
-};
-use cts_logscan::scan::{ScanOptions, scan};
-use cts_logscan::{diff, rules};
+use cts_logscan::report::{self, Report};
+use cts_logscan::scan::scan;
+use cts_logscan::state::{self, State};
+use cts_logscan::{catalog, diff, rules};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use cli::{CatalogOutput, Cli, Command, DiffOutput, OutputFormat, ReportArgs, ScanArgs};
+use cli::{CatalogOutput, Cli, Command, DiffOutput};
+use config::{Delivery, ScanConfig};
 
 fn main() -> ExitCode {
     match run() {
@@ -52,14 +49,16 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Diff { base, new, output, fail_on }) => diff(&base, &new, output, &fail_on),
-        Some(Command::Merge { reports, report }) => merge(&reports, &report),
+        Some(Command::Merge { states, allow_overlap, top, report }) => {
+            merge(&states, allow_overlap, &Delivery::new(report, top))
+        }
         Some(Command::Man) => {
             let mut out = io::stdout().lock();
             clap_mangen::Man::new(Cli::command()).render(&mut out)?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
-        None => scan_command(&cli.scan),
+        None => scan_command(&ScanConfig::new(cli.scan)?),
     }
 }
 
@@ -97,12 +96,10 @@ fn diff(base: &Path, new: &Path, output: DiffOutput, rules: &[rules::Rule]) -> a
     Ok(if breaches.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn scan_command(args: &ScanArgs) -> anyhow::Result<ExitCode> {
-    if args.would_wait_on_terminal() {
-        bail!("no input: give one or more log files, or '-' to read standard input (see --help)");
-    }
-    let mut options = args.scan_options(newest_record(args)?);
-    let bar = (!args.report.quiet && io::stderr().is_terminal()).then(progress_bar);
+fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
+    let delivery = config.delivery();
+    let mut options = config.scan_options();
+    let bar = (!delivery.quiet() && io::stderr().is_terminal()).then(progress_bar);
     if let Some(bar) = &bar {
         let bar = bar.clone();
         options.progress = Some(Arc::new(move |read, total| {
@@ -112,82 +109,44 @@ fn scan_command(args: &ScanArgs) -> anyhow::Result<ExitCode> {
             bar.set_position(read);
         }));
     }
-    let result = scan(args.sources(), &options)?;
+    let state = scan(config.sources(), &options)?;
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let errors: Vec<String> = result
-        .walk_errors
-        .iter()
-        .map(ToString::to_string)
-        .chain(result.inputs.iter().filter_map(|input| input.error.as_ref().map(ToString::to_string)))
-        .collect();
-    let report = Report::build(&result);
-    if !args.report.quiet {
-        errors.iter().for_each(|error| eprintln!("cts-logscan: {error}"));
-        report.inputs.iter().filter_map(|input| input.format_hint()).for_each(|hint| eprintln!("cts-logscan: {hint}"));
+    if !delivery.quiet() {
+        state.errors().for_each(|error| eprintln!("cts-logscan: {error}"));
+        state.inputs.iter().filter_map(|input| input.format_hint()).for_each(|hint| eprintln!("cts-logscan: {hint}"));
     }
-    deliver(&report, &args.report, !errors.is_empty())
+    deliver(&state, delivery)
 }
 
-/// For relative --since/--until: the newest record's time, from a first
-/// pass over the inputs.
-fn newest_record(args: &ScanArgs) -> anyhow::Result<Option<i64>> {
-    if !args.has_relative_times() {
-        return Ok(None);
-    }
-    let sources = args.sources();
-    if sources.contains(&Source::Stdin) {
-        bail!(
-            "relative --since/--until need the newest record first, and stdin cannot be read twice: give an RFC 3339 time"
-        );
-    }
-    let options = ScanOptions { filter: Filter::default(), ..args.scan_options(None) };
-    let first_pass = scan(sources, &options)?;
-    match first_pass.aggregate.time_span {
-        Some((_, newest)) => Ok(Some(newest)),
-        None => bail!("relative --since/--until: no request in the input has a time; give an RFC 3339 time"),
-    }
+/// Reads states, merges them and delivers the result like a scan's.
+fn merge(paths: &[PathBuf], allow_overlap: bool, delivery: &Delivery) -> anyhow::Result<ExitCode> {
+    let parts =
+        paths.iter().map(|path| State::read(path).map(|state| (path.clone(), state))).collect::<Result<_, _>>()?;
+    deliver(&state::merge(parts, allow_overlap)?, delivery)
 }
 
-/// Combines JSON reports into one and writes it like a scan's.
-fn merge(paths: &[PathBuf], args: &ReportArgs) -> anyhow::Result<ExitCode> {
-    let reports = paths.iter().map(|path| report::read_report(path)).collect::<Result<Vec<_>, _>>()?;
-    let merged = report::merge(&reports).map_err(anyhow::Error::msg)?;
-    deliver(&merged, args, false)
-}
-
-/// Writes `report` as asked, checks the `--fail-on` rules, and picks the
-/// exit code: 2 when an input failed, else 1 when a rule was breached.
-fn deliver(report: &Report, args: &ReportArgs, input_failed: bool) -> anyhow::Result<ExitCode> {
-    let renderer: Box<dyn Render> = match args.output {
-        OutputFormat::Table => Box::new(TableRenderer { color: args.use_color() }),
-        OutputFormat::Json => Box::new(JsonRenderer),
-        OutputFormat::Csv => Box::new(CsvRenderer),
-        OutputFormat::Markdown => Box::new(MarkdownRenderer),
-        OutputFormat::Prometheus => Box::new(PrometheusRenderer),
-        OutputFormat::Html => Box::new(HtmlRenderer),
-    };
-    match &args.output_file {
-        Some(path) => {
-            let file = File::create(path).with_context(|| format!("{}: cannot create report file", path.display()))?;
-            let mut wtr = BufWriter::new(file);
-            renderer
-                .render(report, &mut wtr)
-                .and_then(|()| wtr.flush())
-                .with_context(|| format!("{}: cannot write report", path.display()))?;
-        }
-        None => {
-            let mut wtr = BufWriter::new(io::stdout().lock());
-            renderer.render(report, &mut wtr)?;
-            wtr.flush()?;
-        }
+/// Writes `state` (or its report) as asked, checks the `--fail-on` rules,
+/// and picks the exit code: 2 when an input failed, else 1 when a rule was
+/// breached.
+fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<ExitCode> {
+    let report = Report::build(state, &delivery.report_options(state));
+    let (mut wtr, path) = delivery.writer()?;
+    let written = match delivery.renderer() {
+        Some(renderer) => renderer.render(&report, &mut wtr),
+        None => state.write(&mut wtr),
     }
-    let breaches = rules::breaches(&args.fail_on, report);
-    if !args.quiet {
+    .and_then(|()| wtr.flush());
+    match path {
+        Some(path) => written.with_context(|| format!("{}: cannot write", path.display()))?,
+        None => written?,
+    }
+    let breaches = rules::breaches(delivery.rules(), &report);
+    if !delivery.quiet() {
         breaches.iter().for_each(|breach| eprintln!("cts-logscan: {breach}"));
     }
-    Ok(if input_failed {
+    Ok(if state.errors().next().is_some() {
         ExitCode::from(2)
     } else if !breaches.is_empty() {
         ExitCode::from(1)

@@ -18,6 +18,7 @@
 
 use std::fmt;
 
+use crate::error::Error;
 use crate::report::{CodeReport, LatencyReport, Report};
 
 /// One parsed `--fail-on` rule.
@@ -54,16 +55,6 @@ enum Op {
     AtMost,
 }
 
-/// Why a rule could not be parsed.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "invalid --fail-on rule {rule:?}: {reason} (examples: error_rate>0.5%, CTS.0004>0, p99>2s, CTS.0003:p99>500ms)"
-)]
-pub struct RuleError {
-    rule: String,
-    reason: String,
-}
-
 /// A rule that was breached, with what was observed.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Breach {
@@ -86,8 +77,8 @@ impl Rule {
     ///
     /// When the rule has no operator, an unknown metric, or a value that is
     /// not a number with a fitting unit.
-    pub fn parse(text: &str) -> Result<Rule, RuleError> {
-        let error = |reason: &str| RuleError { rule: text.to_owned(), reason: reason.to_owned() };
+    pub fn parse(text: &str) -> Result<Rule, Error> {
+        let error = |reason: &str| Error::Rule { rule: text.to_owned(), reason: reason.to_owned() };
         let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
         let (at, op, op_len) = [(">=", Op::AtLeast), ("<=", Op::AtMost), (">", Op::Above), ("<", Op::Below)]
             .iter()

@@ -1,5 +1,5 @@
 //! The pipeline: block reader → format detection → parallel line scan →
-//! per-worker aggregates → merge.
+//! per-worker aggregates → merge → [`State`].
 //!
 //! The reader runs inside rayon's `par_bridge`: whichever worker needs work
 //! reads the next block, so reading and scanning overlap without a separate
@@ -7,18 +7,19 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use memchr::memchr;
 use rayon::prelude::*;
 
-use crate::aggregate::{Aggregate, LinePosition};
+use crate::aggregate::{Aggregate, Collect, LinePosition};
 use crate::error::Error;
 use crate::extract::{Extractor, Scratch};
-use crate::filter::Filter;
-use crate::format::{self, AccessParser, CustomParser, FieldOverrides, Format, LineParser, LogFormat, NdjsonParser};
-use crate::input::{self, Block, BlockContent, BlockReader, Compression, ProgressFn, ReaderOptions, Source};
+use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec};
+use crate::format::{self, FieldOverrides, Format, FormatKind, LineParser};
+use crate::input::{self, Block, BlockContent, BlockReader, ProgressFn, ReaderOptions, Source};
 use crate::record::{Malformed, Record, Spans, is_blank};
+use crate::state::{InputSummary, State};
 
 /// How to scan.
 #[derive(Clone, Default)]
@@ -27,21 +28,25 @@ pub struct ScanOptions {
     pub threads: usize,
     /// Block size and line-length cap.
     pub reader: ReaderOptions,
-    /// The line format of every input, or `None` to detect it per input.
-    /// Set by [`ScanOptions::log_format`] to [`Format::Custom`].
+    /// The line format of every input, or `None` to detect it per input
+    /// from its first lines.
     pub format: Option<Format>,
-    /// A user-defined access-log layout; applies to every input.
-    pub log_format: Option<LogFormat>,
     /// NDJSON field names given on the command line.
     pub fields: FieldOverrides,
-    /// Which requests and codes count.
-    pub filter: Filter,
-    /// Keep per-code breakdowns (endpoints, projects, clients, request ids)
-    /// and show the top this many.
+    /// Only requests at or after this time. A relative time (`2h`) counts
+    /// back from the newest record, which takes a first pass over the
+    /// inputs.
+    pub since: Option<TimeSpec>,
+    /// Only requests before this time (same forms as `since`).
+    pub until: Option<TimeSpec>,
+    /// Only requests with one of these statuses; empty keeps all.
+    pub statuses: Vec<StatusPattern>,
+    /// Reports show only codes matching one of these; empty shows all.
+    pub codes: Vec<CodePattern>,
+    /// What to keep beyond the fixed figures (series, breakdowns).
+    pub collect: Collect,
+    /// `--top N`: recorded in the state as the default view.
     pub top: Option<usize>,
-    /// Keep per-bucket counts (time series) with buckets of this many
-    /// milliseconds.
-    pub bucket_ms: Option<i64>,
     /// Also read files whose names start with `.` inside directories.
     pub hidden: bool,
     /// Called after each block is read with the raw bytes read so far over
@@ -51,73 +56,96 @@ pub struct ScanOptions {
     pub progress: Option<ProgressFn>,
 }
 
-/// What one input contributed.
-#[derive(Debug)]
-pub struct InputSummary {
-    /// The input.
-    pub source: Source,
-    /// The format its lines were read as; `None` if nothing was read.
-    pub format: Option<Format>,
-    /// Bytes read, after decompression.
-    pub bytes: u64,
-    /// Bytes read from the file or pipe (compressed size when compressed).
-    pub raw_bytes: u64,
-    /// The compression found, if any.
-    pub compression: Option<Compression>,
-    /// Why the input could not be read (fully); what was read still counts.
-    pub error: Option<Error>,
-}
-
-/// The outcome of a scan: merged statistics plus what each input gave.
-#[derive(Debug)]
-pub struct ScanResult {
-    /// Everything counted.
-    pub aggregate: Aggregate,
-    /// One entry per input, in the order given, directories expanded.
-    pub inputs: Vec<InputSummary>,
-    /// Directories that could not be listed (fully).
-    pub walk_errors: Vec<Error>,
-    /// The filter the scan ran with (the report applies its code patterns).
-    pub filter: Filter,
-    /// Wall time of the scan.
-    pub elapsed: Duration,
-}
-
-/// Scans `sources` (directories expanded, see [`input::expand`]) and merges
-/// everything into one [`ScanResult`].
+/// Scans `sources` (directories expanded, see [`input::expand`]) into one
+/// [`State`].
 ///
 /// Unreadable inputs do not stop the scan: their error is kept in
 /// [`InputSummary::error`]. The result does not depend on
-/// [`ScanOptions::threads`] or the block size.
+/// [`ScanOptions::threads`] or the block size. With a relative `since` or
+/// `until`, the inputs are read twice: first to find the newest record.
 ///
 /// # Errors
 ///
-/// Only when the worker threads cannot be started.
-pub fn scan(sources: Vec<Source>, options: &ScanOptions) -> Result<ScanResult, Error> {
+/// When the worker threads cannot be started, or a relative time is asked
+/// of inputs that cannot be read twice (stdin, pipes) or hold no time.
+pub fn scan(sources: Vec<Source>, options: &ScanOptions) -> Result<State, Error> {
     let started = Instant::now();
     let (sources, walk_errors) = input::expand(sources, options.hidden);
+    let filter = resolve_filter(&sources, options)?;
+    let mut state = scan_expanded(sources, options, filter, options.collect)?;
+    state.directory_errors = walk_errors.iter().map(ToString::to_string).collect();
+    state.elapsed = Some(started.elapsed());
+    Ok(state)
+}
+
+/// The filter of `options`, with relative times resolved against the
+/// newest record of `sources`.
+fn resolve_filter(sources: &[Source], options: &ScanOptions) -> Result<Filter, Error> {
+    let relative = options.since.into_iter().chain(options.until).any(TimeSpec::is_relative);
+    let newest = if relative {
+        for source in sources {
+            refuse_unrereadable(source)?;
+        }
+        let first_pass = scan_expanded(sources.to_vec(), options, Filter::default(), Collect::default())?;
+        first_pass.aggregate.time_span.map(|(_, newest)| newest).ok_or(Error::NoTimes)?
+    } else {
+        0
+    };
+    Ok(Filter {
+        since: options.since.map(|t| t.resolve(newest)),
+        until: options.until.map(|t| t.resolve(newest)),
+        statuses: options.statuses.clone(),
+        codes: options.codes.clone(),
+    })
+}
+
+/// Refuses a source that a second pass could not read again: stdin, and
+/// anything that is not a regular file (FIFOs, `<(…)` pipes, devices).
+fn refuse_unrereadable(source: &Source) -> Result<(), Error> {
+    let why = match source {
+        Source::Stdin => "standard input cannot be read twice",
+        Source::File(path) => match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_file() => "it is not a regular file (a pipe or FIFO) and cannot be read twice",
+            _ => return Ok(()),
+        },
+    };
+    Err(Error::NotRereadable { input: source.to_string(), why })
+}
+
+/// One pass over already expanded `sources`.
+fn scan_expanded(
+    sources: Vec<Source>,
+    options: &ScanOptions,
+    filter: Filter,
+    collect: Collect,
+) -> Result<State, Error> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
         .thread_name(|i| format!("cts-logscan-{i}"))
         .build()
         .map_err(|e| Error::ThreadPool { threads: options.threads, message: e.to_string() })?;
     let extractor = Extractor::default();
-    let format = if options.log_format.is_some() { Some(Format::Custom) } else { options.format };
-    let mut formats: Vec<Option<Format>> = vec![format; sources.len()];
+    let fixed = options.format.as_ref().map(Format::kind);
+    let mut formats: Vec<Option<FormatKind>> = vec![fixed; sources.len()];
     let mut reader = BlockReader::new(sources.clone(), options.reader);
     if let Some(progress) = &options.progress {
         reader.on_progress(Arc::clone(progress));
     }
-    let aggregate = pool.install(|| {
+    let settings = WorkerSettings { options, filter: &filter, collect };
+    let mut aggregate = pool.install(|| {
         reader
             .by_ref()
             .map(|block| {
-                let format = block_format(&mut formats[block.file as usize], &block);
+                let known = &mut formats[block.file as usize];
+                if let (None, Some(head)) = (&known, &block.head) {
+                    *known = Some(format::detect(head));
+                }
+                let format = known.unwrap_or(FormatKind::Combined);
                 (block, format)
             })
             .par_bridge()
             .fold(
-                || Worker::new(&extractor, options),
+                || Worker::new(&extractor, &settings),
                 |mut worker, (block, format)| {
                     worker.scan_block(&block, format);
                     worker
@@ -129,57 +157,68 @@ pub fn scan(sources: Vec<Source>, options: &ScanOptions) -> Result<ScanResult, E
                 a
             })
     });
-    let mut inputs: Vec<InputSummary> = sources
-        .into_iter()
+    let mut errors: Vec<Option<Error>> = (0..sources.len()).map(|_| None).collect();
+    for (file, error) in reader.take_errors() {
+        errors[file as usize].get_or_insert(error);
+    }
+    let inputs: Vec<InputSummary> = sources
+        .iter()
         .zip(formats)
         .zip(reader.stats())
-        .map(|((source, format), stats)| InputSummary {
-            source,
-            format,
+        .zip(errors)
+        .enumerate()
+        .map(|(file, (((source, format), stats), error))| InputSummary {
+            path: source.to_string(),
+            format: format.filter(|_| stats.bytes > 0),
+            compression: stats.compression,
             bytes: stats.bytes,
             raw_bytes: stats.raw_bytes.load(Ordering::Relaxed),
-            compression: stats.compression,
-            error: None,
+            lines: aggregate.lines_of_file(file as u32),
+            malformed: aggregate.malformed_by_file.get(&(file as u32)).copied().unwrap_or(0),
+            fingerprint: (stats.bytes > 0).then(|| stats.fingerprint.finish()),
+            error: error.map(|e| e.to_string()),
         })
         .collect();
-    for (file, error) in reader.take_errors() {
-        inputs[file as usize].error.get_or_insert(error);
-    }
-    Ok(ScanResult { aggregate, inputs, walk_errors, filter: options.filter.clone(), elapsed: started.elapsed() })
+    aggregate.malformed_by_file.clear();
+    aggregate.resolve_positions();
+    Ok(State::new(inputs, Vec::new(), filter, collect, options.top, aggregate))
 }
 
-/// The format of `block`'s input, detecting it from the input's first block
-/// of lines when it is not known yet.
-fn block_format(known: &mut Option<Format>, block: &Block) -> Format {
-    if let (None, BlockContent::Lines(buf)) = (&known, &block.content) {
-        *known = Some(format::detect(buf.as_slice()));
-    }
-    known.unwrap_or(Format::Combined)
+/// What every worker reads.
+struct WorkerSettings<'o> {
+    options: &'o ScanOptions,
+    filter: &'o Filter,
+    collect: Collect,
 }
 
 /// One worker thread's parsers, buffers and statistics.
 struct Worker<'e> {
     extractor: &'e Extractor,
+    /// The parser of `--format`/`--log-format`, when one was given.
+    fixed: Option<LineParser>,
+    /// Parsers for detected formats.
     ndjson: LineParser,
     combined: LineParser,
     common: LineParser,
-    custom: Option<LineParser>,
     filter: &'e Filter,
+    collect: Collect,
     scratch: Scratch,
     aggregate: Aggregate,
 }
 
 impl<'e> Worker<'e> {
-    fn new(extractor: &'e Extractor, options: &'e ScanOptions) -> Self {
+    fn new(extractor: &'e Extractor, settings: &'e WorkerSettings<'e>) -> Self {
+        let fields = &settings.options.fields;
         Worker {
             extractor,
-            ndjson: LineParser::Ndjson(NdjsonParser::new(options.fields.clone())),
-            combined: LineParser::Access(AccessParser::new(true)),
-            common: LineParser::Access(AccessParser::new(false)),
-            custom: options.log_format.clone().map(|f| LineParser::Custom(CustomParser::new(f))),
-            filter: &options.filter,
+            fixed: settings.options.format.as_ref().map(|f| f.parser(fields)),
+            ndjson: Format::Ndjson.parser(fields),
+            combined: Format::Combined.parser(fields),
+            common: Format::Common.parser(fields),
+            filter: settings.filter,
+            collect: settings.collect,
             scratch: Scratch::default(),
-            aggregate: Aggregate { bucket_ms: options.bucket_ms, top: options.top, ..Aggregate::default() },
+            aggregate: Aggregate::default(),
         }
     }
 
@@ -190,7 +229,7 @@ impl<'e> Worker<'e> {
     /// One `memchr` pass for line ends, one `memmem` pass per prefilter
     /// needle, one parse per line, and a body decode only for lines with a
     /// prefilter hit.
-    fn scan_block(&mut self, block: &Block, format: Format) {
+    fn scan_block(&mut self, block: &Block, format: FormatKind) {
         let buf = match &block.content {
             BlockContent::Lines(buf) => buf,
             BlockContent::LongLine { .. } => {
@@ -200,11 +239,11 @@ impl<'e> Worker<'e> {
                 return;
             }
         };
-        let parser = match (format, &mut self.custom) {
-            (Format::Custom, Some(custom)) => custom,
-            (Format::Ndjson, _) => &mut self.ndjson,
-            (Format::Common, _) => &mut self.common,
-            (Format::Combined | Format::Custom, _) => &mut self.combined,
+        let parser = match (&mut self.fixed, format) {
+            (Some(fixed), _) => fixed,
+            (None, FormatKind::Ndjson) => &mut self.ndjson,
+            (None, FormatKind::Common) => &mut self.common,
+            (None, FormatKind::Combined | FormatKind::Custom) => &mut self.combined,
         };
         let data = buf.as_slice();
         let mut candidates = self.extractor.candidates(data);
@@ -214,6 +253,7 @@ impl<'e> Worker<'e> {
             let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
             let line = data[start..end].strip_suffix(b"\r").unwrap_or(&data[start..end]);
             let has_hit = candidates.line_has_hit(start, end);
+            let position = LinePosition { file: block.file, block: block.index, line: line_index };
             if is_blank(line) {
                 self.aggregate.add_blank();
             } else {
@@ -226,8 +266,7 @@ impl<'e> Worker<'e> {
                         } else {
                             None
                         };
-                        let position = LinePosition { file: block.file, block: block.index, line: line_index };
-                        self.aggregate.add_record(&record, body, position);
+                        self.aggregate.add_record(&record, body, position, &self.collect);
                     }
                     Err(kind) => {
                         let body = if has_hit {
@@ -235,8 +274,20 @@ impl<'e> Worker<'e> {
                         } else {
                             None
                         };
-                        let position = LinePosition { file: block.file, block: block.index, line: line_index };
-                        self.aggregate.add_malformed(kind, position, body);
+                        match body {
+                            // An SDK exception text carries the response's
+                            // status: the line records a request, as the
+                            // client saw it.
+                            Some(body) if body.status.is_some() => {
+                                let record = Record { status: body.status, ..Record::default() };
+                                if self.filter.keeps(&record) {
+                                    self.aggregate.add_record(&record, Some(body), position, &self.collect);
+                                } else {
+                                    self.aggregate.add_filtered();
+                                }
+                            }
+                            body => self.aggregate.add_malformed(kind, position, body),
+                        }
                     }
                 }
             }

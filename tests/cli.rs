@@ -57,7 +57,7 @@ fn report_file_with_dash_o() {
     let path = dir.path().join("report.json");
     cmd().arg(gateway()).args(["--output", "json", "-o"]).arg(&path).assert().success().stdout("");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    assert_eq!(report["schema_version"], 1);
+    assert_eq!(report["schema_version"], 2);
     assert_eq!(report["summary"]["error_bodies"], 5);
 }
 
@@ -204,7 +204,7 @@ fn relative_times_count_back_from_the_newest_record() {
         .write_stdin(data)
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("stdin cannot be read twice"));
+        .stderr(predicate::str::contains("standard input cannot be read twice"));
 }
 
 #[test]

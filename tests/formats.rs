@@ -127,10 +127,12 @@ fn assert_near(got: f64, want: f64) {
 fn python_sdk_exception_text_in_application_logs() {
     let r = scan_fixture("app/python_sdk.log");
     let s = &r["summary"];
-    // Application log lines are not requests: all five are malformed, yet
-    // the three exception texts count, with the status they carry.
-    assert_eq!((&s["lines"], &s["requests"], &s["malformed"]), (&json!(5), &json!(0), &json!(5)));
+    // An exception text carries the response's status, so its line records
+    // a request as the client saw it; the other two lines are malformed.
+    assert_eq!((&s["lines"], &s["requests"], &s["malformed"]), (&json!(5), &json!(3), &json!(2)));
     assert_eq!(s["error_bodies"], 3);
+    assert_eq!(s["error_rate"], 1.0);
+    assert_eq!(s["statuses"], json!({"400": 1, "403": 1, "500": 1}));
     let c3 = code(&r, "CTS.0003");
     assert_eq!(c3["count"], 2);
     assert_eq!(c3["statuses"], json!({"400": 1, "500": 1}));

@@ -48,6 +48,7 @@ fn assert_matches_truth(report: &Value, truth: &Truth) {
         ("blank", truth.blank),
         ("malformed", truth.malformed),
         ("error_bodies", truth.error_bodies),
+        ("error_bodies_in_malformed_lines", truth.malformed_bodies),
     ] {
         assert_eq!(s[key], want, "summary.{key}");
     }
@@ -61,6 +62,7 @@ fn assert_matches_truth(report: &Value, truth: &Truth) {
     for (name, want) in &truth.codes {
         let got = code(report, name);
         assert_eq!(got["count"], want.count, "{name} count");
+        assert_eq!(got["in_malformed_lines"], want.in_malformed, "{name} in malformed lines");
         assert_eq!(got["in_catalog"], want.in_catalog, "{name} in_catalog");
         assert_eq!(got["statuses"], serde_json::to_value(&want.statuses).unwrap(), "{name} statuses");
         assert_eq!(got["status_mismatches"], want.status_mismatches, "{name} mismatches");

@@ -8,6 +8,8 @@ mod fuzz_corpus;
 mod ground_truth;
 mod hostile;
 mod invariants;
+mod merge;
 mod outputs;
+mod reader_modes;
 mod support;
 mod util;

@@ -6,17 +6,21 @@ use std::io::Write;
 
 use proptest::prelude::*;
 
+use std::path::PathBuf;
+
+use cts_logscan::filter::{CodePattern, StatusPattern, TimeSpec};
 use cts_logscan::input::{ReaderOptions, Source};
 use cts_logscan::report::Report;
 use cts_logscan::scan::{ScanOptions, scan};
+use cts_logscan::state::{self, State};
 
 use crate::support::corpus::{self, Flavor};
 
 fn report_json(path: &std::path::Path, threads: usize, block_size: usize) -> serde_json::Value {
     let options =
         ScanOptions { threads, reader: ReaderOptions { block_size, max_line_len: 1 << 20 }, ..ScanOptions::default() };
-    let result = scan(vec![Source::File(path.to_owned())], &options).unwrap();
-    let mut json = serde_json::to_value(Report::build(&result)).unwrap();
+    let state = scan(vec![Source::File(path.to_owned())], &options).unwrap();
+    let mut json = serde_json::to_value(Report::of(&state)).unwrap();
     json["summary"].as_object_mut().unwrap().remove("timing");
     json
 }
@@ -66,7 +70,8 @@ proptest! {
         let newlines = bytes.iter().filter(|&&b| b == b'\n').count() as u64;
         let unterminated = u64::from(!bytes.is_empty() && bytes.last() != Some(&b'\n'));
         prop_assert_eq!(agg.lines, newlines + unterminated);
-        let _ = Report::build(&result);
+        let report = Report::of(&result);
+        prop_assert!(report.summary.error_bodies <= report.summary.requests);
     }
 
     #[test]
@@ -89,49 +94,99 @@ proptest! {
     }
 }
 
-fn report_of(bytes: &[u8]) -> cts_logscan::report::Report {
-    let file = temp_file(bytes);
-    let options = ScanOptions { threads: 1, ..ScanOptions::default() };
-    let report = Report::build(&scan(vec![Source::File(file.path().to_owned())], &options).unwrap());
-    // Through JSON and back, as `merge` reads it.
-    serde_json::from_value(serde_json::to_value(&report).unwrap()).unwrap()
+/// Scans `paths` into a state, through its serialised form and back, as
+/// `merge` reads it.
+fn state_of(paths: &[&std::path::Path], options: &ScanOptions) -> State {
+    let sources = paths.iter().map(|p| Source::File(p.to_path_buf())).collect();
+    let state = scan(sources, options).unwrap();
+    let mut bytes = Vec::new();
+    state.write(&mut bytes).unwrap();
+    State::from_slice(std::path::Path::new("part.state"), &bytes).unwrap()
 }
 
-/// The report without what depends on where the lines came from.
-fn comparable(report: &cts_logscan::report::Report) -> serde_json::Value {
+/// A report without its timing, the one part that differs between runs.
+fn without_timing(report: &Report) -> serde_json::Value {
     let mut json = serde_json::to_value(report).unwrap();
-    json.as_object_mut().unwrap().remove("inputs");
-    let summary = json["summary"].as_object_mut().unwrap();
-    for key in ["timing", "files", "malformed_samples"] {
-        summary.remove(key);
-    }
+    json["summary"].as_object_mut().unwrap().remove("timing");
     json
 }
 
+/// `data` cut at line ends near each of `cuts` (fractions), as files.
+fn parts_of(data: &[u8], cuts: &[f64]) -> Vec<tempfile::NamedTempFile> {
+    let mut bounds: Vec<usize> = cuts
+        .iter()
+        .map(|f| {
+            let at = (f * data.len() as f64) as usize;
+            memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i + 1)
+        })
+        .collect();
+    bounds.extend([0, data.len()]);
+    bounds.sort_unstable();
+    bounds.dedup();
+    bounds.windows(2).map(|w| temp_file(&data[w[0]..w[1]])).collect()
+}
+
+fn options_for(case: usize) -> ScanOptions {
+    let mut options = ScanOptions { threads: 2, ..ScanOptions::default() };
+    match case {
+        0 => {}
+        1 => options.codes = vec![CodePattern::new("CTS.00*")],
+        2 => options.statuses = vec![StatusPattern::parse("4xx").unwrap()],
+        3 => {
+            options.since = Some(TimeSpec::parse("2026-11-27T00:00:02Z").unwrap());
+            options.until = Some(TimeSpec::parse("2026-11-27T00:00:05Z").unwrap());
+        }
+        4 => options.collect.bucket_ms = Some(60_000),
+        _ => {
+            options.collect.breakdowns = true;
+            options.top = Some(5);
+        }
+    }
+    options
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 10, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
 
     #[test]
-    fn merging_reports_of_the_parts_equals_the_report_of_the_whole(
+    fn merging_the_states_of_parts_equals_one_scan_over_all(
         seed in 0u64..1000,
         nginx in any::<bool>(),
         cuts in proptest::collection::vec(0.0f64..1.0, 1..4),
+        case in 0usize..6,
     ) {
         let flavor = if nginx { Flavor::Nginx } else { Flavor::Ndjson };
         let mut data = Vec::new();
         corpus::generate(flavor, 64 << 10, seed, &mut data).unwrap();
-        let mut bounds: Vec<usize> = cuts
-            .iter()
-            .map(|f| {
-                let at = (f * data.len() as f64) as usize;
-                memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i + 1)
-            })
-            .collect();
-        bounds.extend([0, data.len()]);
-        bounds.sort_unstable();
-        bounds.dedup();
-        let parts: Vec<_> = bounds.windows(2).map(|w| report_of(&data[w[0]..w[1]])).collect();
-        let merged = cts_logscan::report::merge(&parts).unwrap();
-        prop_assert_eq!(comparable(&merged), comparable(&report_of(&data)));
+        let files = parts_of(&data, &cuts);
+        let paths: Vec<&std::path::Path> = files.iter().map(|f| f.path()).collect();
+        let options = options_for(case);
+        let parts: Vec<(PathBuf, State)> =
+            paths.iter().map(|p| (p.to_path_buf(), state_of(&[p], &options))).collect();
+        let merged = state::merge(parts.clone(), false).unwrap();
+        let whole = state_of(&paths, &options);
+        prop_assert_eq!(without_timing(&Report::of(&merged)), without_timing(&Report::of(&whole)));
+        let accounting = Report::of(&merged).summary;
+        prop_assert_eq!(
+            accounting.lines,
+            accounting.requests + accounting.blank + accounting.malformed + accounting.filtered
+        );
+        prop_assert!(accounting.error_bodies <= accounting.requests);
+        // The other order lists the inputs the other way round, and every
+        // figure is the same.
+        let mut reversed = parts;
+        reversed.reverse();
+        let mut backwards = without_timing(&Report::of(&state::merge(reversed, false).unwrap()));
+        let mut forwards = without_timing(&Report::of(&merged));
+        for json in [&mut backwards, &mut forwards] {
+            json.as_object_mut().unwrap().remove("inputs");
+            json["summary"].as_object_mut().unwrap().remove("malformed_samples");
+            for code in json["codes"].as_array_mut().unwrap() {
+                if let Some(top) = code.get_mut("top") {
+                    top.as_object_mut().unwrap().remove("request_ids");
+                }
+            }
+        }
+        prop_assert_eq!(backwards, forwards);
     }
 }

@@ -21,9 +21,9 @@ fn csv_has_a_header_and_a_quoted_row_per_code() {
     assert_eq!(rows.len(), 4);
     assert_eq!((&rows[0][0], &rows[0][1], &rows[0][8]), ("CTS.0003", "2", "400:1 500:1"));
     // Messages survive the CSV round trip whatever they hold.
-    assert_eq!(&rows[1][15], "Incorrect IAM authentication information");
+    assert_eq!(&rows[1][16], "Incorrect IAM authentication information");
     assert_eq!(
-        &rows[2][15],
+        &rows[2][16],
         "You cannot create different trackers to record the same type of operations on the same OBS bucket."
     );
     assert!(text.lines().count() >= 5);
@@ -94,7 +94,7 @@ fn fail_on_still_writes_the_report_and_input_errors_win() {
         .args([&gateway(), "--output", "json", "--fail-on", "CTS.0003>0"])
         .assert()
         .code(1)
-        .stdout(predicate::str::contains("\"schema_version\": 1"));
+        .stdout(predicate::str::contains("\"schema_version\": 2"));
     cmd().args(["/nonexistent.log", &gateway(), "--fail-on", "CTS.0003>0"]).assert().code(2);
     cmd()
         .args([&gateway(), "--fail-on", "p99>fast"])
@@ -158,35 +158,6 @@ fn diff_two_nights() {
 }
 
 #[test]
-fn merge_reports_from_two_hosts() {
-    let dir = tempfile::tempdir().unwrap();
-    let lines = std::fs::read_to_string(fixture("ndjson/gateway.ndjson")).unwrap();
-    let all: Vec<&str> = lines.lines().collect();
-    let (a, b) = (dir.path().join("host-a.ndjson"), dir.path().join("host-b.ndjson"));
-    std::fs::write(&a, all[..6].join("\n") + "\n").unwrap();
-    std::fs::write(&b, all[6..].join("\n") + "\n").unwrap();
-    let json = |input: &std::path::Path, out: &str| {
-        let path = dir.path().join(out);
-        cmd().args([input.to_str().unwrap(), "--output", "json", "-o", path.to_str().unwrap()]).assert().success();
-        path.to_str().unwrap().to_owned()
-    };
-    let (ra, rb) = (json(&a, "a.json"), json(&b, "b.json"));
-    let merged: serde_json::Value = serde_json::from_str(&output(&["merge", &ra, &rb, "--output", "json"])).unwrap();
-    let whole = crate::util::json_report(&[&gateway()]);
-    for key in ["lines", "requests", "blank", "malformed", "error_bodies", "statuses", "latency_ms", "first_time"] {
-        assert_eq!(merged["summary"][key], whole["summary"][key], "{key}");
-    }
-    assert_eq!(merged["codes"], whole["codes"]);
-    assert_eq!(merged["summary"]["files"], 2);
-    cmd().args(["merge", &ra, &rb, "--fail-on", "CTS.0003>1"]).assert().code(1);
-    cmd()
-        .args(["merge", &ra, &gateway()])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("not a cts-logscan JSON report"));
-}
-
-#[test]
 fn buckets_sparklines_and_spike_onset() {
     // 20 minutes, 50 requests a minute; CTS.0004 once every other minute,
     // then 10 a minute from 10:15.
@@ -214,11 +185,11 @@ fn buckets_sparklines_and_spike_onset() {
     let table = output(&[p, "--bucket", "5m"]);
     assert!(table.contains("errors per 300 s from 2026-11-27T10:00:00Z (4 buckets"), "{table}");
     assert!(table.contains("CTS.0004     ▁▁▁█  started 2026-11-27T10:15:00Z"), "{table}");
-    // Merged reports keep their series.
-    let json_path = dir.path().join("r.json");
-    cmd().args([p, "--bucket", "1m", "--output", "json", "-o", json_path.to_str().unwrap()]).assert().success();
+    // A state keeps the series.
+    let state_path = dir.path().join("r.state");
+    cmd().args([p, "--bucket", "1m", "--output", "state", "-o", state_path.to_str().unwrap()]).assert().success();
     let merged: serde_json::Value =
-        serde_json::from_str(&output(&["merge", json_path.to_str().unwrap(), "--output", "json"])).unwrap();
+        serde_json::from_str(&output(&["merge", state_path.to_str().unwrap(), "--output", "json"])).unwrap();
     assert_eq!(merged["summary"]["series"], r["summary"]["series"]);
     assert_eq!(crate::util::code(&merged, "CTS.0004")["started"], c4["started"]);
 }

@@ -3,56 +3,16 @@
 //! the line they are on, so that the next step of an investigation is one
 //! grep away.
 
-use std::collections::HashMap;
+use serde::{Deserialize, Serialize};
 
+use super::heavy_hitters::HeavyHitters;
 use super::{LinePosition, insert_bounded};
-
-/// Distinct values counted exactly per code and dimension; values beyond go
-/// into `others`. Only a code with more distinct endpoints, projects or
-/// clients than this can see its ranking depend on reading order.
-pub const MAX_DISTINCT_VALUES: usize = 4096;
 
 /// Request-id samples kept per code (the earliest in input order).
 pub const MAX_REQUEST_SAMPLES: usize = 10;
 
-/// Exact counts of up to [`MAX_DISTINCT_VALUES`] values.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CappedCounts {
-    /// Value → count.
-    pub counts: HashMap<String, u64>,
-    /// Lines whose value did not fit.
-    pub others: u64,
-}
-
-impl CappedCounts {
-    /// Counts `value` `n` times.
-    pub fn add(&mut self, value: &str, n: u64) {
-        if let Some(count) = self.counts.get_mut(value) {
-            *count += n;
-        } else if self.counts.len() < MAX_DISTINCT_VALUES {
-            self.counts.insert(value.to_owned(), n);
-        } else {
-            self.others += n;
-        }
-    }
-
-    fn merge(&mut self, other: &CappedCounts) {
-        for (value, &n) in &other.counts {
-            self.add(value, n);
-        }
-        self.others += other.others;
-    }
-
-    /// The `n` most frequent values, ties by value.
-    pub fn top(&self, n: usize) -> Vec<(String, u64)> {
-        let mut all: Vec<(&String, &u64)> = self.counts.iter().collect();
-        all.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
-        all.into_iter().take(n).map(|(v, &c)| (v.clone(), c)).collect()
-    }
-}
-
 /// A request id and where it was logged.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RequestSample {
     /// Where the line is.
     pub position: LinePosition,
@@ -61,14 +21,14 @@ pub struct RequestSample {
 }
 
 /// Where one code's errors come from.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Breakdown {
     /// Normalised endpoints (`GET /v3/{id}/tracker`).
-    pub endpoints: CappedCounts,
+    pub endpoints: HeavyHitters,
     /// Project ids from `/v1.0|v3/{project_id}/…` paths.
-    pub projects: CappedCounts,
+    pub projects: HeavyHitters,
     /// Client addresses.
-    pub clients: CappedCounts,
+    pub clients: HeavyHitters,
     /// The earliest request ids, with their lines.
     pub samples: Vec<RequestSample>,
 }
@@ -105,6 +65,14 @@ impl Breakdown {
                 MAX_REQUEST_SAMPLES,
             );
         }
+    }
+
+    /// Brings every summary down to its capacity (after a scan, before the
+    /// state is written).
+    pub fn prune(&mut self) {
+        self.endpoints.prune();
+        self.projects.prune();
+        self.clients.prune();
     }
 
     /// Adds `other` into `self`.
@@ -173,7 +141,7 @@ mod tests {
     }
 
     #[test]
-    fn capped_counts_and_samples() {
+    fn endpoints_and_samples() {
         let mut b = Breakdown::default();
         for (i, line) in [5u64, 3, 9].iter().enumerate() {
             let position = LinePosition { file: 0, block: 0, line: *line };
@@ -181,10 +149,5 @@ mod tests {
         }
         assert_eq!(b.endpoints.top(3), vec![("GET /v3/x/{id}".to_owned(), 3)]);
         assert_eq!(b.samples.iter().map(|s| s.request_id.as_str()).collect::<Vec<_>>(), ["r1", "r0", "r2"]);
-        let mut c = CappedCounts::default();
-        for i in 0..MAX_DISTINCT_VALUES + 3 {
-            c.add(&i.to_string(), 1);
-        }
-        assert_eq!((c.counts.len(), c.others), (MAX_DISTINCT_VALUES, 3));
     }
 }

@@ -2,16 +2,19 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+
 /// Buckets kept per series; past this the latest are dropped (and counted),
 /// so that a tiny `--bucket` over a long span cannot exhaust memory.
 pub const MAX_BUCKETS: usize = 100_000;
 
 /// Counts keyed by bucket index (`time / bucket size`).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Buckets {
     /// Index → count.
     pub counts: BTreeMap<i64, u64>,
     /// Counts that fell in buckets beyond [`MAX_BUCKETS`].
+    #[serde(default)]
     pub dropped: u64,
 }
 

@@ -1,5 +1,7 @@
 //! Statistics for one error code.
 
+use serde::{Deserialize, Serialize};
+
 use super::latency::Latency;
 use super::{Breakdown, Buckets, Observed, TimeSpan, union_spans, widen_span};
 
@@ -11,10 +13,13 @@ pub const MAX_DISTINCT: usize = 8;
 pub const MAX_VALUE_LEN: usize = 256;
 
 /// Everything counted for one error code.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct CodeStats {
-    /// Lines with this code.
+    /// Requests with this code.
     pub count: u64,
+    /// Lines that did not parse but hold an error body with this code;
+    /// they are not requests, so no other figure includes them.
+    pub in_malformed: u64,
     /// `(status, count)` ascending; lines without a status are not counted.
     pub statuses: Vec<(u16, u64)>,
     /// Latency of the requests that returned this code.
@@ -30,11 +35,12 @@ pub struct CodeStats {
     /// Lines per time bucket, when series are kept.
     pub buckets: Buckets,
     /// Where the errors come from, with `--top`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub breakdown: Option<Box<Breakdown>>,
 }
 
 /// Counts of distinct strings, bounded to [`MAX_DISTINCT`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopStrings {
     /// `(value, count)` sorted by value.
     pub kept: Vec<(String, u64)>,
@@ -82,7 +88,7 @@ fn truncate(text: &str, max: usize) -> &str {
 }
 
 impl CodeStats {
-    /// Counts one line with this code.
+    /// Counts one request with this code.
     pub fn add(&mut self, record: &Observed<'_>, message: Option<&str>) {
         self.count += 1;
         if let Some(status) = record.status {
@@ -111,6 +117,7 @@ impl CodeStats {
     /// Adds `other` into `self`.
     pub fn merge(&mut self, other: &CodeStats) {
         self.count += other.count;
+        self.in_malformed += other.in_malformed;
         for &(status, n) in &other.statuses {
             add_status(&mut self.statuses, status, n);
         }
@@ -129,8 +136,9 @@ impl CodeStats {
     #[cfg(test)]
     pub fn summary(&self) -> String {
         format!(
-            "{} {:?} {:?} {:?} {:?}",
+            "{} {} {:?} {:?} {:?} {:?}",
             self.count,
+            self.in_malformed,
             self.statuses,
             self.latency.percentiles(),
             self.time_span,

@@ -4,7 +4,8 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use hdrhistogram::Histogram;
-use hdrhistogram::serialization::{Deserializer, Serializer, V2DeflateSerializer};
+use hdrhistogram::serialization::{Deserializer as HdrDeserializer, Serializer as _, V2DeflateSerializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 /// Highest latency recorded: one hour, in microseconds. Larger values are
 /// implausible for an HTTP request and are counted as invalid instead (see
@@ -96,31 +97,6 @@ impl Latency {
         self.histogram.as_ref().filter(|h| !h.is_empty()).map(|_| self.min)
     }
 
-    /// The histogram as text (HDR V2 with deflate, base64), for reports that
-    /// are merged later; `None` when nothing was recorded.
-    pub fn encode(&self) -> Option<String> {
-        let histogram = self.histogram.as_ref().filter(|h| !h.is_empty())?;
-        let mut bytes = Vec::new();
-        // Serializing into memory fails only on a histogram that does not
-        // fit the format, which a histogram with our bounds always does.
-        V2DeflateSerializer::new().serialize(histogram, &mut bytes).ok()?;
-        Some(BASE64.encode(bytes))
-    }
-
-    /// A distribution from [`Latency::encode`] text and its exact bounds.
-    ///
-    /// # Errors
-    ///
-    /// When the text is not a histogram of this tool's bounds.
-    pub fn decode(text: &str, min: u64, max: u64) -> Result<Latency, String> {
-        let bytes = BASE64.decode(text).map_err(|e| format!("histogram is not base64: {e}"))?;
-        let decoded: Histogram<u64> =
-            Deserializer::new().deserialize(&mut &bytes[..]).map_err(|e| format!("histogram is corrupt: {e:?}"))?;
-        let mut histogram = new_histogram();
-        histogram.add(&decoded).map_err(|e| format!("histogram has other bounds: {e:?}"))?;
-        Ok(Latency { histogram: Some(histogram), min, max })
-    }
-
     /// The value of the `rank`-th smallest recording (1-based): the middle of
     /// its histogram bucket, kept within the exact min and max; the last rank
     /// is the exact max.
@@ -137,6 +113,47 @@ impl Latency {
             }
         }
         self.max
+    }
+}
+
+/// The serialised form of a non-empty distribution: the exact bounds and
+/// the histogram (HDR V2 with deflate, base64).
+#[derive(Serialize, Deserialize)]
+struct Stored {
+    min: u64,
+    max: u64,
+    hdr: String,
+}
+
+impl Serialize for Latency {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Some(histogram) = self.histogram.as_ref().filter(|h| !h.is_empty()) else {
+            return serializer.serialize_none();
+        };
+        let mut bytes = Vec::new();
+        V2DeflateSerializer::new()
+            .serialize(histogram, &mut bytes)
+            .map_err(|e| serde::ser::Error::custom(format!("cannot encode a latency histogram: {e:?}")))?;
+        serializer.serialize_some(&Stored { min: self.min, max: self.max, hdr: BASE64.encode(bytes) })
+    }
+}
+
+impl<'de> Deserialize<'de> for Latency {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let Some(stored) = Option::<Stored>::deserialize(deserializer)? else {
+            return Ok(Latency::default());
+        };
+        let bytes =
+            BASE64.decode(&stored.hdr).map_err(|e| de::Error::custom(format!("histogram is not base64: {e}")))?;
+        let decoded: Histogram<u64> = HdrDeserializer::new()
+            .deserialize(&mut &bytes[..])
+            .map_err(|e| de::Error::custom(format!("histogram is corrupt: {e:?}")))?;
+        let mut histogram = new_histogram();
+        histogram.add(&decoded).map_err(|e| de::Error::custom(format!("histogram has other bounds: {e:?}")))?;
+        if decoded.is_empty() || stored.min > stored.max {
+            return Err(de::Error::custom("histogram is empty or its min exceeds its max"));
+        }
+        Ok(Latency { histogram: Some(histogram), min: stored.min, max: stored.max })
     }
 }
 
@@ -165,6 +182,14 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_distribution_is_null() {
+        assert_eq!(serde_json::to_string(&Latency::default()).unwrap(), "null");
+        let back: Latency = serde_json::from_str("null").unwrap();
+        assert_eq!(back.percentiles(), None);
+        assert!(serde_json::from_str::<Latency>(r#"{"min":1,"max":2,"hdr":"bm90IGhkcg=="}"#).is_err());
+    }
+
+    #[test]
     fn zero_and_the_maximum() {
         let mut l = Latency::default();
         l.record(0);
@@ -175,10 +200,10 @@ mod tests {
 
     proptest! {
         #[test]
-        fn encode_decode_round_trips(values in proptest::collection::vec(0u64..MAX_LATENCY_US, 1..200)) {
+        fn serde_round_trips(values in proptest::collection::vec(0u64..MAX_LATENCY_US, 1..200)) {
             let mut l = Latency::default();
             values.iter().for_each(|&v| l.record(v));
-            let back = Latency::decode(&l.encode().unwrap(), l.min().unwrap(), l.percentiles().unwrap().max).unwrap();
+            let back: Latency = serde_json::from_str(&serde_json::to_string(&l).unwrap()).unwrap();
             prop_assert_eq!(back.percentiles(), l.percentiles());
             prop_assert_eq!(back.min(), l.min());
         }

@@ -10,13 +10,17 @@
 mod breakdown;
 mod buckets;
 mod code_stats;
+mod heavy_hitters;
 mod latency;
 
 use std::collections::BTreeMap;
 
-pub use breakdown::{Breakdown, CappedCounts, MAX_REQUEST_SAMPLES, RequestSample, normalize_endpoint, project_id};
+use serde::{Deserialize, Serialize};
+
+pub use breakdown::{Breakdown, MAX_REQUEST_SAMPLES, RequestSample, normalize_endpoint, project_id};
 pub use buckets::{Buckets, MAX_BUCKETS};
 pub use code_stats::{CodeStats, TopStrings};
+pub use heavy_hitters::{CAPACITY as TOP_CAPACITY, HeavyHitters};
 pub use latency::{Latency, MAX_LATENCY_US, Percentiles};
 
 use crate::extract::ErrorBody;
@@ -30,21 +34,40 @@ pub const MAX_SAMPLES: usize = 5;
 /// folded into [`Aggregate::other_codes`]. Only hostile input gets there.
 pub const MAX_CODES: usize = 10_000;
 
-/// Where a line is: input file, block within the file, line within the
-/// block (0-based). Absolute line numbers are worked out from
-/// [`Aggregate::block_lines`] once all blocks are counted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// What a scan keeps beyond the fixed figures. These are settings given to
+/// the workers, not data: an aggregate never changes them, and states
+/// written with different ones do not merge.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Collect {
+    /// Keep per-bucket counts (time series) with buckets of this many
+    /// milliseconds.
+    pub bucket_ms: Option<i64>,
+    /// Keep per-code breakdowns (endpoints, projects, clients, request
+    /// ids), for `--top`.
+    pub breakdowns: bool,
+}
+
+/// Where a line is: input, block within the input, line within the block
+/// (0-based). Positions order like the lines themselves.
+///
+/// While a scan runs, blocks are counted separately; once all are counted
+/// [`Aggregate::resolve_positions`] turns every position into block 0 and
+/// the line's index in its input, which is the form a state stores.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct LinePosition {
     /// Index of the input.
+    #[serde(rename = "input")]
     pub file: u32,
     /// Index of the block within the input.
+    #[serde(skip)]
     pub block: u64,
-    /// Index of the line within the block.
+    /// Index of the line within the block (within the input once
+    /// resolved).
     pub line: u64,
 }
 
 /// A malformed line, for the report's samples.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct MalformedSample {
     /// Where the line is.
     pub position: LinePosition,
@@ -52,8 +75,9 @@ pub struct MalformedSample {
     pub kind: Malformed,
 }
 
-/// HTTP status counts, 100 to 599.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// HTTP status counts, 100 to 599; stored as a map of the statuses seen.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "BTreeMap<u16, u64>", into = "BTreeMap<u16, u64>")]
 pub struct StatusCounts(Box<[u64; 500]>);
 
 impl Default for StatusCounts {
@@ -62,11 +86,21 @@ impl Default for StatusCounts {
     }
 }
 
-impl StatusCounts {
-    fn add(&mut self, status: u16) {
-        self.add_count(status, 1);
+impl From<BTreeMap<u16, u64>> for StatusCounts {
+    fn from(map: BTreeMap<u16, u64>) -> Self {
+        let mut counts = StatusCounts::default();
+        map.into_iter().for_each(|(status, n)| counts.add_count(status, n));
+        counts
     }
+}
 
+impl From<StatusCounts> for BTreeMap<u16, u64> {
+    fn from(counts: StatusCounts) -> Self {
+        counts.iter().collect()
+    }
+}
+
+impl StatusCounts {
     /// Adds `count` requests with `status`; statuses outside 100-599 are
     /// ignored.
     pub fn add_count(&mut self, status: u16, count: u64) {
@@ -85,25 +119,56 @@ impl StatusCounts {
     }
 }
 
-/// Everything counted over some lines.
-#[derive(Clone, Debug, Default)]
+/// Malformed lines by kind; stored as a map of the kinds seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "BTreeMap<Malformed, u64>", into = "BTreeMap<Malformed, u64>")]
+pub struct MalformedCounts([u64; Malformed::ALL.len()]);
+
+impl From<BTreeMap<Malformed, u64>> for MalformedCounts {
+    fn from(map: BTreeMap<Malformed, u64>) -> Self {
+        let mut counts = MalformedCounts::default();
+        map.into_iter().for_each(|(kind, n)| counts.0[kind as usize] += n);
+        counts
+    }
+}
+
+impl From<MalformedCounts> for BTreeMap<Malformed, u64> {
+    fn from(counts: MalformedCounts) -> Self {
+        counts.iter().collect()
+    }
+}
+
+impl MalformedCounts {
+    /// `(kind, count)` for every kind seen, in [`Malformed::ALL`] order.
+    pub fn iter(&self) -> impl Iterator<Item = (Malformed, u64)> + '_ {
+        Malformed::ALL.iter().map(|&kind| (kind, self.0[kind as usize])).filter(|&(_, n)| n > 0)
+    }
+
+    /// All malformed lines.
+    pub fn total(&self) -> u64 {
+        self.0.iter().sum()
+    }
+}
+
+/// Everything counted over some lines: the data of a state.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Aggregate {
     /// Lines read, of every outcome.
     pub lines: u64,
-    /// Lines that parsed as requests.
+    /// Lines that parsed as requests and passed the filter.
     pub requests: u64,
     /// Empty or whitespace-only lines.
     pub blank: u64,
     /// Requests left out by a filter.
     pub filtered: u64,
-    /// Malformed lines by kind, in [`Malformed::ALL`] order.
-    pub malformed: [u64; 4],
+    /// Malformed lines by kind.
+    pub malformed: MalformedCounts,
     /// The earliest malformed lines.
     pub samples: Vec<MalformedSample>,
-    /// Malformed lines per input.
-    pub malformed_by_file: BTreeMap<u32, u64>,
-    /// Lines with an error body (requests and malformed lines alike).
+    /// Requests with an error body.
     pub error_bodies: u64,
+    /// Malformed lines with an error body (see [`CodeStats::in_malformed`]).
+    pub malformed_bodies: u64,
     /// Status counts over all requests.
     pub statuses: StatusCounts,
     /// Latency of requests without an error body; with the per-code
@@ -116,14 +181,17 @@ pub struct Aggregate {
     /// Statistics per error code.
     pub codes: BTreeMap<String, CodeStats>,
     /// Codes beyond [`MAX_CODES`], together.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub other_codes: Option<Box<CodeStats>>,
-    /// With `--top N`: keep per-code breakdowns and show the top N.
-    pub top: Option<usize>,
-    /// Time-series bucket size in milliseconds, when series are kept.
-    pub bucket_ms: Option<i64>,
-    /// Requests per time bucket (with `bucket_ms`).
+    /// Requests per time bucket (with [`Collect::bucket_ms`]).
     pub request_buckets: Buckets,
-    /// Lines per block, `(file, block) → lines`, to number lines.
+    /// Malformed lines per input, while scanning (a state keeps them with
+    /// its inputs).
+    #[serde(skip)]
+    pub malformed_by_file: BTreeMap<u32, u64>,
+    /// Lines per block, `(file, block) → lines`, while scanning; emptied
+    /// by [`Aggregate::resolve_positions`].
+    #[serde(skip)]
     pub block_lines: BTreeMap<(u32, u64), u64>,
 }
 
@@ -145,12 +213,18 @@ impl Aggregate {
     }
 
     /// Counts a request and its error body, if any.
-    pub fn add_record(&mut self, record: &Record<'_>, body: Option<ErrorBody<'_>>, position: LinePosition) {
+    pub fn add_record(
+        &mut self,
+        record: &Record<'_>,
+        body: Option<ErrorBody<'_>>,
+        position: LinePosition,
+        collect: &Collect,
+    ) {
         self.requests += 1;
-        let mut observed = self.observe(record);
+        let mut observed = self.observe(record, collect);
         observed.status = observed.status.or(body.and_then(|b| b.status));
         if let Some(status) = observed.status {
-            self.statuses.add(status);
+            self.statuses.add_count(status, 1);
         }
         if let (Some(us), None) = (observed.latency_us, &body) {
             self.latency_without_error.record(us);
@@ -163,10 +237,9 @@ impl Aggregate {
         }
         if let Some(body) = body {
             self.error_bodies += 1;
-            let top = self.top.is_some();
             let stats = self.code_stats(body.code);
             stats.add(&observed, body.message);
-            if top {
+            if collect.breakdowns {
                 let request_id = record.request_id.and_then(|id| std::str::from_utf8(id).ok()).or(body.request_id);
                 stats.breakdown.get_or_insert_default().add(
                     record.method,
@@ -180,7 +253,7 @@ impl Aggregate {
     }
 
     /// The plausible fields of `record`; the rest are counted as invalid.
-    fn observe<'a>(&mut self, record: &Record<'a>) -> Observed<'a> {
+    fn observe<'a>(&mut self, record: &Record<'a>, collect: &Collect) -> Observed<'a> {
         let time = record.time.filter(|t| PLAUSIBLE_TIMES.contains(t));
         let latency_us = record.latency_us.filter(|&us| us <= MAX_LATENCY_US);
         self.invalid.time += u64::from(record.invalid.time || time != record.time);
@@ -189,7 +262,7 @@ impl Aggregate {
         let label = |bytes: Option<&'a [u8]>| bytes.map(|b| std::str::from_utf8(b).unwrap_or("(not UTF-8)"));
         Observed {
             time,
-            bucket: self.bucket_ms.zip(time).map(|(size, t)| t.div_euclid(size)),
+            bucket: collect.bucket_ms.zip(time).map(|(size, t)| t.div_euclid(size)),
             status: record.status,
             latency_us,
             service: label(record.service),
@@ -197,22 +270,22 @@ impl Aggregate {
         }
     }
 
-    /// Counts a malformed line; an error body found in it still counts for
-    /// its code, with the status the body itself carries, if any.
+    /// Counts a malformed line. An error body found in it is counted for
+    /// its code in [`CodeStats::in_malformed`] only: the line is not a
+    /// request, so it is in no rate, share or latency.
     pub fn add_malformed(&mut self, kind: Malformed, position: LinePosition, body: Option<ErrorBody<'_>>) {
-        self.malformed[kind as usize] += 1;
+        self.malformed.0[kind as usize] += 1;
         *self.malformed_by_file.entry(position.file).or_default() += 1;
         insert_bounded(&mut self.samples, MalformedSample { position, kind }, MAX_SAMPLES);
         if let Some(body) = body {
-            self.error_bodies += 1;
-            let observed = Observed { status: body.status, ..Observed::default() };
-            self.code_stats(body.code).add(&observed, body.message);
+            self.malformed_bodies += 1;
+            self.code_stats(body.code).in_malformed += 1;
         }
     }
 
     /// Total malformed lines.
     pub fn malformed_total(&self) -> u64 {
-        self.malformed.iter().sum()
+        self.malformed.total()
     }
 
     fn code_stats(&mut self, code: &str) -> &mut CodeStats {
@@ -234,13 +307,13 @@ impl Aggregate {
         }
     }
 
-    /// Adds `other` into `self`.
+    /// Adds `other` into `self`. Associative and commutative.
     pub fn merge(&mut self, other: Aggregate) {
         self.lines += other.lines;
         self.requests += other.requests;
         self.blank += other.blank;
         self.filtered += other.filtered;
-        self.malformed.iter_mut().zip(other.malformed).for_each(|(a, b)| *a += b);
+        self.malformed.0.iter_mut().zip(other.malformed.0).for_each(|(a, b)| *a += b);
         for sample in other.samples {
             insert_bounded(&mut self.samples, sample, MAX_SAMPLES);
         }
@@ -248,6 +321,7 @@ impl Aggregate {
             *self.malformed_by_file.entry(file).or_default() += n;
         }
         self.error_bodies += other.error_bodies;
+        self.malformed_bodies += other.malformed_bodies;
         self.statuses.merge(&other.statuses);
         self.latency_without_error.merge(&other.latency_without_error);
         self.time_span = union_spans(self.time_span, other.time_span);
@@ -266,12 +340,15 @@ impl Aggregate {
         if let Some(theirs) = other.other_codes {
             self.other_codes.get_or_insert_with(Default::default).merge(&theirs);
         }
-        self.bucket_ms = self.bucket_ms.or(other.bucket_ms);
-        self.top = self.top.max(other.top);
         self.request_buckets.merge(&other.request_buckets);
         for (key, lines) in other.block_lines {
             *self.block_lines.entry(key).or_default() += lines;
         }
+    }
+
+    /// Every code's statistics, `other_codes` last.
+    pub fn all_code_stats_mut(&mut self) -> impl Iterator<Item = &mut CodeStats> {
+        self.codes.values_mut().chain(self.other_codes.as_deref_mut())
     }
 
     /// Latency of all requests: those without an error body plus those of
@@ -284,16 +361,39 @@ impl Aggregate {
         all
     }
 
-    /// Lines read from input `file`.
+    /// Lines read from input `file`, while block counts are kept.
     pub fn lines_of_file(&self, file: u32) -> u64 {
         self.block_lines.range((file, 0)..=(file, u64::MAX)).map(|(_, n)| n).sum()
     }
 
-    /// The 1-based line number of `position` within its file.
-    pub fn line_number(&self, position: LinePosition) -> u64 {
-        let before: u64 =
-            self.block_lines.range((position.file, 0)..(position.file, position.block)).map(|(_, lines)| lines).sum();
-        before + position.line + 1
+    /// Turns every stored position into block 0 and the line's 0-based
+    /// index within its input, then forgets the block counts. Call once,
+    /// after the last block was counted.
+    pub fn resolve_positions(&mut self) {
+        let block_lines = std::mem::take(&mut self.block_lines);
+        let resolve = |position: &mut LinePosition| {
+            let before: u64 =
+                block_lines.range((position.file, 0)..(position.file, position.block)).map(|(_, n)| n).sum();
+            *position = LinePosition { file: position.file, block: 0, line: before + position.line };
+        };
+        self.samples.iter_mut().for_each(|s| resolve(&mut s.position));
+        for stats in self.all_code_stats_mut() {
+            if let Some(breakdown) = &mut stats.breakdown {
+                breakdown.samples.iter_mut().for_each(|s| resolve(&mut s.position));
+                breakdown.prune();
+            }
+        }
+    }
+
+    /// Renumbers inputs: input `i` becomes `i + by` (for merging states,
+    /// whose input lists are concatenated).
+    pub fn shift_inputs(&mut self, by: u32) {
+        self.samples.iter_mut().for_each(|s| s.position.file += by);
+        for stats in self.all_code_stats_mut() {
+            if let Some(breakdown) = &mut stats.breakdown {
+                breakdown.samples.iter_mut().for_each(|s| s.position.file += by);
+            }
+        }
     }
 }
 
@@ -305,7 +405,7 @@ pub const PLAUSIBLE_TIMES: std::ops::Range<EpochMillis> = 946_684_800_000..4_102
 /// How many requests had a field that was logged but unusable: unparsable,
 /// negative, out of range, or implausible (latency over an hour, time
 /// outside [`PLAUSIBLE_TIMES`]).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvalidCounts {
     /// Request times.
     pub time: u64,
@@ -373,14 +473,16 @@ mod tests {
     }
 
     fn sample_aggregate(seed: u64) -> Aggregate {
-        let mut a = Aggregate { top: Some(3), ..Aggregate::default() };
+        let collect = Collect { bucket_ms: Some(5), breakdowns: true };
+        let mut a = Aggregate::default();
         a.add_block(0, seed, 4);
         let at = |line| LinePosition { file: 0, block: seed, line };
-        a.add_record(&record(200, 1_000 * seed, seed as i64), None, at(0));
+        a.add_record(&record(200, 1_000 * seed, seed as i64), None, at(0), &collect);
         a.add_record(
             &record(400, 2_000 * seed, 10 * seed as i64),
             body(if seed.is_multiple_of(2) { "CTS.0003" } else { "VPC.0514" }),
             at(1),
+            &collect,
         );
         a.add_blank();
         let position = LinePosition { file: 0, block: seed, line: 3 };
@@ -390,13 +492,15 @@ mod tests {
 
     fn summary(a: &Aggregate) -> String {
         format!(
-            "{} {} {} {:?} {:?} {} {:?} {:?} {:?} {:?} {:?}",
+            "{} {} {} {:?} {:?} {} {} {:?} {:?} {:?} {:?} {:?} {:?}",
             a.lines,
             a.requests,
             a.blank,
             a.malformed,
             a.samples,
             a.error_bodies,
+            a.malformed_bodies,
+            a.request_buckets,
             a.statuses.iter().collect::<Vec<_>>(),
             a.latency_all().percentiles(),
             a.latency_without_error.percentiles(),
@@ -420,25 +524,42 @@ mod tests {
         assert_eq!(summary(&left), summary(&right));
         assert_eq!(summary(&left), summary(&nested));
         assert_eq!(left.lines, left.requests + left.blank + left.malformed_total());
+        assert!(left.error_bodies <= left.requests);
+        assert_eq!(left.malformed_bodies, 7);
+        assert_eq!(left.codes["CTS.0001"].in_malformed, 7);
+        assert_eq!(left.codes["CTS.0001"].count, 0);
         assert_eq!(left.samples.len(), MAX_SAMPLES);
         assert_eq!(left.samples[0].position.block, 1);
     }
 
     #[test]
-    fn line_numbers_count_earlier_blocks_of_the_same_file() {
+    fn positions_resolve_to_lines_of_the_input() {
         let mut a = Aggregate::default();
         a.add_block(0, 0, 10);
         a.add_block(0, 1, 7);
-        a.add_block(1, 0, 3);
-        assert_eq!(a.line_number(LinePosition { file: 0, block: 1, line: 2 }), 13);
-        assert_eq!(a.line_number(LinePosition { file: 1, block: 0, line: 0 }), 1);
+        a.add_malformed(Malformed::InvalidJson, LinePosition { file: 0, block: 1, line: 2 }, None);
+        a.resolve_positions();
+        assert_eq!(a.samples[0].position, LinePosition { file: 0, block: 0, line: 12 });
+        assert!(a.block_lines.is_empty());
+    }
+
+    #[test]
+    fn the_state_form_round_trips() {
+        let mut a = sample_aggregate(3);
+        a.merge(sample_aggregate(4));
+        a.resolve_positions();
+        let text = serde_json::to_string(&a).unwrap();
+        let back: Aggregate = serde_json::from_str(&text).unwrap();
+        assert_eq!(summary(&back), summary(&a));
+        assert_eq!(serde_json::to_string(&back).unwrap(), text);
     }
 
     #[test]
     fn distinct_codes_are_bounded() {
         let mut a = Aggregate::default();
         for i in 0..MAX_CODES + 5 {
-            a.add_record(&Record::default(), body(&format!("X.{i:06}")), LinePosition { file: 0, block: 0, line: 0 });
+            let position = LinePosition { file: 0, block: 0, line: 0 };
+            a.add_record(&Record::default(), body(&format!("X.{i:06}")), position, &Collect::default());
         }
         assert_eq!(a.codes.len(), MAX_CODES);
         assert_eq!(a.other_codes.as_ref().unwrap().count, 5);

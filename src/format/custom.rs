@@ -19,6 +19,7 @@
 
 use memchr::memmem;
 
+use crate::error::Error;
 use crate::lex::number::{parse_scaled, parse_status, upstream_micros};
 use crate::lex::text::{is_absent, split_request};
 use crate::lex::time::{TimeParser, epoch_number};
@@ -56,14 +57,6 @@ pub struct LogFormat {
     items: Vec<Item>,
 }
 
-/// Why a layout string was rejected.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("invalid log format {format:?}: {reason}")]
-pub struct LogFormatError {
-    format: String,
-    reason: String,
-}
-
 impl LogFormat {
     /// Compiles an nginx `log_format` or Apache `LogFormat` string. The
     /// nginx directive itself (`log_format main escape=json`) and the
@@ -73,14 +66,14 @@ impl LogFormat {
     ///
     /// When the string has no variable at all, or two variables with
     /// nothing between them (their values could not be told apart).
-    pub fn parse(text: &str) -> Result<LogFormat, LogFormatError> {
+    pub fn parse(text: &str) -> Result<LogFormat, Error> {
         let body = strip_directive(text);
         let items = if body.contains('$') {
             compile(&body, b'$', nginx_directive)
         } else {
             compile(&body, b'%', apache_directive)
         };
-        let error = |reason: &str| LogFormatError { format: text.to_owned(), reason: reason.to_owned() };
+        let error = |reason: &str| Error::LogFormat { format: text.to_owned(), reason: reason.to_owned() };
         if !items.iter().any(|i| matches!(i, Item::Field(_))) {
             return Err(error("it has no $variable or %directive"));
         }

@@ -1,6 +1,6 @@
 //! Format detection from the first lines of an input.
 
-use super::{AccessParser, Format, NdjsonParser};
+use super::{AccessParser, FormatKind, NdjsonParser};
 use crate::record::{Record, is_blank};
 
 /// How many non-blank lines detection looks at.
@@ -10,7 +10,7 @@ const SAMPLE_LINES: usize = 32;
 /// `head` (the start of an input). Ties and inputs where nothing parses go
 /// to NDJSON when the first non-blank byte is `{`, else to combined; the
 /// lines then show up as malformed in the report, with samples.
-pub fn detect(head: &[u8]) -> Format {
+pub fn detect(head: &[u8]) -> FormatKind {
     let mut ndjson = NdjsonParser::default();
     let mut access = AccessParser::new(true);
     let (mut json_ok, mut combined_ok, mut common_ok) = (0, 0, 0);
@@ -25,11 +25,11 @@ pub fn detect(head: &[u8]) -> Format {
         }
     }
     if json_ok > combined_ok + common_ok || (json_ok == 0 && combined_ok + common_ok == 0 && first_byte == Some(b'{')) {
-        Format::Ndjson
+        FormatKind::Ndjson
     } else if common_ok > combined_ok {
-        Format::Common
+        FormatKind::Common
     } else {
-        Format::Combined
+        FormatKind::Combined
     }
 }
 
@@ -39,17 +39,17 @@ mod tests {
 
     #[test]
     fn detects_each_format() {
-        assert_eq!(detect(b"\n{\"status\":200}\n{\"status\":500}\n"), Format::Ndjson);
+        assert_eq!(detect(b"\n{\"status\":200}\n{\"status\":500}\n"), FormatKind::Ndjson);
         let combined = b"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 1 \"-\" \"ua\" 0.1\r\n";
-        assert_eq!(detect(combined), Format::Combined);
+        assert_eq!(detect(combined), FormatKind::Combined);
         let common = b"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 1\n";
-        assert_eq!(detect(common), Format::Common);
+        assert_eq!(detect(common), FormatKind::Common);
     }
 
     #[test]
     fn undecidable_input_falls_back_by_first_byte() {
-        assert_eq!(detect(b"{broken\n"), Format::Ndjson);
-        assert_eq!(detect(b"hello\n"), Format::Combined);
-        assert_eq!(detect(b""), Format::Combined);
+        assert_eq!(detect(b"{broken\n"), FormatKind::Ndjson);
+        assert_eq!(detect(b"hello\n"), FormatKind::Combined);
+        assert_eq!(detect(b""), FormatKind::Combined);
     }
 }

@@ -14,16 +14,18 @@ mod ndjson;
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 pub use access::AccessParser;
-pub use custom::{CustomParser, LogFormat, LogFormatError};
+pub use custom::{CustomParser, LogFormat};
 pub use detect::detect;
 pub use ndjson::{Field, FieldOverrides, LatencyUnit, NdjsonParser};
 
 use crate::record::{Malformed, Record};
 
-/// A concrete line format.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
+/// The line format to read inputs as. A custom layout travels with its
+/// format, so a custom format without one cannot be built.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Format {
     /// One JSON object per line.
     Ndjson,
@@ -33,23 +35,59 @@ pub enum Format {
     /// NCSA common: `$remote_addr - $remote_user [$time_local] "$request"
     /// $status $body_bytes_sent`, then any trailing fields.
     Common,
-    /// The layout given with `--log-format` ([`LogFormat`]).
-    Custom,
+    /// A layout given with `--log-format`.
+    Custom(LogFormat),
 }
 
 impl Format {
-    /// The name used on the command line and in reports.
-    pub fn name(self) -> &'static str {
+    /// Which kind of format this is.
+    pub fn kind(&self) -> FormatKind {
         match self {
-            Format::Ndjson => "ndjson",
-            Format::Combined => "combined",
-            Format::Common => "common",
-            Format::Custom => "custom",
+            Format::Ndjson => FormatKind::Ndjson,
+            Format::Combined => FormatKind::Combined,
+            Format::Common => FormatKind::Common,
+            Format::Custom(_) => FormatKind::Custom,
+        }
+    }
+
+    /// A parser for this format; `fields` names the NDJSON keys.
+    pub fn parser(&self, fields: &FieldOverrides) -> LineParser {
+        match self {
+            Format::Ndjson => LineParser::Ndjson(NdjsonParser::new(fields.clone())),
+            Format::Combined => LineParser::Access(AccessParser::new(true)),
+            Format::Common => LineParser::Access(AccessParser::new(false)),
+            Format::Custom(layout) => LineParser::Custom(CustomParser::new(layout.clone())),
         }
     }
 }
 
-impl fmt::Display for Format {
+/// The name of a line format, as reports and states carry it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FormatKind {
+    /// One JSON object per line.
+    Ndjson,
+    /// NCSA combined access log.
+    Combined,
+    /// NCSA common access log.
+    Common,
+    /// A `--log-format` layout.
+    Custom,
+}
+
+impl FormatKind {
+    /// The name used on the command line and in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            FormatKind::Ndjson => "ndjson",
+            FormatKind::Combined => "combined",
+            FormatKind::Common => "common",
+            FormatKind::Custom => "custom",
+        }
+    }
+}
+
+impl fmt::Display for FormatKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }

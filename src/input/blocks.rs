@@ -8,6 +8,7 @@ use memchr::{memchr, memrchr};
 
 use super::Source;
 use super::decode::{self, Compression};
+use super::fingerprint::Fingerprinter;
 use crate::error::Error;
 
 /// Block reader settings.
@@ -48,7 +49,17 @@ pub struct Block {
     pub index: u64,
     /// Lines or a skipped long line.
     pub content: BlockContent,
+    /// On an input's first block only: its first lines (up to
+    /// [`HEAD_LINES`] lines or [`HEAD_BYTES`], whole lines only unless the
+    /// input ends sooner), whatever the block size, for format detection.
+    pub head: Option<Vec<u8>>,
 }
+
+/// Lines of an input's head ([`Block::head`]).
+pub const HEAD_LINES: usize = 64;
+
+/// Most bytes of an input's head ([`Block::head`]).
+pub const HEAD_BYTES: usize = 64 << 10;
 
 /// A block's bytes; the allocation goes back to the reader's pool on drop.
 #[derive(Debug)]
@@ -84,6 +95,8 @@ pub struct InputStats {
     pub raw_bytes: Arc<AtomicU64>,
     /// The compression found.
     pub compression: Option<Compression>,
+    /// The input's first and last bytes (decompressed).
+    pub fingerprint: Fingerprinter,
 }
 
 /// Reads sources one after another as blocks of whole lines.
@@ -110,6 +123,8 @@ pub type ProgressFn = Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;
 struct OpenInput {
     file: u32,
     rdr: Box<dyn Read + Send>,
+    /// The input's head, until the first block takes it.
+    head: Option<Vec<u8>>,
     next_index: u64,
     /// Byte offset of the start of `carry` in the input.
     offset: u64,
@@ -178,9 +193,10 @@ impl BlockReader {
                     let stats = &mut self.stats[file as usize];
                     stats.compression = opened.compression;
                     stats.raw_bytes = opened.raw_bytes;
-                    let rdr = opened.rdr;
+                    let (head, rdr) = read_head(opened.rdr);
                     self.carry.clear();
-                    self.current = Some(OpenInput { file, rdr, next_index: 0, offset: 0, eof: false });
+                    self.current =
+                        Some(OpenInput { file, rdr, head: Some(head), next_index: 0, offset: 0, eof: false });
                     return Some(());
                 }
                 Err(source_err) => self.errors.push((file, Error::open(source, source_err))),
@@ -208,8 +224,10 @@ impl BlockReader {
             match input.rdr.read(&mut buf[len..]) {
                 Ok(0) => input.eof = true,
                 Ok(n) => {
+                    let stats = &mut self.stats[input.file as usize];
+                    stats.bytes += n as u64;
+                    stats.fingerprint.update(&buf[len..len + n]);
                     len += n;
-                    self.stats[input.file as usize].bytes += n as u64;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -251,7 +269,52 @@ impl BlockReader {
         let input = self.current.as_mut().expect("emit is called with an open input");
         let index = input.next_index;
         input.next_index += 1;
-        Block { file: input.file, index, content }
+        Block { file: input.file, index, content, head: input.head.take() }
+    }
+}
+
+/// Reads the head of an input (see [`Block::head`]) and returns it with a
+/// reader that replays it before the rest. A read error ends the head; the
+/// reader then reports it where the head ends.
+fn read_head(mut rdr: Box<dyn Read + Send>) -> (Vec<u8>, Box<dyn Read + Send>) {
+    let mut head = vec![0u8; HEAD_BYTES];
+    let (mut len, mut lines, mut eof) = (0, 0, false);
+    let mut failure = None;
+    while len < HEAD_BYTES && lines < HEAD_LINES {
+        match rdr.read(&mut head[len..]) {
+            Ok(0) => {
+                eof = true;
+                break;
+            }
+            Ok(n) => {
+                lines += memchr::memchr_iter(b'\n', &head[len..len + n]).count();
+                len += n;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    head.truncate(len);
+    let replay = io::Cursor::new(head.clone());
+    let rest: Box<dyn Read + Send> = match failure {
+        Some(e) => Box::new(FailOnce(Some(e))),
+        None => rdr,
+    };
+    if !eof && let Some(last) = memrchr(b'\n', &head) {
+        head.truncate(last + 1);
+    }
+    (head, Box::new(replay.chain(rest)))
+}
+
+/// A reader that fails once with the error it holds, then ends.
+struct FailOnce(Option<io::Error>);
+
+impl Read for FailOnce {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        self.0.take().map_or(Ok(0), Err)
     }
 }
 
@@ -346,6 +409,19 @@ mod tests {
                 BlockContent::LongLine { .. } => b"<long>\n".to_vec(),
             })
             .collect()
+    }
+
+    #[test]
+    fn the_first_block_carries_the_same_head_for_any_block_size() {
+        let data = format!("\n\n{}", "{\"status\":200}\n".repeat(100));
+        let head = |block_size| read_all(data.as_bytes(), block_size, 1 << 20)[0].head.clone().unwrap();
+        let want = head(1 << 20);
+        assert_eq!(want, data.as_bytes());
+        assert_eq!(head(1), want);
+        assert_eq!(head(7), want);
+        let blocks = read_all(data.as_bytes(), 7, 1 << 20);
+        assert!(blocks[1..].iter().all(|b| b.head.is_none()));
+        assert_eq!(concat(&blocks), data.as_bytes());
     }
 
     #[test]

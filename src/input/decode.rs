@@ -17,7 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use super::{Source, document, producer};
 
 /// How an input is compressed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Compression {
     /// gzip, possibly several members.
     Gzip,

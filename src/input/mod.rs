@@ -14,14 +14,16 @@
 mod blocks;
 mod decode;
 mod document;
+mod fingerprint;
 mod producer;
 mod walk;
 
 use std::fmt;
 use std::path::PathBuf;
 
-pub use blocks::{Block, BlockContent, BlockReader, InputStats, ProgressFn, ReaderOptions};
+pub use blocks::{Block, BlockContent, BlockReader, HEAD_BYTES, HEAD_LINES, InputStats, ProgressFn, ReaderOptions};
 pub use decode::Compression;
+pub use fingerprint::Fingerprinter;
 pub use walk::expand;
 
 /// Where lines come from.

@@ -1,8 +1,8 @@
 //! CSV: one row per code, with a header line; quoting by the `csv` crate.
 //!
 //! Columns: `code, count, share, per_1k_requests, per_minute, in_catalog,
-//! documented_status, status_mismatches, statuses, p50_ms, p90_ms, p99_ms,
-//! max_ms, first_seen, last_seen, message`. `statuses` is `400:12 500:3`;
+//! documented_status, status_mismatches, statuses, in_malformed_lines,
+//! p50_ms, p90_ms, p99_ms, max_ms, first_seen, last_seen, message`. `statuses` is `400:12 500:3`;
 //! empty cells mean "not known".
 
 use std::io;
@@ -13,7 +13,7 @@ use super::{CodeReport, Render, Report};
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CsvRenderer;
 
-const HEADER: [&str; 16] = [
+const HEADER: [&str; 17] = [
     "code",
     "count",
     "share",
@@ -23,6 +23,7 @@ const HEADER: [&str; 16] = [
     "documented_status",
     "status_mismatches",
     "statuses",
+    "in_malformed_lines",
     "p50_ms",
     "p90_ms",
     "p99_ms",
@@ -43,7 +44,7 @@ impl Render for CsvRenderer {
     }
 }
 
-fn row(code: &CodeReport) -> [String; 16] {
+fn row(code: &CodeReport) -> [String; 17] {
     let opt = |value: Option<String>| value.unwrap_or_default();
     let latency = |pick: fn(&super::LatencyReport) -> f64| opt(code.latency_ms.as_ref().map(|l| pick(l).to_string()));
     [
@@ -56,6 +57,7 @@ fn row(code: &CodeReport) -> [String; 16] {
         opt(code.documented_status.map(|s| s.to_string())),
         code.status_mismatches.to_string(),
         code.statuses.iter().map(|(s, n)| format!("{s}:{n}")).collect::<Vec<_>>().join(" "),
+        code.in_malformed_lines.to_string(),
         latency(|l| l.p50),
         latency(|l| l.p90),
         latency(|l| l.p99),

@@ -57,15 +57,15 @@ fn summary(page: &mut String, report: &Report) {
 /// Stacked bars: one per (folded) bucket, one colour per code.
 fn chart(page: &mut String, report: &Report) {
     let Some(series) = &report.summary.series else {
-        page.push_str("<p class=\"small\">No request had a time, so there is no chart.</p>\n");
+        page.push_str(
+            "<p class=\"small\">No chart: no request had a time, or the state was written without --bucket.</p>\n",
+        );
         return;
     };
-    let buckets = series.requests.len();
-    let per_bar = buckets.div_ceil(MAX_BARS).max(1);
-    let bars = buckets.div_ceil(per_bar);
-    let fold = |counts: &[u64]| -> Vec<u64> { counts.chunks(per_bar).map(|c| c.iter().sum()).collect() };
+    let per_bar = series.per_point(MAX_BARS);
+    let bars = series.fold(&series.requests, MAX_BARS).len();
     let coloured: Vec<(&CodeReport, Vec<u64>)> =
-        report.codes.iter().filter_map(|c| c.series.as_ref().map(|s| (c, fold(s)))).collect();
+        report.codes.iter().filter_map(|c| c.series.as_ref().map(|s| (c, series.fold(s, MAX_BARS)))).collect();
     let totals: Vec<u64> = (0..bars).map(|i| coloured.iter().map(|(_, s)| s[i]).sum()).collect();
     let top = totals.iter().copied().max().unwrap_or(0).max(1);
     let (width, height, left, bottom) = (900.0, 260.0, 50.0, 30.0);

@@ -1,39 +1,63 @@
 //! The report model and its renderers.
 //!
-//! [`Report::build`] joins a scan's merged statistics with the catalogue and
+//! [`Report::build`] views a [`State`] (one scan's, or a merge of many)
+//! through [`ReportOptions`]: it joins the counts with the catalogue and
 //! derives shares, rates and percentiles. Renderers (one file per output
 //! format) only format a `Report`; they compute nothing.
+//!
+//! The accounting holds in every report: `lines = requests + blank +
+//! malformed + filtered` and `error_bodies <= requests`, so no share or
+//! rate exceeds 100 %. An error body in a line that does not parse is not
+//! a request: it is counted for its code in `in_malformed_lines` only.
 
 mod catalog;
 mod csv;
 mod html;
 mod json;
 mod markdown;
-mod merge;
 mod prometheus;
 mod table;
 
 use std::collections::BTreeMap;
 use std::io;
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 pub use catalog::{render_codes, render_explain};
 pub use csv::CsvRenderer;
 pub use html::HtmlRenderer;
-pub use json::{JsonRenderer, ReadError, SCHEMA_VERSION, read_report};
+pub use json::{JsonRenderer, SCHEMA_VERSION, read_report};
 pub use markdown::MarkdownRenderer;
-pub use merge::merge;
 pub use prometheus::PrometheusRenderer;
 pub use table::TableRenderer;
 
-use crate::aggregate::{Aggregate, CappedCounts, CodeStats, Latency, MAX_BUCKETS, TopStrings};
+use crate::aggregate::{Aggregate, CodeStats, HeavyHitters, InvalidCounts, Latency, MAX_BUCKETS, TopStrings};
 use crate::catalog::{self as codes, Edition};
-use crate::filter::Filter;
+use crate::filter::{CodePattern, StatusPattern};
 use crate::lex::time::format_rfc3339;
 use crate::record::Malformed;
-use crate::scan::ScanResult;
+use crate::state::{InputSummary, State, Tool};
+
+/// How a report views a state: settings that are not data.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReportOptions {
+    /// With breakdowns kept: show the top this many per code and kind.
+    pub top: Option<usize>,
+    /// Show only codes matching one of these; empty shows all. Totals
+    /// still cover every code.
+    pub codes: Vec<CodePattern>,
+}
+
+impl ReportOptions {
+    /// The view a state was written for: its `--top` and `--code`.
+    pub fn of(state: &State) -> ReportOptions {
+        ReportOptions { top: state.top, codes: state.filter.codes.clone() }
+    }
+
+    fn shows_code(&self, code: &str) -> bool {
+        self.codes.is_empty() || self.codes.iter().any(|p| p.matches(code))
+    }
+}
 
 /// Formats a report for one output format.
 pub trait Render {
@@ -45,8 +69,9 @@ pub trait Render {
     fn render(&self, report: &Report, wtr: &mut dyn io::Write) -> io::Result<()>;
 }
 
-/// Everything a scan found, ready to render. This is the JSON schema; see
-/// [`JsonRenderer`] for an example.
+/// A view of a [`State`], ready to render: the figures derived, the
+/// catalogue joined. This is the JSON schema; see [`JsonRenderer`] for an
+/// example.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Report {
     /// Bumped on any incompatible change of this structure.
@@ -54,43 +79,11 @@ pub struct Report {
     /// Which program wrote the report.
     pub tool: Tool,
     /// One entry per input, in the order given.
-    pub inputs: Vec<InputReport>,
+    pub inputs: Vec<InputSummary>,
     /// Totals over all inputs.
     pub summary: Summary,
     /// One entry per error code, by count (descending), then code.
     pub codes: Vec<CodeReport>,
-}
-
-/// The program that wrote a report.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Tool {
-    /// `cts-logscan`.
-    pub name: String,
-    /// Its version.
-    pub version: String,
-}
-
-/// One input.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct InputReport {
-    /// The path as given, or `<stdin>`.
-    pub path: String,
-    /// `ndjson`, `combined` or `common`; `null` when nothing was read.
-    pub format: Option<String>,
-    /// Bytes read, after decompression.
-    pub bytes: u64,
-    /// `gzip` or `zstd` when the input was compressed.
-    pub compression: Option<String>,
-    /// Bytes read from the file or pipe (the compressed size).
-    pub raw_bytes: u64,
-    /// Lines read from this input.
-    #[serde(default)]
-    pub lines: u64,
-    /// Of those, lines that did not parse.
-    #[serde(default)]
-    pub malformed: u64,
-    /// Why the input could not be read (fully), if so.
-    pub error: Option<String>,
 }
 
 /// Totals over all inputs.
@@ -115,15 +108,18 @@ pub struct Summary {
     pub filtered: u64,
     /// Malformed lines by kind (`not-json-object`, `invalid-json`,
     /// `not-access-log`, `line-too-long`); kinds with no line are left out.
-    pub malformed_by_kind: BTreeMap<String, u64>,
+    pub malformed_by_kind: BTreeMap<Malformed, u64>,
     /// The first malformed lines, in input order (at most 5).
     pub malformed_samples: Vec<MalformedSample>,
-    /// Lines with an error body.
+    /// Requests with an error body; never more than `requests`.
     pub error_bodies: u64,
-    /// `error_bodies / requests`, or `null` without requests.
+    /// `error_bodies / requests`, 0 to 1, or `null` without requests.
     pub error_rate: Option<f64>,
-    /// Error bodies whose code is not in the CTS catalogue.
+    /// Of `error_bodies`, those whose code is not in the CTS catalogue.
     pub unknown_code_bodies: u64,
+    /// Malformed lines that hold an error body. They are not requests:
+    /// counted per code in `codes[].in_malformed_lines` and nowhere else.
+    pub error_bodies_in_malformed_lines: u64,
     /// Earliest request time (RFC 3339, UTC).
     pub first_time: Option<String>,
     /// Latest request time (RFC 3339, UTC).
@@ -131,21 +127,39 @@ pub struct Summary {
     /// Seconds from `first_time` to `last_time`.
     pub span_seconds: Option<f64>,
     /// Requests by HTTP status (`"200"` → count).
-    pub statuses: BTreeMap<String, u64>,
+    pub statuses: BTreeMap<u16, u64>,
     /// Latency over all requests and over requests without an error body.
     pub latency_ms: SummaryLatency,
     /// Requests with a field that was logged but unusable (unparsable,
     /// negative, out of range, a latency over an hour, a time outside
     /// 2000–2100); those fields are left out of every figure.
-    pub invalid_fields: InvalidFieldsReport,
+    pub invalid_fields: InvalidCounts,
+    /// The filter the requests passed, when one was given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<FilterReport>,
     /// With `--bucket`: requests per time bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<Series>,
-    /// How long the scan took.
-    pub timing: Timing,
+    /// How long the scan took; `null` for a merge.
+    pub timing: Option<Timing>,
 }
 
-/// Requests per time bucket, oldest first, empty buckets included.
+/// The filter a report's requests passed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterReport {
+    /// `--since`, resolved (RFC 3339, UTC).
+    pub since: Option<String>,
+    /// `--until`, resolved (RFC 3339, UTC).
+    pub until: Option<String>,
+    /// `--status` patterns.
+    pub statuses: Vec<StatusPattern>,
+    /// `--code` patterns: which codes the report shows.
+    pub codes: Vec<CodePattern>,
+}
+
+/// Requests per time bucket, oldest first, empty buckets included. Code
+/// series (`codes[].series`) are aligned with it. Renderers draw them
+/// through [`Series::fold`], so that every view folds buckets alike.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Series {
     /// Bucket size in seconds.
@@ -156,17 +170,6 @@ pub struct Series {
     pub requests: Vec<u64>,
 }
 
-/// Counts of unusable fields.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
-pub struct InvalidFieldsReport {
-    /// Request times.
-    pub time: u64,
-    /// HTTP statuses.
-    pub status: u64,
-    /// Latencies.
-    pub latency: u64,
-}
-
 /// A malformed line.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct MalformedSample {
@@ -175,7 +178,7 @@ pub struct MalformedSample {
     /// 1-based line number.
     pub line: u64,
     /// What is wrong with it.
-    pub kind: String,
+    pub kind: Malformed,
 }
 
 /// Latency percentiles of request groups.
@@ -202,9 +205,6 @@ pub struct LatencyReport {
     pub p99: f64,
     /// Exact maximum.
     pub max: f64,
-    /// The whole distribution (HDR histogram, V2 with deflate, base64), so
-    /// that `cts-logscan merge` can combine reports exactly.
-    pub hdr: String,
 }
 
 /// Wall time and throughput; the only figures that vary between runs.
@@ -222,8 +222,10 @@ pub struct CodeReport {
     /// The code as logged; `*other*` gathers codes beyond the distinct-code
     /// limit.
     pub code: String,
-    /// Lines with this code.
+    /// Requests with this code.
     pub count: u64,
+    /// Malformed lines with this code (not requests; in no other figure).
+    pub in_malformed_lines: u64,
     /// Share of all error bodies, 0 to 1.
     pub share: f64,
     /// Lines with this code per 1,000 requests.
@@ -243,7 +245,7 @@ pub struct CodeReport {
     /// What to do about it, per the documentation.
     pub solution: Option<String>,
     /// HTTP statuses logged with this code (`"400"` → count).
-    pub statuses: BTreeMap<String, u64>,
+    pub statuses: BTreeMap<u16, u64>,
     /// Lines whose logged status differs from the documented one.
     pub status_mismatches: u64,
     /// Latency of the requests that returned this code.
@@ -286,6 +288,21 @@ pub struct TopReport {
     pub clients: Vec<NameCount>,
     /// Request ids of the earliest lines with this code, to grep for.
     pub request_ids: Vec<RequestIdSample>,
+    /// How far each list's counts may be below the true ones: 0 while a
+    /// code has at most 1,024 distinct values of a kind (exact), else at
+    /// most 1/1,025 of its requests (see the README).
+    pub max_undercount: TopUndercount,
+}
+
+/// The error bound of each `--top` list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopUndercount {
+    /// Of `endpoints`.
+    pub endpoints: u64,
+    /// Of `projects`.
+    pub projects: u64,
+    /// Of `clients`.
+    pub clients: u64,
 }
 
 /// A request id and the line it is on.
@@ -317,20 +334,6 @@ pub struct MessageCount {
     pub count: u64,
 }
 
-impl InputReport {
-    /// A hint when most of this input's lines did not parse: probably the
-    /// wrong format.
-    pub fn format_hint(&self) -> Option<String> {
-        let format = self.format.as_deref()?;
-        (self.lines >= 10 && self.malformed * 2 > self.lines).then(|| {
-            format!(
-                "{}: {} of {} lines did not parse as {format}; if that is not its format, pass --format or --log-format",
-                self.path, self.malformed, self.lines
-            )
-        })
-    }
-}
-
 impl CodeReport {
     /// The documented message, else the most common one seen.
     pub fn display_message(&self) -> Option<&str> {
@@ -351,100 +354,126 @@ impl LatencyReport {
             p90: ms(p.p90),
             p99: ms(p.p99),
             max: ms(p.max),
-            hdr: latency.encode()?,
         })
     }
 }
 
-impl Report {
-    /// Builds the report of `result`.
-    pub fn build(result: &ScanResult) -> Report {
-        Report::assemble(
-            &result.aggregate,
-            input_reports(result),
-            result.walk_errors.iter().map(ToString::to_string).collect(),
-            &result.filter,
-            result.elapsed,
-        )
+impl Series {
+    /// Buckets per point when the series is drawn in at most `points`
+    /// points.
+    pub fn per_point(&self, points: usize) -> usize {
+        self.requests.len().div_ceil(points.max(1)).max(1)
     }
 
-    /// Builds a report from merged statistics and the inputs they came
-    /// from (`agg`'s file indexes point into `inputs`).
-    pub fn assemble(
-        agg: &Aggregate,
-        inputs: Vec<InputReport>,
-        directory_errors: Vec<String>,
-        filter: &Filter,
-        elapsed: Duration,
-    ) -> Report {
+    /// `counts` (aligned with this series) in at most `points` points, each
+    /// the sum of the buckets it covers.
+    pub fn fold(&self, counts: &[u64], points: usize) -> Vec<u64> {
+        counts.chunks(self.per_point(points)).map(|chunk| chunk.iter().sum()).collect()
+    }
+}
+
+impl Report {
+    /// The report of `state` as it was written: its own `--top` and
+    /// `--code` ([`ReportOptions::of`]).
+    pub fn of(state: &State) -> Report {
+        Report::build(state, &ReportOptions::of(state))
+    }
+
+    /// The report of `state`, viewed through `options`.
+    pub fn build(state: &State, options: &ReportOptions) -> Report {
+        let agg = &state.aggregate;
         let span_seconds = agg.time_span.map(|(first, last)| (last - first) as f64 / 1000.0);
-        let rates = Rates { requests: agg.requests, error_bodies: agg.error_bodies, span_seconds };
-        let range = bucket_range(agg);
+        let view = View {
+            agg,
+            inputs: &state.inputs,
+            top: options.top.filter(|_| state.collect.breakdowns),
+            bucket_ms: state.collect.bucket_ms,
+            range: bucket_range(agg, state.collect.bucket_ms),
+            span_seconds,
+        };
         let mut code_reports: Vec<CodeReport> =
-            agg.codes.iter().map(|(code, stats)| code_report(code, stats, &rates, agg, &range, &inputs)).collect();
+            agg.codes.iter().map(|(code, stats)| view.code_report(code, stats)).collect();
         if let Some(other) = &agg.other_codes {
-            code_reports.push(code_report("*other*", other, &rates, agg, &range, &inputs));
+            code_reports.push(view.code_report("*other*", other));
         }
-        code_reports.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.code.cmp(&b.code)));
+        code_reports.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then(b.in_malformed_lines.cmp(&a.in_malformed_lines))
+                .then_with(|| a.code.cmp(&b.code))
+        });
         let unknown_code_bodies = code_reports.iter().filter(|c| !c.in_catalog).map(|c| c.count).sum();
-        code_reports.retain(|c| filter.shows_code(&c.code));
-        let bytes: u64 = inputs.iter().map(|i| i.bytes).sum();
-        let wall_seconds = elapsed.as_secs_f64();
-        let latency_all = agg.latency_all();
+        code_reports.retain(|c| options.shows_code(&c.code));
+        let bytes: u64 = state.inputs.iter().map(|i| i.bytes).sum();
+        let filter = &state.filter;
         Report {
             schema_version: SCHEMA_VERSION,
-            tool: Tool { name: env!("CARGO_PKG_NAME").to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() },
+            tool: state.tool.clone(),
             summary: Summary {
-                files: inputs.len(),
-                directory_errors,
+                files: state.inputs.len(),
+                directory_errors: state.directory_errors.clone(),
                 bytes,
                 lines: agg.lines,
                 requests: agg.requests,
                 blank: agg.blank,
                 malformed: agg.malformed_total(),
                 filtered: agg.filtered,
-                malformed_by_kind: Malformed::ALL
+                malformed_by_kind: agg.malformed.iter().collect(),
+                malformed_samples: agg
+                    .samples
                     .iter()
-                    .map(|&kind| (kind.name().to_owned(), agg.malformed[kind as usize]))
-                    .filter(|&(_, n)| n > 0)
+                    .map(|sample| MalformedSample {
+                        file: view.path(sample.position.file),
+                        line: sample.position.line + 1,
+                        kind: sample.kind,
+                    })
                     .collect(),
-                malformed_samples: malformed_samples(&inputs, agg),
                 error_bodies: agg.error_bodies,
                 error_rate: ratio(agg.error_bodies, agg.requests),
                 unknown_code_bodies,
+                error_bodies_in_malformed_lines: agg.malformed_bodies,
                 first_time: agg.time_span.map(|(first, _)| format_rfc3339(first)),
                 last_time: agg.time_span.map(|(_, last)| format_rfc3339(last)),
                 span_seconds,
-                statuses: agg.statuses.iter().map(|(s, n)| (s.to_string(), n)).collect(),
+                statuses: agg.statuses.iter().collect(),
                 latency_ms: SummaryLatency {
-                    all: LatencyReport::from_latency(&latency_all),
+                    all: LatencyReport::from_latency(&agg.latency_all()),
                     without_error_body: LatencyReport::from_latency(&agg.latency_without_error),
                 },
-                series: agg.bucket_ms.zip(range.clone()).map(|(size, range)| Series {
+                invalid_fields: agg.invalid,
+                filter: filter.is_set().then(|| FilterReport {
+                    since: filter.since.map(format_rfc3339),
+                    until: filter.until.map(format_rfc3339),
+                    statuses: filter.statuses.clone(),
+                    codes: filter.codes.clone(),
+                }),
+                series: view.bucket_ms.zip(view.range.clone()).map(|(size, range)| Series {
                     bucket_seconds: size as f64 / 1000.0,
                     first_bucket: format_rfc3339(range.start * size),
                     requests: range.map(|i| agg.request_buckets.get(i)).collect(),
                 }),
-                invalid_fields: InvalidFieldsReport {
-                    time: agg.invalid.time,
-                    status: agg.invalid.status,
-                    latency: agg.invalid.latency,
-                },
-                timing: Timing {
-                    wall_seconds,
-                    mib_per_second: if wall_seconds > 0.0 { bytes as f64 / 1048576.0 / wall_seconds } else { 0.0 },
-                },
+                timing: state.elapsed.map(|elapsed| Timing::of(elapsed.as_secs_f64(), bytes)),
             },
             codes: code_reports,
-            inputs,
+            inputs: state.inputs.clone(),
         }
     }
 }
 
-/// Denominators for per-code rates.
-struct Rates {
-    requests: u64,
-    error_bodies: u64,
+impl Timing {
+    fn of(wall_seconds: f64, bytes: u64) -> Timing {
+        let mib_per_second = if wall_seconds > 0.0 { bytes as f64 / 1048576.0 / wall_seconds } else { 0.0 };
+        Timing { wall_seconds, mib_per_second }
+    }
+}
+
+/// What building one code's report needs.
+struct View<'s> {
+    agg: &'s Aggregate,
+    inputs: &'s [InputSummary],
+    top: Option<usize>,
+    bucket_ms: Option<i64>,
+    range: Option<std::ops::Range<i64>>,
     span_seconds: Option<f64>,
 }
 
@@ -454,8 +483,8 @@ fn ratio(part: u64, whole: u64) -> Option<f64> {
 
 /// The bucket indexes a series covers: from the first to the last bucket
 /// with a request, at most [`MAX_BUCKETS`] long.
-fn bucket_range(agg: &Aggregate) -> Option<std::ops::Range<i64>> {
-    agg.bucket_ms?;
+fn bucket_range(agg: &Aggregate, bucket_ms: Option<i64>) -> Option<std::ops::Range<i64>> {
+    bucket_ms?;
     let first = *agg.request_buckets.counts.keys().next()?;
     let last = *agg.request_buckets.counts.keys().next_back()?;
     Some(first..(last + 1).min(first + MAX_BUCKETS as i64))
@@ -474,110 +503,87 @@ pub fn spike_onset(errors: &[u64], requests: &[u64]) -> Option<usize> {
     shares.iter().zip(errors).position(|(&share, &count)| count >= 3 && share >= 3.0 * median && share >= median + 0.01)
 }
 
-fn code_report(
-    code: &str,
-    stats: &CodeStats,
-    rates: &Rates,
-    agg: &Aggregate,
-    range: &Option<std::ops::Range<i64>>,
-    inputs: &[InputReport],
-) -> CodeReport {
-    let top = agg.top.zip(stats.breakdown.as_deref()).map(|(n, breakdown)| {
-        let names =
-            |counts: &CappedCounts| counts.top(n).into_iter().map(|(name, count)| NameCount { name, count }).collect();
-        TopReport {
-            endpoints: names(&breakdown.endpoints),
-            projects: names(&breakdown.projects),
-            clients: names(&breakdown.clients),
-            request_ids: breakdown
-                .samples
+impl View<'_> {
+    fn path(&self, file: u32) -> String {
+        self.inputs.get(file as usize).map_or_else(String::new, |i| i.path.clone())
+    }
+
+    fn code_report(&self, code: &str, stats: &CodeStats) -> CodeReport {
+        let agg = self.agg;
+        let top = self.top.zip(stats.breakdown.as_deref()).map(|(n, breakdown)| {
+            let names = |counts: &HeavyHitters| {
+                counts.top(n).into_iter().map(|(name, count)| NameCount { name, count }).collect()
+            };
+            TopReport {
+                endpoints: names(&breakdown.endpoints),
+                projects: names(&breakdown.projects),
+                clients: names(&breakdown.clients),
+                request_ids: breakdown
+                    .samples
+                    .iter()
+                    .take(n)
+                    .map(|s| RequestIdSample {
+                        request_id: s.request_id.clone(),
+                        file: self.path(s.position.file),
+                        line: s.position.line + 1,
+                    })
+                    .collect(),
+                max_undercount: TopUndercount {
+                    endpoints: breakdown.endpoints.max_undercount(),
+                    projects: breakdown.projects.max_undercount(),
+                    clients: breakdown.clients.max_undercount(),
+                },
+            }
+        });
+        let series: Option<Vec<u64>> = self.range.clone().map(|r| r.map(|i| stats.buckets.get(i)).collect());
+        let started = match (&series, &self.range, self.bucket_ms) {
+            (Some(errors), Some(range), Some(size)) => {
+                let requests: Vec<u64> = range.clone().map(|i| agg.request_buckets.get(i)).collect();
+                spike_onset(errors, &requests).map(|i| format_rfc3339((range.start + i as i64) * size))
+            }
+            _ => None,
+        };
+        let info = codes::lookup(code);
+        let documented_status = info.map(|i| i.http_status);
+        let status_mismatches = match documented_status {
+            Some(documented) => stats.statuses.iter().filter(|(s, _)| *s != documented).map(|(_, n)| n).sum(),
+            None => 0,
+        };
+        let non_empty = |text: &str| (!text.is_empty()).then(|| text.to_owned());
+        CodeReport {
+            code: code.to_owned(),
+            count: stats.count,
+            in_malformed_lines: stats.in_malformed,
+            share: ratio(stats.count, agg.error_bodies).unwrap_or(0.0),
+            per_1k_requests: ratio(stats.count * 1000, agg.requests),
+            per_minute: self.span_seconds.filter(|&s| s > 0.0).map(|s| stats.count as f64 * 60.0 / s),
+            in_catalog: info.is_some(),
+            edition: info.map(|i| i.edition),
+            documented_status,
+            documented_message: info.map(|i| i.message.to_owned()),
+            description: info.and_then(|i| non_empty(i.description)),
+            solution: info.and_then(|i| non_empty(i.solution)),
+            statuses: stats.statuses.iter().copied().collect(),
+            status_mismatches,
+            latency_ms: LatencyReport::from_latency(&stats.latency),
+            first_seen: stats.time_span.map(|(first, _)| format_rfc3339(first)),
+            last_seen: stats.time_span.map(|(_, last)| format_rfc3339(last)),
+            messages: stats
+                .messages
+                .kept
                 .iter()
-                .take(n)
-                .map(|s| RequestIdSample {
-                    request_id: s.request_id.clone(),
-                    file: inputs.get(s.position.file as usize).map_or_else(String::new, |i| i.path.clone()),
-                    line: agg.line_number(s.position),
-                })
+                .map(|(message, count)| MessageCount { message: message.clone(), count: *count })
                 .collect(),
+            other_messages: stats.messages.others,
+            service_types: name_counts(&stats.services),
+            trace_names: name_counts(&stats.operations),
+            top,
+            series,
+            started,
         }
-    });
-    let series: Option<Vec<u64>> = range.clone().map(|r| r.map(|i| stats.buckets.get(i)).collect());
-    let started = match (&series, range, agg.bucket_ms) {
-        (Some(errors), Some(range), Some(size)) => {
-            let requests: Vec<u64> = range.clone().map(|i| agg.request_buckets.get(i)).collect();
-            spike_onset(errors, &requests).map(|i| format_rfc3339((range.start + i as i64) * size))
-        }
-        _ => None,
-    };
-    let info = codes::lookup(code);
-    let documented_status = info.map(|i| i.http_status);
-    let status_mismatches = match documented_status {
-        Some(documented) => stats.statuses.iter().filter(|(s, _)| *s != documented).map(|(_, n)| n).sum(),
-        None => 0,
-    };
-    let non_empty = |text: &str| (!text.is_empty()).then(|| text.to_owned());
-    CodeReport {
-        code: code.to_owned(),
-        count: stats.count,
-        share: ratio(stats.count, rates.error_bodies).unwrap_or(0.0),
-        per_1k_requests: ratio(stats.count * 1000, rates.requests),
-        per_minute: rates.span_seconds.filter(|&s| s > 0.0).map(|s| stats.count as f64 * 60.0 / s),
-        in_catalog: info.is_some(),
-        edition: info.map(|i| i.edition),
-        documented_status,
-        documented_message: info.map(|i| i.message.to_owned()),
-        description: info.and_then(|i| non_empty(i.description)),
-        solution: info.and_then(|i| non_empty(i.solution)),
-        statuses: stats.statuses.iter().map(|(s, n)| (s.to_string(), *n)).collect(),
-        status_mismatches,
-        latency_ms: LatencyReport::from_latency(&stats.latency),
-        first_seen: stats.time_span.map(|(first, _)| format_rfc3339(first)),
-        last_seen: stats.time_span.map(|(_, last)| format_rfc3339(last)),
-        messages: stats
-            .messages
-            .kept
-            .iter()
-            .map(|(message, count)| MessageCount { message: message.clone(), count: *count })
-            .collect(),
-        other_messages: stats.messages.others,
-        service_types: name_counts(&stats.services),
-        trace_names: name_counts(&stats.operations),
-        top,
-        series,
-        started,
     }
 }
 
 fn name_counts(values: &TopStrings) -> Vec<NameCount> {
     values.kept.iter().map(|(name, count)| NameCount { name: name.clone(), count: *count }).collect()
-}
-
-fn input_reports(result: &ScanResult) -> Vec<InputReport> {
-    let agg = &result.aggregate;
-    result
-        .inputs
-        .iter()
-        .enumerate()
-        .map(|(file, input)| InputReport {
-            lines: agg.lines_of_file(file as u32),
-            malformed: agg.malformed_by_file.get(&(file as u32)).copied().unwrap_or(0),
-            path: input.source.to_string(),
-            format: input.format.map(|f| f.name().to_owned()),
-            bytes: input.bytes,
-            compression: input.compression.map(|c| c.name().to_owned()),
-            raw_bytes: input.raw_bytes,
-            error: input.error.as_ref().map(ToString::to_string),
-        })
-        .collect()
-}
-
-fn malformed_samples(inputs: &[InputReport], agg: &Aggregate) -> Vec<MalformedSample> {
-    agg.samples
-        .iter()
-        .map(|sample| MalformedSample {
-            file: inputs.get(sample.position.file as usize).map_or_else(String::new, |i| i.path.clone()),
-            line: agg.line_number(sample.position),
-            kind: sample.kind.name().to_owned(),
-        })
-        .collect()
 }

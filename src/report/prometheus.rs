@@ -27,7 +27,7 @@ impl Render for PrometheusRenderer {
         }
         metric(wtr, "cts_logscan_malformed_lines_total", "counter", "Lines that could not be parsed, by kind.")?;
         for (kind, count) in &s.malformed_by_kind {
-            writeln!(wtr, "cts_logscan_malformed_lines_total{{kind=\"{kind}\"}} {count}")?;
+            writeln!(wtr, "cts_logscan_malformed_lines_total{{kind=\"{}\"}} {count}", kind.name())?;
         }
         metric(wtr, "cts_logscan_error_bodies_total", "counter", "Lines with an error body, by code.")?;
         for code in &report.codes {

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::{CodeReport, LatencyReport, NameCount, Render, Report};
+use super::{CodeReport, FilterReport, LatencyReport, NameCount, Render, Report};
 
 /// Writes the report as aligned text, optionally with ANSI colour.
 #[derive(Clone, Copy, Debug, Default)]
@@ -39,17 +39,22 @@ impl TableRenderer {
     fn summary(&self, report: &Report, wtr: &mut dyn Write) -> io::Result<()> {
         let s = &report.summary;
         let files = plural(s.files as u64, "file", "files");
+        let timing = s.timing.as_ref().map_or(String::new(), |t| {
+            format!(" in {:.2} s ({}/s)", t.wall_seconds, human_bytes(t.mib_per_second * 1048576.0))
+        });
         writeln!(
             wtr,
-            "{} {} — {files}, {}, {} lines in {:.2} s ({}/s)",
+            "{} {} — {files}, {}, {} lines{timing}",
             self.paint("1", &report.tool.name),
             report.tool.version,
             human_bytes(s.bytes as f64),
             thousands(s.lines),
-            s.timing.wall_seconds,
-            human_bytes(s.timing.mib_per_second * 1048576.0),
         )?;
-        let kinds: Vec<String> = s.malformed_by_kind.iter().map(|(k, n)| format!("{k} {}", thousands(*n))).collect();
+        if let Some(filter) = &s.filter {
+            writeln!(wtr, "  filter       {}", filter_text(filter))?;
+        }
+        let kinds: Vec<String> =
+            s.malformed_by_kind.iter().map(|(k, n)| format!("{} {}", k.name(), thousands(*n))).collect();
         let kinds = if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) };
         let filtered =
             if s.filtered > 0 { format!(" · filtered out {}", thousands(s.filtered)) } else { String::new() };
@@ -68,6 +73,13 @@ impl TableRenderer {
             plural(report.codes.len() as u64, "code", "codes"),
             plural(s.unknown_code_bodies, "body", "bodies"),
         )?;
+        if s.error_bodies_in_malformed_lines > 0 {
+            writeln!(
+                wtr,
+                "  in malformed {:>12}   error bodies in lines that did not parse (not requests; column IN MALFORMED)",
+                thousands(s.error_bodies_in_malformed_lines)
+            )?;
+        }
         let invalid = &s.invalid_fields;
         if invalid.time + invalid.status + invalid.latency > 0 {
             writeln!(
@@ -117,24 +129,25 @@ impl TableRenderer {
             "MAX MS",
             "STATUS",
             "MISMATCH",
+            "IN MALFORMED",
             "FIRST SEEN",
             "LAST SEEN",
             "MESSAGE",
         ];
-        let rows: Vec<[String; 14]> = codes.iter().map(row).collect();
+        let rows: Vec<[String; COLUMNS]> = codes.iter().map(row).collect();
         let mut widths = header.map(str::len);
         for row in &rows {
             for (w, cell) in widths.iter_mut().zip(row) {
                 *w = (*w).max(cell.chars().count());
             }
         }
-        let line = |cells: &[String; 14]| -> String {
+        let line = |cells: &[String; COLUMNS]| -> String {
             let mut out = String::new();
             for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
                 let pad = width.saturating_sub(cell.chars().count());
                 match i {
-                    0 | 9 | 11 | 12 => out.push_str(&format!("{cell}{} ", " ".repeat(pad))),
-                    13 => out.push_str(cell),
+                    0 | 9 | 12 | 13 => out.push_str(&format!("{cell}{} ", " ".repeat(pad))),
+                    14 => out.push_str(cell),
                     _ => out.push_str(&format!("{}{cell} ", " ".repeat(pad))),
                 }
             }
@@ -172,14 +185,14 @@ impl TableRenderer {
             series.bucket_seconds,
             short_time(Some(&series.first_bucket)),
             series.requests.len(),
-            series.requests.len().div_ceil(SPARK_WIDTH).max(1)
+            series.per_point(SPARK_WIDTH)
         );
         writeln!(wtr, "{}", self.paint("1", &title))?;
         for code in &report.codes {
             let Some(counts) = &code.series else { continue };
             let started =
                 code.started.as_deref().map_or(String::new(), |t| format!("  started {}", short_time(Some(t))));
-            writeln!(wtr, "  {:<12} {}{started}", code.code, sparkline(counts))?;
+            writeln!(wtr, "  {:<12} {}{started}", code.code, sparkline(&series.fold(counts, SPARK_WIDTH)))?;
         }
         Ok(())
     }
@@ -199,6 +212,11 @@ impl TableRenderer {
             writeln!(wtr, "  endpoints    {}", list(&top.endpoints))?;
             writeln!(wtr, "  projects     {}", list(&top.projects))?;
             writeln!(wtr, "  clients      {}", list(&top.clients))?;
+            let bound = &top.max_undercount;
+            let worst = bound.endpoints.max(bound.projects).max(bound.clients);
+            if worst > 0 {
+                writeln!(wtr, "  (more distinct values than kept: counts may be low by up to {})", thousands(worst))?;
+            }
             for sample in &top.request_ids {
                 writeln!(wtr, "  request id   {}  {}:{}", sample.request_id, sample.file, sample.line)?;
             }
@@ -239,13 +257,16 @@ impl TableRenderer {
         writeln!(wtr)?;
         writeln!(wtr, "{}", self.paint("1", &format!("malformed lines (first {}):", s.malformed_samples.len())))?;
         for sample in &s.malformed_samples {
-            writeln!(wtr, "  {}:{}  {}", sample.file, sample.line, sample.kind)?;
+            writeln!(wtr, "  {}:{}  {}", sample.file, sample.line, sample.kind.name())?;
         }
         Ok(())
     }
 }
 
-fn row(code: &CodeReport) -> [String; 14] {
+/// Columns of the per-code table.
+const COLUMNS: usize = 15;
+
+fn row(code: &CodeReport) -> [String; COLUMNS] {
     let latency = |pick: fn(&LatencyReport) -> f64| code.latency_ms.as_ref().map_or("-".to_owned(), |l| ms(pick(l)));
     let message = code.display_message().unwrap_or("-");
     [
@@ -260,23 +281,43 @@ fn row(code: &CodeReport) -> [String; 14] {
         latency(|l| l.max),
         code.documented_status.map_or("?".to_owned(), |s| s.to_string()),
         if code.in_catalog { thousands(code.status_mismatches) } else { "-".to_owned() },
+        thousands(code.in_malformed_lines),
         short_time(code.first_seen.as_deref()),
         short_time(code.last_seen.as_deref()),
         ellipsize(&message.replace(['\n', '\r', '\t'], " "), MESSAGE_WIDTH),
     ]
 }
 
-/// Widest sparkline; longer series are folded, each character showing the
-/// largest bucket it covers.
+/// Widest sparkline; longer series are folded by [`super::Series::fold`].
 const SPARK_WIDTH: usize = 60;
 
-/// `▁▂▃▄▅▆▇█` scaled to the largest count; a space for an empty bucket.
-fn sparkline(counts: &[u64]) -> String {
+/// `▁▂▃▄▅▆▇█` scaled to the largest count; a space for an empty point.
+fn sparkline(points: &[u64]) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let per_char = counts.len().div_ceil(SPARK_WIDTH).max(1);
-    let folded: Vec<u64> = counts.chunks(per_char).map(|c| c.iter().copied().max().unwrap_or(0)).collect();
-    let top = folded.iter().copied().max().unwrap_or(0).max(1);
-    folded.iter().map(|&n| if n == 0 { ' ' } else { BARS[((n * 8 - 1) / top).min(7) as usize] }).collect()
+    let top = points.iter().copied().max().unwrap_or(0).max(1);
+    points.iter().map(|&n| if n == 0 { ' ' } else { BARS[((n * 8 - 1) / top).min(7) as usize] }).collect()
+}
+
+/// `since 2026-11-27T14:05:00.000Z · status 5xx · codes CTS.02*`.
+fn filter_text(filter: &FilterReport) -> String {
+    let mut parts = Vec::new();
+    if let Some(since) = &filter.since {
+        parts.push(format!("since {since}"));
+    }
+    if let Some(until) = &filter.until {
+        parts.push(format!("until {until}"));
+    }
+    let joined = |items: Vec<String>| items.join(",");
+    if !filter.statuses.is_empty() {
+        parts.push(format!("status {}", joined(filter.statuses.iter().map(ToString::to_string).collect())));
+    }
+    if !filter.codes.is_empty() {
+        parts.push(format!(
+            "codes {} (totals cover all codes)",
+            joined(filter.codes.iter().map(ToString::to_string).collect())
+        ));
+    }
+    parts.join(" · ")
 }
 
 /// `2026-11-27T06:54:04.123Z` → `2026-11-27T06:54:04Z`.
@@ -366,6 +407,5 @@ mod tests {
         assert_eq!(short_time(Some("2026-11-27T06:54:04.123Z")), "2026-11-27T06:54:04Z");
         assert_eq!(ellipsize("abcdef", 4), "abc…");
         assert_eq!(sparkline(&[0, 1, 4, 8]), " ▁▄█");
-        assert_eq!(sparkline(&vec![1; 120]).chars().count(), 60);
     }
 }

@@ -44,7 +44,10 @@ pub struct Percentiles {
 /// What a correct scan reports for one code.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeTruth {
+    /// Requests with this code.
     pub count: u64,
+    /// Malformed lines with a body of this code (not requests).
+    pub in_malformed: u64,
     pub in_catalog: bool,
     pub statuses: BTreeMap<String, u64>,
     pub status_mismatches: u64,
@@ -63,7 +66,10 @@ pub struct Truth {
     pub requests: u64,
     pub blank: u64,
     pub malformed: u64,
+    /// Requests with an error body.
     pub error_bodies: u64,
+    /// Malformed lines with an error body.
+    pub malformed_bodies: u64,
     pub statuses: BTreeMap<String, u64>,
     pub latency_all_us: Option<Percentiles>,
     pub latency_without_error_us: Option<Percentiles>,
@@ -202,9 +208,9 @@ impl Tally {
         self.truth.lines += 1;
         self.truth.malformed += 1;
         if let Some(code) = code {
-            self.truth.error_bodies += 1;
+            self.truth.malformed_bodies += 1;
             let stats = self.truth.codes.entry(code.to_string()).or_default();
-            stats.count += 1;
+            stats.in_malformed += 1;
             stats.in_catalog = CODES.iter().any(|c| c.0 == code && c.1.is_some());
         }
     }

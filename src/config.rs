@@ -1,0 +1,188 @@
+//! The command line, validated: clap's arguments become the library's
+//! options, with factory methods for what each step needs (the scan
+//! options, the report options, the renderer, the output).
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use cts_logscan::aggregate::Collect;
+use cts_logscan::filter::CodePattern;
+use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit};
+use cts_logscan::input::{ReaderOptions, Source};
+use cts_logscan::report::{
+    CsvRenderer, HtmlRenderer, JsonRenderer, MarkdownRenderer, PrometheusRenderer, Render, ReportOptions, TableRenderer,
+};
+use cts_logscan::rules::Rule;
+use cts_logscan::scan::ScanOptions;
+use cts_logscan::state::State;
+
+use crate::cli::{ColorChoice, FormatArg, OutputFormat, ReportArgs, ScanArgs, UnitArg};
+
+/// A scan, as the command line asked for it.
+pub struct ScanConfig {
+    args: ScanArgs,
+    delivery: Delivery,
+}
+
+/// Where a state goes and how it is judged: shared by scanning and
+/// `merge`.
+pub struct Delivery {
+    output: OutputFormat,
+    output_file: Option<PathBuf>,
+    fail_on: Vec<Rule>,
+    quiet: bool,
+    color: ColorChoice,
+    top: Option<usize>,
+}
+
+impl ScanConfig {
+    /// Validates the scan arguments.
+    ///
+    /// # Errors
+    ///
+    /// When no path was given and stdin is a terminal, which would wait
+    /// for typed input forever.
+    pub fn new(args: ScanArgs) -> anyhow::Result<ScanConfig> {
+        if args.paths.is_empty() && io::stdin().is_terminal() {
+            bail!("no input: give one or more log files, or '-' to read standard input (see --help)");
+        }
+        let delivery = Delivery::new(args.report.clone(), None);
+        Ok(ScanConfig { args, delivery })
+    }
+
+    /// The inputs to read; stdin when no path was given.
+    pub fn sources(&self) -> Vec<Source> {
+        if self.args.paths.is_empty() {
+            return vec![Source::Stdin];
+        }
+        self.args.paths.iter().cloned().map(Source::from_arg).collect()
+    }
+
+    /// The library's scan options.
+    pub fn scan_options(&self) -> ScanOptions {
+        let args = &self.args;
+        let unit = match args.latency_unit {
+            UnitArg::S => LatencyUnit::Seconds,
+            UnitArg::Ms => LatencyUnit::Millis,
+            UnitArg::Us => LatencyUnit::Micros,
+        };
+        let mut fields = FieldOverrides::new(unit);
+        let overrides = [
+            (Field::Time, &args.time_field),
+            (Field::Status, &args.status_field),
+            (Field::Latency(unit), &args.latency_field),
+            (Field::Uri, &args.uri_field),
+        ];
+        for (field, name) in overrides {
+            if let Some(name) = name {
+                fields.set(field, name);
+            }
+        }
+        let format = match (&args.log_format, args.format) {
+            (Some(layout), _) => Some(Format::Custom(layout.clone())),
+            (None, FormatArg::Auto) => None,
+            (None, FormatArg::Ndjson) => Some(Format::Ndjson),
+            (None, FormatArg::Combined) => Some(Format::Combined),
+            (None, FormatArg::Common) => Some(Format::Common),
+        };
+        ScanOptions {
+            threads: args.threads,
+            reader: ReaderOptions { block_size: args.block_size, max_line_len: args.max_line_len },
+            format,
+            fields,
+            since: args.since,
+            until: args.until,
+            statuses: args.status.clone(),
+            codes: args.code.iter().map(|c| CodePattern::new(c)).collect(),
+            collect: Collect {
+                // The HTML chart needs a series: per minute unless asked.
+                bucket_ms: args.bucket.or((self.delivery.output == OutputFormat::Html).then_some(60_000)),
+                breakdowns: args.top.is_some(),
+            },
+            top: args.top,
+            hidden: args.hidden,
+            progress: None,
+        }
+    }
+
+    /// How the result is delivered.
+    pub fn delivery(&self) -> &Delivery {
+        &self.delivery
+    }
+}
+
+impl Delivery {
+    /// The delivery `args` ask for; `top` overrides the states' `--top`.
+    pub fn new(args: ReportArgs, top: Option<usize>) -> Delivery {
+        Delivery {
+            output: args.output,
+            output_file: args.output_file,
+            fail_on: args.fail_on,
+            quiet: args.quiet,
+            color: args.color,
+            top,
+        }
+    }
+
+    /// Whether warnings and the progress bar are silenced.
+    pub fn quiet(&self) -> bool {
+        self.quiet
+    }
+
+    /// The `--fail-on` rules.
+    pub fn rules(&self) -> &[Rule] {
+        &self.fail_on
+    }
+
+    /// How to view `state`: its own `--top` and `--code`, with `--top` of
+    /// this command line first.
+    pub fn report_options(&self, state: &State) -> ReportOptions {
+        let mut options = ReportOptions::of(state);
+        options.top = self.top.or(options.top);
+        options
+    }
+
+    /// The renderer of the report; `None` when the state itself is written.
+    pub fn renderer(&self) -> Option<Box<dyn Render>> {
+        Some(match self.output {
+            OutputFormat::Table => Box::new(TableRenderer { color: self.use_color() }),
+            OutputFormat::Json => Box::new(JsonRenderer),
+            OutputFormat::Csv => Box::new(CsvRenderer),
+            OutputFormat::Markdown => Box::new(MarkdownRenderer),
+            OutputFormat::Prometheus => Box::new(PrometheusRenderer),
+            OutputFormat::Html => Box::new(HtmlRenderer),
+            OutputFormat::State => return None,
+        })
+    }
+
+    /// Where the output goes: `-o FILE` or stdout, buffered.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be created.
+    pub fn writer(&self) -> anyhow::Result<(Box<dyn Write>, Option<&Path>)> {
+        Ok(match &self.output_file {
+            Some(path) => {
+                let file =
+                    File::create(path).with_context(|| format!("{}: cannot create output file", path.display()))?;
+                (Box::new(BufWriter::new(file)), Some(path))
+            }
+            None => (Box::new(BufWriter::new(io::stdout().lock())), None),
+        })
+    }
+
+    /// Whether the table should be coloured.
+    fn use_color(&self) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                self.output_file.is_none()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && io::stdout().is_terminal()
+            }
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! The aggregate state: everything a scan counted, typed, versioned and
+//! exact, plus what it scanned and the settings that applied. It is the one
+//! unit of merge: a scan produces a state, `merge` combines states, and
+//! every report is a view of one ([`crate::report::Report::build`]).
+//!
+//! # Format
+//!
+//! `--output state` writes one line of JSON:
+//!
+//! ```json
+//! {"kind":"cts-logscan-state","state_version":1,"tool":{"name":"cts-logscan","version":"0.1.0"},
+//!  "inputs":[{"path":"web1.log","format":"combined","compression":null,"bytes":1830,"raw_bytes":1830,
+//!             "lines":10,"malformed":1,"fingerprint":"9f0c…","error":null}],
+//!  "directory_errors":[],"filter":{"since":null,"until":null,"statuses":[],"codes":[]},
+//!  "collect":{"bucket_ms":null,"breakdowns":false},"top":null,
+//!  "aggregate":{"lines":10,"requests":8,…,"codes":{"CTS.0003":{"count":2,…,"latency":{"min":30000,"max":120000,"hdr":"HISTF…"}}}}}
+//! ```
+//!
+//! Latencies are microseconds; histograms are HDR V2 with deflate, base64.
+//! Line positions are 0-based line indexes within their input. A reader
+//! refuses any other `state_version` and names both versions.
+//!
+//! # Merging
+//!
+//! [`merge`] concatenates the inputs and merges the aggregates, which is
+//! exact: counts, statuses, histograms, series, breakdowns and samples of
+//! the merged state equal those of one scan over all the inputs, in the
+//! order the states are given. It refuses states written with different
+//! filters (`--since`, `--until`, `--status`, `--code`), bucket sizes or
+//! `--top` on one side only, and states that share an input (the same size
+//! and fingerprint, whatever its path) unless overlap is allowed.
+
+use std::collections::HashMap;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::aggregate::{Aggregate, Collect};
+use crate::error::Error;
+use crate::filter::Filter;
+use crate::format::FormatKind;
+use crate::input::Compression;
+use crate::lex::time::format_rfc3339;
+
+/// The version of the state's structure; any change bumps it.
+pub const STATE_VERSION: u32 = 1;
+
+/// The `kind` every state carries.
+pub const STATE_KIND: &str = "cts-logscan-state";
+
+/// Everything a scan (or a merge of scans) counted.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct State {
+    /// Always [`STATE_KIND`].
+    pub kind: String,
+    /// [`STATE_VERSION`].
+    pub state_version: u32,
+    /// Which program wrote the state.
+    pub tool: Tool,
+    /// One entry per input, in order; line positions index into it.
+    pub inputs: Vec<InputSummary>,
+    /// Directories that could not be listed (fully).
+    pub directory_errors: Vec<String>,
+    /// Which requests counted and which codes a report shows.
+    pub filter: Filter,
+    /// What was kept beyond the fixed figures.
+    pub collect: Collect,
+    /// `--top N` as the scan was asked: how many entries a report shows by
+    /// default (a view setting, not data).
+    pub top: Option<usize>,
+    /// The counts.
+    pub aggregate: Aggregate,
+    /// Wall time of the scan that produced this state; not stored, and
+    /// `None` after a merge.
+    #[serde(skip)]
+    pub elapsed: Option<Duration>,
+}
+
+/// The program that wrote a state or report.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    /// `cts-logscan`.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+impl Tool {
+    /// This program.
+    pub fn this() -> Tool {
+        Tool { name: env!("CARGO_PKG_NAME").to_owned(), version: env!("CARGO_PKG_VERSION").to_owned() }
+    }
+}
+
+/// What one input contributed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputSummary {
+    /// The path as given, or `<stdin>`.
+    pub path: String,
+    /// The format its lines were read as; `None` if nothing was read.
+    pub format: Option<FormatKind>,
+    /// The compression found, if any.
+    pub compression: Option<Compression>,
+    /// Bytes read, after decompression.
+    pub bytes: u64,
+    /// Bytes read from the file or pipe (the compressed size).
+    pub raw_bytes: u64,
+    /// Lines read from this input.
+    pub lines: u64,
+    /// Of those, lines that did not parse.
+    pub malformed: u64,
+    /// A hash of the first and last 4 KiB read (decompressed); with
+    /// `bytes`, what identifies the input when states are merged.
+    pub fingerprint: Option<String>,
+    /// Why the input could not be read (fully), if so; what was read
+    /// still counts.
+    pub error: Option<String>,
+}
+
+impl InputSummary {
+    /// A hint when most of this input's lines did not parse: probably the
+    /// wrong format.
+    pub fn format_hint(&self) -> Option<String> {
+        let format = self.format?;
+        (self.lines >= 10 && self.malformed * 2 > self.lines).then(|| {
+            format!(
+                "{}: {} of {} lines did not parse as {format}; if that is not its format, pass --format or --log-format",
+                self.path, self.malformed, self.lines
+            )
+        })
+    }
+
+    /// How this input is told apart from others: size and fingerprint;
+    /// `None` for an input that gave no bytes.
+    fn identity(&self) -> Option<(u64, &str)> {
+        (self.bytes > 0).then_some((self.bytes, self.fingerprint.as_deref()?))
+    }
+}
+
+impl State {
+    /// A state of `aggregate` (positions already resolved) over `inputs`.
+    pub fn new(
+        inputs: Vec<InputSummary>,
+        directory_errors: Vec<String>,
+        filter: Filter,
+        collect: Collect,
+        top: Option<usize>,
+        aggregate: Aggregate,
+    ) -> State {
+        State {
+            kind: STATE_KIND.to_owned(),
+            state_version: STATE_VERSION,
+            tool: Tool::this(),
+            inputs,
+            directory_errors,
+            filter,
+            collect,
+            top,
+            aggregate,
+            elapsed: None,
+        }
+    }
+
+    /// Every error an input or directory gave, as messages.
+    pub fn errors(&self) -> impl Iterator<Item = &str> {
+        self.directory_errors.iter().map(String::as_str).chain(self.inputs.iter().filter_map(|i| i.error.as_deref()))
+    }
+
+    /// Writes the state as one line of JSON.
+    ///
+    /// # Errors
+    ///
+    /// Whatever writing to `wtr` returns.
+    pub fn write(&self, wtr: &mut dyn io::Write) -> io::Result<()> {
+        serde_json::to_writer(&mut *wtr, self)?;
+        writeln!(wtr)
+    }
+
+    /// Reads a state written by `--output state`.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be read, is not a state (a JSON report, say),
+    /// has another state version, or does not parse (with line and column).
+    pub fn read(path: &Path) -> Result<State, Error> {
+        let bytes = std::fs::read(path).map_err(|source| Error::ReadFile { path: path.to_owned(), source })?;
+        State::from_slice(path, &bytes)
+    }
+
+    /// Parses a state; `path` names it in errors.
+    ///
+    /// # Errors
+    ///
+    /// As [`State::read`].
+    pub fn from_slice(path: &Path, bytes: &[u8]) -> Result<State, Error> {
+        let parse_error = |e: serde_json::Error| Error::Parse {
+            path: path.to_owned(),
+            what: "state",
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        };
+        let header = first_value::<Header>(bytes).map_err(parse_error)?;
+        match (header.kind.as_deref(), header.state_version, header.schema_version) {
+            (Some(STATE_KIND), Some(STATE_VERSION), _) => serde_json::from_slice(bytes).map_err(parse_error),
+            (Some(STATE_KIND), found, _) => Err(Error::Version {
+                path: path.to_owned(),
+                what: "state",
+                found: found.unwrap_or(0),
+                supported: STATE_VERSION,
+            }),
+            (None, None, Some(_)) => Err(Error::NotReadable {
+                path: path.to_owned(),
+                reason: "is a JSON report, which is for reading; merge reads states: write them with --output state"
+                    .to_owned(),
+            }),
+            _ => Err(Error::NotReadable {
+                path: path.to_owned(),
+                reason: "is not a cts-logscan state; write one with --output state".to_owned(),
+            }),
+        }
+    }
+}
+
+/// The first JSON value of `bytes`, ignoring what follows it, so that
+/// telling what a file is never fails on the rest of it.
+///
+/// # Errors
+///
+/// When the first value is not JSON of type `T`.
+pub fn first_value<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, serde_json::Error> {
+    let mut values = serde_json::Deserializer::from_slice(bytes).into_iter::<T>();
+    values.next().unwrap_or_else(|| serde_json::from_slice(b"null"))
+}
+
+/// The fields that tell what kind of document a file is.
+#[derive(Deserialize)]
+struct Header {
+    kind: Option<String>,
+    state_version: Option<u32>,
+    schema_version: Option<u32>,
+}
+
+/// Merges `parts` (each named by the file it came from) into one state
+/// over all their inputs, in the order given. See the [module docs](self).
+///
+/// # Errors
+///
+/// [`Error::Incompatible`] when two parts were written with different
+/// filters, bucket sizes or `--top` on one side only, naming the setting
+/// and both values; [`Error::Overlap`] when two parts share an input and
+/// `allow_overlap` is false.
+pub fn merge(parts: Vec<(PathBuf, State)>, allow_overlap: bool) -> Result<State, Error> {
+    let mut parts = parts.into_iter();
+    let Some((first_path, mut merged)) = parts.next() else {
+        return Ok(State::new(
+            Vec::new(),
+            Vec::new(),
+            Filter::default(),
+            Collect::default(),
+            None,
+            Aggregate::default(),
+        ));
+    };
+    let mut seen: HashMap<(u64, String), (usize, PathBuf, String)> = HashMap::new();
+    remember_inputs(&merged, (0, &first_path), &mut seen, allow_overlap)?;
+    for (index, (path, mut part)) in parts.enumerate() {
+        check_compatible(&first_path, &merged, &path, &part)?;
+        remember_inputs(&part, (index + 1, &path), &mut seen, allow_overlap)?;
+        part.aggregate.shift_inputs(merged.inputs.len() as u32);
+        merged.inputs.append(&mut part.inputs);
+        merged.directory_errors.append(&mut part.directory_errors);
+        merged.top = merged.top.max(part.top);
+        merged.aggregate.merge(part.aggregate);
+    }
+    merged.elapsed = None;
+    merged.tool = Tool::this();
+    Ok(merged)
+}
+
+/// Records the inputs of `state` (the `part`-th state, from `path`) in
+/// `seen`, refusing one that an earlier state holds. One state may hold an
+/// input twice: its scan was asked to read it twice.
+fn remember_inputs(
+    state: &State,
+    (part, path): (usize, &Path),
+    seen: &mut HashMap<(u64, String), (usize, PathBuf, String)>,
+    allow_overlap: bool,
+) -> Result<(), Error> {
+    for input in &state.inputs {
+        let Some((bytes, fingerprint)) = input.identity() else { continue };
+        let key = (bytes, fingerprint.to_owned());
+        match seen.get(&key) {
+            Some((earlier, first, first_input)) if *earlier != part && !allow_overlap => {
+                let also = if *first_input == input.path { String::new() } else { format!(" as {first_input}") };
+                return Err(Error::Overlap {
+                    input: format!("{} ({bytes} bytes, fingerprint {fingerprint})", input.path),
+                    first: PathBuf::from(format!("{}{also}", first.display())),
+                    second: path.to_owned(),
+                });
+            }
+            Some(_) => {}
+            None => {
+                seen.insert(key, (part, path.to_owned(), input.path.clone()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Refuses to merge `b` into `a` when they were written with settings
+/// that make their counts mean different things.
+fn check_compatible(a_path: &Path, a: &State, b_path: &Path, b: &State) -> Result<(), Error> {
+    let time = |t: Option<i64>| t.map_or_else(|| "none".to_owned(), format_rfc3339);
+    let list = |items: Vec<String>| if items.is_empty() { "none".to_owned() } else { items.join(",") };
+    let (fa, fb) = (&a.filter, &b.filter);
+    let settings: [(&'static str, String, String); 6] = [
+        ("--since", time(fa.since), time(fb.since)),
+        ("--until", time(fa.until), time(fb.until)),
+        (
+            "--status",
+            list(fa.statuses.iter().map(ToString::to_string).collect()),
+            list(fb.statuses.iter().map(ToString::to_string).collect()),
+        ),
+        (
+            "--code",
+            list(fa.codes.iter().map(ToString::to_string).collect()),
+            list(fb.codes.iter().map(ToString::to_string).collect()),
+        ),
+        (
+            "--bucket",
+            a.collect.bucket_ms.map_or("none".to_owned(), |ms| format!("{} s", ms as f64 / 1000.0)),
+            b.collect.bucket_ms.map_or("none".to_owned(), |ms| format!("{} s", ms as f64 / 1000.0)),
+        ),
+        ("--top", on_off(a.collect.breakdowns), on_off(b.collect.breakdowns)),
+    ];
+    match settings.into_iter().find(|(_, x, y)| x != y) {
+        Some((setting, theirs, ours)) => {
+            Err(Error::Incompatible { setting, first: a_path.to_owned(), theirs, second: b_path.to_owned(), ours })
+        }
+        None => Ok(()),
+    }
+}
+
+fn on_off(on: bool) -> String {
+    if on { "on".to_owned() } else { "off".to_owned() }
+}
