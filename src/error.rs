@@ -1,10 +1,9 @@
 //! The library's one error type. Every variant names what it is about: the
 //! input, the file and, where it applies, the line or byte offset.
 
+use std::fmt::Display;
 use std::io;
 use std::path::PathBuf;
-
-use crate::input::Source;
 
 /// Errors from configuring a scan, scanning, reading states and reports.
 #[derive(Debug, thiserror::Error)]
@@ -176,12 +175,12 @@ pub enum Error {
 
 impl Error {
     /// An input could not be opened.
-    pub fn open(input: &Source, source: io::Error) -> Self {
+    pub fn open(input: impl Display, source: io::Error) -> Self {
         Error::Open { input: input.to_string(), source }
     }
 
     /// Reading an input failed at byte `offset`.
-    pub fn read(input: &Source, offset: u64, source: io::Error) -> Self {
+    pub fn read(input: impl Display, offset: u64, source: io::Error) -> Self {
         Error::Read { input: input.to_string(), offset, source }
     }
 

@@ -10,7 +10,7 @@
 mod breakdown;
 mod buckets;
 mod code_stats;
-mod heavy_hitters;
+pub mod heavy_hitters;
 mod latency;
 
 use std::collections::BTreeMap;
@@ -19,8 +19,8 @@ use serde::{Deserialize, Serialize};
 
 pub use breakdown::{Breakdown, MAX_REQUEST_SAMPLES, RequestSample, normalize_endpoint, project_id};
 pub use buckets::{Buckets, MAX_BUCKETS};
-pub use code_stats::{CodeStats, TopStrings};
-pub use heavy_hitters::{CAPACITY as TOP_CAPACITY, HeavyHitters};
+pub use code_stats::{CodeStats, MAX_DISTINCT, TopStrings};
+pub use heavy_hitters::HeavyHitters;
 pub use latency::{Latency, MAX_LATENCY_US, Percentiles};
 
 use crate::extract::ErrorBody;

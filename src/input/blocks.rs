@@ -102,7 +102,7 @@ pub struct InputStats {
 /// Reads sources one after another as blocks of whole lines.
 ///
 /// An input that cannot be opened or read is recorded in
-/// [`BlockReader::errors`] and skipped; the others are still read.
+/// [`BlockReader::take_errors`] and skipped; the others are still read.
 pub struct BlockReader {
     sources: Vec<Source>,
     options: ReaderOptions,

@@ -3,7 +3,7 @@
 //! one input twice, whatever path it was read under.
 
 /// Bytes hashed at each end of an input.
-const EDGE: usize = 4096;
+pub const EDGE: usize = 4096;
 
 /// Collects the first and last [`EDGE`] bytes of a stream as it is read.
 #[derive(Clone, Debug, Default)]

@@ -14,7 +14,7 @@
 mod blocks;
 mod decode;
 mod document;
-mod fingerprint;
+pub mod fingerprint;
 mod producer;
 mod walk;
 
@@ -23,7 +23,7 @@ use std::path::PathBuf;
 
 pub use blocks::{Block, BlockContent, BlockReader, HEAD_BYTES, HEAD_LINES, InputStats, ProgressFn, ReaderOptions};
 pub use decode::Compression;
-pub use fingerprint::Fingerprinter;
+
 pub use walk::expand;
 
 /// Where lines come from.

@@ -18,6 +18,20 @@ impl Render for MarkdownRenderer {
         writeln!(wtr, "- blank lines: {}, malformed lines: {}", s.blank, s.malformed)?;
         let rate = s.error_rate.map_or("-".to_owned(), |r| format!("{:.2} %", r * 100.0));
         writeln!(wtr, "- error bodies: {} ({rate} of requests)", s.error_bodies)?;
+        if s.error_bodies_in_malformed_lines > 0 {
+            writeln!(wtr, "- error bodies in lines that did not parse: {}", s.error_bodies_in_malformed_lines)?;
+        }
+        if let Some(filter) = &s.filter {
+            let patterns = |items: Vec<String>| if items.is_empty() { "-".to_owned() } else { items.join(", ") };
+            writeln!(
+                wtr,
+                "- filter: since {}, until {}, status {}, codes {}",
+                filter.since.as_deref().unwrap_or("-"),
+                filter.until.as_deref().unwrap_or("-"),
+                patterns(filter.statuses.iter().map(ToString::to_string).collect()),
+                patterns(filter.codes.iter().map(ToString::to_string).collect()),
+            )?;
+        }
         if let (Some(first), Some(last)) = (&s.first_time, &s.last_time) {
             writeln!(wtr, "- time span: {first} to {last}")?;
         }

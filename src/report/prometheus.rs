@@ -36,6 +36,20 @@ impl Render for PrometheusRenderer {
         }
         metric(
             wtr,
+            "cts_logscan_error_bodies_in_malformed_lines_total",
+            "counter",
+            "Lines that did not parse but hold an error body, by code (not requests).",
+        )?;
+        for code in report.codes.iter().filter(|c| c.in_malformed_lines > 0) {
+            writeln!(
+                wtr,
+                "cts_logscan_error_bodies_in_malformed_lines_total{{code=\"{}\"}} {}",
+                escape(&code.code),
+                code.in_malformed_lines
+            )?;
+        }
+        metric(
+            wtr,
             "cts_logscan_status_mismatches_total",
             "counter",
             "Lines whose HTTP status differs from the one documented for their code.",

@@ -134,18 +134,24 @@ impl TableRenderer {
             "LAST SEEN",
             "MESSAGE",
         ];
-        let rows: Vec<[String; COLUMNS]> = codes.iter().map(row).collect();
-        let mut widths = header.map(str::len);
+        // The IN MALFORMED column only when some code has such lines.
+        let shown: Vec<usize> = (0..COLUMNS)
+            .filter(|&i| i != IN_MALFORMED_COLUMN || codes.iter().any(|c| c.in_malformed_lines > 0))
+            .collect();
+        let pick = |cells: [String; COLUMNS]| -> Vec<String> { shown.iter().map(|&i| cells[i].clone()).collect() };
+        let rows: Vec<Vec<String>> = codes.iter().map(|code| pick(row(code))).collect();
+        let header = pick(header.map(str::to_owned));
+        let mut widths: Vec<usize> = header.iter().map(String::len).collect();
         for row in &rows {
             for (w, cell) in widths.iter_mut().zip(row) {
                 *w = (*w).max(cell.chars().count());
             }
         }
-        let line = |cells: &[String; COLUMNS]| -> String {
+        let line = |cells: &[String]| -> String {
             let mut out = String::new();
-            for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            for ((cell, width), &column) in cells.iter().zip(&widths).zip(&shown) {
                 let pad = width.saturating_sub(cell.chars().count());
-                match i {
+                match column {
                     0 | 9 | 12 | 13 => out.push_str(&format!("{cell}{} ", " ".repeat(pad))),
                     14 => out.push_str(cell),
                     _ => out.push_str(&format!("{}{cell} ", " ".repeat(pad))),
@@ -153,7 +159,7 @@ impl TableRenderer {
             }
             out.trim_end().to_owned()
         };
-        writeln!(wtr, "{}", self.paint("1", &line(&header.map(str::to_owned))))?;
+        writeln!(wtr, "{}", self.paint("1", &line(&header)))?;
         for (row, code) in rows.iter().zip(codes) {
             let text = line(row);
             let text = if !code.in_catalog {
@@ -265,6 +271,9 @@ impl TableRenderer {
 
 /// Columns of the per-code table.
 const COLUMNS: usize = 15;
+
+/// The column of [`CodeReport::in_malformed_lines`].
+const IN_MALFORMED_COLUMN: usize = 11;
 
 fn row(code: &CodeReport) -> [String; COLUMNS] {
     let latency = |pick: fn(&LatencyReport) -> f64| code.latency_ms.as_ref().map_or("-".to_owned(), |l| ms(pick(l)));
