@@ -587,3 +587,23 @@ impl View<'_> {
 fn name_counts(values: &TopStrings) -> Vec<NameCount> {
     values.kept.iter().map(|(name, count)| NameCount { name: name.clone(), count: *count }).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_fold_sums_the_buckets_each_point_covers() {
+        let series = Series { bucket_seconds: 60.0, first_bucket: String::new(), requests: vec![1; 120] };
+        let counts: Vec<u64> = (0..120).collect();
+        assert_eq!(series.per_point(60), 2);
+        let folded = series.fold(&counts, 60);
+        assert_eq!(folded.len(), 60);
+        assert_eq!((folded[0], folded[59]), (1, 237));
+        assert_eq!(folded.iter().sum::<u64>(), counts.iter().sum::<u64>());
+        // Fewer buckets than points: one point per bucket.
+        assert_eq!(series.fold(&counts, 500), counts);
+        let odd = Series { requests: vec![1; 7], ..series };
+        assert_eq!(odd.fold(&[1, 2, 3, 4, 5, 6, 7], 3), vec![6, 15, 7]);
+    }
+}
