@@ -1,6 +1,7 @@
 //! Command-line definitions (clap derive). Nothing else: `config.rs`
 //! turns them into the library's options.
 
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -208,9 +209,10 @@ pub struct ScanArgs {
 /// How a report is written and judged; shared by scanning and `merge`.
 #[derive(Clone, Debug, Args)]
 pub struct ReportArgs {
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
-    pub output: OutputFormat,
+    /// Report format; without it, taken from the -o file's extension
+    /// (.json, .csv, .md, .html, .prom, .state), else `table`.
+    #[arg(long, value_enum)]
+    pub output: Option<OutputFormat>,
 
     /// Exit with code 1 when a rule is breached (the report is still
     /// written in full); repeatable. `error_rate>0.5%`, `unknown_codes>0`,
@@ -287,6 +289,34 @@ pub enum ColorChoice {
     Never,
 }
 
+/// The command line with `--top N` written as `--top=N`.
+///
+/// `--top` takes an optional value, which clap reads only as `--top=N`, so
+/// `--top 3 access.log` would take `3` for a file. A number right after
+/// `--top` is its value; to scan a file named like a number after `--top`,
+/// write `./3`. Nothing after `--` is touched.
+pub fn join_top_values(args: impl IntoIterator<Item = OsString>) -> Vec<OsString> {
+    let mut joined: Vec<OsString> = Vec::new();
+    let mut args = args.into_iter().peekable();
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            joined.push(arg);
+            joined.extend(args);
+            break;
+        }
+        let number_follows =
+            args.peek().and_then(|next| next.to_str()).is_some_and(|next| next.parse::<usize>().is_ok());
+        if arg == "--top" && number_follows {
+            let mut with_value = OsString::from("--top=");
+            with_value.push(args.next().unwrap_or_default());
+            joined.push(with_value);
+        } else {
+            joined.push(arg);
+        }
+    }
+    joined
+}
+
 /// `1048576`, `64KiB`, `4MiB`, `1M`, `2GiB`.
 pub fn parse_size(text: &str) -> Result<usize, String> {
     let digits = text.trim().trim_end_matches(|c: char| c.is_ascii_alphabetic());
@@ -313,6 +343,22 @@ mod tests {
     #[test]
     fn verify_cli() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn top_takes_a_number_that_follows_it() {
+        let args = |line: &str| -> Vec<String> {
+            join_top_values(line.split(' ').map(OsString::from))
+                .iter()
+                .map(|a| a.to_str().unwrap().to_owned())
+                .collect()
+        };
+        assert_eq!(args("cts-logscan --top 3 a.log"), ["cts-logscan", "--top=3", "a.log"]);
+        assert_eq!(args("cts-logscan --top a.log"), ["cts-logscan", "--top", "a.log"]);
+        assert_eq!(args("cts-logscan --top=5 a.log --top"), ["cts-logscan", "--top=5", "a.log", "--top"]);
+        assert_eq!(args("cts-logscan -- --top 3"), ["cts-logscan", "--", "--top", "3"]);
+        let cli = Cli::parse_from(join_top_values(["cts-logscan", "--top", "3", "a.log"].map(OsString::from)));
+        assert_eq!((cli.scan.top, cli.scan.paths.len()), (Some(3), 1));
     }
 
     #[test]

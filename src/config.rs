@@ -30,6 +30,7 @@ pub struct ScanConfig {
 /// `merge`.
 pub struct Delivery {
     output: OutputFormat,
+    warnings: Vec<String>,
     output_file: Option<PathBuf>,
     fail_on: Vec<Rule>,
     quiet: bool,
@@ -98,7 +99,7 @@ impl ScanConfig {
             codes: args.code.iter().map(|c| CodePattern::new(c)).collect(),
             collect: Collect {
                 // The HTML chart needs a series: per minute unless asked.
-                bucket_ms: args.bucket.or((self.delivery.output == OutputFormat::Html).then_some(60_000)),
+                bucket_ms: args.bucket.or((self.delivery.output() == OutputFormat::Html).then_some(60_000)),
                 breakdowns: args.top.is_some(),
             },
             top: args.top,
@@ -115,15 +116,39 @@ impl ScanConfig {
 
 impl Delivery {
     /// The delivery `args` ask for; `top` overrides the states' `--top`.
+    /// Without `--output`, the format follows the `-o` file's extension.
     pub fn new(args: ReportArgs, top: Option<usize>) -> Delivery {
+        let by_extension = args.output_file.as_deref().and_then(format_of_file);
+        let mut warnings = Vec::new();
+        let output = match (args.output, by_extension) {
+            (Some(asked), Some(named)) if asked != named => {
+                let path = args.output_file.as_deref().map_or_else(String::new, |p| p.display().to_string());
+                warnings.push(format!(
+                    "-o {path} looks like {} output, but --output {} was given: writing {}",
+                    format_name(named),
+                    format_name(asked),
+                    format_name(asked)
+                ));
+                asked
+            }
+            (Some(asked), _) => asked,
+            (None, Some(named)) => named,
+            (None, None) => OutputFormat::Table,
+        };
         Delivery {
-            output: args.output,
+            output,
+            warnings,
             output_file: args.output_file,
             fail_on: args.fail_on,
             quiet: args.quiet,
             color: args.color,
             top,
         }
+    }
+
+    /// Warnings about the command line itself.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
     }
 
     /// Whether warnings and the progress bar are silenced.
@@ -173,6 +198,11 @@ impl Delivery {
         })
     }
 
+    /// The output format.
+    pub fn output(&self) -> OutputFormat {
+        self.output
+    }
+
     /// Whether the table should be coloured.
     fn use_color(&self) -> bool {
         match self.color {
@@ -184,5 +214,39 @@ impl Delivery {
                     && io::stdout().is_terminal()
             }
         }
+    }
+}
+
+/// The output format a file name asks for by its extension.
+fn format_of_file(path: &Path) -> Option<OutputFormat> {
+    let extension = path.extension()?.to_str()?.to_ascii_lowercase();
+    Some(match extension.as_str() {
+        "json" => OutputFormat::Json,
+        "csv" => OutputFormat::Csv,
+        "md" | "markdown" => OutputFormat::Markdown,
+        "html" | "htm" => OutputFormat::Html,
+        "prom" => OutputFormat::Prometheus,
+        "state" => OutputFormat::State,
+        "txt" => OutputFormat::Table,
+        _ => return None,
+    })
+}
+
+/// The name of a format as `--output` spells it.
+fn format_name(format: OutputFormat) -> String {
+    clap::ValueEnum::to_possible_value(&format).map_or_else(String::new, |v| v.get_name().to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn extensions_name_formats() {
+        assert_eq!(format_of_file(Path::new("r.HTML")), Some(OutputFormat::Html));
+        assert_eq!(format_of_file(Path::new("/var/lib/node_exporter/cts.prom")), Some(OutputFormat::Prometheus));
+        assert_eq!(format_of_file(Path::new("web1.state")), Some(OutputFormat::State));
+        assert_eq!(format_of_file(Path::new("report")), None);
+        assert_eq!(format_name(OutputFormat::Markdown), "markdown");
     }
 }

@@ -29,6 +29,21 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// A file got shorter while it was read (truncated in place, as
+    /// logrotate's `copytruncate` does); what was read still counts.
+    #[error(
+        "{input}: shrank from {from} to {to} bytes while it was read (truncated in place, as logrotate's copytruncate does); the figures cover the first {read} bytes"
+    )]
+    Shrank {
+        /// The input.
+        input: String,
+        /// Its size when it was opened.
+        from: u64,
+        /// Its size when the end was reached.
+        to: u64,
+        /// Bytes read from it.
+        read: u64,
+    },
     /// A directory given as input could not be listed (fully).
     #[error("{}: cannot list directory: {source}", path.display())]
     Walk {
@@ -37,6 +52,14 @@ pub enum Error {
         /// Why.
         #[source]
         source: io::Error,
+    },
+    /// A directory given as input holds no file to read.
+    #[error("{}: no log files under this directory{}", path.display(), hidden_hint(*hidden))]
+    NoFiles {
+        /// The directory.
+        path: PathBuf,
+        /// Files and directories skipped because their names start with `.`.
+        hidden: usize,
     },
     /// A report or state could not be written.
     #[error("{}: cannot write: {source}", path.display())]
@@ -171,6 +194,15 @@ pub enum Error {
         /// Its value there.
         ours: String,
     },
+}
+
+/// `NoFiles`'s hint about hidden entries.
+fn hidden_hint(hidden: usize) -> String {
+    match hidden {
+        0 => String::new(),
+        1 => " (1 hidden entry skipped: pass --hidden to read it)".to_owned(),
+        n => format!(" ({n} hidden entries skipped: pass --hidden to read them)"),
+    }
 }
 
 impl Error {

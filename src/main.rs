@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{CommandFactory, Parser};
-use cts_logscan::report::{self, Report};
+use cts_logscan::report::{self, Report, ReportOptions};
 use cts_logscan::scan::scan;
 use cts_logscan::state::{self, State};
 use cts_logscan::{catalog, diff, rules};
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
 }
 
 fn run() -> anyhow::Result<ExitCode> {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(cli::join_top_values(std::env::args_os()));
     match cli.command {
         Some(Command::Codes { output }) => {
             let mut out = io::stdout().lock();
@@ -113,8 +113,17 @@ fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
+    // Errors are never silenced: -q is for progress and warnings.
+    state.errors().for_each(|error| eprintln!("cts-logscan: {error}"));
+    if state.inputs.iter().all(|input| input.error.is_some() && input.bytes == 0) {
+        // Nothing was read: no report of zeros that a nightly job could
+        // take for a quiet night.
+        if state.inputs.is_empty() && state.directory_errors.is_empty() {
+            bail!("no input file to read");
+        }
+        return Ok(ExitCode::from(2));
+    }
     if !delivery.quiet() {
-        state.errors().for_each(|error| eprintln!("cts-logscan: {error}"));
         state.inputs.iter().filter_map(|input| input.format_hint()).for_each(|hint| eprintln!("cts-logscan: {hint}"));
     }
     deliver(&state, delivery)
@@ -131,7 +140,11 @@ fn merge(paths: &[PathBuf], allow_overlap: bool, delivery: &Delivery) -> anyhow:
 /// and picks the exit code: 2 when an input failed, else 1 when a rule was
 /// breached.
 fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<ExitCode> {
-    let report = Report::build(state, &delivery.report_options(state));
+    if !delivery.quiet() {
+        delivery.warnings().iter().for_each(|warning| eprintln!("cts-logscan: {warning}"));
+    }
+    let options = delivery.report_options(state);
+    let report = Report::build(state, &options);
     let (mut wtr, path) = delivery.writer()?;
     let written = match delivery.renderer() {
         Some(renderer) => renderer.render(&report, &mut wtr),
@@ -142,10 +155,11 @@ fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<ExitCode> {
         Some(path) => written.with_context(|| format!("{}: cannot write", path.display()))?,
         None => written?,
     }
-    let breaches = rules::breaches(delivery.rules(), &report);
-    if !delivery.quiet() {
-        breaches.iter().for_each(|breach| eprintln!("cts-logscan: {breach}"));
-    }
+    // Rules see every code, also those --code hides from the report, and
+    // their breaches are printed even with -q.
+    let judged = Report::build(state, &ReportOptions { codes: Vec::new(), ..options });
+    let breaches = rules::breaches(delivery.rules(), &judged);
+    breaches.iter().for_each(|breach| eprintln!("cts-logscan: {breach}"));
     Ok(if state.errors().next().is_some() {
         ExitCode::from(2)
     } else if !breaches.is_empty() {

@@ -68,8 +68,11 @@ pub struct InvalidFields {
 pub enum Malformed {
     /// An NDJSON line that does not start with `{`.
     NotJsonObject,
-    /// An NDJSON line whose object is cut short or broken.
+    /// An NDJSON line whose object is broken.
     InvalidJson,
+    /// A line cut short: a quoted field or a JSON object opened and never
+    /// closed (a user agent or a logged body cut off at the end).
+    Truncated,
     /// A line that does not have the access-log layout.
     NotAccessLog,
     /// A line longer than the line-length cap; skipped unread.
@@ -78,14 +81,20 @@ pub enum Malformed {
 
 impl Malformed {
     /// Every kind, in report order.
-    pub const ALL: [Malformed; 4] =
-        [Malformed::NotJsonObject, Malformed::InvalidJson, Malformed::NotAccessLog, Malformed::LineTooLong];
+    pub const ALL: [Malformed; 5] = [
+        Malformed::NotJsonObject,
+        Malformed::InvalidJson,
+        Malformed::Truncated,
+        Malformed::NotAccessLog,
+        Malformed::LineTooLong,
+    ];
 
     /// A stable kebab-case name for reports.
     pub fn name(self) -> &'static str {
         match self {
             Malformed::NotJsonObject => "not-json-object",
             Malformed::InvalidJson => "invalid-json",
+            Malformed::Truncated => "truncated",
             Malformed::NotAccessLog => "not-access-log",
             Malformed::LineTooLong => "line-too-long",
         }

@@ -11,10 +11,15 @@
 //! | `CTS.0004>0` | any `CTS.0004` |
 //! | `CTS.0003:p99>500ms` | p99 latency of `CTS.0003` requests above 500 ms |
 //! | `CTS.0003:count>=100`, `CTS.0003:rate>1%` | count; share of requests |
+//! | `requests<100`, `error_bodies>1000` | requests, requests with an error body |
 //!
 //! Operators: `>`, `>=`, `<`, `<=`. Latencies take `us`, `ms` (the
-//! default) or `s`; rates take `%` or a fraction. A figure the report does
-//! not have (no latency logged) never breaches.
+//! default) or `s`; rates take `%` or a fraction of 1 (`0.5` is 50 %; `50`
+//! is refused: did you mean `50%`?). The left side must be a metric or a
+//! code-shaped name (`CTS.0003`, `APIGW.0301`), so a typo cannot make a
+//! rule that never fires. A figure the report does not have (no latency
+//! logged) never breaches. Rules see every code, also those a `--code`
+//! filter hides from the report.
 
 use std::fmt;
 
@@ -36,6 +41,8 @@ enum Metric {
     Count,
     Rate,
     UnknownCodes,
+    Requests,
+    ErrorBodies,
     Latency(Quantile),
 }
 
@@ -90,12 +97,24 @@ impl Rule {
             None if metric(left, false).is_some() => (None, left),
             None => (Some(left.to_owned()), "count"),
         };
-        if code.as_deref() == Some("") {
-            return Err(error("empty code before ':'"));
+        if let Some(code) = code.as_deref().filter(|code| !is_code_shaped(code)) {
+            return Err(error(&format!(
+                "'{code}' is neither a metric ({GLOBAL_METRICS}) nor an error code like CTS.0003 or APIGW.0301"
+            )));
         }
-        let metric = metric(metric_name, code.is_some()).ok_or_else(|| error("unknown metric"))?;
+        let metric = metric(metric_name, code.is_some()).ok_or_else(|| {
+            let known = if code.is_some() { CODE_METRICS } else { GLOBAL_METRICS };
+            error(&format!("unknown metric '{metric_name}' (known: {known})"))
+        })?;
         let threshold =
             threshold(metric, value).ok_or_else(|| error("the value is not a number with a fitting unit"))?;
+        if metric == Metric::Rate && threshold > 1.0 {
+            return Err(error(&if value.ends_with('%') {
+                "a rate cannot exceed 100%".to_owned()
+            } else {
+                format!("a rate is a fraction of 1 or a percentage: did you mean {value}%?")
+            }));
+        }
         Ok(Rule { text: text.to_owned(), code, metric, op, threshold })
     }
 
@@ -105,6 +124,8 @@ impl Rule {
         let code = self.code.as_ref().map(|name| report.codes.iter().find(|c| &c.code == name));
         match (self.metric, code) {
             (Metric::UnknownCodes, _) => Some(report.summary.unknown_code_bodies as f64),
+            (Metric::Requests, _) => Some(report.summary.requests as f64),
+            (Metric::ErrorBodies, _) => Some(report.summary.error_bodies as f64),
             (Metric::Rate, None) => report.summary.error_rate,
             (Metric::Latency(q), None) => report.summary.latency_ms.all.as_ref().map(|l| pick(l, q)),
             (Metric::Count, Some(found)) => Some(found.map_or(0.0, |c| c.count as f64)),
@@ -129,7 +150,7 @@ impl Rule {
         let shown = match self.metric {
             Metric::Rate => format!("{:.3} %", observed * 100.0),
             Metric::Latency(_) => format!("{observed} ms"),
-            Metric::Count | Metric::UnknownCodes => format!("{observed}"),
+            Metric::Count | Metric::UnknownCodes | Metric::Requests | Metric::ErrorBodies => format!("{observed}"),
         };
         breached.then(|| Breach { rule: self.text.clone(), observed: shown })
     }
@@ -140,12 +161,32 @@ pub fn breaches(rules: &[Rule], report: &Report) -> Vec<Breach> {
     rules.iter().filter_map(|rule| rule.check(report)).collect()
 }
 
+/// The metrics of a whole report, for messages.
+const GLOBAL_METRICS: &str = "error_rate, requests, error_bodies, unknown_codes, p50, p90, p99, max";
+
+/// The metrics of one code, for messages.
+const CODE_METRICS: &str = "count, rate, p50, p90, p99, max";
+
+/// `CTS.0003`, `APIGW.0301`, `cts.0003`: letters (and digits or `_`), a dot,
+/// digits.
+fn is_code_shaped(code: &str) -> bool {
+    let Some((service, number)) = code.split_once('.') else {
+        return false;
+    };
+    service.starts_with(|c: char| c.is_ascii_alphabetic())
+        && service.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !number.is_empty()
+        && number.chars().all(|c| c.is_ascii_digit())
+}
+
 fn metric(name: &str, for_code: bool) -> Option<Metric> {
     Some(match name {
         "error_rate" if !for_code => Metric::Rate,
         "rate" if for_code => Metric::Rate,
         "count" if for_code => Metric::Count,
         "unknown_codes" if !for_code => Metric::UnknownCodes,
+        "requests" if !for_code => Metric::Requests,
+        "error_bodies" if !for_code => Metric::ErrorBodies,
         "p50" => Metric::Latency(Quantile::P50),
         "p90" => Metric::Latency(Quantile::P90),
         "p99" => Metric::Latency(Quantile::P99),
@@ -164,7 +205,7 @@ fn threshold(metric: Metric, value: &str) -> Option<f64> {
         (Metric::Latency(_), "" | "ms") => 1.0,
         (Metric::Latency(_), "s") => 1000.0,
         (Metric::Latency(_), "us" | "µs") => 0.001,
-        (Metric::Count | Metric::UnknownCodes, "") => 1.0,
+        (Metric::Count | Metric::UnknownCodes | Metric::Requests | Metric::ErrorBodies, "") => 1.0,
         _ => return None,
     };
     Some(number * scale)
@@ -202,5 +243,20 @@ mod tests {
         for bad in ["p99", "p99>fast", "error_rate>2s", "CTS.0003:p42>1", ":count>1", "p99>5%", "CTS.0003>1ms"] {
             assert!(Rule::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn rejects_rules_that_could_never_or_always_fire() {
+        let message = |rule: &str| Rule::parse(rule).unwrap_err().to_string();
+        assert!(message("CTS0003>0").contains("'CTS0003' is neither a metric"), "{}", message("CTS0003>0"));
+        assert!(message("request<100").contains("neither a metric"));
+        assert!(message("error_rate>50").contains("did you mean 50%?"));
+        assert!(message("error_rate>150%").contains("cannot exceed 100%"));
+        assert!(message("CTS.0003:rate>2").contains("did you mean 2%?"));
+        assert!(message("CTS.0003:requests>2").contains("known: count, rate"));
+        assert_eq!(Rule::parse("requests<100").unwrap().metric, Metric::Requests);
+        assert_eq!(Rule::parse("error_bodies>=1").unwrap().metric, Metric::ErrorBodies);
+        assert_eq!(Rule::parse("error_rate>1").unwrap().threshold, 1.0);
+        assert_eq!(Rule::parse("cts.0003>0").unwrap().code.as_deref(), Some("cts.0003"));
     }
 }

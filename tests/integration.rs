@@ -9,6 +9,7 @@ mod ground_truth;
 mod hostile;
 mod invariants;
 mod merge;
+mod new_user;
 mod outputs;
 mod reader_modes;
 mod support;

@@ -47,7 +47,7 @@ fn prometheus_exposition() {
         "cts_logscan_error_bodies_total{code=\"CTS.0003\",in_catalog=\"true\"} 2",
         "cts_logscan_error_bodies_total{code=\"APIGW.0301\",in_catalog=\"false\"} 1",
         "cts_logscan_requests_total{status=\"500\"} 1",
-        "cts_logscan_malformed_lines_total{kind=\"invalid-json\"} 1",
+        "cts_logscan_malformed_lines_total{kind=\"truncated\"} 1",
         "cts_logscan_status_mismatches_total{code=\"CTS.0003\"} 1",
         "cts_logscan_latency_seconds{code=\"CTS.0003\",quantile=\"1\"} 0.12",
         "cts_logscan_latency_seconds_count{code=\"CTS.0003\"} 2",

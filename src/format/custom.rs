@@ -250,7 +250,14 @@ impl CustomParser {
                         Some(Item::Literal(next)) => Some(&next[..]),
                         _ => None,
                     };
-                    let end = field_end(line, pos, *slot, quoted, next).ok_or(Malformed::NotAccessLog)?;
+                    let end = match field_end(line, pos, *slot, quoted, next) {
+                        Some(end) => end,
+                        // A quoted value that never closes: cut short.
+                        None if quoted && memchr::memchr(b'"', &line[pos..]).is_none() => {
+                            return Err(Malformed::Truncated);
+                        }
+                        None => return Err(Malformed::NotAccessLog),
+                    };
                     let value = &line[pos..end];
                     if *slot == Slot::UpstreamTime {
                         upstream = upstream_micros(value);

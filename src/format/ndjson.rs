@@ -287,16 +287,19 @@ impl NdjsonParser {
         }
         loop {
             if line.get(pos) != Some(&b'"') {
-                return Err(Malformed::InvalidJson);
+                return Err(broken(line, pos));
             }
-            let key_end = skip_string(line, pos).ok_or(Malformed::InvalidJson)?;
+            let key_end = skip_string(line, pos).ok_or(Malformed::Truncated)?;
             let key = self.keys.lookup(line, pos + 1, key_end - 1);
             pos = skip_ws(line, key_end);
             if line.get(pos) != Some(&b':') {
-                return Err(Malformed::InvalidJson);
+                return Err(broken(line, pos));
             }
             let value_start = skip_ws(line, pos + 1);
-            let value_end = skip_value(line, value_start).ok_or(Malformed::InvalidJson)?;
+            let value_end = skip_value(line, value_start).ok_or_else(|| match line.get(value_start) {
+                None | Some(b'"' | b'{' | b'[') => Malformed::Truncated,
+                Some(_) => Malformed::InvalidJson,
+            })?;
             if let Some((field, priority)) = key
                 && (full || matches!(field, Field::Time | Field::Status | Field::Latency(_) | Field::UpstreamLatency))
             {
@@ -306,7 +309,7 @@ impl NdjsonParser {
             match line.get(pos) {
                 Some(b',') => pos = skip_ws(line, pos + 1),
                 Some(b'}') => return end_of_object(line, pos),
-                _ => return Err(Malformed::InvalidJson),
+                _ => return Err(broken(line, pos)),
             }
         }
     }
@@ -366,6 +369,12 @@ impl NdjsonParser {
             _ => {}
         }
     }
+}
+
+/// A line that ends where the object needs more is cut short; anything
+/// else there is broken JSON.
+fn broken(line: &[u8], pos: usize) -> Malformed {
+    if pos >= line.len() { Malformed::Truncated } else { Malformed::InvalidJson }
 }
 
 fn end_of_object(line: &[u8], close: usize) -> Result<(), Malformed> {
@@ -439,9 +448,11 @@ mod tests {
     fn malformed_lines() {
         assert_eq!(parse("hello"), Err(Malformed::NotJsonObject));
         assert_eq!(parse("[1,2]"), Err(Malformed::NotJsonObject));
-        assert_eq!(parse(r#"{"a":"#), Err(Malformed::InvalidJson));
-        assert_eq!(parse(r#"{"a":"unterminated}"#), Err(Malformed::InvalidJson));
-        assert_eq!(parse(r#"{"a":{"b":1}"#), Err(Malformed::InvalidJson));
+        assert_eq!(parse(r#"{"a":"#), Err(Malformed::Truncated));
+        assert_eq!(parse(r#"{"a":"unterminated}"#), Err(Malformed::Truncated));
+        assert_eq!(parse(r#"{"a":{"b":1}"#), Err(Malformed::Truncated));
+        assert_eq!(parse(r#"{"a":1,"#), Err(Malformed::Truncated));
+        assert_eq!(parse(r#"{"a":,"b":1}"#), Err(Malformed::InvalidJson));
         assert_eq!(parse(r#"{"a":1} trailing"#), Err(Malformed::InvalidJson));
         assert_eq!(parse(r#"{a:1}"#), Err(Malformed::InvalidJson));
         assert!(parse(r#"{}"#).is_ok());

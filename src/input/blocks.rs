@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use memchr::{memchr, memrchr};
 
 use super::Source;
-use super::decode::{self, Compression};
+use super::decode::{self, Compression, SizeWatch};
 use super::fingerprint::Fingerprinter;
 use crate::error::Error;
 
@@ -125,6 +125,8 @@ struct OpenInput {
     rdr: Box<dyn Read + Send>,
     /// The input's head, until the first block takes it.
     head: Option<Vec<u8>>,
+    /// To notice a regular file that shrinks while it is read.
+    size_watch: Option<SizeWatch>,
     next_index: u64,
     /// Byte offset of the start of `carry` in the input.
     offset: u64,
@@ -195,8 +197,15 @@ impl BlockReader {
                     stats.raw_bytes = opened.raw_bytes;
                     let (head, rdr) = read_head(opened.rdr);
                     self.carry.clear();
-                    self.current =
-                        Some(OpenInput { file, rdr, head: Some(head), next_index: 0, offset: 0, eof: false });
+                    self.current = Some(OpenInput {
+                        file,
+                        rdr,
+                        head: Some(head),
+                        size_watch: opened.size_watch,
+                        next_index: 0,
+                        offset: 0,
+                        eof: false,
+                    });
                     return Some(());
                 }
                 Err(source_err) => self.errors.push((file, Error::open(source, source_err))),
@@ -222,7 +231,15 @@ impl BlockReader {
         };
         while len < buf.len() && !input.eof {
             match input.rdr.read(&mut buf[len..]) {
-                Ok(0) => input.eof = true,
+                Ok(0) => {
+                    input.eof = true;
+                    let stats = &self.stats[input.file as usize];
+                    let read = stats.raw_bytes.load(std::sync::atomic::Ordering::Relaxed);
+                    if let Some((from, to)) = input.size_watch.as_ref().and_then(|w| w.shrunk(read)) {
+                        let source = self.sources[input.file as usize].to_string();
+                        self.errors.push((input.file, Error::Shrank { input: source, from, to, read }));
+                    }
+                }
                 Ok(n) => {
                     let stats = &mut self.stats[input.file as usize];
                     stats.bytes += n as u64;
@@ -401,6 +418,13 @@ mod tests {
         BlockReader::new(sources, ReaderOptions { block_size, max_line_len }).collect()
     }
 
+    fn block_len(block: &Block) -> usize {
+        match &block.content {
+            BlockContent::Lines(buf) => buf.as_slice().len(),
+            BlockContent::LongLine { .. } => 0,
+        }
+    }
+
     fn concat(blocks: &[Block]) -> Vec<u8> {
         blocks
             .iter()
@@ -454,23 +478,33 @@ mod tests {
     }
 
     #[test]
-    fn a_file_truncated_or_deleted_while_read_just_ends_early() {
+    fn a_file_truncated_while_read_is_an_error_that_says_how_much_was_read() {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(&b"line\n".repeat(100_000)).unwrap();
+        let sources = vec![Source::File(tmp.path().to_owned())];
+        let mut rdr = BlockReader::new(sources, ReaderOptions { block_size: 4096, max_line_len: 1 << 20 });
+        let first = rdr.next().unwrap();
+        tmp.as_file().set_len(100).unwrap();
+        let rest: Vec<Block> = rdr.by_ref().collect();
+        let read: usize = std::iter::once(&first).chain(&rest).map(block_len).sum();
+        let errors = rdr.take_errors();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let message = errors[0].1.to_string();
+        assert!(message.contains("shrank from 500000 to 100 bytes while it was read"), "{message}");
+        assert!(message.contains(&format!("the figures cover the first {} bytes", read)), "{message} vs {read}");
+    }
+
+    #[test]
+    fn a_file_deleted_while_read_is_read_to_its_end() {
         let mut tmp = tempfile::NamedTempFile::new().unwrap();
         tmp.write_all(&b"line\n".repeat(1000)).unwrap();
         let sources = vec![Source::File(tmp.path().to_owned())];
         let mut rdr = BlockReader::new(sources, ReaderOptions { block_size: 64, max_line_len: 1 << 20 });
         let first = rdr.next().unwrap();
-        tmp.as_file().set_len(100).unwrap();
         std::fs::remove_file(tmp.path()).unwrap();
         let rest: Vec<Block> = rdr.by_ref().collect();
-        let read: usize = std::iter::once(&first)
-            .chain(&rest)
-            .map(|b| match &b.content {
-                BlockContent::Lines(buf) => buf.as_slice().len(),
-                BlockContent::LongLine { .. } => 0,
-            })
-            .sum();
-        assert!(read <= 5000, "read {read} bytes");
+        let read: usize = std::iter::once(&first).chain(&rest).map(block_len).sum();
+        assert_eq!(read, 5000);
         assert!(rdr.take_errors().is_empty());
     }
 

@@ -45,6 +45,24 @@ pub struct Opened {
     pub compression: Option<Compression>,
     /// Raw (compressed) bytes read so far; shared with the decoding thread.
     pub raw_bytes: Arc<AtomicU64>,
+    /// For a regular file: a handle and its size when opened, to notice a
+    /// file that shrinks while it is read.
+    pub size_watch: Option<SizeWatch>,
+}
+
+/// A regular file's size when it was opened, and a handle to ask again.
+pub struct SizeWatch {
+    file: File,
+    size_at_open: u64,
+}
+
+impl SizeWatch {
+    /// `(size at open, size now)` when the file is now shorter than it was
+    /// at open or than the `read` bytes taken from it.
+    pub fn shrunk(&self, read: u64) -> Option<(u64, u64)> {
+        let now = self.file.metadata().ok()?.len();
+        (now < self.size_at_open || now < read).then_some((self.size_at_open, now))
+    }
 }
 
 /// Opens `source`, detecting compression from its first bytes.
@@ -55,12 +73,17 @@ pub struct Opened {
 /// cannot be read.
 pub fn open(source: &Source) -> io::Result<Opened> {
     let raw_bytes = Arc::new(AtomicU64::new(0));
+    let mut size_watch = None;
     let rdr: Box<dyn Read + Send> = match source {
         Source::Stdin => Box::new(io::stdin()),
         Source::File(path) => {
             let file = File::open(path)?;
-            if file.metadata()?.is_dir() {
+            let meta = file.metadata()?;
+            if meta.is_dir() {
                 return Err(io::Error::new(io::ErrorKind::IsADirectory, "is a directory"));
+            }
+            if meta.is_file() {
+                size_watch = file.try_clone().ok().map(|file| SizeWatch { file, size_at_open: meta.len() });
             }
             Box::new(file)
         }
@@ -86,7 +109,7 @@ pub fn open(source: &Source) -> io::Result<Opened> {
             decode_on_thread(zstd::stream::read::Decoder::with_buffer(buffered)?, Compression::Zstd, &raw_bytes)
         }
     };
-    Ok(Opened { rdr: document::lines_of(rdr)?, compression, raw_bytes })
+    Ok(Opened { rdr: document::lines_of(rdr)?, compression, raw_bytes, size_watch })
 }
 
 /// Runs `decoder` on its own thread; a decoding error names the compressed

@@ -12,20 +12,28 @@ use crate::error::Error;
 /// (recursively, sorted by path; names starting with `.` are skipped unless
 /// `hidden`). Symbolic links to files are followed, links to directories
 /// are not, so a link loop cannot recur forever. Directories that cannot be
-/// listed are reported and skipped; the rest is still scanned.
+/// listed are reported and skipped, and so is a directory with no file to
+/// read ([`Error::NoFiles`]); the rest is still scanned.
 pub fn expand(sources: Vec<Source>, hidden: bool) -> (Vec<Source>, Vec<Error>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for source in sources {
         match &source {
-            Source::File(path) if path.is_dir() => walk(path, hidden, &mut files, &mut errors),
+            Source::File(path) if path.is_dir() => {
+                let before = files.len();
+                let mut skipped = 0;
+                walk(path, hidden, &mut files, &mut errors, &mut skipped);
+                if files.len() == before {
+                    errors.push(Error::NoFiles { path: path.clone(), hidden: skipped });
+                }
+            }
             _ => files.push(source),
         }
     }
     (files, errors)
 }
 
-fn walk(dir: &Path, hidden: bool, files: &mut Vec<Source>, errors: &mut Vec<Error>) {
+fn walk(dir: &Path, hidden: bool, files: &mut Vec<Source>, errors: &mut Vec<Error>, skipped: &mut usize) {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(source) => {
@@ -43,6 +51,7 @@ fn walk(dir: &Path, hidden: bool, files: &mut Vec<Source>, errors: &mut Vec<Erro
             }
         };
         if !hidden && entry.file_name().as_encoded_bytes().starts_with(b".") {
+            *skipped += 1;
             continue;
         }
         let path = entry.path();
@@ -57,7 +66,7 @@ fn walk(dir: &Path, hidden: bool, files: &mut Vec<Source>, errors: &mut Vec<Erro
     paths.sort();
     for (path, is_dir) in paths {
         if is_dir {
-            walk(&path, hidden, files, errors);
+            walk(&path, hidden, files, errors, skipped);
         } else {
             files.push(Source::File(path));
         }
@@ -84,6 +93,24 @@ mod tests {
         };
         assert_eq!(names(false), ["a.log", "b/c.log", "b/nested/x.log", "z.log"]);
         assert_eq!(names(true), [".git/config", ".hidden.log", "a.log", "b/c.log", "b/nested/x.log", "z.log"]);
+    }
+
+    #[test]
+    fn a_directory_without_files_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("empty/nested")).unwrap();
+        fs::write(dir.path().join("empty/.hidden.log"), "x\n").unwrap();
+        let (files, errors) = expand(vec![Source::File(dir.path().join("empty"))], false);
+        assert!(files.is_empty());
+        let message = errors[0].to_string();
+        assert!(
+            message.ends_with(
+                "empty: no log files under this directory (1 hidden entry skipped: pass --hidden to read it)"
+            ),
+            "{message}"
+        );
+        let (files, errors) = expand(vec![Source::File(dir.path().join("empty"))], true);
+        assert_eq!((files.len(), errors.len()), (1, 0));
     }
 
     #[test]
