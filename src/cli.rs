@@ -229,6 +229,12 @@ pub struct ReportArgs {
     #[arg(short, long)]
     pub quiet: bool,
 
+    /// Show every column of the table in full, however wide; by default a
+    /// table on a terminal is fitted to its width (the message column is
+    /// shortened or dropped first).
+    #[arg(long)]
+    pub wide: bool,
+
     /// When to colour the table: auto means on a terminal and without NO_COLOR.
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

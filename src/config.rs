@@ -35,6 +35,7 @@ pub struct Delivery {
     fail_on: Vec<Rule>,
     quiet: bool,
     color: ColorChoice,
+    wide: bool,
     top: Option<usize>,
 }
 
@@ -142,6 +143,7 @@ impl Delivery {
             fail_on: args.fail_on,
             quiet: args.quiet,
             color: args.color,
+            wide: args.wide,
             top,
         }
     }
@@ -172,7 +174,7 @@ impl Delivery {
     /// The renderer of the report; `None` when the state itself is written.
     pub fn renderer(&self) -> Option<Box<dyn Render>> {
         Some(match self.output {
-            OutputFormat::Table => Box::new(TableRenderer { color: self.use_color() }),
+            OutputFormat::Table => Box::new(TableRenderer { color: self.use_color(), width: self.table_width() }),
             OutputFormat::Json => Box::new(JsonRenderer),
             OutputFormat::Csv => Box::new(CsvRenderer),
             OutputFormat::Markdown => Box::new(MarkdownRenderer),
@@ -203,6 +205,15 @@ impl Delivery {
         self.output
     }
 
+    /// The width to fit the table into: the terminal's, when the table
+    /// goes to one and `--wide` was not given.
+    fn table_width(&self) -> Option<usize> {
+        if self.wide || self.output_file.is_some() || !io::stdout().is_terminal() {
+            return None;
+        }
+        terminal_width()
+    }
+
     /// Whether the table should be coloured.
     fn use_color(&self) -> bool {
         match self.color {
@@ -215,6 +226,19 @@ impl Delivery {
             }
         }
     }
+}
+
+/// The width of the terminal on stdout, in columns.
+#[cfg(target_os = "linux")]
+fn terminal_width() -> Option<usize> {
+    let size = rustix::termios::tcgetwinsize(io::stdout()).ok()?;
+    (size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
+/// The width of the terminal: `$COLUMNS` where no system call is used.
+#[cfg(not(target_os = "linux"))]
+fn terminal_width() -> Option<usize> {
+    std::env::var("COLUMNS").ok()?.parse().ok()
 }
 
 /// The output format a file name asks for by its extension.

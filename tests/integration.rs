@@ -13,4 +13,5 @@ mod new_user;
 mod outputs;
 mod reader_modes;
 mod support;
+mod terminal;
 mod util;

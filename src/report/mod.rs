@@ -11,12 +11,14 @@
 //! a request: it is counted for its code in `in_malformed_lines` only.
 
 mod catalog;
+mod code_table;
 mod csv;
 mod html;
 mod json;
 mod markdown;
 mod prometheus;
 mod table;
+mod text;
 
 use std::collections::BTreeMap;
 use std::io;

@@ -3,17 +3,19 @@
 
 use std::io::{self, Write};
 
-use super::{CodeReport, FilterReport, LatencyReport, NameCount, Render, Report};
+use super::code_table;
+use super::text::{ellipsize, human_bytes, human_duration, ms, ms_percentile, plural, short_time, thousands, wrap};
+use super::{CodeReport, FilterReport, NameCount, Render, Report};
 
 /// Writes the report as aligned text, optionally with ANSI colour.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct TableRenderer {
     /// Use ANSI colour and bold.
     pub color: bool,
+    /// Fit the per-code table into this many columns (a terminal's
+    /// width); `None` shows every column in full.
+    pub width: Option<usize>,
 }
-
-/// Longest message shown in the table.
-const MESSAGE_WIDTH: usize = 60;
 
 impl Render for TableRenderer {
     fn render(&self, report: &Report, wtr: &mut dyn Write) -> io::Result<()> {
@@ -32,6 +34,32 @@ impl Render for TableRenderer {
 }
 
 impl TableRenderer {
+    /// Writes one line of the report; fitted to the width, a long line is
+    /// broken after a `·` or `,` separator and continued under its label,
+    /// never cut mid-word unless a single item is wider than the terminal.
+    fn line(&self, wtr: &mut dyn Write, text: &str) -> io::Result<()> {
+        let Some(width) = self.width.filter(|&w| visible_len(text) > w) else {
+            return writeln!(wtr, "{text}");
+        };
+        const INDENT: &str = "               ";
+        let mut pieces: Vec<&str> = Vec::new();
+        let mut rest = text;
+        while let Some(at) = [" · ", ", "].iter().filter_map(|sep| rest.find(sep).map(|i| i + sep.len())).min() {
+            pieces.push(&rest[..at]);
+            rest = &rest[at..];
+        }
+        pieces.push(rest);
+        let mut current = String::new();
+        for piece in pieces {
+            if !current.is_empty() && visible_len(&current) + visible_len(piece) > width {
+                writeln!(wtr, "{}", ellipsize(current.trim_end(), width))?;
+                current = INDENT.to_owned();
+            }
+            current.push_str(piece);
+        }
+        writeln!(wtr, "{}", ellipsize(current.trim_end(), width))
+    }
+
     fn paint(&self, code: &str, text: &str) -> String {
         if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
     }
@@ -42,60 +70,60 @@ impl TableRenderer {
         let timing = s.timing.as_ref().map_or(String::new(), |t| {
             format!(" in {:.2} s ({}/s)", t.wall_seconds, human_bytes(t.mib_per_second * 1048576.0))
         });
-        writeln!(
-            wtr,
-            "{} {} — {files}, {}, {} lines{timing}",
+        let header = format!(
+            "{} {} — {files}, {}, {}{timing}",
             self.paint("1", &report.tool.name),
             report.tool.version,
             human_bytes(s.bytes as f64),
-            thousands(s.lines),
-        )?;
+            plural(s.lines, "line", "lines"),
+        );
+        self.line(wtr, &header)?;
         if let Some(filter) = &s.filter {
-            writeln!(wtr, "  filter       {}", filter_text(filter))?;
+            self.line(wtr, &format!("  filter       {}", filter_text(filter)))?;
         }
         let kinds: Vec<String> =
             s.malformed_by_kind.iter().map(|(k, n)| format!("{} {}", k.name(), thousands(*n))).collect();
         let kinds = if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) };
         let filtered =
             if s.filtered > 0 { format!(" · filtered out {}", thousands(s.filtered)) } else { String::new() };
-        writeln!(
-            wtr,
+        let requests = format!(
             "  requests     {:>12}   blank {} · malformed {}{kinds}{filtered}",
             thousands(s.requests),
             thousands(s.blank),
             thousands(s.malformed)
-        )?;
+        );
+        self.line(wtr, &requests)?;
         let rate = s.error_rate.map_or("-".to_owned(), |r| format!("{:.2} % of requests", r * 100.0));
-        writeln!(
-            wtr,
-            "  error bodies {:>12}   {rate} · {} · {} with codes outside the CTS catalogue",
+        let bodies = format!(
+            "  error bodies {:>12}   {rate} · {} · {} outside the CTS catalogue",
             thousands(s.error_bodies),
             plural(report.codes.len() as u64, "code", "codes"),
             plural(s.unknown_code_bodies, "body", "bodies"),
-        )?;
+        );
+        self.line(wtr, &bodies)?;
         if s.error_bodies_in_malformed_lines > 0 {
-            writeln!(
-                wtr,
-                "  in malformed {:>12}   error bodies in lines that did not parse (not requests; column IN MALFORMED)",
+            let text = format!(
+                "  in malformed {:>12}   error bodies in lines that did not parse · not requests · column IN MALFORMED",
                 thousands(s.error_bodies_in_malformed_lines)
-            )?;
+            );
+            self.line(wtr, &text)?;
         }
         let invalid = &s.invalid_fields;
         if invalid.time + invalid.status + invalid.latency > 0 {
-            writeln!(
-                wtr,
-                "  unusable     time {} · status {} · latency {} (left out of every figure)",
+            let text = format!(
+                "  unusable     time {} · status {} · latency {} · left out of every figure",
                 thousands(invalid.time),
                 thousands(invalid.status),
                 thousands(invalid.latency)
-            )?;
+            );
+            self.line(wtr, &text)?;
         }
         if let (Some(first), Some(last), Some(span)) = (&s.first_time, &s.last_time, s.span_seconds) {
-            writeln!(wtr, "  time span    {first} → {last} ({})", human_duration(span))?;
+            self.line(wtr, &format!("  time span    {first} → {last} ({})", human_duration(span)))?;
         }
         if !s.statuses.is_empty() {
             let statuses: Vec<String> = s.statuses.iter().map(|(st, n)| format!("{st} {}", thousands(*n))).collect();
-            writeln!(wtr, "  statuses     {}", statuses.join(" · "))?;
+            self.line(wtr, &format!("  statuses     {}", statuses.join(" · ")))?;
         }
         if s.latency_ms.all.is_some() {
             writeln!(wtr, "  latency (ms) {:>12} {:>9} {:>9} {:>9} {:>10}", "count", "p50", "p90", "p99", "max")?;
@@ -105,9 +133,9 @@ impl TableRenderer {
                         wtr,
                         "    {label:<10} {:>12} {:>9} {:>9} {:>9} {:>10}",
                         thousands(l.count),
-                        ms(l.p50),
-                        ms(l.p90),
-                        ms(l.p99),
+                        ms_percentile(l.p50),
+                        ms_percentile(l.p90),
+                        ms_percentile(l.p99),
                         ms(l.max)
                     )?;
                 }
@@ -117,66 +145,25 @@ impl TableRenderer {
     }
 
     fn codes(&self, codes: &[CodeReport], wtr: &mut dyn Write) -> io::Result<()> {
-        let header = [
-            "CODE",
-            "COUNT",
-            "SHARE",
-            "PER 1K",
-            "PER MIN",
-            "P50 MS",
-            "P90 MS",
-            "P99 MS",
-            "MAX MS",
-            "STATUS",
-            "MISMATCH",
-            "IN MALFORMED",
-            "FIRST SEEN",
-            "LAST SEEN",
-            "MESSAGE",
-        ];
-        // The IN MALFORMED column only when some code has such lines.
-        let shown: Vec<usize> = (0..COLUMNS)
-            .filter(|&i| i != IN_MALFORMED_COLUMN || codes.iter().any(|c| c.in_malformed_lines > 0))
-            .collect();
-        let pick = |cells: [String; COLUMNS]| -> Vec<String> { shown.iter().map(|&i| cells[i].clone()).collect() };
-        let rows: Vec<Vec<String>> = codes.iter().map(|code| pick(row(code))).collect();
-        let header = pick(header.map(str::to_owned));
-        let mut widths: Vec<usize> = header.iter().map(String::len).collect();
-        for row in &rows {
-            for (w, cell) in widths.iter_mut().zip(row) {
-                *w = (*w).max(cell.chars().count());
-            }
-        }
-        let line = |cells: &[String]| -> String {
-            let mut out = String::new();
-            for ((cell, width), &column) in cells.iter().zip(&widths).zip(&shown) {
-                let pad = width.saturating_sub(cell.chars().count());
-                match column {
-                    0 | 9 | 12 | 13 => out.push_str(&format!("{cell}{} ", " ".repeat(pad))),
-                    14 => out.push_str(cell),
-                    _ => out.push_str(&format!("{}{cell} ", " ".repeat(pad))),
-                }
-            }
-            out.trim_end().to_owned()
-        };
-        writeln!(wtr, "{}", self.paint("1", &line(&header)))?;
-        for (row, code) in rows.iter().zip(codes) {
-            let text = line(row);
+        let lines = code_table::lines(codes, self.width);
+        writeln!(wtr, "{}", self.paint("1", &lines[0]))?;
+        for (text, code) in lines[1..].iter().zip(codes) {
             let text = if !code.in_catalog {
-                self.paint("33", &text)
+                self.paint("33", text)
             } else if code.status_mismatches > 0 {
-                self.paint("31", &text)
+                self.paint("31", text)
             } else {
-                text
+                text.clone()
             };
             writeln!(wtr, "{text}")?;
         }
         writeln!(wtr)?;
-        writeln!(
-            wtr,
-            "STATUS is the documented HTTP status (`?` marks codes outside the CTS catalogue); \
-             MISMATCH counts lines logged with another status. `cts-logscan explain CODE` tells what to do."
-        )
+        let note = "STATUS is the documented HTTP status (`?` marks codes outside the CTS catalogue); \
+                    MISMATCH counts lines logged with another status. `cts-logscan explain CODE` tells what to do.";
+        match self.width {
+            Some(width) => wrap(note, width).iter().try_for_each(|line| writeln!(wtr, "{line}")),
+            None => writeln!(wtr, "{note}"),
+        }
     }
 
     /// With `--bucket`: errors per bucket as a sparkline per code, and when
@@ -215,9 +202,9 @@ impl TableRenderer {
             let Some(top) = &code.top else { continue };
             writeln!(wtr)?;
             writeln!(wtr, "{}", self.paint("1", &format!("{} — top sources", code.code)))?;
-            writeln!(wtr, "  endpoints    {}", list(&top.endpoints))?;
-            writeln!(wtr, "  projects     {}", list(&top.projects))?;
-            writeln!(wtr, "  clients      {}", list(&top.clients))?;
+            self.line(wtr, &format!("  endpoints    {}", list(&top.endpoints)))?;
+            self.line(wtr, &format!("  projects     {}", list(&top.projects)))?;
+            self.line(wtr, &format!("  clients      {}", list(&top.clients)))?;
             let bound = &top.max_undercount;
             let worst = bound.endpoints.max(bound.projects).max(bound.clients);
             if worst > 0 {
@@ -269,32 +256,18 @@ impl TableRenderer {
     }
 }
 
-/// Columns of the per-code table.
-const COLUMNS: usize = 15;
-
-/// The column of [`CodeReport::in_malformed_lines`].
-const IN_MALFORMED_COLUMN: usize = 11;
-
-fn row(code: &CodeReport) -> [String; COLUMNS] {
-    let latency = |pick: fn(&LatencyReport) -> f64| code.latency_ms.as_ref().map_or("-".to_owned(), |l| ms(pick(l)));
-    let message = code.display_message().unwrap_or("-");
-    [
-        code.code.clone(),
-        thousands(code.count),
-        format!("{:.1}%", code.share * 100.0),
-        code.per_1k_requests.map_or("-".to_owned(), |r| format!("{r:.2}")),
-        code.per_minute.map_or("-".to_owned(), |r| format!("{r:.2}")),
-        latency(|l| l.p50),
-        latency(|l| l.p90),
-        latency(|l| l.p99),
-        latency(|l| l.max),
-        code.documented_status.map_or("?".to_owned(), |s| s.to_string()),
-        if code.in_catalog { thousands(code.status_mismatches) } else { "-".to_owned() },
-        thousands(code.in_malformed_lines),
-        short_time(code.first_seen.as_deref()),
-        short_time(code.last_seen.as_deref()),
-        ellipsize(&message.replace(['\n', '\r', '\t'], " "), MESSAGE_WIDTH),
-    ]
+/// Characters of `text` a terminal shows: ANSI colour sequences take none.
+fn visible_len(text: &str) -> usize {
+    let mut len = 0;
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            len += 1;
+        }
+    }
+    len
 }
 
 /// Widest sparkline; longer series are folded by [`super::Series::fold`].
@@ -329,92 +302,12 @@ fn filter_text(filter: &FilterReport) -> String {
     parts.join(" · ")
 }
 
-/// `2026-11-27T06:54:04.123Z` → `2026-11-27T06:54:04Z`.
-fn short_time(time: Option<&str>) -> String {
-    match time {
-        Some(t) if t.len() == 24 => format!("{}Z", &t[..19]),
-        Some(t) => t.to_owned(),
-        None => "-".to_owned(),
-    }
-}
-
-fn ellipsize(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let cut: String = text.chars().take(max - 1).collect();
-    format!("{cut}…")
-}
-
-/// `1 code`, `2 codes`, with thousands separators.
-fn plural(n: u64, one: &str, many: &str) -> String {
-    format!("{} {}", thousands(n), if n == 1 { one } else { many })
-}
-
-/// `1234567` → `1,234,567`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    out
-}
-
-/// Milliseconds with precision that suits their size.
-fn ms(value: f64) -> String {
-    if value >= 1000.0 {
-        thousands(value.round() as u64)
-    } else if value >= 100.0 {
-        format!("{value:.1}")
-    } else {
-        format!("{value:.2}")
-    }
-}
-
-fn human_bytes(bytes: f64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 { format!("{value:.0} B") } else { format!("{value:.2} {}", UNITS[unit]) }
-}
-
-fn human_duration(seconds: f64) -> String {
-    let total = seconds.round() as u64;
-    let (days, hours, minutes, secs) = (total / 86_400, total / 3600 % 24, total / 60 % 60, total % 60);
-    match (days, hours, minutes) {
-        (0, 0, 0) => format!("{secs}s"),
-        (0, 0, _) => format!("{minutes}m {secs}s"),
-        (0, _, _) => format!("{hours}h {minutes}m"),
-        _ => format!("{days}d {hours}h {minutes}m"),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn number_formats() {
-        assert_eq!(thousands(0), "0");
-        assert_eq!(thousands(999), "999");
-        assert_eq!(thousands(1_000), "1,000");
-        assert_eq!(thousands(1_234_567), "1,234,567");
-        assert_eq!(ms(52.0), "52.00");
-        assert_eq!(ms(120.25), "120.2");
-        assert_eq!(ms(2500.0), "2,500");
-        assert_eq!(human_bytes(1536.0), "1.50 KiB");
-        assert_eq!(human_duration(240.0), "4m 0s");
-        assert_eq!(human_duration(90_061.0), "1d 1h 1m");
-        assert_eq!(short_time(Some("2026-11-27T06:54:04.123Z")), "2026-11-27T06:54:04Z");
-        assert_eq!(ellipsize("abcdef", 4), "abc…");
+    fn sparklines_scale_to_the_largest_point() {
         assert_eq!(sparkline(&[0, 1, 4, 8]), " ▁▄█");
     }
 }

@@ -1,0 +1,151 @@
+//! Number, size, time and prose formatting shared by the renderers for
+//! people (table, Markdown, HTML).
+
+/// `2026-11-27T06:54:04.123Z` → `2026-11-27T06:54:04Z`.
+pub fn short_time(time: Option<&str>) -> String {
+    match time {
+        Some(t) if t.len() == 24 => format!("{}Z", &t[..19]),
+        Some(t) => t.to_owned(),
+        None => "-".to_owned(),
+    }
+}
+
+pub fn ellipsize(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max - 1).collect();
+    format!("{cut}…")
+}
+
+/// `1 code`, `2 codes`, with thousands separators.
+pub fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+/// `1234567` → `1,234,567`.
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// Exact milliseconds (a min or a max) with precision that suits their
+/// size.
+pub fn ms(value: f64) -> String {
+    if value >= 1000.0 {
+        thousands(value.round() as u64)
+    } else if value >= 100.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+pub fn human_bytes(bytes: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{value:.0} B") } else { format!("{value:.2} {}", UNITS[unit]) }
+}
+
+pub fn human_duration(seconds: f64) -> String {
+    let total = seconds.round() as u64;
+    let (days, hours, minutes, secs) = (total / 86_400, total / 3600 % 24, total / 60 % 60, total % 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{secs}s"),
+        (0, 0, _) => format!("{minutes}m {secs}s"),
+        (0, _, _) => format!("{hours}h {minutes}m"),
+        _ => format!("{days}d {hours}h {minutes}m"),
+    }
+}
+
+/// A percentile in milliseconds with the three significant digits its HDR
+/// histogram holds: `30.008` → `30.0`, `725.76` → `726`, `22652` →
+/// `22,700`, `0.0523` → `0.0523`.
+pub fn ms_percentile(value: f64) -> String {
+    if value <= 0.0 || !value.is_finite() {
+        return "0".to_owned();
+    }
+    let magnitude = value.log10().floor() as i32;
+    if magnitude >= 2 {
+        let scale = 10f64.powi(magnitude - 2);
+        return thousands(((value / scale).round() * scale) as u64);
+    }
+    let decimals = (2 - magnitude) as usize;
+    format!("{value:.decimals$}")
+}
+
+/// `text` broken at spaces into lines of at most `width` characters
+/// (a longer word gets a line of its own).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1_000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(ms(52.0), "52.00");
+        assert_eq!(ms(120.25), "120.2");
+        assert_eq!(ms(2500.0), "2,500");
+        assert_eq!(human_bytes(1536.0), "1.50 KiB");
+        assert_eq!(human_duration(240.0), "4m 0s");
+        assert_eq!(human_duration(90_061.0), "1d 1h 1m");
+        assert_eq!(short_time(Some("2026-11-27T06:54:04.123Z")), "2026-11-27T06:54:04Z");
+        assert_eq!(ellipsize("abcdef", 4), "abc…");
+        assert_eq!(plural(1, "line", "lines"), "1 line");
+    }
+
+    #[test]
+    fn percentiles_print_three_significant_digits() {
+        for (value, shown) in [
+            (30.008, "30.0"),
+            (725.76, "726"),
+            (22_652.0, "22,700"),
+            (120.0, "120"),
+            (1.234, "1.23"),
+            (0.0523, "0.0523"),
+            (9.9996, "10.00"),
+            (0.0, "0"),
+        ] {
+            assert_eq!(ms_percentile(value), shown, "{value}");
+        }
+    }
+
+    #[test]
+    fn prose_wraps_at_spaces() {
+        assert_eq!(wrap("aa bb cc dd", 5), ["aa bb", "cc dd"]);
+        assert_eq!(wrap("a verylongword b", 4), ["a", "verylongword", "b"]);
+    }
+}
