@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{CommandFactory, Parser};
+use cts_logscan::input::Progress;
 use cts_logscan::report::{self, Report, ReportOptions};
 use cts_logscan::scan::scan;
 use cts_logscan::state::{self, State};
@@ -102,12 +103,7 @@ fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     let bar = (!delivery.quiet() && io::stderr().is_terminal()).then(progress_bar);
     if let Some(bar) = &bar {
         let bar = bar.clone();
-        options.progress = Some(Arc::new(move |read, total| {
-            if let Some(total) = total {
-                bar.set_length(total);
-            }
-            bar.set_position(read);
-        }));
+        options.progress = Some(Arc::new(move |progress: &Progress<'_>| show_progress(&bar, progress)));
     }
     let state = scan(config.sources(), &options)?;
     if let Some(bar) = bar {
@@ -169,16 +165,33 @@ fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// A progress bar on stderr: bytes read, throughput and, for files, the
-/// share done and time left.
+/// A progress display on stderr, drawn once reading starts.
 fn progress_bar() -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    let style = ProgressStyle::with_template(
-        "{spinner} {binary_bytes}/{binary_total_bytes} {wide_bar} {binary_bytes_per_sec} eta {eta}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar
+    ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
+}
+
+/// Files: the current one, the bytes of all and their total, throughput
+/// and time left. A pipe (stdin) has no total: a spinner with bytes and
+/// throughput.
+fn show_progress(bar: &ProgressBar, progress: &Progress<'_>) {
+    if bar.length().is_none() {
+        let template = match progress.total {
+            Some(_) => {
+                "{spinner} {msg} {binary_bytes}/{binary_total_bytes} {wide_bar} {binary_bytes_per_sec} eta {eta}"
+            }
+            None => "{spinner} {msg} {binary_bytes} read, {binary_bytes_per_sec}",
+        };
+        bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner()));
+        bar.set_length(progress.total.unwrap_or(u64::MAX));
+    }
+    let file = if progress.inputs > 1 {
+        format!("[{}/{}] {}", progress.input + 1, progress.inputs, progress.name)
+    } else {
+        progress.name.to_string()
+    };
+    bar.set_message(file);
+    bar.set_position(progress.read);
+    bar.tick();
 }
 
 /// A closed pipe (`cts-logscan x.log | head`) ends the program quietly.

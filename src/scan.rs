@@ -49,10 +49,9 @@ pub struct ScanOptions {
     pub top: Option<usize>,
     /// Also read files whose names start with `.` inside directories.
     pub hidden: bool,
-    /// Called after each block is read with the raw bytes read so far over
-    /// all inputs (compressed bytes for compressed inputs) and their total
-    /// when known, for a progress display. It runs on the thread that read
-    /// the block: keep it cheap.
+    /// Called after each block is read with where reading stands
+    /// ([`input::Progress`]), for a progress display. It runs on the thread
+    /// that read the block: keep it cheap.
     pub progress: Option<ProgressFn>,
 }
 

@@ -163,6 +163,18 @@ fn progress_bar_only_on_a_terminal() {
     };
     assert!(run("").contains("B/s"), "no progress bar on a terminal");
     assert!(!run("--quiet").contains("B/s"), "--quiet still drew a progress bar");
+    // Several files: the current one, with its place, against the total.
+    let two = run(&fixture("access/nginx_combined.log").display().to_string());
+    assert!(two.contains("[1/2] ") && two.contains("[2/2] ") && two.contains("nginx_combined.log"), "{two}");
+    assert!(two.contains("/2.56 KiB") && two.contains("eta"), "{two}");
+    // Stdin has no total: bytes and rate, no bar, no eta.
+    let piped = std::process::Command::new(&script)
+        .args(["-qfec", &format!("cat {} | {bin} - -o /dev/null", gateway()), "/dev/null"])
+        .output()
+        .unwrap();
+    let piped = String::from_utf8_lossy(&piped.stdout);
+    assert!(piped.contains("<stdin> 1.36 KiB read, ") && piped.contains("B/s"), "{piped}");
+    assert!(!piped.contains("eta") && !piped.contains("░"), "{piped}");
 }
 
 fn which_script() -> Result<std::path::PathBuf, ()> {

@@ -116,9 +116,24 @@ pub struct BlockReader {
     total_raw_bytes: Option<u64>,
 }
 
-/// A progress callback: raw bytes read so far over all inputs, and their
-/// total size when every input is a file.
-pub type ProgressFn = Arc<dyn Fn(u64, Option<u64>) + Send + Sync>;
+/// A progress callback, called after each block is read.
+pub type ProgressFn = Arc<dyn Fn(&Progress<'_>) + Send + Sync>;
+
+/// Where reading stands.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress<'a> {
+    /// Raw bytes read so far over all inputs (compressed bytes for
+    /// compressed inputs).
+    pub read: u64,
+    /// Their total size, when every input is a file.
+    pub total: Option<u64>,
+    /// The input being read, from 0.
+    pub input: usize,
+    /// How many inputs there are.
+    pub inputs: usize,
+    /// The input being read, as given.
+    pub name: &'a Source,
+}
 
 struct OpenInput {
     file: u32,
@@ -280,10 +295,18 @@ impl BlockReader {
     }
 
     fn emit(&mut self, content: BlockContent) -> Block {
-        if let Some(progress) = &self.progress {
-            progress(self.raw_bytes_read(), self.total_raw_bytes);
-        }
+        let read = self.raw_bytes_read();
         let input = self.current.as_mut().expect("emit is called with an open input");
+        if let Some(progress) = &self.progress {
+            let file = input.file as usize;
+            progress(&Progress {
+                read,
+                total: self.total_raw_bytes,
+                input: file,
+                inputs: self.sources.len(),
+                name: &self.sources[file],
+            });
+        }
         let index = input.next_index;
         input.next_index += 1;
         Block { file: input.file, index, content, head: input.head.take() }

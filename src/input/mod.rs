@@ -21,7 +21,9 @@ mod walk;
 use std::fmt;
 use std::path::PathBuf;
 
-pub use blocks::{Block, BlockContent, BlockReader, HEAD_BYTES, HEAD_LINES, InputStats, ProgressFn, ReaderOptions};
+pub use blocks::{
+    Block, BlockContent, BlockReader, HEAD_BYTES, HEAD_LINES, InputStats, Progress, ProgressFn, ReaderOptions,
+};
 pub use decode::Compression;
 
 pub use walk::expand;
