@@ -183,7 +183,7 @@ fn buckets_sparklines_and_spike_onset() {
     assert_eq!(c4["series"][15], 10);
     assert_eq!(c4["started"], "2026-11-27T10:15:00.000Z");
     let table = output(&[p, "--bucket", "5m"]);
-    assert!(table.contains("errors per 300 s from 2026-11-27T10:00:00Z (4 buckets"), "{table}");
+    assert!(table.contains("errors per 5 min from 2026-11-27T10:00:00Z (4 buckets of 5 min)"), "{table}");
     assert!(table.contains("CTS.0004     ▁▁▁█  started 2026-11-27T10:15:00Z"), "{table}");
     // A state keeps the series.
     let state_path = dir.path().join("r.state");
@@ -237,23 +237,10 @@ fn chromium() -> Option<std::path::PathBuf> {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(std::path::PathBuf::from).find(|p| p.exists())
 }
 
-#[test]
-fn html_report_renders_in_a_browser() {
-    let dir = tempfile::tempdir().unwrap();
-    let html_path = dir.path().join("report.html");
-    cmd().args([&gateway(), "--output", "html", "-o", html_path.to_str().unwrap()]).assert().success();
-    let html = std::fs::read_to_string(&html_path).unwrap();
-    // Self-contained: no scripts, links or remote resources (the SVG
-    // namespace is a name, not a fetch).
-    let page = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
-    for forbidden in ["<script", "<link", "http://", "https://", " src="] {
-        assert!(!page.contains(forbidden), "{forbidden} in the page");
-    }
-    assert!(html.contains("<svg") && html.contains("<rect"), "the chart is drawn without --bucket");
-    assert!(html.contains("<td>CTS.0003</td><td class=\"n\">2</td>"));
-    assert!(html.contains("Check the body content and format."), "catalogue solutions are shown");
+/// Renders `page` in headless Chromium `width` pixels wide; returns the PNG.
+fn screenshot(page: &std::path::Path, width: u32, dir: &std::path::Path) -> Vec<u8> {
     let chromium = chromium().expect("this test needs Chromium (apt-get install chromium); .ci/run installs it");
-    let png = dir.path().join("report.png");
+    let png = dir.join(format!("report-{width}.png"));
     let status = std::process::Command::new(chromium)
         .args([
             "--headless",
@@ -264,17 +251,68 @@ fn html_report_renders_in_a_browser() {
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
-            &format!("--user-data-dir={}", dir.path().join("profile").display()),
-            "--window-size=1200,900",
+            &format!("--user-data-dir={}", dir.join(format!("profile-{width}")).display()),
+            &format!("--window-size={width},1100"),
             &format!("--screenshot={}", png.display()),
-            &format!("file://{}", html_path.display()),
+            &format!("file://{}", page.display()),
         ])
         .output()
         .unwrap();
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-    let image = std::fs::read(&png).unwrap();
-    assert!(image.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG was written");
-    // A rendered page with a chart and a table compresses to well over a
-    // blank page's few kilobytes.
-    assert!(image.len() > 20_000, "screenshot is {} bytes: the page looks empty", image.len());
+    std::fs::read(&png).unwrap()
+}
+
+#[test]
+fn html_report_renders_in_a_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    // A day of generated traffic: a 30-minute chart and more codes than
+    // colours.
+    let corpus = dir.path().join("day.log");
+    let mut data = Vec::new();
+    crate::support::corpus::generate(crate::support::corpus::Flavor::Nginx, 12 << 20, 5, &mut data).unwrap();
+    std::fs::write(&corpus, data).unwrap();
+    let html_path = dir.path().join("report.html");
+    cmd().arg(&corpus).arg("-o").arg(&html_path).assert().success();
+    let html = std::fs::read_to_string(&html_path).unwrap();
+    // Self-contained: no scripts, links or remote resources (the SVG
+    // namespace is a name, not a fetch).
+    let page = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    for forbidden in ["<script", "<link", "http://", "https://", " src="] {
+        assert!(!page.contains(forbidden), "{forbidden} in the page");
+    }
+    assert!(html.contains("<h2>Errors per 1 min</h2>"), "21 minutes of traffic, a bar a minute");
+    assert!(html.contains("<dt>statuses</dt>") && html.contains("<dt>latency, all</dt>"));
+    assert!(html.contains("1 file · "), "no '1 file(s)'");
+    assert!(html.contains(">6 other codes</span>"), "codes past the seventh share one colour");
+    assert!(html.contains("#E69F00") && !html.contains("#d62728"), "the Okabe–Ito palette");
+    assert!(!html.contains("**"), "catalogue markup is stripped");
+    let count = |code: &str| -> String {
+        let row = html.split("<tr").find(|r| r.contains(&format!(">{code}</td>"))).unwrap();
+        row.split("<td class=\"n\">").nth(1).unwrap().split('<').next().unwrap().to_owned()
+    };
+    assert!(count("CTS.0003").contains(','), "thousands separators: {}", count("CTS.0003"));
+    assert!(html.contains("&nbsp;%</td>"), "a share does not wrap before its %");
+    for width in [1400, 800] {
+        let image = screenshot(&html_path, width, dir.path());
+        assert!(image.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG was written");
+        // A rendered page with a chart and a table compresses to well over
+        // a blank page's few kilobytes.
+        assert!(image.len() > 40_000, "{width} px: the screenshot is {} bytes: the page looks empty", image.len());
+    }
+    // Ten hours, a request a minute: more minutes than bars, so bars of a
+    // round 10 minutes, labelled on the clock.
+    let lines: Vec<String> = (0..600)
+        .map(|minute| {
+            format!(
+                r#"{{"time":"2026-11-27T{:02}:{:02}:00Z","status":400,"response":{{"error_code":"CTS.0003"}}}}"#,
+                minute / 60,
+                minute % 60
+            )
+        })
+        .collect();
+    let long = dir.path().join("long.ndjson");
+    std::fs::write(&long, lines.join("\n")).unwrap();
+    let long_page = output(&[long.to_str().unwrap(), "--output", "html"]);
+    assert!(long_page.contains("<h2>Errors per 10 min</h2>"), "{long_page}");
+    assert!(long_page.contains(">00:00</text>") && long_page.contains(">01:20</text>"), "time labels");
 }

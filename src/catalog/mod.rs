@@ -43,6 +43,25 @@ pub struct CodeInfo {
     pub edition: Edition,
 }
 
+impl CodeInfo {
+    /// The description as plain text (the documentation's `**bold**`
+    /// markup removed).
+    pub fn description_text(&self) -> String {
+        plain(self.description)
+    }
+
+    /// The solution as plain text.
+    pub fn solution_text(&self) -> String {
+        plain(self.solution)
+    }
+}
+
+/// `text` without Markdown emphasis: `The **status** parameter` → `The
+/// status parameter`.
+pub fn plain(text: &str) -> String {
+    text.replace("**", "")
+}
+
 /// All catalogue entries, sorted by code.
 pub fn all() -> &'static [CodeInfo] {
     static TABLE: OnceLock<Vec<CodeInfo>> = OnceLock::new();
@@ -158,6 +177,14 @@ mod tests {
             rows += 1;
         }
         assert_eq!(rows, 42);
+    }
+
+    #[test]
+    fn plain_text_drops_the_markup() {
+        let info = lookup("CTS.0205").unwrap();
+        assert!(info.description.contains("**status**"));
+        assert_eq!(info.description_text(), "The status parameter can only be set to enabled or disabled.");
+        assert!(all().iter().all(|i| !i.solution_text().contains('*')));
     }
 
     #[test]

@@ -36,13 +36,17 @@ pub fn render_explain(info: &CodeInfo, json: bool, wtr: &mut dyn Write) -> io::R
         serde_json::to_writer_pretty(&mut *wtr, info)?;
         return writeln!(wtr);
     }
-    let or_unknown = |text: &'static str| {
-        if text.is_empty() { "not given in the documentation edition this catalogue was built from" } else { text }
+    let or_unknown = |text: String| {
+        if text.is_empty() {
+            "not given in the documentation edition this catalogue was built from".to_owned()
+        } else {
+            text
+        }
     };
     writeln!(wtr, "{}  (HTTP {})", info.code, info.http_status)?;
     writeln!(wtr, "message:     {}", info.message)?;
-    writeln!(wtr, "description: {}", or_unknown(info.description))?;
-    writeln!(wtr, "solution:    {}", or_unknown(info.solution))?;
+    writeln!(wtr, "description: {}", or_unknown(info.description_text()))?;
+    writeln!(wtr, "solution:    {}", or_unknown(info.solution_text()))?;
     if info.edition == Edition::Newer {
         writeln!(wtr, "note:        added by a newer edition of the CTS error-code documentation")?;
     }

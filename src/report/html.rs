@@ -1,21 +1,34 @@
-//! A self-contained HTML page: the summary, an SVG chart of errors per time
-//! bucket per code, and the per-code table with the catalogue's
-//! descriptions and solutions. No scripts, fonts or images are fetched.
+//! A self-contained HTML page: the summary (statuses and latency
+//! included), an SVG chart of errors over time per code, and the per-code
+//! table, each documented code followed by what the catalogue says it
+//! means and what to do. No scripts, fonts
+//! or images are fetched.
 //!
 //! The chart needs a series: the scan keeps one whenever the output is
 //! HTML (per minute unless `--bucket` says otherwise), and the page folds
-//! it into at most [`MAX_BARS`] bars.
+//! it with [`super::Series::folding`] into at most [`MAX_BARS`] bars of a
+//! round width. The [`TOP_CODES`] most frequent codes get a colour of
+//! their own from the Okabe–Ito palette, which stays distinct for the
+//! common colour-vision deficiencies; the rest are drawn together as
+//! "other".
 
 use std::fmt::Write as _;
 use std::io;
 
-use super::{CodeReport, Render, Report};
+use super::text::{duration_label, ms, ms_percentile, plural, thousands};
+use super::{CodeReport, LatencyReport, Render, Report, Series};
+use crate::lex::time::format_rfc3339;
 
-/// Most bars drawn; longer series are folded (bars add up their buckets).
+/// Most bars drawn.
 pub const MAX_BARS: usize = 96;
 
-/// Codes with a colour of their own in the chart; the rest are grey.
-const PALETTE: [&str; 8] = ["#d62728", "#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+/// Codes with a colour of their own in the chart.
+pub const TOP_CODES: usize = 7;
+
+/// Okabe–Ito: orange, sky blue, bluish green, yellow, blue, vermillion,
+/// reddish purple; then grey for "other".
+const PALETTE: [&str; TOP_CODES] = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"];
+const OTHER_COLOUR: &str = "#999999";
 
 /// Writes the report as one HTML page.
 #[derive(Clone, Copy, Debug, Default)]
@@ -26,10 +39,16 @@ impl Render for HtmlRenderer {
         let mut page = String::new();
         page.push_str(concat!(
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
             "<title>CTS error codes</title><style>",
-            "body{font-family:system-ui,sans-serif;margin:2em;color:#222}",
-            "table{border-collapse:collapse;margin-top:1em}th,td{border:1px solid #ccc;padding:4px 8px;vertical-align:top}",
-            "th{background:#f4f4f4}td.n{text-align:right}.unknown{color:#8a6d00}.small{color:#666;font-size:90%}",
+            "body{font-family:system-ui,sans-serif;margin:2em;color:#222;max-width:1600px}",
+            "table{border-collapse:collapse;margin-top:1em;width:100%}th,td{border:1px solid #ccc;padding:4px 6px;vertical-align:top}",
+            "th{background:#f4f4f4;text-align:left}td.n{text-align:right;white-space:nowrap}td.code{white-space:nowrap}",
+            ".unknown{color:#8a6d00}.small{color:#666;font-size:90%}tr.detail td{border-top:none;color:#444;font-size:92%}",
+            "dl.summary{display:grid;grid-template-columns:max-content 1fr;gap:2px 16px}dl.summary dt{color:#555}dl.summary dd{margin:0}",
+            "svg{max-width:100%;height:auto}.legend span{margin-right:12px;white-space:nowrap}",
+            ".swatch{display:inline-block;width:10px;height:10px;margin-right:4px}",
+            "@media (max-width:900px){body{margin:10px;font-size:14px}.started{display:none}}",
             "</style></head><body>\n<h1>CTS error codes</h1>\n"
         ));
         summary(&mut page, report);
@@ -43,18 +62,107 @@ impl Render for HtmlRenderer {
 fn summary(page: &mut String, report: &Report) {
     let s = &report.summary;
     let rate = s.error_rate.map_or("-".to_owned(), |r| format!("{:.2} %", r * 100.0));
-    let _ = write!(
-        page,
-        "<p>{} file(s) · {} lines · {} requests · {} malformed · <b>{} error bodies</b> ({rate} of requests)",
-        s.files, s.lines, s.requests, s.malformed, s.error_bodies
+    page.push_str("<dl class=\"summary\">\n");
+    let mut item = |label: &str, value: String| {
+        let _ = writeln!(page, "<dt>{label}</dt><dd>{value}</dd>");
+    };
+    item(
+        "input",
+        format!(
+            "{} · {} · {}",
+            plural(s.files as u64, "file", "files"),
+            escape(&bytes(s.bytes)),
+            plural(s.lines, "line", "lines")
+        ),
     );
-    if let (Some(first), Some(last)) = (&s.first_time, &s.last_time) {
-        let _ = write!(page, " · {} → {}", escape(first), escape(last));
+    item(
+        "requests",
+        format!(
+            "{} · {} blank · {} malformed · {} filtered out",
+            thousands(s.requests),
+            thousands(s.blank),
+            thousands(s.malformed),
+            thousands(s.filtered)
+        ),
+    );
+    item(
+        "error bodies",
+        format!(
+            "<b>{}</b> ({rate} of requests) · {} outside the CTS catalogue",
+            thousands(s.error_bodies),
+            plural(s.unknown_code_bodies, "body", "bodies")
+        ),
+    );
+    if s.error_bodies_in_malformed_lines > 0 {
+        item(
+            "in malformed lines",
+            format!("{} error bodies (not requests)", thousands(s.error_bodies_in_malformed_lines)),
+        );
     }
-    page.push_str("</p>\n");
+    if let (Some(first), Some(last)) = (&s.first_time, &s.last_time) {
+        item("time span", format!("{} → {}", escape(first), escape(last)));
+    }
+    if !s.statuses.is_empty() {
+        let statuses: Vec<String> = s.statuses.iter().map(|(st, n)| format!("{st}: {}", thousands(*n))).collect();
+        item("statuses", statuses.join(" · "));
+    }
+    for (label, latency) in
+        [("latency, all", &s.latency_ms.all), ("latency, no error body", &s.latency_ms.without_error_body)]
+    {
+        if let Some(l) = latency {
+            item(label, latency_text(l));
+        }
+    }
+    page.push_str("</dl>\n");
 }
 
-/// Stacked bars: one per (folded) bucket, one colour per code.
+fn latency_text(l: &LatencyReport) -> String {
+    format!(
+        "{} requests · p50 {} ms · p90 {} ms · p99 {} ms · max {} ms",
+        thousands(l.count),
+        ms_percentile(l.p50),
+        ms_percentile(l.p90),
+        ms_percentile(l.p99),
+        ms(l.max)
+    )
+}
+
+fn bytes(n: u64) -> String {
+    super::text::human_bytes(n as f64)
+}
+
+/// One coloured group of the chart: a top code, or the rest together.
+struct Group<'r> {
+    name: String,
+    colour: &'static str,
+    points: Vec<u64>,
+    codes: Vec<&'r CodeReport>,
+}
+
+/// The top codes each in its colour, the rest as "other".
+fn groups<'r>(report: &'r Report, series: &Series) -> Vec<Group<'r>> {
+    let with_series: Vec<&CodeReport> = report.codes.iter().filter(|c| c.series.is_some()).collect();
+    let mut groups: Vec<Group<'r>> = Vec::new();
+    for (index, code) in with_series.iter().enumerate() {
+        let points = series.fold(code.series.as_deref().unwrap_or_default(), MAX_BARS);
+        if index < TOP_CODES || with_series.len() == TOP_CODES + 1 {
+            let colour = PALETTE.get(index).copied().unwrap_or(OTHER_COLOUR);
+            groups.push(Group { name: code.code.clone(), colour, points, codes: vec![code] });
+        } else if let Some(other) = groups.get_mut(TOP_CODES) {
+            other.points.iter_mut().zip(points).for_each(|(a, b)| *a += b);
+            other.codes.push(code);
+        } else {
+            groups.push(Group { name: "other".to_owned(), colour: OTHER_COLOUR, points, codes: vec![code] });
+        }
+    }
+    if let Some(other) = groups.get_mut(TOP_CODES).filter(|g| g.codes.len() > 1) {
+        other.name = format!("{} other codes", other.codes.len());
+    }
+    groups
+}
+
+/// Stacked bars, one per point of the folded series, with time labels
+/// under them and round ticks beside them.
 fn chart(page: &mut String, report: &Report) {
     let Some(series) = &report.summary.series else {
         page.push_str(
@@ -62,79 +170,155 @@ fn chart(page: &mut String, report: &Report) {
         );
         return;
     };
-    let per_bar = series.per_point(MAX_BARS);
-    let bars = series.fold(&series.requests, MAX_BARS).len();
-    let coloured: Vec<(&CodeReport, Vec<u64>)> =
-        report.codes.iter().filter_map(|c| c.series.as_ref().map(|s| (c, series.fold(s, MAX_BARS)))).collect();
-    let totals: Vec<u64> = (0..bars).map(|i| coloured.iter().map(|(_, s)| s[i]).sum()).collect();
-    let top = totals.iter().copied().max().unwrap_or(0).max(1);
-    let (width, height, left, bottom) = (900.0, 260.0, 50.0, 30.0);
-    let bar_width = (width - left) / bars as f64;
+    let folding = series.folding(MAX_BARS);
+    let groups = groups(report, series);
+    let bars = folding.points;
+    let totals: Vec<u64> =
+        (0..bars).map(|i| groups.iter().map(|g| g.points.get(i).copied().unwrap_or(0)).sum()).collect();
+    let (top, step) = axis(totals.iter().copied().max().unwrap_or(0));
+    let (width, height, left, bottom, top_margin) = (960.0, 260.0, 60.0, 40.0, 10.0);
+    let bar_width = (width - left - 10.0) / bars as f64;
+    let y = |n: u64| top_margin + height - n as f64 / top as f64 * height;
     let _ = write!(
         page,
-        "<h2>Errors per {} s</h2>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{}\" role=\"img\" aria-label=\"errors per time bucket\">\n",
-        series.bucket_seconds * per_bar as f64,
-        height + bottom
+        "<h2>Errors per {}</h2>\n<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {}\" width=\"{width}\" role=\"img\" aria-label=\"errors per {}\">\n",
+        folding.label(),
+        height + bottom + top_margin,
+        folding.label()
     );
-    let _ = writeln!(
-        page,
-        "<text x=\"0\" y=\"12\" font-size=\"11\">{top}</text><text x=\"0\" y=\"{height}\" font-size=\"11\">0</text>"
-    );
+    for tick in 0..=top / step {
+        let value = tick * step;
+        let _ = writeln!(
+            page,
+            "<line x1=\"{left}\" y1=\"{0:.1}\" x2=\"{1}\" y2=\"{0:.1}\" stroke=\"#e4e4e4\"/><text x=\"{2}\" y=\"{3:.1}\" font-size=\"11\" text-anchor=\"end\">{4}</text>",
+            y(value),
+            width - 10.0,
+            left - 6.0,
+            y(value) + 4.0,
+            thousands(value)
+        );
+    }
     let mut base = vec![0u64; bars];
-    for (index, (code, counts)) in coloured.iter().enumerate() {
-        let colour = PALETTE.get(index).copied().unwrap_or("#999999");
-        for (i, &n) in counts.iter().enumerate().filter(|(_, n)| **n > 0) {
-            let y = height - (base[i] + n) as f64 / top as f64 * height;
-            let h = n as f64 / top as f64 * height;
+    for group in &groups {
+        for (i, &n) in group.points.iter().enumerate().filter(|(_, n)| **n > 0) {
             let _ = writeln!(
                 page,
-                "<rect x=\"{:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{h:.1}\" fill=\"{colour}\"><title>{} {n}</title></rect>",
+                "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{}\"><title>{} {}: {}</title></rect>",
                 left + i as f64 * bar_width,
+                y(base[i] + n),
                 (bar_width - 1.0).max(0.5),
-                escape(&code.code)
+                y(base[i]) - y(base[i] + n),
+                group.colour,
+                escape(&format_rfc3339(folding.first_point_ms + folding.point_ms * i as i64)),
+                escape(&group.name),
+                thousands(n)
             );
             base[i] += n;
         }
     }
+    let axis_y = top_margin + height;
+    let _ =
+        writeln!(page, "<line x1=\"{left}\" y1=\"{axis_y}\" x2=\"{}\" y2=\"{axis_y}\" stroke=\"#444\"/>", width - 10.0);
+    let span_ms = folding.point_ms * bars as i64;
+    let label_every = bars.div_ceil(8).max(1);
+    for i in (0..bars).step_by(label_every) {
+        let x = left + i as f64 * bar_width;
+        let at = folding.first_point_ms + folding.point_ms * i as i64;
+        let label = time_label(at, span_ms);
+        if x + label.len() as f64 * 6.5 > width {
+            // No room for the label before the edge.
+            break;
+        }
+        let _ = writeln!(
+            page,
+            "<line x1=\"{x:.1}\" y1=\"{axis_y}\" x2=\"{x:.1}\" y2=\"{:.1}\" stroke=\"#444\"/><text x=\"{x:.1}\" y=\"{:.1}\" font-size=\"11\">{}</text>",
+            axis_y + 5.0,
+            axis_y + 18.0,
+            escape(&label)
+        );
+    }
     let _ = writeln!(
         page,
-        "<line x1=\"{left}\" y1=\"{height}\" x2=\"{width}\" y2=\"{height}\" stroke=\"#444\"/><text x=\"{left}\" y=\"{}\" font-size=\"11\">{}</text></svg>",
-        height + 20.0,
-        escape(&series.first_bucket)
+        "<text x=\"{left}\" y=\"{:.1}\" font-size=\"11\" fill=\"#666\">UTC · {} bars of {} · buckets of {}</text></svg>",
+        axis_y + 34.0,
+        bars,
+        folding.label(),
+        duration_label(series.bucket_ms())
     );
-    page.push_str("<p class=\"small\">");
-    for (index, (code, _)) in coloured.iter().enumerate() {
-        let colour = PALETTE.get(index).copied().unwrap_or("#999999");
-        let _ = write!(page, "<span style=\"color:{colour}\">■</span> {} ", escape(&code.code));
+    page.push_str("<p class=\"legend small\">");
+    for group in &groups {
+        let names: Vec<&str> = group.codes.iter().map(|c| c.code.as_str()).collect();
+        let _ = write!(
+            page,
+            "<span title=\"{}\"><span class=\"swatch\" style=\"background:{}\"></span>{}</span>",
+            escape(&names.join(", ")),
+            group.colour,
+            escape(&group.name)
+        );
     }
     page.push_str("</p>\n");
+}
+
+/// The y axis for counts up to `n`: a step of 1, 2 or 5 times a power of
+/// ten, and the top, a multiple of it, in at most five steps.
+fn axis(n: u64) -> (u64, u64) {
+    let mut power = 1u64;
+    loop {
+        for step in [1, 2, 5] {
+            let step = step * power;
+            let steps = n.div_ceil(step).max(1);
+            if steps <= 5 {
+                return (steps * step, step);
+            }
+        }
+        power = power.saturating_mul(10);
+    }
+}
+
+/// `14:30` within a day, `11-27 14:30` within a month, else the date.
+fn time_label(ms_since_epoch: i64, span_ms: i64) -> String {
+    let text = format_rfc3339(ms_since_epoch);
+    match span_ms {
+        s if s <= 86_400_000 => text[11..16].to_owned(),
+        s if s <= 31 * 86_400_000 => format!("{} {}", &text[5..10], &text[11..16]),
+        _ => text[..10].to_owned(),
+    }
 }
 
 fn codes(page: &mut String, codes: &[CodeReport]) {
     page.push_str(concat!(
         "<h2>Codes</h2>\n<table><tr><th>Code</th><th>Count</th><th>Share</th><th>p50 ms</th><th>p99 ms</th>",
-        "<th>Documented status</th><th>Mismatches</th><th>Started</th><th>Message</th><th>Description</th><th>Solution</th></tr>\n"
+        "<th title=\"the HTTP status the documentation gives\">Status</th><th title=\"statuses logged with the code\">Logged</th>",
+        "<th title=\"lines logged with another status than the documented one\">Other status</th><th class=\"started\">Started</th><th>Message</th></tr>\n"
     ));
     for code in codes {
-        let latency = |pick: fn(&super::LatencyReport) -> f64| {
-            code.latency_ms.as_ref().map_or("-".to_owned(), |l| format!("{:.1}", pick(l)))
+        let latency = |pick: fn(&LatencyReport) -> f64| {
+            code.latency_ms.as_ref().map_or("-".to_owned(), |l| ms_percentile(pick(l)))
         };
         let class = if code.in_catalog { "" } else { " class=\"unknown\"" };
+        let statuses: Vec<String> = code.statuses.iter().map(|(s, n)| format!("{s}: {}", thousands(*n))).collect();
         let _ = writeln!(
             page,
-            "<tr{class}><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{:.1} %</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr{class}><td class=\"code\">{}</td><td class=\"n\">{}</td><td class=\"n\">{:.1}&nbsp;%</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"started\">{}</td><td>{}</td></tr>",
             escape(&code.code),
-            code.count,
+            thousands(code.count),
             code.share * 100.0,
             latency(|l| l.p50),
             latency(|l| l.p99),
-            code.documented_status.map_or("not in the CTS catalogue".to_owned(), |s| s.to_string()),
-            code.status_mismatches,
+            code.documented_status.map_or("not CTS".to_owned(), |s| s.to_string()),
+            if statuses.is_empty() { "-".to_owned() } else { statuses.join("<br>") },
+            thousands(code.status_mismatches),
             code.started.as_deref().map_or("-".to_owned(), escape),
             escape(code.display_message().unwrap_or("-")),
-            escape(code.description.as_deref().unwrap_or("-")),
-            escape(code.solution.as_deref().unwrap_or("-")),
         );
+        if let (Some(description), Some(solution)) = (&code.description, &code.solution) {
+            let _ = writeln!(
+                page,
+                "<tr class=\"detail\"><td></td><td colspan=\"9\"><b>What it means:</b> {} <b>What to do:</b> {}</td></tr>",
+                escape(description),
+                escape(solution)
+            );
+        }
     }
     page.push_str("</table>\n");
 }
@@ -151,5 +335,22 @@ mod tests {
     #[test]
     fn escapes_markup() {
         assert_eq!(escape(r#"<a href="x">&</a>"#), "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
+    }
+
+    #[test]
+    fn axes_have_round_steps() {
+        for (n, top, step) in
+            [(0, 1, 1), (3, 3, 1), (7, 8, 2), (9, 10, 2), (22, 25, 5), (230, 250, 50), (3_456, 4_000, 1_000)]
+        {
+            assert_eq!(axis(n), (top, step), "{n}");
+        }
+    }
+
+    #[test]
+    fn time_labels_suit_the_span() {
+        let at = 1_795_788_300_000; // 2026-11-27T14:05:00Z
+        assert_eq!(time_label(at, 3_600_000), "14:05");
+        assert_eq!(time_label(at, 5 * 86_400_000), "11-27 14:05");
+        assert_eq!(time_label(at, 90 * 86_400_000), "2026-11-27");
     }
 }

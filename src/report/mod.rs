@@ -17,6 +17,7 @@ mod html;
 mod json;
 mod markdown;
 mod prometheus;
+mod series;
 mod table;
 mod text;
 
@@ -31,6 +32,7 @@ pub use html::HtmlRenderer;
 pub use json::{JsonRenderer, SCHEMA_VERSION, read_report};
 pub use markdown::MarkdownRenderer;
 pub use prometheus::PrometheusRenderer;
+pub use series::{Folding, Series};
 pub use table::TableRenderer;
 
 use crate::aggregate::{Aggregate, CodeStats, HeavyHitters, InvalidCounts, Latency, MAX_BUCKETS, TopStrings};
@@ -157,19 +159,6 @@ pub struct FilterReport {
     pub statuses: Vec<StatusPattern>,
     /// `--code` patterns: which codes the report shows.
     pub codes: Vec<CodePattern>,
-}
-
-/// Requests per time bucket, oldest first, empty buckets included. Code
-/// series (`codes[].series`) are aligned with it. Renderers draw them
-/// through [`Series::fold`], so that every view folds buckets alike.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct Series {
-    /// Bucket size in seconds.
-    pub bucket_seconds: f64,
-    /// Start of the first bucket (RFC 3339, UTC).
-    pub first_bucket: String,
-    /// Requests per bucket.
-    pub requests: Vec<u64>,
 }
 
 /// A malformed line.
@@ -357,20 +346,6 @@ impl LatencyReport {
             p99: ms(p.p99),
             max: ms(p.max),
         })
-    }
-}
-
-impl Series {
-    /// Buckets per point when the series is drawn in at most `points`
-    /// points.
-    pub fn per_point(&self, points: usize) -> usize {
-        self.requests.len().div_ceil(points.max(1)).max(1)
-    }
-
-    /// `counts` (aligned with this series) in at most `points` points, each
-    /// the sum of the buckets it covers.
-    pub fn fold(&self, counts: &[u64], points: usize) -> Vec<u64> {
-        counts.chunks(self.per_point(points)).map(|chunk| chunk.iter().sum()).collect()
     }
 }
 
@@ -563,8 +538,8 @@ impl View<'_> {
             edition: info.map(|i| i.edition),
             documented_status,
             documented_message: info.map(|i| i.message.to_owned()),
-            description: info.and_then(|i| non_empty(i.description)),
-            solution: info.and_then(|i| non_empty(i.solution)),
+            description: info.and_then(|i| non_empty(&i.description_text())),
+            solution: info.and_then(|i| non_empty(&i.solution_text())),
             statuses: stats.statuses.iter().copied().collect(),
             status_mismatches,
             latency_ms: LatencyReport::from_latency(&stats.latency),
@@ -588,24 +563,4 @@ impl View<'_> {
 
 fn name_counts(values: &TopStrings) -> Vec<NameCount> {
     values.kept.iter().map(|(name, count)| NameCount { name: name.clone(), count: *count }).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn series_fold_sums_the_buckets_each_point_covers() {
-        let series = Series { bucket_seconds: 60.0, first_bucket: String::new(), requests: vec![1; 120] };
-        let counts: Vec<u64> = (0..120).collect();
-        assert_eq!(series.per_point(60), 2);
-        let folded = series.fold(&counts, 60);
-        assert_eq!(folded.len(), 60);
-        assert_eq!((folded[0], folded[59]), (1, 237));
-        assert_eq!(folded.iter().sum::<u64>(), counts.iter().sum::<u64>());
-        // Fewer buckets than points: one point per bucket.
-        assert_eq!(series.fold(&counts, 500), counts);
-        let odd = Series { requests: vec![1; 7], ..series };
-        assert_eq!(odd.fold(&[1, 2, 3, 4, 5, 6, 7], 3), vec![6, 15, 7]);
-    }
 }

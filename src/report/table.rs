@@ -4,7 +4,11 @@
 use std::io::{self, Write};
 
 use super::code_table;
-use super::text::{ellipsize, human_bytes, human_duration, ms, ms_percentile, plural, short_time, thousands, wrap};
+use crate::lex::time::format_rfc3339;
+
+use super::text::{
+    duration_label, ellipsize, human_bytes, human_duration, ms, ms_percentile, plural, short_time, thousands, wrap,
+};
 use super::{CodeReport, FilterReport, NameCount, Render, Report};
 
 /// Writes the report as aligned text, optionally with ANSI colour.
@@ -173,12 +177,13 @@ impl TableRenderer {
             return Ok(());
         };
         writeln!(wtr)?;
+        let folding = series.folding(SPARK_WIDTH);
         let title = format!(
-            "errors per {} s from {} ({} buckets, {} per character):",
-            series.bucket_seconds,
-            short_time(Some(&series.first_bucket)),
+            "errors per {} from {} ({} buckets of {}):",
+            folding.label(),
+            short_time(Some(&format_rfc3339(folding.first_point_ms))),
             series.requests.len(),
-            series.per_point(SPARK_WIDTH)
+            duration_label(series.bucket_ms()),
         );
         writeln!(wtr, "{}", self.paint("1", &title))?;
         for code in &report.codes {

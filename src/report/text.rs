@@ -86,6 +86,20 @@ pub fn ms_percentile(value: f64) -> String {
     format!("{value:.decimals$}")
 }
 
+/// `30 min`, `1 h`, `10 s`, `2 days`: a duration given in milliseconds,
+/// in the largest unit that divides it.
+pub fn duration_label(ms: i64) -> String {
+    let units: [(i64, &str, &str); 4] =
+        [(86_400_000, "day", "days"), (3_600_000, "h", "h"), (60_000, "min", "min"), (1_000, "s", "s")];
+    for (size, one, many) in units {
+        if ms >= size && ms % size == 0 {
+            let n = ms / size;
+            return format!("{n} {}", if n == 1 { one } else { many });
+        }
+    }
+    format!("{ms} ms")
+}
+
 /// `text` broken at spaces into lines of at most `width` characters
 /// (a longer word gets a line of its own).
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
@@ -125,6 +139,10 @@ mod tests {
         assert_eq!(short_time(Some("2026-11-27T06:54:04.123Z")), "2026-11-27T06:54:04Z");
         assert_eq!(ellipsize("abcdef", 4), "abc…");
         assert_eq!(plural(1, "line", "lines"), "1 line");
+        assert_eq!(duration_label(1_800_000), "30 min");
+        assert_eq!(duration_label(7_200_000), "2 h");
+        assert_eq!(duration_label(172_800_000), "2 days");
+        assert_eq!(duration_label(90_000), "90 s");
     }
 
     #[test]
