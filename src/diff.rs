@@ -1,8 +1,9 @@
 //! `cts-logscan diff BASE.json NEW.json`: what changed per code between two
 //! JSON reports (say, last night's and tonight's).
 //!
-//! Codes that appeared or vanished come first (by count), then the others
-//! by how much their rate per 1,000 requests moved, then by p99 change.
+//! Each code is `appeared`, `vanished`, `changed` or `unchanged` (same
+//! count, rate per 1,000 requests and p99), with the change of its count,
+//! rate and p99, absolute and relative. [`ORDER`] says how rows are sorted.
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
@@ -10,6 +11,9 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::report::{CodeReport, Report, SCHEMA_VERSION};
+
+/// How rows are ordered, as the renderers say it.
+pub const ORDER: &str = "Rows: codes that appeared or vanished first, then the others by how far their rate per 1,000 requests moved (p99 change breaks ties), unchanged codes last.";
 
 /// How a code changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -19,29 +23,46 @@ pub enum Change {
     Appeared,
     /// Only in the base report.
     Vanished,
-    /// In both.
+    /// In both, with a different count, rate or p99.
     Changed,
+    /// In both, with the same count, rate and p99.
+    Unchanged,
 }
 
-/// One code in both reports.
+/// A figure in both reports and how it moved.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Delta {
+    /// In the base report.
+    pub base: Option<f64>,
+    /// In the new report.
+    pub new: Option<f64>,
+    /// `new - base`, when both are known.
+    pub change: Option<f64>,
+    /// `(new - base) / base`, when both are known and `base` is not 0.
+    pub relative: Option<f64>,
+}
+
+impl Delta {
+    fn of(base: Option<f64>, new: Option<f64>) -> Delta {
+        let change = base.zip(new).map(|(b, n)| n - b);
+        let relative = base.zip(change).filter(|(b, _)| *b != 0.0).map(|(b, c)| c / b);
+        Delta { base, new, change, relative }
+    }
+}
+
+/// One code in either report.
 #[derive(Clone, Debug, Serialize)]
 pub struct CodeDiff {
     /// The code.
     pub code: String,
-    /// Appeared, vanished or changed.
+    /// Appeared, vanished, changed or unchanged.
     pub change: Change,
-    /// Lines in the base report.
-    pub base_count: u64,
-    /// Lines in the new report.
-    pub new_count: u64,
-    /// Per 1,000 requests in the base report.
-    pub base_per_1k: Option<f64>,
-    /// Per 1,000 requests in the new report.
-    pub new_per_1k: Option<f64>,
-    /// p99 latency in the base report, ms.
-    pub base_p99_ms: Option<f64>,
-    /// p99 latency in the new report, ms.
-    pub new_p99_ms: Option<f64>,
+    /// Requests with this code (0 where the code is absent).
+    pub count: Delta,
+    /// Per 1,000 requests.
+    pub per_1k: Delta,
+    /// p99 latency, ms.
+    pub p99_ms: Delta,
 }
 
 /// The comparison of two reports.
@@ -53,7 +74,7 @@ pub struct Diff {
     pub base_requests: u64,
     /// Requests in the new report.
     pub new_requests: u64,
-    /// Codes, most significant change first.
+    /// Codes, in [`ORDER`].
     pub codes: Vec<CodeDiff>,
 }
 
@@ -67,20 +88,26 @@ impl Diff {
             .map(|name| {
                 let (b, n) = (find(base, name), find(new, name));
                 let p99 = |c: &Option<CodeReport>| c.as_ref().and_then(|c| c.latency_ms.as_ref().map(|l| l.p99));
-                CodeDiff {
+                let count = |c: &Option<CodeReport>| Some(c.as_ref().map_or(0.0, |c| c.count as f64));
+                let per_1k = |c: &Option<CodeReport>| match c {
+                    Some(c) => c.per_1k_requests,
+                    None => Some(0.0),
+                };
+                let diff = CodeDiff {
                     code: name.to_owned(),
-                    change: match (&b, &n) {
-                        (None, _) => Change::Appeared,
-                        (_, None) => Change::Vanished,
-                        _ => Change::Changed,
-                    },
-                    base_count: b.as_ref().map_or(0, |c| c.count),
-                    new_count: n.as_ref().map_or(0, |c| c.count),
-                    base_per_1k: b.as_ref().and_then(|c| c.per_1k_requests),
-                    new_per_1k: n.as_ref().and_then(|c| c.per_1k_requests),
-                    base_p99_ms: p99(&b),
-                    new_p99_ms: p99(&n),
-                }
+                    change: Change::Changed,
+                    count: Delta::of(count(&b), count(&n)),
+                    per_1k: Delta::of(per_1k(&b), per_1k(&n)),
+                    p99_ms: Delta::of(p99(&b), p99(&n)),
+                };
+                let unchanged = [diff.count, diff.per_1k, diff.p99_ms].iter().all(|d| d.base == d.new);
+                let change = match (&b, &n) {
+                    (None, _) => Change::Appeared,
+                    (_, None) => Change::Vanished,
+                    _ if unchanged => Change::Unchanged,
+                    _ => Change::Changed,
+                };
+                CodeDiff { change, ..diff }
             })
             .collect();
         codes.sort_by(|a, b| {
@@ -104,19 +131,28 @@ impl Diff {
     /// Whatever writing to `wtr` returns.
     pub fn render_table(&self, wtr: &mut dyn Write) -> io::Result<()> {
         writeln!(wtr, "requests: {} → {}", self.base_requests, self.new_requests)?;
-        writeln!(
-            wtr,
-            "{:<12} {:<9} {:>9} {:>9} {:>10} {:>10} {:>10} {:>10}",
-            "CODE", "CHANGE", "BASE", "NEW", "BASE /1K", "NEW /1K", "BASE P99", "NEW P99"
-        )?;
-        for c in &self.codes {
-            let [code, change, base, new, base_rate, new_rate, base_p99, new_p99] = cells(c, two_decimals);
-            writeln!(
-                wtr,
-                "{code:<12} {change:<9} {base:>9} {new:>9} {base_rate:>10} {new_rate:>10} {base_p99:>10} {new_p99:>10}"
-            )?;
+        let header = TABLE_HEADER.map(str::to_owned);
+        let rows: Vec<[String; COLUMNS]> = self.codes.iter().map(|c| cells(c, two_decimals)).collect();
+        let mut widths = header.clone().map(|h| h.len());
+        for row in &rows {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
         }
-        Ok(())
+        let line = |cells: &[String; COLUMNS]| {
+            let mut out = String::new();
+            for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+                let pad = " ".repeat(width.saturating_sub(cell.chars().count()));
+                if i < 2 { out.push_str(&format!("{cell}{pad} ")) } else { out.push_str(&format!("{pad}{cell} ")) }
+            }
+            out.trim_end().to_owned()
+        };
+        writeln!(wtr, "{}", line(&header))?;
+        for row in &rows {
+            writeln!(wtr, "{}", line(row))?;
+        }
+        writeln!(wtr)?;
+        writeln!(wtr, "{ORDER}")
     }
 
     /// Writes the comparison as CSV, one row per code.
@@ -126,16 +162,7 @@ impl Diff {
     /// Whatever writing to `wtr` returns.
     pub fn render_csv(&self, wtr: &mut dyn Write) -> io::Result<()> {
         let mut csv = csv::Writer::from_writer(wtr);
-        csv.write_record([
-            "code",
-            "change",
-            "base_count",
-            "new_count",
-            "base_per_1k",
-            "new_per_1k",
-            "base_p99_ms",
-            "new_p99_ms",
-        ])?;
+        csv.write_record(HEADER)?;
         for c in &self.codes {
             csv.write_record(cells(c, |v| v.map_or(String::new(), |v| v.to_string())))?;
         }
@@ -150,34 +177,90 @@ impl Diff {
     pub fn render_markdown(&self, wtr: &mut dyn Write) -> io::Result<()> {
         writeln!(wtr, "## CTS error codes: what changed")?;
         writeln!(wtr)?;
-        writeln!(wtr, "Requests: {} → {}", self.base_requests, self.new_requests)?;
+        writeln!(wtr, "Requests: {} → {}. {ORDER}", self.base_requests, self.new_requests)?;
         writeln!(wtr)?;
-        writeln!(wtr, "| code | change | count | per 1k requests | p99 ms |")?;
-        writeln!(wtr, "| --- | --- | ---: | ---: | ---: |")?;
+        writeln!(wtr, "| code | change | count | Δ count | per 1k requests | Δ per 1k | p99 ms | Δ p99 |")?;
+        writeln!(wtr, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")?;
         for c in &self.codes {
-            let [code, change, base, new, base_rate, new_rate, base_p99, new_p99] = cells(c, two_decimals);
-            let code = code.replace('|', "\\|");
+            let arrow = |d: &Delta| format!("{} → {}", two_decimals(d.base), two_decimals(d.new));
+            let count = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.0}"));
             writeln!(
                 wtr,
-                "| {code} | {change} | {base} → {new} | {base_rate} → {new_rate} | {base_p99} → {new_p99} |"
+                "| {} | {} | {} → {} | {} | {} | {} | {} | {} |",
+                c.code.replace('|', "\\|"),
+                change_name(c.change),
+                count(c.count.base),
+                count(c.count.new),
+                delta_text(&c.count, count),
+                arrow(&c.per_1k),
+                delta_text(&c.per_1k, two_decimals),
+                arrow(&c.p99_ms),
+                delta_text(&c.p99_ms, two_decimals),
             )?;
         }
         Ok(())
     }
 }
 
-/// A row: code, change, counts, rates and p99s, numbers written by `num`.
-fn cells(c: &CodeDiff, num: fn(Option<f64>) -> String) -> [String; 8] {
+/// Columns of the table and CSV.
+const COLUMNS: usize = 14;
+
+const HEADER: [&str; COLUMNS] = [
+    "code",
+    "change",
+    "base_count",
+    "new_count",
+    "count_change",
+    "count_change_pct",
+    "base_per_1k",
+    "new_per_1k",
+    "per_1k_change",
+    "per_1k_change_pct",
+    "base_p99_ms",
+    "new_p99_ms",
+    "p99_change_ms",
+    "p99_change_pct",
+];
+
+/// The table's shorter names for the same columns.
+const TABLE_HEADER: [&str; COLUMNS] = [
+    "CODE", "CHANGE", "BASE", "NEW", "Δ", "Δ %", "/1K BASE", "/1K NEW", "Δ /1K", "Δ %", "P99 BASE", "P99 NEW", "Δ P99",
+    "Δ %",
+];
+
+/// A row: code, change, then base, new, change and relative change (in %)
+/// of count, rate and p99, numbers written by `num`.
+fn cells(c: &CodeDiff, num: fn(Option<f64>) -> String) -> [String; COLUMNS] {
+    let count = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.0}"));
+    let pct = |d: &Delta| num(d.relative.map(|r| r * 100.0));
     [
         c.code.clone(),
         change_name(c.change).to_owned(),
-        c.base_count.to_string(),
-        c.new_count.to_string(),
-        num(c.base_per_1k),
-        num(c.new_per_1k),
-        num(c.base_p99_ms),
-        num(c.new_p99_ms),
+        count(c.count.base),
+        count(c.count.new),
+        c.count.change.map_or(String::new(), |v| if v == 0.0 { "0".to_owned() } else { format!("{v:+.0}") }),
+        pct(&c.count),
+        num(c.per_1k.base),
+        num(c.per_1k.new),
+        num(c.per_1k.change),
+        pct(&c.per_1k),
+        num(c.p99_ms.base),
+        num(c.p99_ms.new),
+        num(c.p99_ms.change),
+        pct(&c.p99_ms),
     ]
+}
+
+/// `+3 (+25.0 %)`, `-` when not known.
+fn delta_text(d: &Delta, num: impl Fn(Option<f64>) -> String) -> String {
+    match (d.change, d.relative) {
+        (Some(change), Some(relative)) => {
+            let sign = if change > 0.0 { "+" } else { "" };
+            format!("{sign}{} ({:+.1} %)", num(Some(change)), relative * 100.0)
+        }
+        (Some(change), None) => format!("{}{}", if change > 0.0 { "+" } else { "" }, num(Some(change))),
+        _ => "-".to_owned(),
+    }
 }
 
 /// Two decimals for people, `-` for none.
@@ -190,16 +273,14 @@ fn change_name(change: Change) -> &'static str {
         Change::Appeared => "appeared",
         Change::Vanished => "vanished",
         Change::Changed => "changed",
+        Change::Unchanged => "unchanged",
     }
 }
 
 /// How far a code moved: its rate change per 1,000 requests, then a
 /// thousandth of its p99 change so that latency breaks ties.
 fn significance(c: &CodeDiff) -> f64 {
-    let rate = (c.new_per_1k.unwrap_or(0.0) - c.base_per_1k.unwrap_or(0.0)).abs();
-    let p99 = match (c.base_p99_ms, c.new_p99_ms) {
-        (Some(b), Some(n)) => (n - b).abs(),
-        _ => 0.0,
-    };
+    let rate = c.per_1k.change.unwrap_or(0.0).abs();
+    let p99 = c.p99_ms.change.unwrap_or(0.0).abs();
     rate + p99 / 1000.0
 }

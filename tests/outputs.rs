@@ -137,13 +137,29 @@ fn diff_two_nights() {
     assert_eq!(rows[0], ("CTS.0004", "appeared"));
     assert_eq!(rows[1], ("CTS.0403", "vanished"));
     assert_eq!(rows.len(), 5);
-    assert_eq!(diff["codes"][0]["new_count"], 1);
+    // The other three are the same both nights.
+    assert!(rows[2..].iter().all(|(_, change)| *change == "unchanged"), "{rows:?}");
+    assert_eq!(diff["codes"][0]["count"]["new"], 1.0);
+    assert_eq!(diff["codes"][1]["count"]["relative"], -1.0);
     let table = output(&["diff", base.to_str().unwrap(), new.to_str().unwrap()]);
-    assert!(table.lines().nth(2).unwrap().starts_with("CTS.0004     appeared"), "{table}");
+    assert!(table.lines().nth(2).unwrap().starts_with("CTS.0004   appeared     0   1 +1"), "{table}");
+    assert!(table.contains("Rows: codes that appeared or vanished first"), "{table}");
     let csv = output(&["diff", base.to_str().unwrap(), new.to_str().unwrap(), "--output", "csv"]);
-    assert_eq!(csv.lines().nth(1).unwrap(), "CTS.0004,appeared,0,1,,125,,900");
+    assert_eq!(csv.lines().nth(1).unwrap(), "CTS.0004,appeared,0,1,+1,,0,125,125,,,900,,");
     let markdown = output(&["diff", base.to_str().unwrap(), new.to_str().unwrap(), "--output", "markdown"]);
-    assert!(markdown.contains("| CTS.0403 | vanished | 1 → 0 | 125.00 → - | 8.00 → - |"), "{markdown}");
+    assert!(
+        markdown.contains(
+            "| CTS.0403 | vanished | 1 → 0 | -1 (-100.0 %) | 125.00 → 0.00 | -125.00 (-100.0 %) | 8.00 → - | - |"
+        ),
+        "{markdown}"
+    );
+    // A report diffed with itself: nothing moved.
+    let same = output(&["diff", base.to_str().unwrap(), base.to_str().unwrap(), "--output", "json"]);
+    let same: serde_json::Value = serde_json::from_str(&same).unwrap();
+    for code in same["codes"].as_array().unwrap() {
+        assert_eq!(code["change"], "unchanged", "{code}");
+        assert_eq!(code["count"]["change"], 0.0);
+    }
 
     cmd()
         .args(["diff", base.to_str().unwrap(), new.to_str().unwrap(), "--fail-on", "CTS.0004>0"])
