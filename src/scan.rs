@@ -16,7 +16,7 @@ use crate::aggregate::{Aggregate, Collect, LinePosition};
 use crate::error::Error;
 use crate::extract::{Extractor, Scratch};
 use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec};
-use crate::format::{self, FieldOverrides, Format, FormatKind, LineParser};
+use crate::format::{self, FieldOverrides, Foreign, Format, FormatKind, LineParser};
 use crate::input::{self, Block, BlockContent, BlockReader, ProgressFn, ReaderOptions, Source};
 use crate::record::{Malformed, Record, Spans, is_blank};
 use crate::state::{InputSummary, State};
@@ -126,6 +126,7 @@ fn scan_expanded(
     let extractor = Extractor::default();
     let fixed = options.format.as_ref().map(Format::kind);
     let mut formats: Vec<Option<FormatKind>> = vec![fixed; sources.len()];
+    let mut looks_like: Vec<Option<Foreign>> = vec![None; sources.len()];
     let mut reader = BlockReader::new(sources.clone(), options.reader);
     if let Some(progress) = &options.progress {
         reader.on_progress(Arc::clone(progress));
@@ -134,13 +135,19 @@ fn scan_expanded(
     let mut aggregate = pool.install(|| {
         reader
             .by_ref()
-            .map(|block| {
-                let known = &mut formats[block.file as usize];
-                if let (None, Some(head)) = (&known, &block.head) {
-                    *known = Some(format::detect(head));
+            .filter_map(|block| {
+                let file = block.file as usize;
+                if let Some(head) = &block.head {
+                    looks_like[file] = format::recognise(head);
+                    if formats[file].is_none() {
+                        formats[file] = Some(format::detect(head));
+                    }
                 }
-                let format = known.unwrap_or(FormatKind::Combined);
-                (block, format)
+                // An nginx error log among access logs holds no requests:
+                // skipped, unless its format was given.
+                let skipped = fixed.is_none() && looks_like[file].is_some_and(Foreign::is_skipped);
+                let format = formats[file].unwrap_or(FormatKind::Combined);
+                (!skipped).then_some((block, format))
             })
             .par_bridge()
             .fold(
@@ -165,8 +172,9 @@ fn scan_expanded(
         .zip(formats)
         .zip(reader.stats())
         .zip(errors)
+        .zip(looks_like)
         .enumerate()
-        .map(|(file, (((source, format), stats), error))| InputSummary {
+        .map(|(file, ((((source, format), stats), error), looks_like))| InputSummary {
             path: source.to_string(),
             format: format.filter(|_| stats.bytes > 0),
             compression: stats.compression,
@@ -175,6 +183,8 @@ fn scan_expanded(
             lines: aggregate.lines_of_file(file as u32),
             malformed: aggregate.malformed_by_file.get(&(file as u32)).copied().unwrap_or(0),
             fingerprint: (stats.bytes > 0).then(|| stats.fingerprint.finish()),
+            looks_like,
+            skipped: fixed.is_none() && looks_like.is_some_and(Foreign::is_skipped),
             error: error.map(|e| e.to_string()),
         })
         .collect();

@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::{Aggregate, Collect};
 use crate::error::Error;
 use crate::filter::Filter;
-use crate::format::FormatKind;
+use crate::format::{Foreign, FormatKind};
 use crate::input::Compression;
 use crate::lex::time::format_rfc3339;
 
@@ -114,21 +114,33 @@ pub struct InputSummary {
     /// A hash of the first and last 4 KiB read (decompressed); with
     /// `bytes`, what identifies the input when states are merged.
     pub fingerprint: Option<String>,
+    /// A kind of log this tool does not read that the input looks like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub looks_like: Option<Foreign>,
+    /// Whether the input was left out for what it looks like (an nginx
+    /// error log); its lines are in no figure.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
     /// Why the input could not be read (fully), if so; what was read
     /// still counts.
     pub error: Option<String>,
 }
 
 impl InputSummary {
-    /// A hint when most of this input's lines did not parse: probably the
-    /// wrong format.
+    /// A hint when the input was skipped, or when most of its lines did not
+    /// parse: what it looks like and what to do.
     pub fn format_hint(&self) -> Option<String> {
+        if let Some(foreign) = self.looks_like.filter(|f| self.skipped || (self.malformed > 0 && !f.is_skipped())) {
+            return Some(format!("{}: {}", self.path, foreign.advice()));
+        }
         let format = self.format?;
-        (self.lines >= 10 && self.malformed * 2 > self.lines).then(|| {
-            format!(
-                "{}: {} of {} lines did not parse as {format}; if that is not its format, pass --format or --log-format",
-                self.path, self.malformed, self.lines
-            )
+        let advice = if format == FormatKind::Custom {
+            "check the --log-format layout against a line of the file"
+        } else {
+            "if that is not its format, pass --format or --log-format"
+        };
+        (self.malformed > 0 && self.malformed * 2 > self.lines).then(|| {
+            format!("{}: {} of {} lines did not parse as {format}; {advice}", self.path, self.malformed, self.lines)
         })
     }
 

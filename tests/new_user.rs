@@ -157,3 +157,44 @@ fn the_output_file_extension_names_the_format() {
     let report: Value = serde_json::from_str(&read("x.html")).unwrap();
     assert_eq!(report["schema_version"], 2);
 }
+
+/// 13: logs the tool does not read are named, with what to do; an nginx
+/// error log among access logs is skipped.
+#[test]
+fn foreign_logs_are_named_and_error_logs_skipped() {
+    let dir = tempfile::tempdir().unwrap();
+    let nginx = dir.path().join("nginx");
+    std::fs::create_dir(&nginx).unwrap();
+    std::fs::copy(fixture("access/nginx_combined.log"), nginx.join("access.log")).unwrap();
+    let error_line = "2026/11/27 10:00:00 [error] 1234#0: *5 open() \"/var/www/favicon.ico\" failed (2: No such file or directory), client: 10.0.0.1\n";
+    std::fs::write(nginx.join("error.log"), error_line.repeat(3000)).unwrap();
+    let output = cmd().arg(&nginx).args(["--output", "json"]).assert().success().get_output().clone();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("error.log: looks like an nginx error log, not an access log: skipped"), "{stderr}");
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let access_only = crate::util::json_report(&[fixture("access/nginx_combined.log").to_str().unwrap()]);
+    assert_eq!(report["summary"]["lines"], access_only["summary"]["lines"]);
+    assert_eq!(report["summary"]["malformed"], access_only["summary"]["malformed"]);
+    assert_eq!(report["inputs"][1]["skipped"], true);
+
+    let w3c = dir.path().join("u_ex261127.log");
+    std::fs::write(
+        &w3c,
+        "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time cs-method cs-uri-stem sc-status time-taken\n2026-11-27 10:00:00 GET /v3/p/traces 200 15\n",
+    )
+    .unwrap();
+    cmd().arg(&w3c).assert().success().stderr(predicate::str::contains("looks like a W3C extended log (IIS)"));
+
+    // A small file gets the hint too; with --log-format, it is the layout
+    // to check, not a flag to add.
+    let small = dir.path().join("small.log");
+    std::fs::write(&small, "one\ntwo\n").unwrap();
+    cmd()
+        .arg(&small)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("2 of 2 lines did not parse as combined; if that is not its format"));
+    cmd().arg(&small).args(["--log-format", "$remote_addr [$time_local] $status"]).assert().success().stderr(
+        predicate::str::contains("check the --log-format layout").and(predicate::str::contains("pass --format").not()),
+    );
+}

@@ -10,6 +10,7 @@
 mod access;
 mod custom;
 mod detect;
+mod foreign;
 mod ndjson;
 
 use std::fmt;
@@ -19,6 +20,7 @@ use serde::{Deserialize, Serialize};
 pub use access::AccessParser;
 pub use custom::{CustomParser, LogFormat};
 pub use detect::detect;
+pub use foreign::{Foreign, recognise};
 pub use ndjson::{Field, FieldOverrides, LatencyUnit, NdjsonParser};
 
 use crate::record::{Malformed, Record};
