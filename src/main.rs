@@ -149,7 +149,7 @@ fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<ExitCode> {
     .and_then(|()| wtr.flush());
     match path {
         Some(path) => written.with_context(|| format!("{}: cannot write", path.display()))?,
-        None => written?,
+        None => written.context("cannot write the report to standard output")?,
     }
     // Rules see every code, also those --code hides from the report, and
     // their breaches are printed even with -q.

@@ -109,3 +109,28 @@ fn corrupt_gzip_is_an_error_not_a_panic() {
     let path = write(&dir.path().join("bad.gz"), &bytes);
     cmd().arg(&path).assert().code(2).stderr(predicate::str::contains("bad.gz"));
 }
+
+#[test]
+fn gzip_padding_is_accepted_and_trailing_garbage_named_where_it_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = corpus_bytes(6);
+    let compressed = gzip(&data);
+    let plain = json_report(&[&write(&dir.path().join("plain.log"), &data)]);
+    // NUL padding after the last member, as gzip(1) accepts it.
+    let mut padded = compressed.clone();
+    padded.extend(std::iter::repeat_n(0u8, 4096));
+    let report = json_report(&[&write(&dir.path().join("padded.log.gz"), &padded)]);
+    assert_eq!(content(report), content(plain.clone()));
+    // Garbage after the last member: everything before it counts, and the
+    // error names where the garbage starts.
+    let mut garbage = compressed.clone();
+    garbage.extend_from_slice(b"this is not gzip\n");
+    let path = write(&dir.path().join("garbage.log.gz"), &garbage);
+    let report = json_report_with_code(&[&path], 2);
+    assert_eq!(content(report.clone()), content(plain));
+    let error = report["inputs"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("followed by bytes that are not gzip, from compressed byte {}", compressed.len())),
+        "{error}"
+    );
+}

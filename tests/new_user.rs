@@ -198,3 +198,54 @@ fn foreign_logs_are_named_and_error_logs_skipped() {
         predicate::str::contains("check the --log-format layout").and(predicate::str::contains("pass --format").not()),
     );
 }
+
+/// 14: percentiles print the three significant digits the histogram
+/// holds: 30 ms exactly is 30.0, not 30.01.
+#[test]
+fn percentiles_print_what_the_histogram_knows() {
+    let table = String::from_utf8(cmd().arg(gateway()).assert().success().get_output().stdout.clone()).unwrap();
+    let row = table.lines().find(|l| l.starts_with("CTS.0003")).unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(&cells[5..9], ["30.0", "120", "120", "120.0"], "{row}");
+    assert!(!table.contains("30.01"), "{table}");
+}
+
+/// 15: the small ones.
+#[test]
+fn small_rough_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    // "1 line", not "1 lines".
+    let one = dir.path().join("one.log");
+    std::fs::write(&one, "{\"status\":200}\n").unwrap();
+    cmd()
+        .arg(&one)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(", 1 line").and(predicate::str::contains("1 lines").not()));
+    // A merged report has no timing to show, not "(0 B/s)".
+    let state = dir.path().join("one.state");
+    cmd().arg(&one).arg("-o").arg(&state).assert().success();
+    let header = cmd().arg("merge").arg(&state).assert().success().get_output().stdout.clone();
+    let header = String::from_utf8(header).unwrap();
+    let first = header.lines().next().unwrap();
+    assert!(!first.contains("B/s") && first.ends_with("1 line"), "{first}");
+    // A full disk names what could not be written.
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let output = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cts-logscan"))
+        .arg(gateway())
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot write the report to standard output: No space left on device"), "{stderr}");
+    // --top endpoints keep the method when the path comes from `uri`.
+    let both = dir.path().join("both.ndjson");
+    std::fs::write(
+        &both,
+        r#"{"uri":"/v3/0a1b2c3d4e5f60718293a4b5c6d7e8f9/tracker","request":"POST /v3/0a1b2c3d4e5f60718293a4b5c6d7e8f9/tracker HTTP/1.1","status":400,"response":{"error_code":"CTS.0003"}}"#,
+    )
+    .unwrap();
+    let r = crate::util::json_report(&[both.to_str().unwrap(), "--top"]);
+    assert_eq!(crate::util::code(&r, "CTS.0003")["top"]["endpoints"][0]["name"], "POST /v3/{id}/tracker");
+}

@@ -311,7 +311,11 @@ fn assign<'a>(
         Slot::Request | Slot::Method | Slot::Uri | Slot::NotBody if full => {
             record.not_body.push(span);
             match slot {
-                Slot::Request => (record.method, record.uri) = split_request(value),
+                Slot::Request => {
+                    let (method, uri) = split_request(value);
+                    record.method = record.method.or(method);
+                    record.uri = record.uri.or(uri);
+                }
                 Slot::Method => record.method = Some(value),
                 Slot::Uri => record.uri = Some(value),
                 _ => {}

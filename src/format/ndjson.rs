@@ -347,10 +347,12 @@ impl NdjsonParser {
             },
             Field::Uri | Field::Request => {
                 record.not_body.push(span);
-                if priority < found.uri {
-                    let (method, uri) = if field == Field::Request { split_request(text) } else { (None, Some(text)) };
+                let (method, uri) = if field == Field::Request { split_request(text) } else { (None, Some(text)) };
+                // The method of a request line counts whichever key gives
+                // the path (`uri` before `request`, in any order).
+                record.method = record.method.or(method);
+                if priority < found.uri && uri.is_some() {
                     record.uri = uri;
-                    record.method = method.or(record.method);
                     found.uri = priority;
                 }
             }
@@ -457,6 +459,15 @@ mod tests {
         assert_eq!(parse(r#"{a:1}"#), Err(Malformed::InvalidJson));
         assert!(parse(r#"{}"#).is_ok());
         assert!(parse(r#" { "a" : [1, {"b": "}"}] } "#).is_ok());
+    }
+
+    #[test]
+    fn the_method_of_a_request_line_counts_when_uri_comes_first() {
+        let r = parse(r#"{"uri":"/v3/p/tracker","request":"POST /v3/p/tracker?x=1 HTTP/1.1","status":400}"#).unwrap();
+        assert_eq!((r.method, r.uri), (Some(&b"POST"[..]), Some(&b"/v3/p/tracker"[..])));
+        // A CTS trace's `request` is the request body, not a request line.
+        let r = parse(r#"{"request":"{\"tracker_type\":\"system\"}","status":400}"#).unwrap();
+        assert_eq!((r.method, r.uri), (None, None));
     }
 
     #[test]

@@ -10,10 +10,11 @@
 //! then an error naming the compressed byte offset.
 
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::producer::ChunkSink;
 use super::{Source, document, producer};
 
 /// How an input is compressed.
@@ -101,8 +102,8 @@ pub fn open(source: &Source) -> io::Result<Opened> {
     let rdr: Box<dyn Read + Send> = match compression {
         None => Box::new(counting),
         Some(Compression::Gzip) => {
-            let buffered = BufReader::with_capacity(256 << 10, counting);
-            decode_on_thread(flate2::bufread::MultiGzDecoder::new(buffered), Compression::Gzip, &raw_bytes)
+            let mut compressed = Consumed { inner: BufReader::with_capacity(256 << 10, counting), consumed: 0 };
+            producer::spawn("gzip", move |sink| copy_gzip_members(&mut compressed, sink))
         }
         Some(Compression::Zstd) => {
             let buffered = BufReader::with_capacity(256 << 10, counting);
@@ -110,6 +111,61 @@ pub fn open(source: &Source) -> io::Result<Opened> {
         }
     };
     Ok(Opened { rdr: document::lines_of(rdr)?, compression, raw_bytes, size_watch })
+}
+
+/// Decodes gzip members one after another, as gzip(1) does: NUL bytes after
+/// the last member (tape and block-device padding) end the stream quietly;
+/// any other trailing bytes are an error naming the compressed offset
+/// where they start, after everything before them was decoded.
+fn copy_gzip_members(compressed: &mut Consumed<impl BufRead>, sink: &mut ChunkSink) -> io::Result<()> {
+    loop {
+        let at = compressed.consumed;
+        let buf = compressed.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let zeros = buf.iter().take_while(|&&b| b == 0).count();
+        if zeros > 0 {
+            compressed.consume(zeros);
+            continue;
+        }
+        if !buf.starts_with(&[0x1f, 0x8b]) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("gzip stream is followed by bytes that are not gzip, from compressed byte {at}"),
+            ));
+        }
+        let mut member = flate2::bufread::GzDecoder::new(&mut *compressed);
+        sink.copy_from(&mut member).map_err(|e| {
+            let message = format!("gzip stream is corrupt or truncated (the member from compressed byte {at}): {e}");
+            io::Error::new(e.kind(), message)
+        })?;
+    }
+}
+
+/// A buffered reader that counts the bytes consumed from it.
+struct Consumed<R> {
+    inner: R,
+    consumed: u64,
+}
+
+impl<R: BufRead> Read for Consumed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.consumed += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Consumed<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.consumed += amount as u64;
+        self.inner.consume(amount);
+    }
 }
 
 /// Runs `decoder` on its own thread; a decoding error names the compressed

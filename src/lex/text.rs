@@ -7,16 +7,21 @@ pub fn is_absent(text: &[u8]) -> bool {
     matches!(text.trim_ascii(), b"" | b"-" | b"null")
 }
 
-/// `GET /path HTTP/1.1` → (`GET`, `/path`).
-/// A request without a space is taken as a bare path.
+/// `GET /path HTTP/1.1` → (`GET`, `/path`); a bare `/path` is a path
+/// without a method. Anything else (a request body, as CTS traces log in
+/// `request`, or bytes of a TLS handshake) is neither.
 pub fn split_request(request: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {
     let request = request.trim_ascii();
     let Some(space) = memchr(b' ', request) else {
-        return (None, (!request.is_empty()).then_some(request));
+        return (None, request.starts_with(b"/").then_some(request));
     };
+    let method = &request[..space];
+    if !method.iter().all(u8::is_ascii_uppercase) {
+        return (None, None);
+    }
     let rest = request[space + 1..].trim_ascii_start();
     let uri = &rest[..memchr(b' ', rest).unwrap_or(rest.len())];
-    (Some(&request[..space]), Some(uri))
+    (Some(method), (!uri.is_empty()).then_some(uri))
 }
 
 #[cfg(test)]
@@ -29,6 +34,8 @@ mod tests {
         assert_eq!(split_request(b"  POST   /x  "), (Some(&b"POST"[..]), Some(&b"/x"[..])));
         assert_eq!(split_request(b"/only"), (None, Some(&b"/only"[..])));
         assert_eq!(split_request(b""), (None, None));
+        assert_eq!(split_request(br#"{"tracker_type":"system", "x": 1}"#), (None, None));
+        assert_eq!(split_request(b"\x16\x03\x01 x"), (None, None));
     }
 
     #[test]
