@@ -111,6 +111,13 @@ fn explain_prints_one_entry() {
         .stdout(predicate::str::contains("solution:"))
         .stdout(predicate::str::contains("OBS bucket"));
     cmd().args(["explain", "CTS.0228"]).assert().success().stdout(predicate::str::contains("newer edition"));
+    // The documentation's **bold** markup is not shown as asterisks.
+    cmd()
+        .args(["explain", "CTS.0205"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("description: The status parameter can only be set to enabled or disabled."))
+        .stdout(predicate::str::contains("**").not());
 }
 
 #[test]
