@@ -111,7 +111,8 @@ pub struct Summary {
     /// every other figure.
     pub filtered: u64,
     /// Malformed lines by kind (`not-json-object`, `invalid-json`,
-    /// `not-access-log`, `line-too-long`); kinds with no line are left out.
+    /// `truncated`, `not-access-log`, `line-too-long`); kinds with no line
+    /// are left out.
     pub malformed_by_kind: BTreeMap<Malformed, u64>,
     /// The first malformed lines, in input order (at most 5).
     pub malformed_samples: Vec<MalformedSample>,
