@@ -153,8 +153,11 @@ fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<ExitCode> {
     }
     // Rules see every code, also those --code hides from the report, and
     // their breaches are printed even with -q.
-    let judged = Report::build(state, &ReportOptions { codes: Vec::new(), ..options });
-    let breaches = rules::breaches(delivery.rules(), &judged);
+    let breaches = if delivery.rules().is_empty() || options.codes.is_empty() {
+        rules::breaches(delivery.rules(), &report)
+    } else {
+        rules::breaches(delivery.rules(), &Report::build(state, &ReportOptions { codes: Vec::new(), ..options }))
+    };
     breaches.iter().for_each(|breach| eprintln!("cts-logscan: {breach}"));
     Ok(if state.errors().next().is_some() {
         ExitCode::from(2)
