@@ -150,6 +150,37 @@ impl MalformedCounts {
     }
 }
 
+/// Where the line scanner puts each line's outcome: an [`Aggregate`] for a
+/// batch scan; for `--follow`, that and the live windows.
+pub trait LineSink {
+    /// A request, with its error body if any.
+    fn request(&mut self, record: &Record<'_>, body: Option<ErrorBody<'_>>, position: LinePosition, collect: &Collect);
+    /// A line that is not a record of its format.
+    fn malformed(&mut self, kind: Malformed, position: LinePosition, body: Option<ErrorBody<'_>>);
+    /// An empty or whitespace-only line.
+    fn blank(&mut self);
+    /// A request left out by the filter.
+    fn filtered(&mut self);
+}
+
+impl LineSink for Aggregate {
+    fn request(&mut self, record: &Record<'_>, body: Option<ErrorBody<'_>>, position: LinePosition, collect: &Collect) {
+        self.add_record(record, body, position, collect);
+    }
+
+    fn malformed(&mut self, kind: Malformed, position: LinePosition, body: Option<ErrorBody<'_>>) {
+        self.add_malformed(kind, position, body);
+    }
+
+    fn blank(&mut self) {
+        self.add_blank();
+    }
+
+    fn filtered(&mut self) {
+        self.add_filtered();
+    }
+}
+
 /// Everything counted over some lines: the data of a state.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Aggregate {

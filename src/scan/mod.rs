@@ -9,17 +9,20 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use memchr::memchr;
 use rayon::prelude::*;
 
 use crate::aggregate::{Aggregate, Collect, LinePosition};
 use crate::error::Error;
-use crate::extract::{Extractor, Scratch};
+use crate::extract::Extractor;
 use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec};
-use crate::format::{self, FieldOverrides, Foreign, Format, FormatKind, LineParser};
+use crate::format::{self, FieldOverrides, Foreign, Format, FormatKind};
 use crate::input::{self, Block, BlockContent, BlockReader, ProgressFn, ReaderOptions, Source};
-use crate::record::{Malformed, Record, Spans, is_blank};
+use crate::record::Malformed;
 use crate::state::{InputSummary, State};
+
+mod lines;
+
+pub use lines::LineScanner;
 
 /// How to scan.
 #[derive(Clone, Default)]
@@ -200,109 +203,30 @@ struct WorkerSettings<'o> {
     collect: Collect,
 }
 
-/// One worker thread's parsers, buffers and statistics.
+/// One worker thread's line scanner and statistics.
 struct Worker<'e> {
-    extractor: &'e Extractor,
-    /// The parser of `--format`/`--log-format`, when one was given.
-    fixed: Option<LineParser>,
-    /// Parsers for detected formats.
-    ndjson: LineParser,
-    combined: LineParser,
-    common: LineParser,
-    filter: &'e Filter,
-    collect: Collect,
-    scratch: Scratch,
+    lines: LineScanner<'e>,
     aggregate: Aggregate,
 }
 
 impl<'e> Worker<'e> {
     fn new(extractor: &'e Extractor, settings: &'e WorkerSettings<'e>) -> Self {
-        let fields = &settings.options.fields;
-        Worker {
-            extractor,
-            fixed: settings.options.format.as_ref().map(|f| f.parser(fields)),
-            ndjson: Format::Ndjson.parser(fields),
-            combined: Format::Combined.parser(fields),
-            common: Format::Common.parser(fields),
-            filter: settings.filter,
-            collect: settings.collect,
-            scratch: Scratch::default(),
-            aggregate: Aggregate::default(),
-        }
+        let lines = LineScanner::new(extractor, settings.options, settings.filter, settings.collect);
+        Worker { lines, aggregate: Aggregate::default() }
     }
 
     /// Folds every line of `block` into the worker's aggregate.
-    ///
-    /// # Complexity
-    ///
-    /// One `memchr` pass for line ends, one `memmem` pass per prefilter
-    /// needle, one parse per line, and a body decode only for lines with a
-    /// prefilter hit.
     fn scan_block(&mut self, block: &Block, format: FormatKind) {
-        let buf = match &block.content {
-            BlockContent::Lines(buf) => buf,
+        match &block.content {
+            BlockContent::Lines(buf) => {
+                let lines = self.lines.scan(buf.as_slice(), block.file, block.index, format, &mut self.aggregate);
+                self.aggregate.add_block(block.file, block.index, lines);
+            }
             BlockContent::LongLine { .. } => {
                 let position = LinePosition { file: block.file, block: block.index, line: 0 };
                 self.aggregate.add_malformed(Malformed::LineTooLong, position, None);
                 self.aggregate.add_block(block.file, block.index, 1);
-                return;
             }
-        };
-        let parser = match (&mut self.fixed, format) {
-            (Some(fixed), _) => fixed,
-            (None, FormatKind::Ndjson) => &mut self.ndjson,
-            (None, FormatKind::Common) => &mut self.common,
-            (None, FormatKind::Combined | FormatKind::Custom) => &mut self.combined,
-        };
-        let data = buf.as_slice();
-        let mut candidates = self.extractor.candidates(data);
-        let mut start = 0;
-        let mut line_index = 0u64;
-        while start < data.len() {
-            let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
-            let line = data[start..end].strip_suffix(b"\r").unwrap_or(&data[start..end]);
-            let has_hit = candidates.line_has_hit(start, end);
-            let position = LinePosition { file: block.file, block: block.index, line: line_index };
-            if is_blank(line) {
-                self.aggregate.add_blank();
-            } else {
-                let mut record = Record::default();
-                match parser.parse(line, has_hit, &mut record) {
-                    Ok(()) if !self.filter.keeps(&record) => self.aggregate.add_filtered(),
-                    Ok(()) => {
-                        let body = if has_hit {
-                            self.extractor.decode(line, &record.not_body, &mut self.scratch)
-                        } else {
-                            None
-                        };
-                        self.aggregate.add_record(&record, body, position, &self.collect);
-                    }
-                    Err(kind) => {
-                        let body = if has_hit {
-                            self.extractor.decode(line, &Spans::default(), &mut self.scratch)
-                        } else {
-                            None
-                        };
-                        match body {
-                            // An SDK exception text carries the response's
-                            // status: the line records a request, as the
-                            // client saw it.
-                            Some(body) if body.status.is_some() => {
-                                let record = Record { status: body.status, ..Record::default() };
-                                if self.filter.keeps(&record) {
-                                    self.aggregate.add_record(&record, Some(body), position, &self.collect);
-                                } else {
-                                    self.aggregate.add_filtered();
-                                }
-                            }
-                            body => self.aggregate.add_malformed(kind, position, body),
-                        }
-                    }
-                }
-            }
-            line_index += 1;
-            start = end + 1;
         }
-        self.aggregate.add_block(block.file, block.index, line_index);
     }
 }
