@@ -7,7 +7,7 @@ use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use cts_logscan::aggregate::Collect;
+use cts_logscan::aggregate::{Collect, Precision};
 use cts_logscan::filter::CodePattern;
 use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit};
 use cts_logscan::input::{ReaderOptions, Source};
@@ -102,6 +102,7 @@ impl ScanConfig {
                 // The HTML chart needs a series: per minute unless asked.
                 bucket_ms: args.bucket.or((self.delivery.output() == OutputFormat::Html).then_some(60_000)),
                 breakdowns: args.top.is_some(),
+                latency: Precision::Exact,
             },
             top: args.top,
             hidden: args.hidden,

@@ -27,6 +27,7 @@ pub mod diff;
 mod error;
 pub mod extract;
 pub mod filter;
+pub mod follow;
 pub mod format;
 pub mod input;
 pub mod lex;

@@ -138,6 +138,25 @@ impl Rule {
         }
     }
 
+    /// The code this rule is about, if any.
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+
+    /// What this rule observes in `report`, with its unit; `-` when the
+    /// report does not have it.
+    pub fn observed_text(&self, report: &Report) -> String {
+        self.observe(report).map_or("-".to_owned(), |observed| self.show(observed))
+    }
+
+    fn show(&self, observed: f64) -> String {
+        match self.metric {
+            Metric::Rate => format!("{:.3} %", observed * 100.0),
+            Metric::Latency(_) => format!("{observed} ms"),
+            Metric::Count | Metric::UnknownCodes | Metric::Requests | Metric::ErrorBodies => format!("{observed}"),
+        }
+    }
+
     /// The breach, if `report` breaks this rule.
     pub fn check(&self, report: &Report) -> Option<Breach> {
         let observed = self.observe(report)?;
@@ -147,12 +166,7 @@ impl Rule {
             Op::Below => observed < self.threshold,
             Op::AtMost => observed <= self.threshold,
         };
-        let shown = match self.metric {
-            Metric::Rate => format!("{:.3} %", observed * 100.0),
-            Metric::Latency(_) => format!("{observed} ms"),
-            Metric::Count | Metric::UnknownCodes | Metric::Requests | Metric::ErrorBodies => format!("{observed}"),
-        };
-        breached.then(|| Breach { rule: self.text.clone(), observed: shown })
+        breached.then(|| Breach { rule: self.text.clone(), observed: self.show(observed) })
     }
 }
 

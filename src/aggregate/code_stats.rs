@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::latency::Latency;
+use super::latency::{Latency, Precision};
 use super::{Breakdown, Buckets, Observed, TimeSpan, union_spans, widen_span};
 
 /// Distinct values kept per code and kind (the smallest in byte order, so
@@ -89,13 +89,13 @@ fn truncate(text: &str, max: usize) -> &str {
 
 impl CodeStats {
     /// Counts one request with this code.
-    pub fn add(&mut self, record: &Observed<'_>, message: Option<&str>) {
+    pub fn add(&mut self, record: &Observed<'_>, message: Option<&str>, precision: Precision) {
         self.count += 1;
         if let Some(status) = record.status {
             add_status(&mut self.statuses, status, 1);
         }
         if let Some(us) = record.latency_us {
-            self.latency.record(us);
+            self.latency.record(us, precision);
         }
         if let Some(time) = record.time {
             widen_span(&mut self.time_span, time);
@@ -189,7 +189,7 @@ mod tests {
     fn statuses_stay_sorted() {
         let mut s = CodeStats::default();
         for status in [500, 400, 500, 403] {
-            s.add(&Observed { status: Some(status), ..Observed::default() }, None);
+            s.add(&Observed { status: Some(status), ..Observed::default() }, None, Precision::Exact);
         }
         assert_eq!(s.statuses, vec![(400, 1), (403, 1), (500, 2)]);
     }

@@ -12,9 +12,28 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 /// [`super::Aggregate::invalid`]).
 pub const MAX_LATENCY_US: u64 = 3_600_000_000;
 
-/// Significant digits kept: each percentile is within 0.1 % of the exact
-/// nearest-rank value.
-const SIGNIFICANT_DIGITS: u8 = 3;
+/// How finely latencies are kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    /// Three significant digits: each percentile is within 0.1 % of the
+    /// exact nearest-rank value (about 190 KiB a histogram). Every scan
+    /// and state.
+    #[default]
+    Exact,
+    /// Two significant digits, within 1 % (about 26 KiB): the many short
+    /// time buckets of `--follow`'s windows.
+    Live,
+}
+
+impl Precision {
+    fn digits(self) -> u8 {
+        match self {
+            Precision::Exact => 3,
+            Precision::Live => 2,
+        }
+    }
+}
 
 /// A mergeable latency distribution in microseconds.
 #[derive(Clone, Debug, Default)]
@@ -39,19 +58,19 @@ pub struct Percentiles {
     pub max: u64,
 }
 
-fn new_histogram() -> Box<Histogram<u64>> {
+fn new_histogram(precision: Precision) -> Box<Histogram<u64>> {
     // The bounds are constants that satisfy `1 <= low`, `high >= 2 * low`
     // and `sigfig <= 5`, so creation cannot fail.
     Box::new(
-        Histogram::new_with_bounds(1, MAX_LATENCY_US, SIGNIFICANT_DIGITS).expect("constant histogram bounds are valid"),
+        Histogram::new_with_bounds(1, MAX_LATENCY_US, precision.digits()).expect("constant histogram bounds are valid"),
     )
 }
 
 impl Latency {
     /// Records one latency; values above [`MAX_LATENCY_US`] are recorded as
     /// that maximum (callers reject them first).
-    pub fn record(&mut self, us: u64) {
-        let histogram = self.histogram.get_or_insert_with(new_histogram);
+    pub fn record(&mut self, us: u64, precision: Precision) {
+        let histogram = self.histogram.get_or_insert_with(|| new_histogram(precision));
         let value = us.min(MAX_LATENCY_US);
         if histogram.is_empty() {
             (self.min, self.max) = (value, value);
@@ -148,7 +167,7 @@ impl<'de> Deserialize<'de> for Latency {
         let decoded: Histogram<u64> = HdrDeserializer::new()
             .deserialize(&mut &bytes[..])
             .map_err(|e| de::Error::custom(format!("histogram is corrupt: {e:?}")))?;
-        let mut histogram = new_histogram();
+        let mut histogram = new_histogram(Precision::Exact);
         histogram.add(&decoded).map_err(|e| de::Error::custom(format!("histogram has other bounds: {e:?}")))?;
         if decoded.is_empty() || stored.min > stored.max {
             return Err(de::Error::custom("histogram is empty or its min exceeds its max"));
@@ -175,7 +194,7 @@ mod tests {
     fn small_exact_values() {
         let mut l = Latency::default();
         for v in [5, 1, 3, 2, 4] {
-            l.record(v);
+            l.record(v, Precision::Exact);
         }
         assert_eq!(l.percentiles(), Some(Percentiles { count: 5, p50: 3, p90: 5, p99: 5, max: 5 }));
         assert_eq!(Latency::default().percentiles(), None);
@@ -192,8 +211,8 @@ mod tests {
     #[test]
     fn zero_and_the_maximum() {
         let mut l = Latency::default();
-        l.record(0);
-        l.record(MAX_LATENCY_US);
+        l.record(0, Precision::Exact);
+        l.record(MAX_LATENCY_US, Precision::Exact);
         let p = l.percentiles().unwrap();
         assert_eq!((p.p50, p.max), (0, MAX_LATENCY_US));
     }
@@ -202,7 +221,7 @@ mod tests {
         #[test]
         fn serde_round_trips(values in proptest::collection::vec(0u64..MAX_LATENCY_US, 1..200)) {
             let mut l = Latency::default();
-            values.iter().for_each(|&v| l.record(v));
+            values.iter().for_each(|&v| l.record(v, Precision::Exact));
             let back: Latency = serde_json::from_str(&serde_json::to_string(&l).unwrap()).unwrap();
             prop_assert_eq!(back.percentiles(), l.percentiles());
             prop_assert_eq!(back.min(), l.min());
@@ -211,7 +230,7 @@ mod tests {
         #[test]
         fn percentiles_within_a_tenth_of_a_percent(mut values in proptest::collection::vec(0u64..MAX_LATENCY_US, 1..400)) {
             let mut l = Latency::default();
-            values.iter().for_each(|&v| l.record(v));
+            values.iter().for_each(|&v| l.record(v, Precision::Exact));
             values.sort_unstable();
             let p = l.percentiles().unwrap();
             for (got, per_hundred) in [(p.p50, 50), (p.p90, 90), (p.p99, 99)] {
@@ -224,8 +243,8 @@ mod tests {
         #[test]
         fn merge_equals_recording_all(a in proptest::collection::vec(0u64..10_000_000, 0..50), b in proptest::collection::vec(0u64..10_000_000, 0..50)) {
             let (mut la, mut lb, mut all) = (Latency::default(), Latency::default(), Latency::default());
-            a.iter().for_each(|&v| { la.record(v); all.record(v) });
-            b.iter().for_each(|&v| { lb.record(v); all.record(v) });
+            a.iter().for_each(|&v| { la.record(v, Precision::Exact); all.record(v, Precision::Exact) });
+            b.iter().for_each(|&v| { lb.record(v, Precision::Exact); all.record(v, Precision::Exact) });
             let mut ab = la.clone();
             ab.merge(&lb);
             let mut ba = lb.clone();

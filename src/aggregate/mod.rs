@@ -21,7 +21,7 @@ pub use breakdown::{Breakdown, MAX_REQUEST_SAMPLES, RequestSample, normalize_end
 pub use buckets::{Buckets, MAX_BUCKETS};
 pub use code_stats::{CodeStats, MAX_DISTINCT, TopStrings};
 pub use heavy_hitters::HeavyHitters;
-pub use latency::{Latency, MAX_LATENCY_US, Percentiles};
+pub use latency::{Latency, MAX_LATENCY_US, Percentiles, Precision};
 
 use crate::extract::ErrorBody;
 use crate::lex::time::EpochMillis;
@@ -45,6 +45,9 @@ pub struct Collect {
     /// Keep per-code breakdowns (endpoints, projects, clients, request
     /// ids), for `--top`.
     pub breakdowns: bool,
+    /// How finely latencies are kept.
+    #[serde(default)]
+    pub latency: Precision,
 }
 
 /// Where a line is: input, block within the input, line within the block
@@ -258,7 +261,7 @@ impl Aggregate {
             self.statuses.add_count(status, 1);
         }
         if let (Some(us), None) = (observed.latency_us, &body) {
-            self.latency_without_error.record(us);
+            self.latency_without_error.record(us, collect.latency);
         }
         if let Some(time) = observed.time {
             widen_span(&mut self.time_span, time);
@@ -269,7 +272,7 @@ impl Aggregate {
         if let Some(body) = body {
             self.error_bodies += 1;
             let stats = self.code_stats(body.code);
-            stats.add(&observed, body.message);
+            stats.add(&observed, body.message, collect.latency);
             if collect.breakdowns {
                 let request_id = record.request_id.and_then(|id| std::str::from_utf8(id).ok()).or(body.request_id);
                 stats.breakdown.get_or_insert_default().add(
@@ -375,6 +378,13 @@ impl Aggregate {
         for (key, lines) in other.block_lines {
             *self.block_lines.entry(key).or_default() += lines;
         }
+    }
+
+    /// Forgets every latency histogram (the counts stay): for time buckets
+    /// that no longer need them.
+    pub fn drop_latency(&mut self) {
+        self.latency_without_error = Latency::default();
+        self.all_code_stats_mut().for_each(|stats| stats.latency = Latency::default());
     }
 
     /// Every code's statistics, `other_codes` last.
@@ -504,7 +514,7 @@ mod tests {
     }
 
     fn sample_aggregate(seed: u64) -> Aggregate {
-        let collect = Collect { bucket_ms: Some(5), breakdowns: true };
+        let collect = Collect { bucket_ms: Some(5), breakdowns: true, latency: Precision::Exact };
         let mut a = Aggregate::default();
         a.add_block(0, seed, 4);
         let at = |line| LinePosition { file: 0, block: seed, line };

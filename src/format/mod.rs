@@ -52,6 +52,16 @@ impl Format {
         }
     }
 
+    /// The format of a detected kind; a custom layout is not detected, so
+    /// [`FormatKind::Custom`] reads as combined.
+    pub fn from_kind(kind: FormatKind) -> Format {
+        match kind {
+            FormatKind::Ndjson => Format::Ndjson,
+            FormatKind::Common => Format::Common,
+            FormatKind::Combined | FormatKind::Custom => Format::Combined,
+        }
+    }
+
     /// A parser for this format; `fields` names the NDJSON keys.
     pub fn parser(&self, fields: &FieldOverrides) -> LineParser {
         match self {

@@ -66,6 +66,22 @@ impl SizeWatch {
     }
 }
 
+/// The compression of the file at `path`, from its first bytes.
+///
+/// # Errors
+///
+/// When the file cannot be opened or read.
+pub fn compression_of(path: &std::path::Path) -> io::Result<Option<Compression>> {
+    let head = read_head(&mut File::open(path)?)?;
+    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+        Some(Compression::Gzip)
+    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        Some(Compression::Zstd)
+    } else {
+        None
+    })
+}
+
 /// Opens `source`, detecting compression from its first bytes.
 ///
 /// # Errors

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 pub use blocks::{
     Block, BlockContent, BlockReader, HEAD_BYTES, HEAD_LINES, InputStats, Progress, ProgressFn, ReaderOptions,
 };
-pub use decode::Compression;
+pub use decode::{Compression, compression_of};
 
 pub use walk::expand;
 

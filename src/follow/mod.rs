@@ -1,0 +1,561 @@
+//! `--follow`: read inputs as they grow and keep live windows over them.
+//!
+//! A [`Follower`] holds every followed input — files by name
+//! ([`tail::Tail`]), directories (new files in them are followed from
+//! their start), stdin and FIFOs (until they end), compressed files (read
+//! once) — and folds what each [`Follower::poll`] reads into a since-start
+//! [`Aggregate`] and the [`windows::Windows`] ring, through the same
+//! [`LineScanner`] as a batch scan. Once the inputs stop changing, the
+//! since-start state equals a batch scan of the same bytes.
+//!
+//! Filesystem events (the `notify` crate) only wake [`Follower::wait`]; a
+//! stat of every file at each poll is the truth, so missed events, NFS or
+//! exhausted inotify watches cannot stall it.
+
+mod alerts;
+mod snapshot;
+mod tail;
+mod windows;
+
+use std::collections::BTreeSet;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::time::{Duration, Instant, SystemTime};
+
+pub use alerts::{AlertEvent, AlertRule, AlertState, Alerts};
+pub use snapshot::{Attribution, LiveCode, LiveInput, SNAPSHOT_VERSION, Shift, Snapshot, WindowCount, WindowLatency};
+pub use tail::{Start, Tail, TailEvent};
+pub use windows::{BUCKET_MS, SPARKLINE_MINUTES, Windows};
+
+use crate::aggregate::{Aggregate, Collect, LinePosition, LineSink, PLAUSIBLE_TIMES};
+use crate::error::Error;
+use crate::extract::{ErrorBody, Extractor};
+use crate::filter::{Filter, TimeSpec};
+use crate::format::{self, FormatKind};
+use crate::input::{self, BlockContent, BlockReader, HEAD_BYTES, Source};
+use crate::record::{Malformed, Record};
+use crate::scan::{LineScanner, ScanOptions};
+use crate::state::{InputSummary, State};
+
+/// How to follow.
+#[derive(Clone)]
+pub struct FollowOptions {
+    /// How lines are read and filtered, as for a batch scan. A relative
+    /// `since` counts back from now.
+    pub scan: ScanOptions,
+    /// Window lengths in milliseconds (`--windows 1m,5m,15m`).
+    pub windows: Vec<i64>,
+    /// How long a last line without its newline waits for it.
+    pub partial_timeout: Duration,
+}
+
+/// A followed input.
+enum Followed {
+    /// A file by name.
+    File(Tail),
+    /// A pipe, read on a thread of its own until it ends.
+    Stream { chunks: Receiver<io::Result<Vec<u8>>>, carry: Vec<u8>, since: Option<Instant> },
+    /// Read once: compressed, or a stream or file that ended.
+    Done,
+}
+
+/// What is known of one input.
+struct Input {
+    source: Source,
+    followed: Followed,
+    format: Option<FormatKind>,
+    blocks: u64,
+    bytes: u64,
+    state: &'static str,
+    error: Option<String>,
+}
+
+/// Everything followed, and what was counted.
+pub struct Follower {
+    options: FollowOptions,
+    extractor: Extractor,
+    filter: Filter,
+    inputs: Vec<Input>,
+    /// Directories whose new files are followed.
+    directories: Vec<(PathBuf, BTreeSet<PathBuf>)>,
+    since_start: Aggregate,
+    windows: Windows,
+    /// Codes seen before following began (in what was read at the start).
+    known_codes: BTreeSet<String>,
+    started: bool,
+    wake: Option<Wake>,
+}
+
+/// Filesystem events that cut a wait short.
+struct Wake {
+    _watcher: notify::RecommendedWatcher,
+    events: Receiver<()>,
+}
+
+impl Follower {
+    /// Starts following `sources`: files from their end (or from where
+    /// `--since` starts), new files of directories from their start, pipes
+    /// until they end, compressed files once.
+    ///
+    /// # Errors
+    ///
+    /// When `--since` is given relative to the newest record of a pipe.
+    pub fn new(sources: Vec<Source>, options: FollowOptions) -> Result<Follower, Error> {
+        let now = now_ms();
+        let scan = &options.scan;
+        let filter = Filter {
+            since: scan.since.map(|t| resolve_now(t, now)),
+            until: scan.until.map(|t| resolve_now(t, now)),
+            statuses: scan.statuses.clone(),
+            codes: scan.codes.clone(),
+        };
+        let windows = Windows::new(options.windows.clone());
+        let mut follower = Follower {
+            extractor: Extractor::default(),
+            filter,
+            inputs: Vec::new(),
+            directories: Vec::new(),
+            since_start: Aggregate::default(),
+            windows,
+            known_codes: BTreeSet::new(),
+            started: false,
+            wake: None,
+            options,
+        };
+        let mut watched: Vec<PathBuf> = Vec::new();
+        for source in sources {
+            match &source {
+                Source::File(path) if path.is_dir() => {
+                    let (files, _) = input::expand(vec![source.clone()], follower.options.scan.hidden);
+                    let known: BTreeSet<PathBuf> = files
+                        .iter()
+                        .filter_map(|f| match f {
+                            Source::File(p) => Some(p.clone()),
+                            Source::Stdin => None,
+                        })
+                        .collect();
+                    for file in files {
+                        follower.add(file, false);
+                    }
+                    watched.push(path.clone());
+                    follower.directories.push((path.clone(), known));
+                }
+                Source::File(path) => {
+                    watched.push(path.parent().map(PathBuf::from).unwrap_or_default());
+                    follower.add(source.clone(), false);
+                }
+                Source::Stdin => follower.add(source.clone(), false),
+            }
+        }
+        follower.wake = Wake::new(&watched);
+        Ok(follower)
+    }
+
+    /// Adds an input; `from_start` for files that appeared after following
+    /// began.
+    fn add(&mut self, source: Source, from_start: bool) {
+        let fixed = self.options.scan.format.as_ref().map(|f| f.kind());
+        let mut input =
+            Input { source, followed: Followed::Done, format: fixed, blocks: 0, bytes: 0, state: "following", error: None };
+        match &input.source {
+            Source::Stdin => input.followed = stream(Box::new(io::stdin())),
+            Source::File(path) => {
+                let is_fifo = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
+                let compressed = !is_fifo && input::compression_of(path).ok().flatten().is_some();
+                if is_fifo {
+                    match std::fs::File::open(path) {
+                        Ok(file) => input.followed = stream(Box::new(file)),
+                        Err(e) => input.error = Some(Error::open(&input.source, e).to_string()),
+                    }
+                } else if compressed {
+                    input.state = "read once";
+                } else {
+                    let head = read_head(path);
+                    if input.format.is_none() && !head.is_empty() {
+                        input.format = Some(format::detect(&head));
+                    }
+                    let start = if from_start { Start::Offset(0) } else { self.start_of(path, &head, input.format) };
+                    match Tail::new(path, start) {
+                        Ok(tail) => input.followed = Followed::File(tail),
+                        Err(e) => input.error = Some(Error::open(&input.source, e).to_string()),
+                    }
+                }
+            }
+        }
+        let index = self.inputs.len();
+        let read_once = input.state == "read once";
+        self.inputs.push(input);
+        if read_once {
+            self.read_once(index);
+        }
+    }
+
+    /// Where to start reading a file that exists as following begins: its
+    /// end, or with `--since`, the first line at or after that time, found
+    /// by bisecting the file by the times of its lines.
+    fn start_of(&self, path: &std::path::Path, head: &[u8], format: Option<FormatKind>) -> Start {
+        let Some(since) = self.filter.since else { return Start::End };
+        let format = format.unwrap_or(FormatKind::Combined);
+        match bisect::first_at_or_after(path, since, &self.options.scan, format) {
+            Ok(offset) => Start::Offset(offset),
+            Err(_) if head.is_empty() => Start::End,
+            Err(_) => Start::Offset(0),
+        }
+    }
+
+    /// Reads a compressed file to its end, once.
+    fn read_once(&mut self, index: usize) {
+        let source = self.inputs[index].source.clone();
+        let reader = BlockReader::new(vec![source], self.options.scan.reader);
+        let mut errors = Vec::new();
+        let mut reader = reader;
+        let blocks: Vec<_> = reader.by_ref().collect();
+        errors.extend(reader.take_errors());
+        for block in blocks {
+            if let (None, Some(head)) = (self.inputs[index].format, &block.head) {
+                self.inputs[index].format = Some(format::detect(head));
+            }
+            match &block.content {
+                BlockContent::Lines(buf) => self.scan(index, buf.as_slice()),
+                BlockContent::LongLine { .. } => {
+                    let position = LinePosition { file: index as u32, block: self.inputs[index].blocks, line: 0 };
+                    self.since_start.add_malformed(Malformed::LineTooLong, position, None);
+                    self.since_start.add_block(index as u32, self.inputs[index].blocks, 1);
+                    self.inputs[index].blocks += 1;
+                }
+            }
+        }
+        if let Some((_, error)) = errors.into_iter().next() {
+            self.inputs[index].error = Some(error.to_string());
+        }
+    }
+
+    /// Reads everything new from every input and counts it. Returns the
+    /// bytes read.
+    pub fn poll(&mut self) -> u64 {
+        self.discover();
+        let mut read = 0;
+        for index in 0..self.inputs.len() {
+            let mut out = Vec::new();
+            let timeout = self.options.partial_timeout;
+            let input = &mut self.inputs[index];
+            match &mut input.followed {
+                Followed::File(tail) => match tail.poll(&mut out, timeout) {
+                    Ok(events) => {
+                        if events.contains(&TailEvent::Deleted) {
+                            input.state = "deleted";
+                        } else if !events.is_empty() {
+                            input.state = "following";
+                        }
+                    }
+                    Err(e) => input.error = Some(Error::read(&input.source, input.bytes, e).to_string()),
+                },
+                Followed::Stream { chunks, carry, since } => {
+                    let mut ended = false;
+                    loop {
+                        match chunks.try_recv() {
+                            Ok(Ok(chunk)) => carry.extend_from_slice(&chunk),
+                            Ok(Err(e)) => {
+                                input.error = Some(Error::read(&input.source, input.bytes, e).to_string());
+                                ended = true;
+                                break;
+                            }
+                            Err(TryRecvError::Empty) => break,
+                            Err(TryRecvError::Disconnected) => {
+                                ended = true;
+                                break;
+                            }
+                        }
+                    }
+                    if let Some(last) = memchr::memrchr(b'\n', carry) {
+                        out.extend(carry.drain(..=last));
+                    }
+                    let waited = since.get_or_insert_with(Instant::now).elapsed() >= timeout;
+                    if carry.is_empty() {
+                        *since = None;
+                    } else if ended || waited {
+                        out.append(carry);
+                        out.push(b'\n');
+                        *since = None;
+                    }
+                    if ended {
+                        input.followed = Followed::Done;
+                        input.state = "ended";
+                    }
+                }
+                Followed::Done => {}
+            }
+            if !out.is_empty() {
+                read += out.len() as u64;
+                if self.inputs[index].format.is_none() {
+                    self.inputs[index].format = Some(format::detect(&out[..out.len().min(HEAD_BYTES)]));
+                }
+                self.scan(index, &out);
+            }
+        }
+        if !self.started {
+            self.started = true;
+            self.known_codes = self.since_start.codes.keys().cloned().collect();
+        }
+        read
+    }
+
+    /// Follows files that appeared in followed directories, from their start.
+    fn discover(&mut self) {
+        let hidden = self.options.scan.hidden;
+        let mut found = Vec::new();
+        for (dir, known) in &mut self.directories {
+            let (files, _) = input::expand(vec![Source::File(dir.clone())], hidden);
+            for file in files {
+                if let Source::File(path) = &file
+                    && known.insert(path.clone())
+                {
+                    found.push(file);
+                }
+            }
+        }
+        for file in found {
+            self.add(file, true);
+        }
+    }
+
+    /// Counts whole lines read from input `index`.
+    fn scan(&mut self, index: usize, data: &[u8]) {
+        let input = &mut self.inputs[index];
+        input.bytes += data.len() as u64;
+        let format = input.format.unwrap_or(FormatKind::Combined);
+        let block = input.blocks;
+        input.blocks += 1;
+        let collect = Collect { bucket_ms: None, breakdowns: self.options.scan.collect.breakdowns, ..Collect::default() };
+        let mut scanner = LineScanner::new(&self.extractor, &self.options.scan, &self.filter, collect);
+        let mut sink = FollowSink { since_start: &mut self.since_start, windows: &mut self.windows, arrival_ms: now_ms() };
+        let lines = scanner.scan(data, index as u32, block, format, &mut sink);
+        self.since_start.add_block(index as u32, block, lines);
+    }
+
+    /// Whether every input has ended (pipes closed, compressed files read);
+    /// files followed by name never end.
+    pub fn all_ended(&self) -> bool {
+        self.directories.is_empty() && self.inputs.iter().all(|i| matches!(i.followed, Followed::Done))
+    }
+
+    /// Waits for a filesystem event or `timeout`, whichever comes first.
+    pub fn wait(&self, timeout: Duration) {
+        match &self.wake {
+            Some(wake) => {
+                let _ = wake.events.recv_timeout(timeout);
+                while wake.events.try_recv().is_ok() {}
+            }
+            None => std::thread::sleep(timeout),
+        }
+    }
+
+    /// Whether filesystem events wake the follower (else it only polls).
+    pub fn has_events(&self) -> bool {
+        self.wake.is_some()
+    }
+
+    /// The since-start figures as a state, as a batch scan of the same
+    /// bytes would give.
+    pub fn state(&self) -> State {
+        let mut aggregate = self.since_start.clone();
+        let inputs: Vec<InputSummary> = self
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(file, input)| InputSummary {
+                path: input.source.to_string(),
+                format: input.format.filter(|_| input.bytes > 0),
+                compression: None,
+                bytes: input.bytes,
+                raw_bytes: input.bytes,
+                lines: aggregate.lines_of_file(file as u32),
+                malformed: aggregate.malformed_by_file.get(&(file as u32)).copied().unwrap_or(0),
+                fingerprint: None,
+                looks_like: None,
+                skipped: false,
+                error: input.error.clone(),
+            })
+            .collect();
+        aggregate.malformed_by_file.clear();
+        aggregate.resolve_positions();
+        let collect = Collect { bucket_ms: None, ..self.options.scan.collect };
+        State::new(inputs, Vec::new(), self.filter.clone(), collect, self.options.scan.top, aggregate)
+    }
+
+    /// The live figures now.
+    pub fn snapshot(&self) -> Snapshot {
+        let inputs = self
+            .inputs
+            .iter()
+            .map(|i| LiveInput { path: i.source.to_string(), state: i.state.to_owned(), bytes: i.bytes })
+            .collect();
+        Snapshot::build(&self.since_start, &self.windows, &self.known_codes, inputs)
+    }
+
+    /// The windows, for alerts.
+    pub fn windows(&self) -> &Windows {
+        &self.windows
+    }
+
+    /// Every code seen since following began.
+    pub fn codes(&self) -> BTreeSet<String> {
+        self.since_start.codes.keys().cloned().collect()
+    }
+}
+
+/// Routes each line both to the since-start aggregate and to the window
+/// bucket of its time.
+struct FollowSink<'a> {
+    since_start: &'a mut Aggregate,
+    windows: &'a mut Windows,
+    arrival_ms: i64,
+}
+
+impl LineSink for FollowSink<'_> {
+    fn request(&mut self, record: &Record<'_>, body: Option<ErrorBody<'_>>, position: LinePosition, collect: &Collect) {
+        self.since_start.add_record(record, body, position, collect);
+        let time = record.time.filter(|t| PLAUSIBLE_TIMES.contains(t)).unwrap_or(self.arrival_ms);
+        self.windows.add_request(time, record, body, position);
+    }
+
+    fn malformed(&mut self, kind: Malformed, position: LinePosition, body: Option<ErrorBody<'_>>) {
+        self.since_start.add_malformed(kind, position, body);
+    }
+
+    fn blank(&mut self) {
+        self.since_start.add_blank();
+    }
+
+    fn filtered(&mut self) {
+        self.since_start.add_filtered();
+    }
+}
+
+impl Wake {
+    /// Watches `paths` (directories of followed files, followed
+    /// directories); `None` when no watch could be set (the follower then
+    /// polls only), which is said once on stderr by the caller.
+    fn new(paths: &[PathBuf]) -> Option<Wake> {
+        use notify::Watcher;
+        let (tx, events) = mpsc::channel();
+        let mut watcher = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
+            let _ = tx.send(());
+        })
+        .ok()?;
+        let mut watching = false;
+        for path in paths {
+            let path = if path.as_os_str().is_empty() { std::path::Path::new(".") } else { path };
+            watching |= watcher.watch(path, notify::RecursiveMode::NonRecursive).is_ok();
+        }
+        watching.then_some(Wake { _watcher: watcher, events })
+    }
+}
+
+/// Reads `rdr` on a thread of its own, sending what it reads.
+fn stream(mut rdr: Box<dyn Read + Send>) -> Followed {
+    let (tx, chunks) = mpsc::sync_channel(4);
+    let spawned = std::thread::Builder::new().name("cts-logscan-follow".into()).spawn(move || {
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            match rdr.read(&mut buf) {
+                Ok(0) => return,
+                Ok(n) => {
+                    if tx.send(Ok(buf[..n].to_vec())).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    match spawned {
+        Ok(_) => Followed::Stream { chunks, carry: Vec::new(), since: None },
+        Err(_) => Followed::Done,
+    }
+}
+
+/// The first [`HEAD_BYTES`] of a file, for format detection.
+fn read_head(path: &std::path::Path) -> Vec<u8> {
+    let mut head = Vec::new();
+    if let Ok(file) = std::fs::File::open(path) {
+        let _ = file.take(HEAD_BYTES as u64).read_to_end(&mut head);
+    }
+    head
+}
+
+/// Now, in epoch milliseconds.
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
+/// A `--since`/`--until` while following: relative times count back from
+/// now, not from the newest record.
+fn resolve_now(spec: TimeSpec, now: i64) -> i64 {
+    spec.resolve(now)
+}
+
+mod bisect {
+    //! Finding where `--since` starts in a large file without reading it
+    //! from the top: bisect by the times of its lines.
+
+    use std::fs::File;
+    use std::io::{self, Read, Seek, SeekFrom};
+    use std::path::Path;
+
+    use crate::format::FormatKind;
+    use crate::record::Record;
+    use crate::scan::ScanOptions;
+
+    /// Bytes read at a probe.
+    const PROBE: usize = 64 << 10;
+
+    /// The offset of a line start at or before the first line whose time is
+    /// at or after `since` (lines before it are then counted as filtered),
+    /// in O(log size) reads of 64 KiB.
+    ///
+    /// # Errors
+    ///
+    /// When the file cannot be read or no line in it has a time.
+    pub fn first_at_or_after(path: &Path, since: i64, options: &ScanOptions, format: FormatKind) -> io::Result<u64> {
+        let mut file = File::open(path)?;
+        let size = file.metadata()?.len();
+        let mut parser = match &options.format {
+            Some(fixed) => fixed.parser(&options.fields),
+            None => crate::format::Format::from_kind(format).parser(&options.fields),
+        };
+        let mut time_at = |offset: u64| -> io::Result<Option<(u64, i64)>> {
+            file.seek(SeekFrom::Start(offset))?;
+            let mut buf = Vec::with_capacity(PROBE);
+            (&mut file).take(PROBE as u64).read_to_end(&mut buf)?;
+            let mut start = if offset == 0 { 0 } else { memchr::memchr(b'\n', &buf).map_or(buf.len(), |i| i + 1) };
+            while let Some(len) = memchr::memchr(b'\n', &buf[start..]) {
+                let mut record = Record::default();
+                if parser.parse(&buf[start..start + len], false, &mut record).is_ok()
+                    && let Some(time) = record.time
+                {
+                    return Ok(Some((offset + start as u64, time)));
+                }
+                start += len + 1;
+            }
+            Ok(None)
+        };
+        if time_at(0)?.is_none() {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "no line with a time"));
+        }
+        let (mut lo, mut hi) = (0u64, size);
+        while hi - lo > PROBE as u64 {
+            let mid = lo + (hi - lo) / 2;
+            match time_at(mid)? {
+                Some((_, time)) if time < since => lo = mid,
+                _ => hi = mid,
+            }
+        }
+        Ok(time_at(lo)?.map_or(lo, |(line, _)| line.min(lo.max(line))))
+    }
+}
