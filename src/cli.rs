@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cts_logscan::filter::{StatusPattern, TimeSpec, parse_duration};
+use cts_logscan::follow::AlertRule;
 use cts_logscan::format::LogFormat;
 use cts_logscan::rules::Rule;
 
@@ -202,6 +203,51 @@ pub struct ScanArgs {
     #[arg(long)]
     pub hidden: bool,
 
+    /// Follow the inputs as they grow, like `tail -F`: files by name
+    /// (rotation and truncation included), new files in directories, pipes
+    /// until they end. A live view on a terminal, else one JSON snapshot
+    /// per --interval; Ctrl-C (or the end of every input) writes the final
+    /// report.
+    #[arg(short = 'F', long)]
+    pub follow: bool,
+
+    /// With --follow: how often the view or a snapshot is drawn.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub interval: i64,
+
+    /// With --follow: how often files are checked when no filesystem event
+    /// comes (events only wake the check; the check is the truth).
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub poll_interval: i64,
+
+    /// With --follow: the window lengths, multiples of 10 s; p50/p99 are
+    /// shown over the middle one.
+    #[arg(long, value_name = "LIST", default_value = "1m,5m,15m", value_parser = parse_windows)]
+    pub windows: Windows,
+
+    /// With --follow: how long a last line without its newline waits for
+    /// it before it is read as it is.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub partial_timeout: i64,
+
+    /// With --follow: alert when a rule holds over a window
+    /// (`CTS.0004>10/5m`, `error_rate>2%/5m`, `CTS.0003:p99>2s/5m`) or a
+    /// code appears that was not seen before (`new_code`); repeatable.
+    /// Printed on stderr when it fires and when it resolves.
+    #[arg(long, value_name = "RULE", value_parser = AlertRule::parse)]
+    pub alert: Vec<AlertRule>,
+
+    /// With --alert: run this shell command at each firing and resolving,
+    /// with CTS_ALERT_RULE, CTS_ALERT_STATE (firing|resolved),
+    /// CTS_ALERT_VALUE, CTS_ALERT_CODE and CTS_ALERT_WINDOW set.
+    #[arg(long, value_name = "CMD")]
+    pub alert_exec: Option<String>,
+
+    /// With --alert: stop at the first alert that fires, write the final
+    /// report and exit with 1.
+    #[arg(long)]
+    pub exit_on_alert: bool,
+
     #[command(flatten)]
     pub report: ReportArgs,
 }
@@ -293,6 +339,22 @@ pub enum ColorChoice {
     Always,
     /// Never.
     Never,
+}
+
+/// Window lengths in milliseconds, as `--windows` gives them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Windows(pub Vec<i64>);
+
+/// `1m,5m,15m`: durations, each a multiple of 10 s.
+fn parse_windows(text: &str) -> Result<Windows, String> {
+    let lengths = text
+        .split(',')
+        .map(|part| parse_duration(part.trim()).map_err(|e| e.to_string()))
+        .collect::<Result<Vec<i64>, String>>()?;
+    match lengths.iter().find(|&&ms| ms % 10_000 != 0) {
+        Some(_) => Err(format!("'{text}': every window must be a multiple of 10 s (1m,5m,15m)")),
+        None => Ok(Windows(lengths)),
+    }
 }
 
 /// The command line with `--top N` written as `--top=N`.

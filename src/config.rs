@@ -5,10 +5,12 @@
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use cts_logscan::aggregate::{Collect, Precision};
 use cts_logscan::filter::CodePattern;
+use cts_logscan::follow::{AlertRule, FollowOptions};
 use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit};
 use cts_logscan::input::{ReaderOptions, Source};
 use cts_logscan::report::{
@@ -24,6 +26,20 @@ use crate::cli::{ColorChoice, FormatArg, OutputFormat, ReportArgs, ScanArgs, Uni
 pub struct ScanConfig {
     args: ScanArgs,
     delivery: Delivery,
+}
+
+/// How `--follow` runs.
+pub struct Live {
+    /// How often a snapshot is taken.
+    pub interval: Duration,
+    /// How often the files are checked without an event.
+    pub poll_interval: Duration,
+    /// `--alert` rules.
+    pub alerts: Vec<AlertRule>,
+    /// `--alert-exec`.
+    pub alert_exec: Option<String>,
+    /// `--exit-on-alert`.
+    pub exit_on_alert: bool,
 }
 
 /// Where a state goes and how it is judged: shared by scanning and
@@ -113,6 +129,31 @@ impl ScanConfig {
     /// How the result is delivered.
     pub fn delivery(&self) -> &Delivery {
         &self.delivery
+    }
+
+    /// Whether to follow the inputs (`-F`).
+    pub fn follows(&self) -> bool {
+        self.args.follow
+    }
+
+    /// The options of `--follow`.
+    pub fn follow_options(&self) -> FollowOptions {
+        FollowOptions {
+            scan: self.scan_options(),
+            windows: self.args.windows.0.clone(),
+            partial_timeout: Duration::from_millis(self.args.partial_timeout as u64),
+        }
+    }
+
+    /// The live loop's settings.
+    pub fn live(&self) -> Live {
+        Live {
+            interval: Duration::from_millis(self.args.interval as u64),
+            poll_interval: Duration::from_millis(self.args.poll_interval as u64),
+            alerts: self.args.alert.clone(),
+            alert_exec: self.args.alert_exec.clone(),
+            exit_on_alert: self.args.exit_on_alert,
+        }
     }
 }
 

@@ -88,21 +88,24 @@ impl TimeSpec {
     }
 }
 
-/// `45s`, `30m`, `2h`, `1d` in milliseconds.
+/// `500ms`, `45s`, `30m`, `2h`, `1d` in milliseconds.
 ///
 /// # Errors
 ///
 /// For anything else, or a zero or negative duration.
 pub fn parse_duration(text: &str) -> Result<i64, Error> {
-    let error = || Error::invalid_value(text, "is not a duration like 45s, 30m, 2h or 1d");
-    let unit = match text.chars().last() {
-        Some('s') => 1_000,
-        Some('m') => 60_000,
-        Some('h') => 3_600_000,
-        Some('d') => DAY_MS,
-        _ => return Err(error()),
+    let error = || Error::invalid_value(text, "is not a duration like 500ms, 45s, 30m, 2h or 1d");
+    let (number, unit) = match text.strip_suffix("ms") {
+        Some(number) => (number, 1),
+        None => match text.chars().last() {
+            Some('s') => (&text[..text.len() - 1], 1_000),
+            Some('m') => (&text[..text.len() - 1], 60_000),
+            Some('h') => (&text[..text.len() - 1], 3_600_000),
+            Some('d') => (&text[..text.len() - 1], DAY_MS),
+            _ => return Err(error()),
+        },
     };
-    let amount: i64 = text[..text.len() - 1].parse().map_err(|_| error())?;
+    let amount: i64 = number.parse().map_err(|_| error())?;
     if amount <= 0 {
         return Err(error());
     }

@@ -4,6 +4,7 @@
 
 mod cli;
 mod config;
+mod live;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -98,6 +99,9 @@ fn diff(base: &Path, new: &Path, output: DiffOutput, rules: &[rules::Rule]) -> a
 }
 
 fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
+    if config.follows() {
+        return live::run(config);
+    }
     let delivery = config.delivery();
     let mut options = config.scan_options();
     let bar = (!delivery.quiet() && io::stderr().is_terminal()).then(progress_bar);
@@ -135,7 +139,7 @@ fn merge(paths: &[PathBuf], allow_overlap: bool, delivery: &Delivery) -> anyhow:
 /// Writes `state` (or its report) as asked, checks the `--fail-on` rules,
 /// and picks the exit code: 2 when an input failed, else 1 when a rule was
 /// breached.
-fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<ExitCode> {
+pub(crate) fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<ExitCode> {
     if !delivery.quiet() {
         delivery.warnings().iter().for_each(|warning| eprintln!("cts-logscan: {warning}"));
     }

@@ -3,6 +3,7 @@
 
 mod cli;
 mod compressed;
+mod follow;
 mod formats;
 mod fuzz_corpus;
 mod ground_truth;

@@ -263,7 +263,9 @@ mod tests {
 
     #[test]
     fn rules_need_a_window() {
-        assert!(AlertRule::parse("CTS.0004>10").unwrap_err().to_string().contains("give a --fail-on rule and a window"));
+        assert!(
+            AlertRule::parse("CTS.0004>10").unwrap_err().to_string().contains("give a --fail-on rule and a window")
+        );
         assert!(AlertRule::parse("CTS0004>10/5m").is_err());
         assert!(AlertRule::parse("error_rate>2%/5m").is_ok());
         assert_eq!(AlertRule::parse("CTS.0003:p99>2s/5m").unwrap().window(), Some(300_000));

@@ -156,8 +156,15 @@ impl Follower {
     /// began.
     fn add(&mut self, source: Source, from_start: bool) {
         let fixed = self.options.scan.format.as_ref().map(|f| f.kind());
-        let mut input =
-            Input { source, followed: Followed::Done, format: fixed, blocks: 0, bytes: 0, state: "following", error: None };
+        let mut input = Input {
+            source,
+            followed: Followed::Done,
+            format: fixed,
+            blocks: 0,
+            bytes: 0,
+            state: "following",
+            error: None,
+        };
         match &input.source {
             Source::Stdin => input.followed = stream(Box::new(io::stdin())),
             Source::File(path) => {
@@ -327,9 +334,11 @@ impl Follower {
         let format = input.format.unwrap_or(FormatKind::Combined);
         let block = input.blocks;
         input.blocks += 1;
-        let collect = Collect { bucket_ms: None, breakdowns: self.options.scan.collect.breakdowns, ..Collect::default() };
+        let collect =
+            Collect { bucket_ms: None, breakdowns: self.options.scan.collect.breakdowns, ..Collect::default() };
         let mut scanner = LineScanner::new(&self.extractor, &self.options.scan, &self.filter, collect);
-        let mut sink = FollowSink { since_start: &mut self.since_start, windows: &mut self.windows, arrival_ms: now_ms() };
+        let mut sink =
+            FollowSink { since_start: &mut self.since_start, windows: &mut self.windows, arrival_ms: now_ms() };
         let lines = scanner.scan(data, index as u32, block, format, &mut sink);
         self.since_start.add_block(index as u32, block, lines);
     }

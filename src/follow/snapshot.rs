@@ -197,9 +197,8 @@ impl Snapshot {
             .iter()
             .map(|(code, stats)| {
                 let (requests, errors) = windows.series(code);
-                let started = spike_onset(&errors, &requests).and_then(|i| {
-                    windows.series_start_ms().map(|start| format_rfc3339(start + i as i64 * BUCKET_MS))
-                });
+                let started = spike_onset(&errors, &requests)
+                    .and_then(|i| windows.series_start_ms().map(|start| format_rfc3339(start + i as i64 * BUCKET_MS)));
                 let now = per_window.first().and_then(|w| w.codes.get(code));
                 let before = baseline.codes.get(code);
                 let rate_now = per_window.first().and_then(|w| ratio(now.map_or(0, |s| s.count), w.requests));
@@ -220,12 +219,10 @@ impl Snapshot {
                             WindowCount { window: label(length), count, per_1k: ratio(count * 1000, agg.requests) }
                         })
                         .collect(),
-                    latency_ms: latency.codes.get(code).and_then(|s| s.latency.percentiles()).map(|p| {
-                        WindowLatency {
-                            window: label(windows.latency_window()),
-                            p50: p.p50 as f64 / 1000.0,
-                            p99: p.p99 as f64 / 1000.0,
-                        }
+                    latency_ms: latency.codes.get(code).and_then(|s| s.latency.percentiles()).map(|p| WindowLatency {
+                        window: label(windows.latency_window()),
+                        p50: p.p50 as f64 / 1000.0,
+                        p99: p.p99 as f64 / 1000.0,
                     }),
                     started,
                     sparkline: errors.chunks(6).map(|c| c.iter().sum()).collect(),

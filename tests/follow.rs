@@ -1,0 +1,259 @@
+//! `--follow`: a real file followed through appends, rotation by rename,
+//! copytruncate, truncate-and-rewrite, deletion and a directory gaining a
+//! file; the since-start figures equal a batch scan of the same bytes; the
+//! binary writes snapshots, alerts, and the final report.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use proptest::prelude::*;
+use serde_json::Value;
+
+use cts_logscan::follow::{FollowOptions, Follower};
+use cts_logscan::input::Source;
+use cts_logscan::report::Report;
+use cts_logscan::scan::{ScanOptions, scan};
+
+use crate::support::corpus::{self, Flavor};
+use crate::util::fixture;
+
+fn options() -> FollowOptions {
+    FollowOptions {
+        scan: ScanOptions { threads: 1, ..ScanOptions::default() },
+        windows: vec![60_000, 300_000, 900_000],
+        partial_timeout: Duration::from_secs(3600),
+    }
+}
+
+fn append(path: &Path, bytes: &[u8]) {
+    fs::OpenOptions::new().append(true).create(true).open(path).unwrap().write_all(bytes).unwrap();
+}
+
+/// The figures that do not depend on which files the lines were in.
+fn figures(report: &Report) -> Value {
+    let mut json = serde_json::to_value(report).unwrap();
+    json.as_object_mut().unwrap().remove("inputs");
+    let summary = json["summary"].as_object_mut().unwrap();
+    for key in ["timing", "files", "malformed_samples", "bytes"] {
+        summary.remove(key);
+    }
+    json
+}
+
+fn requests(follower: &Follower) -> u64 {
+    follower.snapshot().since_start.requests
+}
+
+fn gateway_lines() -> Vec<String> {
+    fs::read_to_string(fixture("ndjson/gateway.ndjson")).unwrap().lines().map(|l| format!("{l}\n")).collect()
+}
+
+#[test]
+fn a_followed_file_through_rotation_truncation_rewrite_and_deletion() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.ndjson");
+    let lines = gateway_lines();
+    fs::write(&path, lines[0].as_bytes()).unwrap();
+    let mut follower = Follower::new(vec![Source::File(path.clone())], options()).unwrap();
+    follower.poll();
+    assert_eq!(requests(&follower), 0, "starts at the end, like tail -F");
+    append(&path, lines[1].as_bytes());
+    follower.poll();
+    assert_eq!(requests(&follower), 1);
+    // Rotation by rename and create; a last line still lands in the old file.
+    fs::rename(&path, dir.path().join("access.ndjson.1")).unwrap();
+    append(&dir.path().join("access.ndjson.1"), lines[2].as_bytes());
+    fs::write(&path, lines[3].as_bytes()).unwrap();
+    follower.poll();
+    assert_eq!(requests(&follower), 3);
+    // copytruncate.
+    fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(0).unwrap();
+    append(&path, lines[4].as_bytes());
+    follower.poll();
+    assert_eq!(requests(&follower), 4);
+    // Rewritten in place to a larger size.
+    fs::write(&path, [lines[7].as_bytes(), lines[8].as_bytes()].concat()).unwrap();
+    follower.poll();
+    assert_eq!(requests(&follower), 6);
+    // Deleted: nothing more, and no error.
+    fs::remove_file(&path).unwrap();
+    follower.poll();
+    let snapshot = follower.snapshot();
+    assert_eq!((snapshot.since_start.requests, snapshot.inputs[0].state.as_str()), (6, "deleted"));
+    // The code list: CTS.0003 twice (lines 2 and 4), APIGW.0301, CTS.0209.
+    let codes: Vec<(&str, u64)> = snapshot.codes.iter().map(|c| (c.code.as_str(), c.since_start)).collect();
+    assert!(codes.contains(&("CTS.0003", 2)) && codes.contains(&("CTS.0209", 1)), "{codes:?}");
+}
+
+#[test]
+fn a_followed_directory_reads_new_files_from_their_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = gateway_lines();
+    fs::write(dir.path().join("a.ndjson"), lines[1].as_bytes()).unwrap();
+    let mut follower = Follower::new(vec![Source::File(dir.path().to_owned())], options()).unwrap();
+    follower.poll();
+    assert_eq!(requests(&follower), 0);
+    fs::write(dir.path().join("b.ndjson"), [lines[1].as_bytes(), lines[3].as_bytes()].concat()).unwrap();
+    follower.poll();
+    assert_eq!(requests(&follower), 2);
+    assert_eq!(follower.snapshot().inputs.len(), 2);
+}
+
+/// What happens to the followed file between two polls.
+#[derive(Clone, Debug)]
+enum Step {
+    Append(usize),
+    Rotate,
+    CopyTruncate,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    #[test]
+    fn following_until_idle_equals_a_batch_scan_of_the_same_bytes(
+        seed in 0u64..1000,
+        nginx in any::<bool>(),
+        steps in proptest::collection::vec(
+            prop_oneof![4 => (1usize..40).prop_map(Step::Append), 1 => Just(Step::Rotate), 1 => Just(Step::CopyTruncate)],
+            1..12,
+        ),
+    ) {
+        let flavor = if nginx { Flavor::Nginx } else { Flavor::Ndjson };
+        let mut data = Vec::new();
+        corpus::generate(flavor, 32 << 10, seed, &mut data).unwrap();
+        let lines: Vec<&[u8]> = data.split_inclusive(|&b| b == b'\n').collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("access.log");
+        fs::write(&path, "").unwrap();
+        let mut follower = Follower::new(vec![Source::File(path.clone())], options()).unwrap();
+        let mut written: Vec<u8> = Vec::new();
+        let mut next = 0;
+        for (i, step) in steps.iter().enumerate() {
+            match step {
+                Step::Append(n) => {
+                    let chunk: Vec<u8> = lines[next..(next + n).min(lines.len())].concat();
+                    next = (next + n).min(lines.len());
+                    append(&path, &chunk);
+                    written.extend_from_slice(&chunk);
+                }
+                Step::Rotate => {
+                    fs::rename(&path, dir.path().join(format!("access.log.{i}"))).unwrap();
+                    fs::write(&path, "").unwrap();
+                }
+                Step::CopyTruncate => {
+                    fs::copy(&path, dir.path().join(format!("access.log.{i}"))).unwrap();
+                    fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(0).unwrap();
+                }
+            }
+            follower.poll();
+        }
+        let batch_file = dir.path().join("all.log");
+        fs::write(&batch_file, &written).unwrap();
+        let batch = scan(vec![Source::File(batch_file)], &ScanOptions { threads: 1, ..ScanOptions::default() }).unwrap();
+        prop_assert_eq!(figures(&Report::of(&follower.state())), figures(&Report::of(&batch)));
+    }
+}
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_cts-logscan")
+}
+
+/// Reads snapshot lines from `stdout` until one satisfies `done`.
+fn snapshot_until(stdout: &mut impl BufRead, done: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        assert!(stdout.read_line(&mut line).unwrap() > 0, "the snapshot stream ended");
+        let snapshot: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(snapshot["snapshot_version"], 1);
+        if done(&snapshot) {
+            return snapshot;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no matching snapshot: {snapshot}");
+    }
+}
+
+#[test]
+fn the_binary_follows_writes_snapshots_and_a_final_report_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.ndjson");
+    fs::write(&path, fs::read(fixture("ndjson/gateway.ndjson")).unwrap()).unwrap();
+    let report = dir.path().join("final.json");
+    let mut child = Command::new(bin())
+        .args(["-F", path.to_str().unwrap(), "--interval", "100ms", "--poll-interval", "50ms", "-o"])
+        .arg(&report)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let first = snapshot_until(&mut stdout, |_| true);
+    assert_eq!(first["since_start"]["requests"], 0, "starts at the end");
+    append(&path, &fs::read(fixture("ndjson/gateway.ndjson")).unwrap());
+    let grown = snapshot_until(&mut stdout, |s| s["since_start"]["lines"] == 11);
+    assert_eq!(grown["since_start"]["error_bodies"], 5);
+    let codes = grown["codes"].as_array().unwrap();
+    let c3 = codes.iter().find(|c| c["code"] == "CTS.0003").unwrap();
+    assert_eq!((c3["since_start"].as_u64(), c3["new"].as_bool()), (Some(2), Some(true)));
+    assert_eq!(c3["windows"][2]["count"], 2, "both in the 15-minute window");
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    assert!(child.wait().unwrap().success(), "SIGTERM ends with the final report and exit 0");
+    let final_report: Value = serde_json::from_slice(&fs::read(&report).unwrap()).unwrap();
+    let batch = crate::util::json_report(&[fixture("ndjson/gateway.ndjson").to_str().unwrap()]);
+    for key in ["lines", "requests", "error_bodies", "statuses", "latency_ms"] {
+        assert_eq!(final_report["summary"][key], batch["summary"][key], "{key}");
+    }
+}
+
+#[test]
+fn stdin_is_followed_until_it_ends_and_alerts_fire_with_their_command() {
+    let dir = tempfile::tempdir().unwrap();
+    let exec_log = dir.path().join("alerts.env");
+    let mut child = Command::new(bin())
+        .args([
+            "-F",
+            "-",
+            "--interval",
+            "100ms",
+            "--output",
+            "json",
+            "--alert",
+            "CTS.0003>1/15m",
+            "--alert",
+            "new_code",
+        ])
+        .arg("--alert-exec")
+        .arg(format!("env | grep '^CTS_ALERT_' | sort >> {}; echo >> {}", exec_log.display(), exec_log.display()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&fs::read(fixture("ndjson/gateway.ndjson")).unwrap()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("alert firing: CTS.0003>1/15m (observed 2 over 15m"), "{stderr}");
+    // The final report follows the snapshots on stdout.
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let report_start = stdout.find("{\n").unwrap();
+    let report: Value = serde_json::from_str(&stdout[report_start..]).unwrap();
+    assert_eq!(report["summary"]["requests"], 8);
+    assert!(stdout[..report_start].lines().all(|l| l.contains("\"snapshot_version\":1")));
+    // --alert-exec ran with the alert in its environment; it does not
+    // block the scan, so wait for it to have written.
+    let started = Instant::now();
+    while !fs::read_to_string(&exec_log).unwrap_or_default().contains("CTS_ALERT_RULE=CTS.0003>1/15m") {
+        assert!(started.elapsed() < Duration::from_secs(30), "--alert-exec did not run");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let env = fs::read_to_string(&exec_log).unwrap();
+    assert!(env.contains("CTS_ALERT_STATE=firing") && env.contains("CTS_ALERT_CODE=CTS.0003"), "{env}");
+    assert!(env.contains("CTS_ALERT_VALUE=2") && env.contains("CTS_ALERT_WINDOW=15m"), "{env}");
+}
