@@ -1,9 +1,9 @@
-//! `--follow`: the loop that polls the inputs, writes a snapshot at each
-//! interval (a line of JSON when stdout is not a terminal), raises alerts,
-//! and on Ctrl-C, SIGTERM or the end of every input writes the final
-//! report like a batch scan.
+//! `--follow`: the loop that polls the inputs, shows a snapshot at each
+//! interval (the live view on a terminal, else a line of JSON), raises
+//! alerts, and on `q`, Ctrl-C, SIGTERM or (off a terminal) the end of every
+//! input writes the final report like a batch scan.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::process::{Child, Command, ExitCode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,8 +11,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use cts_logscan::follow::{AlertEvent, AlertState, Alerts, Follower};
+use ratatui::crossterm::event::{self, Event, KeyEventKind};
 
 use crate::config::{Live, ScanConfig};
+use crate::tui::{Action, View};
 
 /// Follows the inputs of `config` until stopped.
 pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
@@ -33,46 +35,110 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     let mut children: Vec<Child> = Vec::new();
     let mut alerted = false;
     let mut last: Option<Instant> = None;
-    let mut out = io::stdout().lock();
+    let mut screen = if io::stdout().is_terminal() { Some(Screen::open()?) } else { None };
+    let mut out = io::stdout();
+    let mut quit = false;
     loop {
         follower.poll();
         let ended = follower.all_ended();
         let due = last.is_none_or(|at| at.elapsed() >= live.interval);
         if due || ended {
             let snapshot = follower.snapshot();
-            serde_json::to_writer(&mut out, &snapshot)?;
-            writeln!(out)?;
-            out.flush()?;
             for event in alerts.check(follower.windows(), &follower.codes()) {
-                announce(&event, &live, &mut children);
+                let text = announce(&event, &live, &mut children);
+                match &mut screen {
+                    Some(screen) => screen.view.alert(text),
+                    None => eprintln!("cts-logscan: {text}"),
+                }
                 alerted |= event.state == AlertState::Firing;
+            }
+            match &mut screen {
+                Some(screen) => {
+                    screen.view.update(snapshot);
+                    screen.draw()?;
+                }
+                None => {
+                    serde_json::to_writer(&mut out, &snapshot)?;
+                    writeln!(out)?;
+                    out.flush()?;
+                }
             }
             last = Some(Instant::now());
         }
         children.retain_mut(|child| matches!(child.try_wait(), Ok(None)));
-        if ended || stop.load(Ordering::Relaxed) || (live.exit_on_alert && alerted) {
+        let stopping = stop.load(Ordering::Relaxed) || (live.exit_on_alert && alerted);
+        if quit || stopping || (ended && screen.is_none()) {
             break;
         }
         let until_due = last.map_or(Duration::ZERO, |at| live.interval.saturating_sub(at.elapsed()));
-        follower.wait(live.poll_interval.min(until_due));
+        let timeout = live.poll_interval.min(until_due);
+        match &mut screen {
+            Some(screen) => quit = screen.keys(timeout)?,
+            None => follower.wait(timeout),
+        }
     }
-    drop(out);
+    drop(screen);
     let code = crate::deliver(&follower.state(), delivery)?;
     Ok(if live.exit_on_alert && alerted { ExitCode::from(1) } else { code })
 }
 
-/// Prints an alert on stderr and runs `--alert-exec` for it, without
-/// waiting for the command.
-fn announce(event: &AlertEvent, live: &Live, children: &mut Vec<Child>) {
+/// The terminal in the live view: the alternate screen and raw mode, given
+/// back when dropped (also on an error).
+struct Screen {
+    terminal: ratatui::DefaultTerminal,
+    view: View,
+}
+
+impl Screen {
+    fn open() -> anyhow::Result<Screen> {
+        let terminal = ratatui::try_init().context("cannot open the live view on this terminal")?;
+        Ok(Screen { terminal, view: View::new() })
+    }
+
+    fn draw(&mut self) -> anyhow::Result<()> {
+        let view = &self.view;
+        self.terminal.draw(|frame| view.draw(frame))?;
+        Ok(())
+    }
+
+    /// Waits up to `timeout` for keys and handles them; `true` to quit.
+    fn keys(&mut self, timeout: Duration) -> anyhow::Result<bool> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !event::poll(left)? {
+                return Ok(false);
+            }
+            match event::read()? {
+                Event::Key(key) if key.kind == KeyEventKind::Press => {
+                    if self.view.key(key) == Action::Quit {
+                        return Ok(true);
+                    }
+                    self.draw()?;
+                }
+                Event::Resize(..) => self.draw()?,
+                _ => {}
+            }
+        }
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// Runs `--alert-exec` for an alert, without waiting for the command, and
+/// returns the alert as a line of text.
+fn announce(event: &AlertEvent, live: &Live, children: &mut Vec<Child>) -> String {
     let state = match event.state {
         AlertState::Firing => "firing",
         AlertState::Resolved => "resolved",
     };
-    eprintln!(
-        "cts-logscan: alert {state}: {} (observed {} over {}, at {})",
-        event.rule, event.value, event.window, event.time
-    );
-    let Some(command) = &live.alert_exec else { return };
+    let text =
+        format!("alert {state}: {} (observed {} over {}, at {})", event.rule, event.value, event.window, event.time);
+    let Some(command) = &live.alert_exec else { return text };
     let spawned = Command::new("sh")
         .args(["-c", command])
         .env("CTS_ALERT_RULE", &event.rule)
@@ -86,4 +152,5 @@ fn announce(event: &AlertEvent, live: &Live, children: &mut Vec<Child>) {
         Ok(child) => children.push(child),
         Err(e) => eprintln!("cts-logscan: --alert-exec could not run {command:?}: {e}"),
     }
+    text
 }

@@ -5,6 +5,7 @@
 mod cli;
 mod config;
 mod live;
+mod tui;
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};

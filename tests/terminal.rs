@@ -1,6 +1,7 @@
 //! The table as a person sees it: the binary runs in a real
 //! pseudo-terminal (tmux) of a given width, and the screen is read back.
 
+use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -82,4 +83,82 @@ fn wide_shows_every_column_on_a_narrow_terminal() {
     let header = text.lines().find(|l| l.starts_with("CODE")).unwrap();
     assert!(header.contains("FIRST SEEN") && header.ends_with("MESSAGE"), "{header}");
     assert!(header.chars().count() > 100);
+}
+
+/// An interactive tmux session for the live view.
+struct Session {
+    tmux: &'static str,
+    socket: String,
+}
+
+impl Session {
+    fn start(width: u16, height: u16, command: &str) -> Session {
+        let tmux = ["/usr/bin/tmux", "/bin/tmux"].into_iter().find(|p| std::path::Path::new(p).exists());
+        let tmux = tmux.expect("these tests need tmux (apt-get install tmux); .ci/run installs it");
+        let socket = format!("cts-logscan-live-{}-{width}", std::process::id());
+        let script = format!("{command}; printf '\\n__DONE__'; sleep 60");
+        let status = Command::new(tmux)
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", &width.to_string(), "-y"])
+            .arg(height.to_string())
+            .args(["sh", "-c", &script])
+            .env("TERM", "xterm-256color")
+            .status()
+            .unwrap();
+        assert!(status.success(), "tmux did not start");
+        Session { tmux, socket }
+    }
+
+    fn screen(&self) -> String {
+        let out = Command::new(self.tmux).args(["-L", &self.socket, "capture-pane", "-p"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits until the screen shows `text`.
+    fn wait_for(&self, text: &str) -> String {
+        let started = Instant::now();
+        loop {
+            let screen = self.screen();
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "never showed {text:?}:\n{screen}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn keys(&self, keys: &str) {
+        let status = Command::new(self.tmux).args(["-L", &self.socket, "send-keys", keys]).status().unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = Command::new(self.tmux).args(["-L", &self.socket, "kill-server"]).status();
+    }
+}
+
+#[test]
+fn the_live_view_in_a_terminal_answers_its_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.ndjson");
+    std::fs::write(&log, "").unwrap();
+    let bin = env!("CARGO_BIN_EXE_cts-logscan");
+    let session =
+        Session::start(100, 30, &format!("{bin} -F {} --interval 200ms --poll-interval 100ms", log.display()));
+    session.wait_for("cts-logscan --follow");
+    let lines = std::fs::read_to_string(fixture("ndjson/gateway.ndjson")).unwrap();
+    std::fs::OpenOptions::new().append(true).open(&log).unwrap().write_all(lines.as_bytes()).unwrap();
+    let screen = session.wait_for("CTS.0003");
+    assert!(screen.contains("4 codes, sorted by now"), "{screen}");
+    assert!(screen.lines().all(|l| l.chars().count() <= 100));
+    session.keys("s");
+    session.wait_for("sorted by since start");
+    session.keys("Enter");
+    session.wait_for("What to do:");
+    session.keys("q");
+    // The view gives the terminal back, then the final report is printed.
+    let screen = session.wait_for("__DONE__");
+    assert!(screen.contains("error bodies            5"), "{screen}");
+    assert!(!screen.contains("cts-logscan --follow ·"), "the alternate screen was left: {screen}");
 }

@@ -24,7 +24,9 @@ use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant, SystemTime};
 
 pub use alerts::{AlertEvent, AlertRule, AlertState, Alerts};
-pub use snapshot::{Attribution, LiveCode, LiveInput, SNAPSHOT_VERSION, Shift, Snapshot, WindowCount, WindowLatency};
+pub use snapshot::{
+    Attribution, ErrorRate, LiveCode, LiveInput, SNAPSHOT_VERSION, Shift, Snapshot, Totals, WindowCount, WindowLatency,
+};
 pub use tail::{Start, Tail, TailEvent};
 pub use windows::{BUCKET_MS, SPARKLINE_MINUTES, Windows};
 

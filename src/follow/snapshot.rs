@@ -197,8 +197,12 @@ impl Snapshot {
             .iter()
             .map(|(code, stats)| {
                 let (requests, errors) = windows.series(code);
-                let started = spike_onset(&errors, &requests)
-                    .and_then(|i| windows.series_start_ms().map(|start| format_rfc3339(start + i as i64 * BUCKET_MS)));
+                // As for --bucket, the series starts at the first bucket
+                // with a request: the empty ring before it is no baseline.
+                let lead = requests.iter().take_while(|&&n| n == 0).count();
+                let started = spike_onset(&errors[lead..], &requests[lead..]).and_then(|i| {
+                    windows.series_start_ms().map(|start| format_rfc3339(start + (lead + i) as i64 * BUCKET_MS))
+                });
                 let now = per_window.first().and_then(|w| w.codes.get(code));
                 let before = baseline.codes.get(code);
                 let rate_now = per_window.first().and_then(|w| ratio(now.map_or(0, |s| s.count), w.requests));
