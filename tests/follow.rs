@@ -257,3 +257,81 @@ fn stdin_is_followed_until_it_ends_and_alerts_fire_with_their_command() {
     assert!(env.contains("CTS_ALERT_STATE=firing") && env.contains("CTS_ALERT_CODE=CTS.0003"), "{env}");
     assert!(env.contains("CTS_ALERT_VALUE=2") && env.contains("CTS_ALERT_WINDOW=15m"), "{env}");
 }
+
+#[test]
+fn since_starts_where_its_time_does_without_reading_from_the_top() {
+    // Two hours of requests, one a second; --since an hour and a quarter in.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.ndjson");
+    let start = 1_795_737_600; // 2026-11-27T00:00:00Z
+    let mut text = String::new();
+    for second in 0..7200 {
+        let t = cts_logscan::lex::time::format_rfc3339((start + second) * 1000);
+        let error = if second % 100 == 0 { r#","response":{"error_code":"CTS.0003"}"# } else { "" };
+        text.push_str(&format!("{{\"time\":\"{t}\",\"status\":200,\"request_time\":0.01{error}}}\n"));
+    }
+    fs::write(&path, &text).unwrap();
+    let since = cts_logscan::filter::TimeSpec::parse("2026-11-27T01:15:00Z").unwrap();
+    let mut options = options();
+    options.scan.since = Some(since);
+    let mut follower = Follower::new(vec![Source::File(path.clone())], options).unwrap();
+    follower.poll();
+    let snapshot = follower.snapshot();
+    // 01:15:00 to 01:59:59: 2,700 requests, 27 of them CTS.0003; what is
+    // read before the start (at most one 64 KiB probe) counts as filtered.
+    assert_eq!(snapshot.since_start.requests, 2700);
+    assert_eq!(snapshot.codes[0].since_start, 27);
+    assert!(
+        snapshot.inputs[0].bytes < text.len() as u64 / 2,
+        "read {} of {} bytes",
+        snapshot.inputs[0].bytes,
+        text.len()
+    );
+    let state = follower.state();
+    assert!(state.aggregate.filtered < 1000, "{} filtered", state.aggregate.filtered);
+}
+
+#[test]
+fn exit_on_alert_stops_at_the_first_firing_with_exit_1() {
+    let output = Command::new(bin())
+        .args(["-F", "-", "--interval", "50ms", "--alert", "error_rate>10%/15m", "--exit-on-alert", "-o", "/dev/null"])
+        .stdin(fs::File::open(fixture("ndjson/gateway.ndjson")).unwrap())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("alert firing: error_rate>10%/15m (observed 62.500 %"), "{stderr}");
+}
+
+#[test]
+fn compressed_files_are_read_once_and_two_fifos_followed_until_they_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let gz = dir.path().join("old.ndjson.gz");
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&fs::read(fixture("ndjson/gateway.ndjson")).unwrap()).unwrap();
+    fs::write(&gz, encoder.finish().unwrap()).unwrap();
+    let fifos: Vec<_> = (0..2).map(|i| dir.path().join(format!("stream{i}"))).collect();
+    for fifo in &fifos {
+        assert!(Command::new("mkfifo").arg(fifo).status().unwrap().success());
+    }
+    let child = Command::new(bin())
+        .args(["-F", "--interval", "50ms", "--output", "json"])
+        .arg(&gz)
+        .args(&fifos)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The second stream first: opening a FIFO waits for its writer, and
+    // must not hold up the other inputs.
+    for fifo in fifos.iter().rev() {
+        fs::write(fifo, fs::read(fixture("ndjson/gateway.ndjson")).unwrap()).unwrap();
+    }
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let report: Value = serde_json::from_str(&stdout[stdout.find("{\n").unwrap()..]).unwrap();
+    // The compressed file once, each stream to its end: three times the fixture.
+    assert_eq!(report["summary"]["requests"], 24);
+    assert_eq!(report["summary"]["error_bodies"], 15);
+}

@@ -168,15 +168,15 @@ impl Follower {
             error: None,
         };
         match &input.source {
-            Source::Stdin => input.followed = stream(Box::new(io::stdin())),
+            Source::Stdin => input.followed = stream(|| Ok(Box::new(io::stdin()) as Box<dyn Read>)),
             Source::File(path) => {
                 let is_fifo = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
                 let compressed = !is_fifo && input::compression_of(path).ok().flatten().is_some();
                 if is_fifo {
-                    match std::fs::File::open(path) {
-                        Ok(file) => input.followed = stream(Box::new(file)),
-                        Err(e) => input.error = Some(Error::open(&input.source, e).to_string()),
-                    }
+                    // Opening a FIFO waits for its writer: on the stream's
+                    // own thread.
+                    let path = path.clone();
+                    input.followed = stream(move || std::fs::File::open(path).map(|f| Box::new(f) as Box<dyn Read>));
                 } else if compressed {
                     input.state = "read once";
                 } else {
@@ -464,10 +464,18 @@ impl Wake {
     }
 }
 
-/// Reads `rdr` on a thread of its own, sending what it reads.
-fn stream(mut rdr: Box<dyn Read + Send>) -> Followed {
+/// Opens a pipe with `open` and reads it on a thread of its own, sending
+/// what it reads; an error opening or reading it ends the stream.
+fn stream(open: impl FnOnce() -> io::Result<Box<dyn Read>> + Send + 'static) -> Followed {
     let (tx, chunks) = mpsc::sync_channel(4);
     let spawned = std::thread::Builder::new().name("cts-logscan-follow".into()).spawn(move || {
+        let mut rdr = match open() {
+            Ok(rdr) => rdr,
+            Err(e) => {
+                let _ = tx.send(Err(e));
+                return;
+            }
+        };
         let mut buf = vec![0u8; 1 << 16];
         loop {
             match rdr.read(&mut buf) {
