@@ -73,7 +73,7 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
         let until_due = last.map_or(Duration::ZERO, |at| live.interval.saturating_sub(at.elapsed()));
         let timeout = live.poll_interval.min(until_due);
         match &mut screen {
-            Some(screen) => quit = screen.keys(timeout)?,
+            Some(screen) => quit = screen.keys(timeout, || follower.woken())?,
             None => follower.wait(timeout),
         }
     }
@@ -101,13 +101,17 @@ impl Screen {
         Ok(())
     }
 
-    /// Waits up to `timeout` for keys and handles them; `true` to quit.
-    fn keys(&mut self, timeout: Duration) -> anyhow::Result<bool> {
+    /// Waits up to `timeout` for keys and handles them, returning early
+    /// when `woken` says there is input to read; `true` to quit.
+    fn keys(&mut self, timeout: Duration, woken: impl Fn() -> bool) -> anyhow::Result<bool> {
         let deadline = Instant::now() + timeout;
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            if !event::poll(left)? {
+            if left.is_zero() || woken() {
                 return Ok(false);
+            }
+            if !event::poll(left.min(Duration::from_millis(50)))? {
+                continue;
             }
             match event::read()? {
                 Event::Key(key) if key.kind == KeyEventKind::Press => {

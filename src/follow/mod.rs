@@ -20,7 +20,7 @@ mod windows;
 use std::collections::BTreeSet;
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, TryRecvError};
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::time::{Duration, Instant, SystemTime};
 
 pub use alerts::{AlertEvent, AlertRule, AlertState, Alerts};
@@ -67,7 +67,9 @@ struct Input {
     source: Source,
     followed: Followed,
     format: Option<FormatKind>,
-    blocks: u64,
+    /// Lines read so far: positions are kept as lines of the input, so
+    /// nothing grows with the number of reads.
+    lines: u64,
     bytes: u64,
     state: &'static str,
     error: Option<String>,
@@ -86,13 +88,10 @@ pub struct Follower {
     /// Codes seen before following began (in what was read at the start).
     known_codes: BTreeSet<String>,
     started: bool,
-    wake: Option<Wake>,
-}
-
-/// Filesystem events that cut a wait short.
-struct Wake {
-    _watcher: notify::RecommendedWatcher,
-    events: Receiver<()>,
+    /// Filesystem events and stream reads cut a wait short.
+    wake: (SyncSender<()>, Receiver<()>),
+    /// Sends a wake on filesystem events, when watches could be set.
+    watcher: Option<notify::RecommendedWatcher>,
 }
 
 impl Follower {
@@ -122,7 +121,8 @@ impl Follower {
             windows,
             known_codes: BTreeSet::new(),
             started: false,
-            wake: None,
+            wake: mpsc::sync_channel(1),
+            watcher: None,
             options,
         };
         let mut watched: Vec<PathBuf> = Vec::new();
@@ -150,7 +150,7 @@ impl Follower {
                 Source::Stdin => follower.add(source.clone(), false),
             }
         }
-        follower.wake = Wake::new(&watched);
+        follower.watcher = watcher(&watched, follower.wake.0.clone());
         Ok(follower)
     }
 
@@ -162,13 +162,15 @@ impl Follower {
             source,
             followed: Followed::Done,
             format: fixed,
-            blocks: 0,
+            lines: 0,
             bytes: 0,
             state: "following",
             error: None,
         };
         match &input.source {
-            Source::Stdin => input.followed = stream(|| Ok(Box::new(io::stdin()) as Box<dyn Read>)),
+            Source::Stdin => {
+                input.followed = stream(|| Ok(Box::new(io::stdin()) as Box<dyn Read>), self.wake.0.clone())
+            }
             Source::File(path) => {
                 let is_fifo = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
                 let compressed = !is_fifo && input::compression_of(path).ok().flatten().is_some();
@@ -176,7 +178,8 @@ impl Follower {
                     // Opening a FIFO waits for its writer: on the stream's
                     // own thread.
                     let path = path.clone();
-                    input.followed = stream(move || std::fs::File::open(path).map(|f| Box::new(f) as Box<dyn Read>));
+                    let open = move || std::fs::File::open(path).map(|f| Box::new(f) as Box<dyn Read>);
+                    input.followed = stream(open, self.wake.0.clone());
                 } else if compressed {
                     input.state = "read once";
                 } else {
@@ -228,10 +231,10 @@ impl Follower {
             match &block.content {
                 BlockContent::Lines(buf) => self.scan(index, buf.as_slice()),
                 BlockContent::LongLine { .. } => {
-                    let position = LinePosition { file: index as u32, block: self.inputs[index].blocks, line: 0 };
+                    let position = LinePosition { file: index as u32, block: 0, line: self.inputs[index].lines };
                     self.since_start.add_malformed(Malformed::LineTooLong, position, None);
-                    self.since_start.add_block(index as u32, self.inputs[index].blocks, 1);
-                    self.inputs[index].blocks += 1;
+                    self.since_start.lines += 1;
+                    self.inputs[index].lines += 1;
                 }
             }
         }
@@ -334,15 +337,15 @@ impl Follower {
         let input = &mut self.inputs[index];
         input.bytes += data.len() as u64;
         let format = input.format.unwrap_or(FormatKind::Combined);
-        let block = input.blocks;
-        input.blocks += 1;
+        let first = LinePosition { file: index as u32, block: 0, line: input.lines };
         let collect =
             Collect { bucket_ms: None, breakdowns: self.options.scan.collect.breakdowns, ..Collect::default() };
         let mut scanner = LineScanner::new(&self.extractor, &self.options.scan, &self.filter, collect);
         let mut sink =
             FollowSink { since_start: &mut self.since_start, windows: &mut self.windows, arrival_ms: now_ms() };
-        let lines = scanner.scan(data, index as u32, block, format, &mut sink);
-        self.since_start.add_block(index as u32, block, lines);
+        let lines = scanner.scan(data, first, format, &mut sink);
+        self.since_start.lines += lines;
+        self.inputs[index].lines += lines;
     }
 
     /// Whether every input has ended (pipes closed, compressed files read);
@@ -351,20 +354,22 @@ impl Follower {
         self.directories.is_empty() && self.inputs.iter().all(|i| matches!(i.followed, Followed::Done))
     }
 
-    /// Waits for a filesystem event or `timeout`, whichever comes first.
+    /// Waits for a filesystem event, data on a stream, or `timeout`,
+    /// whichever comes first.
     pub fn wait(&self, timeout: Duration) {
-        match &self.wake {
-            Some(wake) => {
-                let _ = wake.events.recv_timeout(timeout);
-                while wake.events.try_recv().is_ok() {}
-            }
-            None => std::thread::sleep(timeout),
-        }
+        let _ = self.wake.1.recv_timeout(timeout);
     }
 
-    /// Whether filesystem events wake the follower (else it only polls).
+    /// Whether something woke the follower since the last wait (without
+    /// waiting).
+    pub fn woken(&self) -> bool {
+        self.wake.1.try_recv().is_ok()
+    }
+
+    /// Whether filesystem events wake the follower (else files are only
+    /// checked every poll interval).
     pub fn has_events(&self) -> bool {
-        self.wake.is_some()
+        self.watcher.is_some()
     }
 
     /// The since-start figures as a state, as a batch scan of the same
@@ -381,7 +386,7 @@ impl Follower {
                 compression: None,
                 bytes: input.bytes,
                 raw_bytes: input.bytes,
-                lines: aggregate.lines_of_file(file as u32),
+                lines: input.lines,
                 malformed: aggregate.malformed_by_file.get(&(file as u32)).copied().unwrap_or(0),
                 fingerprint: None,
                 looks_like: None,
@@ -390,6 +395,8 @@ impl Follower {
             })
             .collect();
         aggregate.malformed_by_file.clear();
+        // Positions are lines of their input already (no block counts);
+        // this prunes the breakdowns to their capacity.
         aggregate.resolve_positions();
         let collect = Collect { bucket_ms: None, ..self.options.scan.collect };
         State::new(inputs, Vec::new(), self.filter.clone(), collect, self.options.scan.top, aggregate)
@@ -444,30 +451,28 @@ impl LineSink for FollowSink<'_> {
     }
 }
 
-impl Wake {
-    /// Watches `paths` (directories of followed files, followed
-    /// directories); `None` when no watch could be set (the follower then
-    /// polls only), which is said once on stderr by the caller.
-    fn new(paths: &[PathBuf]) -> Option<Wake> {
-        use notify::Watcher;
-        let (tx, events) = mpsc::channel();
-        let mut watcher = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
-            let _ = tx.send(());
-        })
-        .ok()?;
-        let mut watching = false;
-        for path in paths {
-            let path = if path.as_os_str().is_empty() { std::path::Path::new(".") } else { path };
-            watching |= watcher.watch(path, notify::RecursiveMode::NonRecursive).is_ok();
-        }
-        watching.then_some(Wake { _watcher: watcher, events })
+/// Watches `paths` (directories of followed files, followed directories)
+/// and wakes the follower on any event; `None` when no watch could be set
+/// (the caller says so once, and files are checked every poll interval).
+fn watcher(paths: &[PathBuf], wake: SyncSender<()>) -> Option<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let mut watcher = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
+        let _ = wake.try_send(());
+    })
+    .ok()?;
+    let mut watching = false;
+    for path in paths {
+        let path = if path.as_os_str().is_empty() { std::path::Path::new(".") } else { path };
+        watching |= watcher.watch(path, notify::RecursiveMode::NonRecursive).is_ok();
     }
+    watching.then_some(watcher)
 }
 
 /// Opens a pipe with `open` and reads it on a thread of its own, sending
-/// what it reads; an error opening or reading it ends the stream.
-fn stream(open: impl FnOnce() -> io::Result<Box<dyn Read>> + Send + 'static) -> Followed {
-    let (tx, chunks) = mpsc::sync_channel(4);
+/// what it reads and a `wake` after each read; an error opening or reading
+/// it ends the stream.
+fn stream(open: impl FnOnce() -> io::Result<Box<dyn Read>> + Send + 'static, wake: SyncSender<()>) -> Followed {
+    let (tx, chunks) = mpsc::sync_channel(8);
     let spawned = std::thread::Builder::new().name("cts-logscan-follow".into()).spawn(move || {
         let mut rdr = match open() {
             Ok(rdr) => rdr,
@@ -476,14 +481,19 @@ fn stream(open: impl FnOnce() -> io::Result<Box<dyn Read>> + Send + 'static) -> 
                 return;
             }
         };
-        let mut buf = vec![0u8; 1 << 16];
+        let mut buf = vec![0u8; 1 << 20];
         loop {
             match rdr.read(&mut buf) {
-                Ok(0) => return,
+                Ok(0) => {
+                    drop(tx);
+                    let _ = wake.try_send(());
+                    return;
+                }
                 Ok(n) => {
                     if tx.send(Ok(buf[..n].to_vec())).is_err() {
                         return;
                     }
+                    let _ = wake.try_send(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {

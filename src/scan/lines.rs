@@ -42,15 +42,16 @@ impl<'e> LineScanner<'e> {
     }
 
     /// Hands every line of `data` (whole lines; the last may lack its
-    /// newline) of input `file`, block `block`, to `sink`, read as `format`
-    /// unless a format was fixed. Returns the number of lines.
+    /// newline) to `sink`, read as `format` unless a format was fixed; the
+    /// first line is at `first`, the others follow it. Returns the number
+    /// of lines.
     ///
     /// # Complexity
     ///
     /// One `memchr` pass for line ends, one `memmem` pass per prefilter
     /// needle, one parse per line, and a body decode only for lines with a
     /// prefilter hit.
-    pub fn scan(&mut self, data: &[u8], file: u32, block: u64, format: FormatKind, sink: &mut impl LineSink) -> u64 {
+    pub fn scan(&mut self, data: &[u8], first: LinePosition, format: FormatKind, sink: &mut impl LineSink) -> u64 {
         let parser = match (&mut self.fixed, format) {
             (Some(fixed), _) => fixed,
             (None, FormatKind::Ndjson) => &mut self.ndjson,
@@ -64,7 +65,7 @@ impl<'e> LineScanner<'e> {
             let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
             let line = data[start..end].strip_suffix(b"\r").unwrap_or(&data[start..end]);
             let has_hit = candidates.line_has_hit(start, end);
-            let position = LinePosition { file, block, line: line_index };
+            let position = LinePosition { line: first.line + line_index, ..first };
             if is_blank(line) {
                 sink.blank();
             } else {

@@ -219,7 +219,8 @@ impl<'e> Worker<'e> {
     fn scan_block(&mut self, block: &Block, format: FormatKind) {
         match &block.content {
             BlockContent::Lines(buf) => {
-                let lines = self.lines.scan(buf.as_slice(), block.file, block.index, format, &mut self.aggregate);
+                let first = LinePosition { file: block.file, block: block.index, line: 0 };
+                let lines = self.lines.scan(buf.as_slice(), first, format, &mut self.aggregate);
                 self.aggregate.add_block(block.file, block.index, lines);
             }
             BlockContent::LongLine { .. } => {

@@ -1,0 +1,173 @@
+//! Measures `cts-logscan --follow` (figures for BENCHMARKS.md, not a test):
+//!
+//! ```text
+//! follow_bench latency   # append-to-snapshot latency, 20 appends
+//! follow_bench idle      # CPU used in 20 s of following a file that does not grow
+//! follow_bench rss       # RSS while 24 simulated hours at 5,000 lines/s go through stdin
+//! follow_bench catchup FILE SINCE   # time to the first snapshot of `-F FILE --since SINCE`
+//! ```
+//!
+//! The binary is `target/release/cts-logscan` unless `CTS_LOGSCAN` names
+//! another. Process figures come from `/proc/PID/{stat,status}` (Linux).
+
+use std::fs;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn binary() -> String {
+    std::env::var("CTS_LOGSCAN").unwrap_or_else(|_| "target/release/cts-logscan".to_owned())
+}
+
+/// User + system CPU seconds of a process so far.
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Resident memory of a process, in MiB.
+fn rss_mib(pid: u32) -> f64 {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib = status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1));
+    kib.and_then(|k| k.parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
+}
+
+fn follow(args: &[&str]) -> Child {
+    Command::new(binary())
+        .arg("-F")
+        .args(args)
+        .args(["-o", "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cts-logscan starts")
+}
+
+fn stop(mut child: Child) {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+}
+
+fn line(time_ms: i64, code: Option<&str>) -> String {
+    let secs = time_ms / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // 2026-11-27 plus `days`; good enough for a benchmark within a month.
+    let day = 27 + days;
+    let body = code.map_or(String::new(), |c| format!(r#","response":{{"error_code":"{c}","error_msg":"x"}}"#));
+    format!(
+        "{{\"time\":\"2026-11-{day:02}T{:02}:{:02}:{:02}.{:03}Z\",\"status\":400,\"request_time\":0.012,\"uri\":\"/v3/p/tracker\"{body}}}\n",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        time_ms % 1000
+    )
+}
+
+fn latency() {
+    let dir = std::env::temp_dir().join(format!("follow-bench-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("access.ndjson");
+    fs::write(&path, "").unwrap();
+    let mut child = follow(&[path.to_str().unwrap(), "--interval", "1s"]);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut snapshot = String::new();
+    stdout.read_line(&mut snapshot).unwrap();
+    let mut samples = Vec::new();
+    for i in 1..=20u64 {
+        std::thread::sleep(Duration::from_millis(137 * (i % 7)));
+        let appended = Instant::now();
+        fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap()
+            .write_all(line(i as i64 * 1000, None).as_bytes())
+            .unwrap();
+        loop {
+            snapshot.clear();
+            stdout.read_line(&mut snapshot).unwrap();
+            if snapshot.contains(&format!("\"requests\":{i},")) {
+                break;
+            }
+        }
+        samples.push(appended.elapsed().as_secs_f64() * 1000.0);
+    }
+    stop(child);
+    samples.sort_by(f64::total_cmp);
+    println!(
+        "append-to-snapshot latency, --interval 1s, 20 appends: median {:.0} ms, max {:.0} ms",
+        samples[10], samples[19]
+    );
+}
+
+fn idle() {
+    let dir = std::env::temp_dir().join(format!("follow-idle-{}", std::process::id()));
+    fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("quiet.ndjson");
+    fs::write(&path, line(0, Some("CTS.0003")).repeat(1000)).unwrap();
+    let child = follow(&[path.to_str().unwrap()]);
+    std::thread::sleep(Duration::from_secs(2));
+    let before = cpu_seconds(child.id());
+    std::thread::sleep(Duration::from_secs(20));
+    let used = cpu_seconds(child.id()) - before;
+    println!("idle: {used:.2} s of CPU in 20 s ({:.2} % of a core)", used / 20.0 * 100.0);
+    stop(child);
+}
+
+fn rss() {
+    let (hours, rate) = (24i64, 5_000i64);
+    let mut child = follow(&["-", "--interval", "1s"]);
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || for _ in BufReader::new(stdout).lines() {});
+    let codes = ["CTS.0003", "CTS.0209", "APIGW.0301", "CTS.0004"];
+    let started = Instant::now();
+    let step_us = 1_000_000 / rate;
+    let mut buf = String::with_capacity(1 << 20);
+    for hour in 0..hours {
+        for i in 0..rate * 3600 {
+            let t_ms = hour * 3_600_000 + i * step_us / 1000;
+            let code = (i % 17 == 0).then(|| codes[(i / 17) as usize % codes.len()]);
+            buf.push_str(&line(t_ms, code));
+            if buf.len() > 1 << 20 {
+                stdin.write_all(buf.as_bytes()).unwrap();
+                buf.clear();
+            }
+        }
+        println!(
+            "simulated hour {:>2}: RSS {:.1} MiB, {:.0} s so far",
+            hour + 1,
+            rss_mib(pid),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    stdin.write_all(buf.as_bytes()).unwrap();
+    drop(stdin);
+    let _ = child.wait();
+}
+
+fn catchup(file: &str, since: &str) {
+    let started = Instant::now();
+    let mut child = follow(&[file, "--since", since, "--interval", "100ms"]);
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut snapshot = String::new();
+    stdout.read_line(&mut snapshot).unwrap();
+    let elapsed = started.elapsed().as_secs_f64();
+    let requests = snapshot.split("\"requests\":").nth(1).and_then(|r| r.split(',').next()).unwrap_or("?").to_owned();
+    println!("catch-up: first snapshot after {elapsed:.2} s with {requests} requests since {since}");
+    stop(child);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("latency") => latency(),
+        Some("idle") => idle(),
+        Some("rss") => rss(),
+        Some("catchup") if args.len() == 3 => catchup(&args[1], &args[2]),
+        _ => eprintln!("usage: follow_bench latency | idle | rss | catchup FILE SINCE"),
+    }
+}
