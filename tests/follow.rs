@@ -335,3 +335,30 @@ fn compressed_files_are_read_once_and_two_fifos_followed_until_they_end() {
     assert_eq!(report["summary"]["requests"], 24);
     assert_eq!(report["summary"]["error_bodies"], 15);
 }
+
+#[test]
+fn the_snapshot_stream_through_rotation_and_copytruncate() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("access.ndjson");
+    fs::write(&path, "").unwrap();
+    let lines = gateway_lines();
+    let mut child = Command::new(bin())
+        .args(["-F", path.to_str().unwrap(), "--interval", "100ms", "--poll-interval", "50ms", "-o", "/dev/null"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    snapshot_until(&mut stdout, |_| true);
+    append(&path, lines[1].as_bytes());
+    snapshot_until(&mut stdout, |s| s["since_start"]["requests"] == 1);
+    fs::rename(&path, dir.path().join("access.ndjson.1")).unwrap();
+    fs::write(&path, [lines[3].as_bytes(), lines[4].as_bytes()].concat()).unwrap();
+    snapshot_until(&mut stdout, |s| s["since_start"]["requests"] == 3);
+    fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(0).unwrap();
+    append(&path, lines[7].as_bytes());
+    let last = snapshot_until(&mut stdout, |s| s["since_start"]["requests"] == 4);
+    assert_eq!(last["since_start"]["error_bodies"], 4, "lines 2, 4, 5 and 8 carry error bodies");
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(child.wait().unwrap().success());
+}
