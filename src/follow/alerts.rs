@@ -208,15 +208,7 @@ impl Alerts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aggregate::LinePosition;
-    use crate::extract::ErrorBody;
-    use crate::record::Record;
-
-    fn request(windows: &mut Windows, time_ms: i64, code: Option<&str>) {
-        let record = Record { time: Some(time_ms), status: Some(500), latency_us: Some(5000), ..Record::default() };
-        let body = code.map(|code| ErrorBody { code, message: None, status: None, request_id: None });
-        windows.add_request(time_ms, &record, body, LinePosition { file: 0, block: 0, line: 0 });
-    }
+    use crate::follow::windows::add_test_request as request;
 
     #[test]
     fn fires_once_and_resolves_after_a_whole_window_below() {

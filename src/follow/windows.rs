@@ -141,15 +141,21 @@ impl Windows {
     }
 }
 
+/// Counts a request at `time_ms` with an error body of `code`, if any:
+/// for the tests of the windows and of what reads them.
+#[cfg(test)]
+pub(super) fn add_test_request(windows: &mut Windows, time_ms: i64, code: Option<&str>) {
+    let record = Record { time: Some(time_ms), status: Some(500), latency_us: Some(1000), ..Record::default() };
+    let body = code.map(|code| ErrorBody { code, message: None, status: None, request_id: None });
+    windows.add_request(time_ms, &record, body, LinePosition { file: 0, block: 0, line: 0 });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extract::ErrorBody;
 
     fn at(windows: &mut Windows, time_ms: i64, code: Option<&str>) {
-        let record = Record { time: Some(time_ms), status: Some(400), latency_us: Some(1000), ..Record::default() };
-        let body = code.map(|code| ErrorBody { code, message: None, status: None, request_id: None });
-        windows.add_request(time_ms, &record, body, LinePosition { file: 0, block: 0, line: 0 });
+        add_test_request(windows, time_ms, code);
     }
 
     #[test]
