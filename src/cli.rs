@@ -297,6 +297,10 @@ pub enum FormatArg {
     Combined,
     /// NCSA common access log, plus trailing fields.
     Common,
+    /// W3C extended log (IIS), columns from `#Fields:`.
+    W3c,
+    /// HAProxy HTTP log.
+    Haproxy,
 }
 
 /// `--output`.

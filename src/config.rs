@@ -104,6 +104,8 @@ impl ScanConfig {
             (None, FormatArg::Ndjson) => Some(Format::Ndjson),
             (None, FormatArg::Combined) => Some(Format::Combined),
             (None, FormatArg::Common) => Some(Format::Common),
+            (None, FormatArg::W3c) => Some(Format::W3c),
+            (None, FormatArg::Haproxy) => Some(Format::Haproxy),
         };
         ScanOptions {
             threads: args.threads,

@@ -39,6 +39,9 @@ pub struct Record<'a> {
     pub client: Option<&'a [u8]>,
     /// The `X-Request-Id` the gateway logged.
     pub request_id: Option<&'a [u8]>,
+    /// Where the line came from, when a wrapper says: the syslog host, the
+    /// LTS host or path.
+    pub source: Option<&'a [u8]>,
     /// The cloud service a CTS trace is about (`service_type`).
     pub service: Option<&'a [u8]>,
     /// The operation a CTS trace records (`trace_name`).
@@ -75,17 +78,21 @@ pub enum Malformed {
     Truncated,
     /// A line that does not have the access-log layout.
     NotAccessLog,
+    /// A log line that is not about a request (an HAProxy start-up or
+    /// health message, say).
+    NotRequest,
     /// A line longer than the line-length cap; skipped unread.
     LineTooLong,
 }
 
 impl Malformed {
     /// Every kind, in report order.
-    pub const ALL: [Malformed; 5] = [
+    pub const ALL: [Malformed; 6] = [
         Malformed::NotJsonObject,
         Malformed::InvalidJson,
         Malformed::Truncated,
         Malformed::NotAccessLog,
+        Malformed::NotRequest,
         Malformed::LineTooLong,
     ];
 
@@ -96,6 +103,7 @@ impl Malformed {
             Malformed::InvalidJson => "invalid-json",
             Malformed::Truncated => "truncated",
             Malformed::NotAccessLog => "not-access-log",
+            Malformed::NotRequest => "not-request",
             Malformed::LineTooLong => "line-too-long",
         }
     }

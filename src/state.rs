@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::{Aggregate, Collect};
 use crate::error::Error;
 use crate::filter::Filter;
-use crate::format::{Foreign, FormatKind};
+use crate::format::{Foreign, FormatKind, Wrapper};
 use crate::input::Compression;
 use crate::lex::time::format_rfc3339;
 
@@ -101,6 +101,9 @@ pub struct InputSummary {
     pub path: String,
     /// The format its lines were read as; `None` if nothing was read.
     pub format: Option<FormatKind>,
+    /// What its lines were wrapped in (syslog, LTS), if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wrapper: Option<Wrapper>,
     /// The compression found, if any.
     pub compression: Option<Compression>,
     /// Bytes read, after decompression.

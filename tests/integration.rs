@@ -16,3 +16,4 @@ mod reader_modes;
 mod support;
 mod terminal;
 mod util;
+mod wrapped;

@@ -177,13 +177,9 @@ fn foreign_logs_are_named_and_error_logs_skipped() {
     assert_eq!(report["summary"]["malformed"], access_only["summary"]["malformed"]);
     assert_eq!(report["inputs"][1]["skipped"], true);
 
-    let w3c = dir.path().join("u_ex261127.log");
-    std::fs::write(
-        &w3c,
-        "#Software: Microsoft Internet Information Services 10.0\n#Fields: date time cs-method cs-uri-stem sc-status time-taken\n2026-11-27 10:00:00 GET /v3/p/traces 200 15\n",
-    )
-    .unwrap();
-    cmd().arg(&w3c).assert().success().stderr(predicate::str::contains("looks like a W3C extended log (IIS)"));
+    let binary = dir.path().join("core.log");
+    std::fs::write(&binary, b"\x7fELF\x02\x01\x01\x00\x00\x00binary").unwrap();
+    cmd().arg(&binary).assert().success().stderr(predicate::str::contains("looks like binary data, not a text log"));
 
     // A small file gets the hint too; with --log-format, it is the layout
     // to check, not a flag to add.

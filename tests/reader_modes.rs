@@ -24,6 +24,10 @@ fn fixtures() -> Vec<(&'static str, Vec<&'static str>)> {
         ("access/custom_main.log", vec!["--log-format", main]),
         ("app/python_sdk.log", vec![]),
         ("traces/list_traces.json", vec![]),
+        ("w3c/u_ex261127.log", vec![]),
+        ("haproxy/haproxy.log", vec![]),
+        ("wrapped/syslog_nginx.log", vec![]),
+        ("wrapped/lts_gateway.ndjson", vec![]),
     ]
 }
 

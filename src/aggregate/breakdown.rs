@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::heavy_hitters::HeavyHitters;
 use super::{LinePosition, insert_bounded};
+use crate::record::Record;
 
 /// Request-id samples kept per code (the earliest in input order).
 pub const MAX_REQUEST_SAMPLES: usize = 10;
@@ -29,23 +30,21 @@ pub struct Breakdown {
     pub projects: HeavyHitters,
     /// Client addresses.
     pub clients: HeavyHitters,
+    /// Where lines came from when their wrapper says (a syslog host, an
+    /// LTS host or path).
+    #[serde(default)]
+    pub sources: HeavyHitters,
     /// The earliest request ids, with their lines.
     pub samples: Vec<RequestSample>,
 }
 
 impl Breakdown {
-    /// Counts one error line.
-    pub fn add(
-        &mut self,
-        method: Option<&[u8]>,
-        uri: Option<&[u8]>,
-        client: Option<&[u8]>,
-        request_id: Option<&str>,
-        position: LinePosition,
-    ) {
-        if let Some(uri) = uri {
+    /// Counts one error line: `record`'s method, path, client and source,
+    /// and its request id with `position`.
+    pub fn add(&mut self, record: &Record<'_>, request_id: Option<&str>, position: LinePosition) {
+        if let Some(uri) = record.uri {
             let uri = String::from_utf8_lossy(uri);
-            let method = method.map(String::from_utf8_lossy);
+            let method = record.method.map(String::from_utf8_lossy);
             let endpoint = normalize_endpoint(&uri);
             match method {
                 Some(method) => self.endpoints.add(&format!("{method} {endpoint}"), 1),
@@ -55,8 +54,11 @@ impl Breakdown {
                 self.projects.add(project, 1);
             }
         }
-        if let Some(client) = client {
+        if let Some(client) = record.client {
             self.clients.add(&String::from_utf8_lossy(client), 1);
+        }
+        if let Some(source) = record.source {
+            self.sources.add(&String::from_utf8_lossy(source), 1);
         }
         if let Some(id) = request_id.filter(|id| !id.is_empty()) {
             insert_bounded(
@@ -73,6 +75,7 @@ impl Breakdown {
         self.endpoints.prune();
         self.projects.prune();
         self.clients.prune();
+        self.sources.prune();
     }
 
     /// Adds `other` into `self`.
@@ -80,6 +83,7 @@ impl Breakdown {
         self.endpoints.merge(&other.endpoints);
         self.projects.merge(&other.projects);
         self.clients.merge(&other.clients);
+        self.sources.merge(&other.sources);
         for sample in &other.samples {
             insert_bounded(&mut self.samples, sample.clone(), MAX_REQUEST_SAMPLES);
         }
@@ -145,9 +149,17 @@ mod tests {
         let mut b = Breakdown::default();
         for (i, line) in [5u64, 3, 9].iter().enumerate() {
             let position = LinePosition { file: 0, block: 0, line: *line };
-            b.add(Some(b"GET"), Some(b"/v3/x/1"), Some(b"10.0.0.1"), Some(&format!("r{i}")), position);
+            let record = Record {
+                method: Some(b"GET"),
+                uri: Some(b"/v3/x/1"),
+                client: Some(b"10.0.0.1"),
+                source: Some(b"web1"),
+                ..Record::default()
+            };
+            b.add(&record, Some(&format!("r{i}")), position);
         }
         assert_eq!(b.endpoints.top(3), vec![("GET /v3/x/{id}".to_owned(), 3)]);
+        assert_eq!(b.sources.top(3), vec![("web1".to_owned(), 3)]);
         assert_eq!(b.samples.iter().map(|s| s.request_id.as_str()).collect::<Vec<_>>(), ["r1", "r0", "r2"]);
     }
 }

@@ -275,13 +275,7 @@ impl Aggregate {
             stats.add(&observed, body.message, collect.latency);
             if collect.breakdowns {
                 let request_id = record.request_id.and_then(|id| std::str::from_utf8(id).ok()).or(body.request_id);
-                stats.breakdown.get_or_insert_default().add(
-                    record.method,
-                    record.uri,
-                    record.client,
-                    request_id,
-                    position,
-                );
+                stats.breakdown.get_or_insert_default().add(record, request_id, position);
             }
         }
     }

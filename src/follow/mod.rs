@@ -34,10 +34,10 @@ use crate::aggregate::{Aggregate, Collect, LinePosition, LineSink, PLAUSIBLE_TIM
 use crate::error::Error;
 use crate::extract::{ErrorBody, Extractor};
 use crate::filter::{Filter, TimeSpec};
-use crate::format::{self, FormatKind};
+use crate::format::{self, FormatKind, Layout};
 use crate::input::{self, BlockContent, BlockReader, HEAD_BYTES, Source};
 use crate::record::{Malformed, Record};
-use crate::scan::{LineScanner, ScanOptions};
+use crate::scan::{BufferLayout, LineScanner, ScanOptions};
 use crate::state::{InputSummary, State};
 
 /// How to follow.
@@ -66,7 +66,9 @@ enum Followed {
 struct Input {
     source: Source,
     followed: Followed,
-    format: Option<FormatKind>,
+    layout: Option<Layout>,
+    /// For W3C: the `#Fields:` directive in effect.
+    w3c_fields: Option<std::sync::Arc<[u8]>>,
     /// Lines read so far: positions are kept as lines of the input, so
     /// nothing grows with the number of reads.
     lines: u64,
@@ -161,7 +163,8 @@ impl Follower {
         let mut input = Input {
             source,
             followed: Followed::Done,
-            format: fixed,
+            layout: fixed.map(Layout::plain),
+            w3c_fields: None,
             lines: 0,
             bytes: 0,
             state: "following",
@@ -184,10 +187,11 @@ impl Follower {
                     input.state = "read once";
                 } else {
                     let head = read_head(path);
-                    if input.format.is_none() && !head.is_empty() {
-                        input.format = Some(format::detect(&head));
+                    if !head.is_empty() {
+                        input.layout = Some(self.layout_of(&head));
                     }
-                    let start = if from_start { Start::Offset(0) } else { self.start_of(path, &head, input.format) };
+                    let kind = input.layout.map(|l| l.kind);
+                    let start = if from_start { Start::Offset(0) } else { self.start_of(path, &head, kind) };
                     match Tail::new(path, start) {
                         Ok(tail) => input.followed = Followed::File(tail),
                         Err(e) => input.error = Some(Error::open(&input.source, e).to_string()),
@@ -206,6 +210,14 @@ impl Follower {
     /// Where to start reading a file that exists as following begins: its
     /// end, or with `--since`, the first line at or after that time, found
     /// by bisecting the file by the times of its lines.
+    /// The layout of an input starting with `head`; a given format still
+    /// has its lines unwrapped.
+    fn layout_of(&self, head: &[u8]) -> Layout {
+        let detected = format::detect_layout(head);
+        let kind = self.options.scan.format.as_ref().map_or(detected.kind, |f| f.kind());
+        Layout { wrapper: detected.wrapper, kind }
+    }
+
     fn start_of(&self, path: &std::path::Path, head: &[u8], format: Option<FormatKind>) -> Start {
         let Some(since) = self.filter.since else { return Start::End };
         let format = format.unwrap_or(FormatKind::Combined);
@@ -225,8 +237,8 @@ impl Follower {
         let blocks: Vec<_> = reader.by_ref().collect();
         errors.extend(reader.take_errors());
         for block in blocks {
-            if let (None, Some(head)) = (self.inputs[index].format, &block.head) {
-                self.inputs[index].format = Some(format::detect(head));
+            if let Some(head) = &block.head {
+                self.inputs[index].layout = Some(self.layout_of(head));
             }
             match &block.content {
                 BlockContent::Lines(buf) => self.scan(index, buf.as_slice()),
@@ -300,8 +312,8 @@ impl Follower {
             }
             if !out.is_empty() {
                 read += out.len() as u64;
-                if self.inputs[index].format.is_none() {
-                    self.inputs[index].format = Some(format::detect(&out[..out.len().min(HEAD_BYTES)]));
+                if self.inputs[index].layout.is_none() {
+                    self.inputs[index].layout = Some(self.layout_of(&out[..out.len().min(HEAD_BYTES)]));
                 }
                 self.scan(index, &out);
             }
@@ -336,14 +348,20 @@ impl Follower {
     fn scan(&mut self, index: usize, data: &[u8]) {
         let input = &mut self.inputs[index];
         input.bytes += data.len() as u64;
-        let format = input.format.unwrap_or(FormatKind::Combined);
+        let layout = input.layout.unwrap_or(Layout::plain(FormatKind::Combined));
+        let buffer = BufferLayout { layout, w3c_fields: input.w3c_fields.clone() };
+        if layout.kind == FormatKind::W3c
+            && let Some(fields) = format::last_fields(data)
+        {
+            input.w3c_fields = Some(fields.into());
+        }
         let first = LinePosition { file: index as u32, block: 0, line: input.lines };
         let collect =
             Collect { bucket_ms: None, breakdowns: self.options.scan.collect.breakdowns, ..Collect::default() };
         let mut scanner = LineScanner::new(&self.extractor, &self.options.scan, &self.filter, collect);
         let mut sink =
             FollowSink { since_start: &mut self.since_start, windows: &mut self.windows, arrival_ms: now_ms() };
-        let lines = scanner.scan(data, first, format, &mut sink);
+        let lines = scanner.scan(data, first, &buffer, &mut sink);
         self.since_start.lines += lines;
         self.inputs[index].lines += lines;
     }
@@ -382,7 +400,8 @@ impl Follower {
             .enumerate()
             .map(|(file, input)| InputSummary {
                 path: input.source.to_string(),
-                format: input.format.filter(|_| input.bytes > 0),
+                format: input.layout.map(|l| l.kind).filter(|_| input.bytes > 0),
+                wrapper: input.layout.and_then(|l| l.wrapper).filter(|_| input.bytes > 0),
                 compression: None,
                 bytes: input.bytes,
                 raw_bytes: input.bytes,

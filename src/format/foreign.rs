@@ -1,6 +1,6 @@
 //! Logs this tool does not read, recognised from their first lines so that
 //! a user is told what the file is and what to do, instead of getting
-//! thousands of malformed lines.
+//! thousands of malformed lines: the nginx error log and binary data.
 
 use serde::{Deserialize, Serialize};
 
@@ -8,12 +8,6 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Foreign {
-    /// W3C extended log (IIS): `#Software:`/`#Fields:` header lines.
-    W3c,
-    /// HAProxy's HTTP log: `haproxy[pid]: client:port [date] frontend backend/server …`.
-    Haproxy,
-    /// Lines wrapped in a syslog header: `<134>Nov 27 10:00:00 web1 nginx: …`.
-    Syslog,
     /// The nginx error log: `2026/11/27 10:00:00 [error] 1234#0: …`.
     NginxError,
     /// Not text: NUL bytes or mostly bytes that are not UTF-8.
@@ -24,15 +18,6 @@ impl Foreign {
     /// What the file looks like, and what to do about it.
     pub fn advice(self) -> &'static str {
         match self {
-            Foreign::W3c => {
-                "looks like a W3C extended log (IIS), which cts-logscan does not read yet: log in NCSA format, or convert the file"
-            }
-            Foreign::Haproxy => {
-                "looks like an HAProxy HTTP log, which cts-logscan does not read yet: log the requests in NCSA combined format too"
-            }
-            Foreign::Syslog => {
-                "looks like log lines wrapped in syslog headers: strip the header first (for nginx lines: sed 's/^.*nginx: //')"
-            }
             Foreign::NginxError => "looks like an nginx error log, not an access log: skipped",
             Foreign::Binary => "looks like binary data, not a text log: check the file, or decompress it first",
         }
@@ -63,22 +48,8 @@ pub fn recognise(head: &[u8]) -> Option<Foreign> {
     }
     let lines: Vec<&[u8]> =
         head.split(|&b| b == b'\n').map(<[u8]>::trim_ascii).filter(|l| !l.is_empty()).take(SAMPLE_LINES).collect();
-    if lines.iter().any(|l| l.starts_with(b"#Fields:") || l.starts_with(b"#Software: Microsoft")) {
-        return Some(Foreign::W3c);
-    }
-    let most = |test: fn(&[u8]) -> bool| {
-        let hits = lines.iter().filter(|l| test(l)).count();
-        !lines.is_empty() && hits * 2 > lines.len()
-    };
-    if most(is_nginx_error) {
-        Some(Foreign::NginxError)
-    } else if most(|l| memchr::memmem::find(l, b"haproxy[").is_some() && l.contains(&b'/')) {
-        Some(Foreign::Haproxy)
-    } else if most(is_syslog) {
-        Some(Foreign::Syslog)
-    } else {
-        None
-    }
+    let hits = lines.iter().filter(|l| is_nginx_error(l)).count();
+    (!lines.is_empty() && hits * 2 > lines.len()).then_some(Foreign::NginxError)
 }
 
 /// `2026/11/27 10:00:00 [error] 1234#0: …`
@@ -87,26 +58,12 @@ fn is_nginx_error(line: &[u8]) -> bool {
     date(line) && line[20..].starts_with(b"[") && memchr::memchr(b'#', line).is_some()
 }
 
-/// `<134>Nov 27 …` (RFC 3164), `<134>1 2026-11-27T…` (RFC 5424).
-fn is_syslog(line: &[u8]) -> bool {
-    let Some(rest) = line.strip_prefix(b"<") else { return false };
-    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-    (1..=3).contains(&digits) && rest.get(digits) == Some(&b'>')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn recognises_what_it_does_not_read() {
-        let w3c = b"#Software: Microsoft Internet Information Services 10.0\n#Version: 1.0\n#Fields: date time s-ip cs-method cs-uri-stem sc-status time-taken\n2026-11-27 10:00:00 10.0.0.1 GET /v3/p/traces 200 15\n";
-        assert_eq!(recognise(w3c), Some(Foreign::W3c));
-        let haproxy = b"Nov 27 10:00:00 lb1 haproxy[1234]: 10.0.0.1:51234 [27/Nov/2026:10:00:00.123] web~ api/srv1 0/0/1/14/15 400 191 - - ---- 1/1/0/0/0 0/0 \"POST /v3/p/tracker HTTP/1.1\"\n";
-        assert_eq!(recognise(haproxy), Some(Foreign::Haproxy));
-        let syslog =
-            b"<134>Nov 27 10:00:00 web1 nginx: 10.0.0.1 - - [27/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5\n";
-        assert_eq!(recognise(syslog), Some(Foreign::Syslog));
         let error =
             b"2026/11/27 10:00:00 [error] 1234#0: *5 open() \"/var/www/x\" failed (2: No such file or directory)\n";
         assert_eq!(recognise(error), Some(Foreign::NginxError));

@@ -111,8 +111,8 @@ pub struct Summary {
     /// every other figure.
     pub filtered: u64,
     /// Malformed lines by kind (`not-json-object`, `invalid-json`,
-    /// `truncated`, `not-access-log`, `line-too-long`); kinds with no line
-    /// are left out.
+    /// `truncated`, `not-access-log`, `not-request`, `line-too-long`);
+    /// kinds with no line are left out.
     pub malformed_by_kind: BTreeMap<Malformed, u64>,
     /// The first malformed lines, in input order (at most 5).
     pub malformed_samples: Vec<MalformedSample>,
@@ -278,6 +278,10 @@ pub struct TopReport {
     pub projects: Vec<NameCount>,
     /// Client addresses.
     pub clients: Vec<NameCount>,
+    /// Where the lines came from (syslog hosts, LTS hosts or paths), when
+    /// their wrapper says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<NameCount>,
     /// Request ids of the earliest lines with this code, to grep for.
     pub request_ids: Vec<RequestIdSample>,
     /// How far each list's counts may be below the true ones: 0 while a
@@ -295,6 +299,9 @@ pub struct TopUndercount {
     pub projects: u64,
     /// Of `clients`.
     pub clients: u64,
+    /// Of `sources`.
+    #[serde(default)]
+    pub sources: u64,
 }
 
 /// A request id and the line it is on.
@@ -496,6 +503,7 @@ impl View<'_> {
                 endpoints: names(&breakdown.endpoints),
                 projects: names(&breakdown.projects),
                 clients: names(&breakdown.clients),
+                sources: names(&breakdown.sources),
                 request_ids: breakdown
                     .samples
                     .iter()
@@ -510,6 +518,7 @@ impl View<'_> {
                     endpoints: breakdown.endpoints.max_undercount(),
                     projects: breakdown.projects.max_undercount(),
                     clients: breakdown.clients.max_undercount(),
+                    sources: breakdown.sources.max_undercount(),
                 },
             }
         });

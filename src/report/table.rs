@@ -210,8 +210,11 @@ impl TableRenderer {
             self.line(wtr, &format!("  endpoints    {}", list(&top.endpoints)))?;
             self.line(wtr, &format!("  projects     {}", list(&top.projects)))?;
             self.line(wtr, &format!("  clients      {}", list(&top.clients)))?;
+            if !top.sources.is_empty() {
+                self.line(wtr, &format!("  sources      {}", list(&top.sources)))?;
+            }
             let bound = &top.max_undercount;
-            let worst = bound.endpoints.max(bound.projects).max(bound.clients);
+            let worst = bound.endpoints.max(bound.projects).max(bound.clients).max(bound.sources);
             if worst > 0 {
                 writeln!(wtr, "  (more distinct values than kept: counts may be low by up to {})", thousands(worst))?;
             }

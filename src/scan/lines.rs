@@ -1,6 +1,9 @@
 //! The per-line work shared by the batch pipeline and `--follow`: split a
-//! buffer of whole lines, parse each with its format's parser, find and
-//! decode error bodies, and hand every outcome to a [`LineSink`].
+//! buffer of whole lines, take off each line's wrapper (LTS, syslog), parse
+//! it with its format's parser, find and decode error bodies, and hand
+//! every outcome to a [`LineSink`].
+
+use std::sync::Arc;
 
 use memchr::memchr;
 
@@ -8,8 +11,25 @@ use super::ScanOptions;
 use crate::aggregate::{Collect, LinePosition, LineSink};
 use crate::extract::{Extractor, Scratch};
 use crate::filter::Filter;
-use crate::format::{Format, FormatKind, LineParser};
+use crate::format::{Format, FormatKind, Layout, LineParser, ParseLine, UnwrapBuf, Wrapper, settle_invalid};
 use crate::record::{Record, Spans, is_blank};
+
+/// How to read one buffer of lines.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BufferLayout {
+    /// The wrapper and format of the input.
+    pub layout: Layout,
+    /// For W3C inputs: the `#Fields:` directive in effect where the buffer
+    /// starts (blocks of one file are read in parallel).
+    pub w3c_fields: Option<Arc<[u8]>>,
+}
+
+impl BufferLayout {
+    /// A layout without W3C fields.
+    pub fn of(layout: Layout) -> BufferLayout {
+        BufferLayout { layout, w3c_fields: None }
+    }
+}
 
 /// One thread's parsers and buffers. Build one per worker.
 pub struct LineScanner<'e> {
@@ -20,9 +40,12 @@ pub struct LineScanner<'e> {
     ndjson: LineParser,
     combined: LineParser,
     common: LineParser,
+    w3c: LineParser,
+    haproxy: LineParser,
     filter: &'e Filter,
     collect: Collect,
     scratch: Scratch,
+    unwrap: UnwrapBuf,
 }
 
 impl<'e> LineScanner<'e> {
@@ -35,76 +58,120 @@ impl<'e> LineScanner<'e> {
             ndjson: Format::Ndjson.parser(fields),
             combined: Format::Combined.parser(fields),
             common: Format::Common.parser(fields),
+            w3c: Format::W3c.parser(fields),
+            haproxy: Format::Haproxy.parser(fields),
             filter,
             collect,
             scratch: Scratch::default(),
+            unwrap: UnwrapBuf::default(),
         }
     }
 
     /// Hands every line of `data` (whole lines; the last may lack its
-    /// newline) to `sink`, read as `format` unless a format was fixed; the
-    /// first line is at `first`, the others follow it. Returns the number
-    /// of lines.
+    /// newline) to `sink`, read as `layout` says unless a format was fixed;
+    /// the first line is at `first`, the others follow it. Returns the
+    /// number of lines.
     ///
     /// # Complexity
     ///
     /// One `memchr` pass for line ends, one `memmem` pass per prefilter
     /// needle, one parse per line, and a body decode only for lines with a
     /// prefilter hit.
-    pub fn scan(&mut self, data: &[u8], first: LinePosition, format: FormatKind, sink: &mut impl LineSink) -> u64 {
-        let parser = match (&mut self.fixed, format) {
+    pub fn scan(&mut self, data: &[u8], first: LinePosition, layout: &BufferLayout, sink: &mut impl LineSink) -> u64 {
+        let LineScanner { extractor, fixed, ndjson, combined, common, w3c, haproxy, filter, collect, scratch, unwrap } =
+            self;
+        let parser = match (fixed, layout.layout.kind) {
             (Some(fixed), _) => fixed,
-            (None, FormatKind::Ndjson) => &mut self.ndjson,
-            (None, FormatKind::Common) => &mut self.common,
-            (None, FormatKind::Combined | FormatKind::Custom) => &mut self.combined,
+            (None, FormatKind::Ndjson) => ndjson,
+            (None, FormatKind::Common) => common,
+            (None, FormatKind::W3c) => w3c,
+            (None, FormatKind::Haproxy) => haproxy,
+            (None, FormatKind::Combined | FormatKind::Custom) => combined,
         };
-        let mut candidates = self.extractor.candidates(data);
+        let mut lines =
+            Lines { data, first, wrapper: layout.layout.wrapper, extractor, filter, collect, scratch, unwrap };
+        // One loop per parser type, so that no line pays for a dispatch.
+        match parser {
+            LineParser::Ndjson(p) => lines.scan(p, sink),
+            LineParser::Access(p) => lines.scan(p, sink),
+            LineParser::Custom(p) => lines.scan(p, sink),
+            LineParser::Haproxy(p) => lines.scan(p, sink),
+            LineParser::W3c(p) => {
+                if let Some(fields) = &layout.w3c_fields {
+                    p.set_fields(fields);
+                }
+                lines.scan(p, sink)
+            }
+        }
+    }
+}
+
+/// One buffer being scanned, and what its lines need.
+struct Lines<'d, 's> {
+    data: &'d [u8],
+    first: LinePosition,
+    wrapper: Option<Wrapper>,
+    extractor: &'s Extractor,
+    filter: &'s Filter,
+    collect: &'s Collect,
+    scratch: &'s mut Scratch,
+    unwrap: &'s mut UnwrapBuf,
+}
+
+impl Lines<'_, '_> {
+    fn scan<P: ParseLine>(&mut self, parser: &mut P, sink: &mut impl LineSink) -> u64 {
+        let Lines { data, first, wrapper, extractor, filter, collect, scratch, unwrap } = self;
+        let data = *data;
+        let mut candidates = extractor.candidates(data);
         let mut start = 0;
         let mut line_index = 0u64;
         while start < data.len() {
             let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
-            let line = data[start..end].strip_suffix(b"\r").unwrap_or(&data[start..end]);
+            let raw = data[start..end].strip_suffix(b"\r").unwrap_or(&data[start..end]);
             let has_hit = candidates.line_has_hit(start, end);
-            let position = LinePosition { line: first.line + line_index, ..first };
-            if is_blank(line) {
+            let position = LinePosition { line: first.line + line_index, ..*first };
+            line_index += 1;
+            start = end + 1;
+            if is_blank(raw) {
                 sink.blank();
-            } else {
-                let mut record = Record::default();
-                match parser.parse(line, has_hit, &mut record) {
-                    Ok(()) if !self.filter.keeps(&record) => sink.filtered(),
-                    Ok(()) => {
-                        let body = if has_hit {
-                            self.extractor.decode(line, &record.not_body, &mut self.scratch)
-                        } else {
-                            None
-                        };
-                        sink.request(&record, body, position, &self.collect);
-                    }
-                    Err(kind) => {
-                        let body = if has_hit {
-                            self.extractor.decode(line, &Spans::default(), &mut self.scratch)
-                        } else {
-                            None
-                        };
-                        match body {
-                            // An SDK exception text carries the response's
-                            // status: the line records a request, as the
-                            // client saw it.
-                            Some(body) if body.status.is_some() => {
-                                let record = Record { status: body.status, ..Record::default() };
-                                if self.filter.keeps(&record) {
-                                    sink.request(&record, Some(body), position, &self.collect);
-                                } else {
-                                    sink.filtered();
-                                }
+                continue;
+            }
+            // A line without the input's wrapper is read as it is.
+            let (line, source) = match wrapper.and_then(|w| w.unwrap(raw, unwrap)) {
+                Some(unwrapped) => (unwrapped.inner, unwrapped.source),
+                None => (raw, None),
+            };
+            if parser.directive(line) {
+                sink.blank();
+                continue;
+            }
+            let mut record = Record { source, ..Record::default() };
+            let parsed = parser.parse_line(line, has_hit, &mut record);
+            settle_invalid(&mut record);
+            match parsed {
+                Ok(()) if !filter.keeps(&record) => sink.filtered(),
+                Ok(()) => {
+                    let body = if has_hit { extractor.decode(line, &record.not_body, scratch) } else { None };
+                    sink.request(&record, body, position, collect);
+                }
+                Err(kind) => {
+                    let body = if has_hit { extractor.decode(line, &Spans::default(), scratch) } else { None };
+                    match body {
+                        // An SDK exception text carries the response's
+                        // status: the line records a request, as the
+                        // client saw it.
+                        Some(body) if body.status.is_some() => {
+                            let record = Record { status: body.status, source, ..Record::default() };
+                            if filter.keeps(&record) {
+                                sink.request(&record, Some(body), position, collect);
+                            } else {
+                                sink.filtered();
                             }
-                            body => sink.malformed(kind, position, body),
                         }
+                        body => sink.malformed(kind, position, body),
                     }
                 }
             }
-            line_index += 1;
-            start = end + 1;
         }
         line_index
     }

@@ -15,14 +15,14 @@ use crate::aggregate::{Aggregate, Collect, LinePosition};
 use crate::error::Error;
 use crate::extract::Extractor;
 use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec};
-use crate::format::{self, FieldOverrides, Foreign, Format, FormatKind};
+use crate::format::{self, FieldOverrides, Foreign, Format, FormatKind, Layout};
 use crate::input::{self, Block, BlockContent, BlockReader, ProgressFn, ReaderOptions, Source};
 use crate::record::Malformed;
 use crate::state::{InputSummary, State};
 
 mod lines;
 
-pub use lines::LineScanner;
+pub use lines::{BufferLayout, LineScanner};
 
 /// How to scan.
 #[derive(Clone, Default)]
@@ -128,7 +128,8 @@ fn scan_expanded(
         .map_err(|e| Error::ThreadPool { threads: options.threads, message: e.to_string() })?;
     let extractor = Extractor::default();
     let fixed = options.format.as_ref().map(Format::kind);
-    let mut formats: Vec<Option<FormatKind>> = vec![fixed; sources.len()];
+    let mut layouts: Vec<Option<Layout>> = vec![fixed.map(Layout::plain); sources.len()];
+    let mut w3c_fields: Vec<Option<Arc<[u8]>>> = vec![None; sources.len()];
     let mut looks_like: Vec<Option<Foreign>> = vec![None; sources.len()];
     let mut reader = BlockReader::new(sources.clone(), options.reader);
     if let Some(progress) = &options.progress {
@@ -142,21 +143,33 @@ fn scan_expanded(
                 let file = block.file as usize;
                 if let Some(head) = &block.head {
                     looks_like[file] = format::recognise(head);
-                    if formats[file].is_none() {
-                        formats[file] = Some(format::detect(head));
-                    }
+                    let detected = format::detect_layout(head);
+                    // A given format still has its lines unwrapped.
+                    let kind = fixed.unwrap_or(detected.kind);
+                    layouts[file] = Some(Layout { wrapper: detected.wrapper, kind });
                 }
                 // An nginx error log among access logs holds no requests:
                 // skipped, unless its format was given.
                 let skipped = fixed.is_none() && looks_like[file].is_some_and(Foreign::is_skipped);
-                let format = formats[file].unwrap_or(FormatKind::Combined);
-                (!skipped).then_some((block, format))
+                let layout = layouts[file].unwrap_or(Layout::plain(FormatKind::Combined));
+                let mut buffer = BufferLayout::of(layout);
+                if layout.kind == FormatKind::W3c
+                    && let BlockContent::Lines(buf) = &block.content
+                {
+                    // The columns in effect where the block starts, and
+                    // those it leaves for the next one.
+                    buffer.w3c_fields = w3c_fields[file].clone();
+                    if let Some(fields) = format::last_fields(buf.as_slice()) {
+                        w3c_fields[file] = Some(fields.into());
+                    }
+                }
+                (!skipped).then_some((block, buffer))
             })
             .par_bridge()
             .fold(
                 || Worker::new(&extractor, &settings),
-                |mut worker, (block, format)| {
-                    worker.scan_block(&block, format);
+                |mut worker, (block, layout)| {
+                    worker.scan_block(&block, &layout);
                     worker
                 },
             )
@@ -172,14 +185,15 @@ fn scan_expanded(
     }
     let inputs: Vec<InputSummary> = sources
         .iter()
-        .zip(formats)
+        .zip(layouts)
         .zip(reader.stats())
         .zip(errors)
         .zip(looks_like)
         .enumerate()
-        .map(|(file, ((((source, format), stats), error), looks_like))| InputSummary {
+        .map(|(file, ((((source, layout), stats), error), looks_like))| InputSummary {
             path: source.to_string(),
-            format: format.filter(|_| stats.bytes > 0),
+            format: layout.map(|l| l.kind).filter(|_| stats.bytes > 0),
+            wrapper: layout.and_then(|l| l.wrapper).filter(|_| stats.bytes > 0),
             compression: stats.compression,
             bytes: stats.bytes,
             raw_bytes: stats.raw_bytes.load(Ordering::Relaxed),
@@ -216,11 +230,11 @@ impl<'e> Worker<'e> {
     }
 
     /// Folds every line of `block` into the worker's aggregate.
-    fn scan_block(&mut self, block: &Block, format: FormatKind) {
+    fn scan_block(&mut self, block: &Block, layout: &BufferLayout) {
         match &block.content {
             BlockContent::Lines(buf) => {
                 let first = LinePosition { file: block.file, block: block.index, line: 0 };
-                let lines = self.lines.scan(buf.as_slice(), first, format, &mut self.aggregate);
+                let lines = self.lines.scan(buf.as_slice(), first, layout, &mut self.aggregate);
                 self.aggregate.add_block(block.file, block.index, lines);
             }
             BlockContent::LongLine { .. } => {
