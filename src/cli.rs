@@ -174,8 +174,10 @@ pub struct ScanArgs {
     #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
     pub max_line_len: usize,
 
-    /// NDJSON: top-level key holding the request time (RFC 3339 or epoch
-    /// seconds/milliseconds) instead of time, timestamp, @timestamp, …
+    /// NDJSON: key holding the request time (RFC 3339 or epoch seconds,
+    /// milliseconds or nanoseconds) instead of time, timestamp, @timestamp,
+    /// timeUnixNano, … A dotted name (`event.created`) also reads nested
+    /// objects; the same holds for every --*-field.
     #[arg(long, value_name = "KEY")]
     pub time_field: Option<String>,
 
@@ -332,6 +334,8 @@ pub enum UnitArg {
     Ms,
     /// Microseconds.
     Us,
+    /// Nanoseconds.
+    Ns,
 }
 
 /// `--color`.

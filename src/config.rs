@@ -85,6 +85,7 @@ impl ScanConfig {
             UnitArg::S => LatencyUnit::Seconds,
             UnitArg::Ms => LatencyUnit::Millis,
             UnitArg::Us => LatencyUnit::Micros,
+            UnitArg::Ns => LatencyUnit::Nanos,
         };
         let mut fields = FieldOverrides::new(unit);
         let overrides = [

@@ -126,6 +126,7 @@ fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     }
     if !delivery.quiet() {
         state.inputs.iter().filter_map(|input| input.format_hint()).for_each(|hint| eprintln!("cts-logscan: {hint}"));
+        state.warnings().iter().for_each(|warning| eprintln!("cts-logscan: {warning}"));
     }
     deliver(&state, delivery)
 }

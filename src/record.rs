@@ -141,6 +141,24 @@ fn clamp_u32(n: usize) -> u32 {
     u32::try_from(n).unwrap_or(u32::MAX)
 }
 
+/// How a command-line field override (`--status-field response.status`)
+/// fared: the lines it was looked for on, and those it gave the field on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OverrideUse {
+    /// Parsed lines the field was wanted on.
+    pub looked: u64,
+    /// Of those, the lines the override's key gave the field.
+    pub matched: u64,
+}
+
+impl OverrideUse {
+    /// Adds `other`'s lines to these.
+    pub fn merge(&mut self, other: OverrideUse) {
+        self.looked += other.looked;
+        self.matched += other.matched;
+    }
+}
+
 /// Whether a line holds nothing but whitespace.
 pub fn is_blank(line: &[u8]) -> bool {
     line.iter().all(u8::is_ascii_whitespace)

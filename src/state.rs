@@ -178,6 +178,22 @@ impl State {
         }
     }
 
+    /// Warnings about the scan itself: NDJSON field overrides that were
+    /// looked for and never matched.
+    pub fn warnings(&self) -> Vec<String> {
+        self.aggregate
+            .override_uses
+            .iter()
+            .filter(|(_, used)| used.looked > 0 && used.matched == 0)
+            .map(|(name, used)| {
+                format!(
+                    "the field override {name:?} matched none of the {} lines it was looked for on (check the name; dots go into nested objects)",
+                    used.looked
+                )
+            })
+            .collect()
+    }
+
     /// Every error an input or directory gave, as messages.
     pub fn errors(&self) -> impl Iterator<Item = &str> {
         self.directory_errors.iter().map(String::as_str).chain(self.inputs.iter().filter_map(|i| i.error.as_deref()))

@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::util::{code, fixture, json_report};
+use crate::util::{cmd, code, fixture, json_report};
 
 fn report(path: &str) -> Value {
     json_report(&[fixture(path).to_str().unwrap(), "--top"])
@@ -86,4 +86,41 @@ fn lts_exports_unwrap_their_message() {
     std::fs::write(&gz, encoder.finish().unwrap()).unwrap();
     let zipped = json_report(&[gz.to_str().unwrap(), "--top"]);
     assert_eq!(zipped["codes"], r["codes"]);
+}
+
+#[test]
+fn ecs_and_opentelemetry_fields_nested_or_flattened() {
+    // 4 lines. ECS nested: GET 200, event.duration 15 ms in ns. ECS
+    // flattened: POST 400 CTS.0003 from 10.0.0.2, 120 ms. OTel: time in
+    // ns (10:00:30), DELETE 404 CTS.0209 from its attributes, no latency.
+    // Last: `response.status` is no built-in name, so no status; 500 ms.
+    // Latencies 15, 120, 500: p50 120 ms.
+    let r = report("ndjson/ecs_otel.ndjson");
+    assert_eq!(counts(&r), (4, 4, 0, 0, 2));
+    assert_eq!(r["summary"]["statuses"], json!({"200": 1, "400": 1, "404": 1}));
+    let latency = &r["summary"]["latency_ms"]["all"];
+    assert!(latency["count"] == 3 && latency["min"] == 15.0 && near(&latency["p50"], 120.0), "{latency}");
+    assert_eq!(r["summary"]["last_time"], "2026-11-27T10:00:30.000Z");
+    let c3 = code(&r, "CTS.0003");
+    assert_eq!(c3["top"]["endpoints"], json!([{"name": "POST /v3/p1/tracker", "count": 1}]));
+    assert_eq!(c3["top"]["clients"], json!([{"name": "10.0.0.2", "count": 1}]));
+    let c209 = code(&r, "CTS.0209");
+    assert_eq!(c209["statuses"], json!({"404": 1}));
+    assert_eq!(c209["top"]["endpoints"], json!([{"name": "DELETE /v3/p1/trackers/{id}", "count": 1}]));
+}
+
+#[test]
+fn a_dotted_override_reads_nested_objects_and_one_that_never_matches_warns() {
+    let path = fixture("ndjson/ecs_otel.ndjson");
+    let path = path.to_str().unwrap();
+    let out = cmd().args([path, "--status-field", "response.status", "--output", "json"]).assert().success();
+    let out = out.get_output();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The override replaces the built-in status names: only line 4 has one.
+    assert_eq!(r["summary"]["statuses"], json!({"503": 1}));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let out = cmd().args([path, "--status-field", "resp.code"]).assert().success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    assert!(stderr.contains(r#"the field override "resp.code" matched none of the 4 lines"#), "{stderr}");
 }

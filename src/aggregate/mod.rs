@@ -25,7 +25,7 @@ pub use latency::{Latency, MAX_LATENCY_US, Percentiles, Precision};
 
 use crate::extract::ErrorBody;
 use crate::lex::time::EpochMillis;
-use crate::record::{Malformed, Record};
+use crate::record::{Malformed, OverrideUse, Record};
 
 /// Malformed-line samples kept (the earliest in input order).
 pub const MAX_SAMPLES: usize = 5;
@@ -219,6 +219,10 @@ pub struct Aggregate {
     pub other_codes: Option<Box<CodeStats>>,
     /// Requests per time bucket (with [`Collect::bucket_ms`]).
     pub request_buckets: Buckets,
+    /// NDJSON field overrides (`--status-field response.status`) and how
+    /// each fared: one that matched no line deserves a warning.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub override_uses: BTreeMap<String, OverrideUse>,
     /// Malformed lines per input, while scanning (a state keeps them with
     /// its inputs).
     #[serde(skip)]
@@ -369,6 +373,9 @@ impl Aggregate {
             self.other_codes.get_or_insert_with(Default::default).merge(&theirs);
         }
         self.request_buckets.merge(&other.request_buckets);
+        for (name, used) in other.override_uses {
+            self.override_uses.entry(name).or_default().merge(used);
+        }
         for (key, lines) in other.block_lines {
             *self.block_lines.entry(key).or_default() += lines;
         }

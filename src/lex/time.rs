@@ -133,8 +133,13 @@ fn pack_key(prefix: &[u8], offset: &[u8]) -> Option<(u128, u128)> {
 /// Years outside 1970–9999 give `None`.
 pub fn epoch_number(text: &[u8]) -> Option<EpochMillis> {
     let int_digits = text.iter().take_while(|b| b.is_ascii_digit()).count();
-    let millis =
-        if int_digits >= 12 { scalar::parse_scaled(text, 0)? as i64 } else { scalar::parse_scaled(text, 3)? as i64 };
+    let millis = match int_digits {
+        // Nanoseconds (OpenTelemetry's `timeUnixNano`), microseconds.
+        18.. => (scalar::parse_scaled(text, 0)? / 1_000_000) as i64,
+        15..=17 => (scalar::parse_scaled(text, 0)? / 1_000) as i64,
+        12..=14 => scalar::parse_scaled(text, 0)? as i64,
+        _ => scalar::parse_scaled(text, 3)? as i64,
+    };
     (0..=MAX_EPOCH_MILLIS).contains(&millis).then_some(millis)
 }
 

@@ -12,7 +12,7 @@ use crate::aggregate::{Collect, LinePosition, LineSink};
 use crate::extract::{Extractor, Scratch};
 use crate::filter::Filter;
 use crate::format::{Format, FormatKind, Layout, LineParser, ParseLine, UnwrapBuf, Wrapper, settle_invalid};
-use crate::record::{Record, Spans, is_blank};
+use crate::record::{OverrideUse, Record, Spans, is_blank};
 
 /// How to read one buffer of lines.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +103,20 @@ impl<'e> LineScanner<'e> {
                 lines.scan(p, sink)
             }
         }
+    }
+}
+
+impl LineScanner<'_> {
+    /// `(name, use)` of every NDJSON field override.
+    pub fn override_uses(&self) -> impl Iterator<Item = (String, OverrideUse)> + '_ {
+        [self.fixed.as_ref(), Some(&self.ndjson)]
+            .into_iter()
+            .flatten()
+            .flat_map(|parser| match parser {
+                LineParser::Ndjson(ndjson) => Some(ndjson.override_uses()),
+                _ => None,
+            })
+            .flatten()
     }
 }
 

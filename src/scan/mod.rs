@@ -173,7 +173,7 @@ fn scan_expanded(
                     worker
                 },
             )
-            .map(|worker| worker.aggregate)
+            .map(Worker::finish)
             .reduce(Aggregate::default, |mut a, b| {
                 a.merge(b);
                 a
@@ -227,6 +227,16 @@ impl<'e> Worker<'e> {
     fn new(extractor: &'e Extractor, settings: &'e WorkerSettings<'e>) -> Self {
         let lines = LineScanner::new(extractor, settings.options, settings.filter, settings.collect);
         Worker { lines, aggregate: Aggregate::default() }
+    }
+
+    /// The worker's aggregate, with how often each NDJSON field override
+    /// matched.
+    fn finish(self) -> Aggregate {
+        let mut aggregate = self.aggregate;
+        for (name, used) in self.lines.override_uses() {
+            aggregate.override_uses.entry(name).or_default().merge(used);
+        }
+        aggregate
     }
 
     /// Folds every line of `block` into the worker's aggregate.
