@@ -111,10 +111,18 @@ pub enum CatalogOutput {
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Log files or directories to scan (gzip and zstd are detected and
-    /// decompressed); `-` reads standard input (also the default when no path
-    /// is given and stdin is not a terminal).
+    /// decompressed); `s3://bucket/prefix/` and `obs://bucket/prefix/` read
+    /// every object under a prefix or matching a key glob; `-` reads
+    /// standard input (also the default when no path is given and stdin is
+    /// not a terminal).
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+
+    /// The S3-compatible endpoint for `s3://` and `obs://` inputs (for
+    /// example `http://127.0.0.1:8333`), instead of AWS_ENDPOINT_URL; for
+    /// `obs://` it otherwise follows from AWS_REGION.
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
 
     /// Line format; `auto` detects it per input from its first lines.
     #[arg(short = 'f', long, value_enum, default_value_t = FormatArg::Auto)]

@@ -75,7 +75,7 @@ impl ScanConfig {
         if self.args.paths.is_empty() {
             return vec![Source::Stdin];
         }
-        self.args.paths.iter().cloned().map(Source::from_arg).collect()
+        self.args.paths.iter().map(|path| Source::from_arg(path, self.args.endpoint.as_deref())).collect()
     }
 
     /// The library's scan options.

@@ -53,6 +53,23 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// A bucket or prefix given as input could not be listed.
+    #[error(
+        "{url}: cannot list objects: {source} (check the bucket name, the credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and --endpoint)"
+    )]
+    ObjectList {
+        /// The URL as given.
+        url: String,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
+    /// A prefix or glob given as input names no object.
+    #[error("{url}: no objects under this prefix or matching this glob")]
+    NoObjects {
+        /// The URL as given.
+        url: String,
+    },
     /// A directory given as input holds no file to read.
     #[error("{}: no log files under this directory{}", path.display(), hidden_hint(*hidden))]
     NoFiles {

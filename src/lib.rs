@@ -15,7 +15,7 @@
 //! ```no_run
 //! use cts_logscan::{input::Source, report::Report, scan::{scan, ScanOptions}};
 //!
-//! let state = scan(vec![Source::from_arg("access.log")], &ScanOptions::default())?;
+//! let state = scan(vec![Source::from_arg("access.log", None)], &ScanOptions::default())?;
 //! let report = Report::of(&state);
 //! println!("{} error bodies", report.summary.error_bodies);
 //! # Ok::<(), cts_logscan::Error>(())

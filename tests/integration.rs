@@ -11,6 +11,7 @@ mod hostile;
 mod invariants;
 mod merge;
 mod new_user;
+mod object_store;
 mod outputs;
 mod reader_modes;
 mod support;

@@ -136,7 +136,7 @@ impl Follower {
                         .iter()
                         .filter_map(|f| match f {
                             Source::File(p) => Some(p.clone()),
-                            Source::Stdin => None,
+                            Source::Stdin | Source::Object(_) => None,
                         })
                         .collect();
                     for file in files {
@@ -150,6 +150,13 @@ impl Follower {
                     follower.add(source.clone(), false);
                 }
                 Source::Stdin => follower.add(source.clone(), false),
+                Source::Object(_) => {
+                    let (objects, errors) = input::expand(vec![source.clone()], follower.options.scan.hidden);
+                    if let Some(error) = errors.into_iter().next() {
+                        return Err(error);
+                    }
+                    objects.into_iter().for_each(|object| follower.add(object, false));
+                }
             }
         }
         follower.watcher = watcher(&watched, follower.wake.0.clone());
@@ -171,6 +178,8 @@ impl Follower {
             error: None,
         };
         match &input.source {
+            // Objects do not grow.
+            Source::Object(_) => input.state = "read once",
             Source::Stdin => {
                 input.followed = stream(|| Ok(Box::new(io::stdin()) as Box<dyn Read>), self.wake.0.clone())
             }

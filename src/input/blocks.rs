@@ -176,7 +176,7 @@ impl BlockReader {
             .iter()
             .map(|source| match source {
                 Source::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
-                Source::Stdin => None,
+                Source::Stdin | Source::Object(_) => None,
             })
             .sum();
         self.progress = Some(progress);

@@ -104,6 +104,7 @@ pub fn open(source: &Source) -> io::Result<Opened> {
             }
             Box::new(file)
         }
+        Source::Object(url) => super::object::open(url)?,
     };
     let mut counting = Counting { prefix: Vec::new(), rdr, count: Arc::clone(&raw_bytes) };
     let head = read_head(&mut counting)?;

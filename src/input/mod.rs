@@ -15,6 +15,7 @@ mod blocks;
 mod decode;
 mod document;
 pub mod fingerprint;
+mod object;
 mod producer;
 mod walk;
 
@@ -25,6 +26,7 @@ pub use blocks::{
     Block, BlockContent, BlockReader, HEAD_BYTES, HEAD_LINES, InputStats, Progress, ProgressFn, ReaderOptions,
 };
 pub use decode::{Compression, compression_of};
+pub use object::{ObjectUrl, Scheme};
 
 pub use walk::expand;
 
@@ -35,13 +37,22 @@ pub enum Source {
     Stdin,
     /// A file.
     File(PathBuf),
+    /// An object, a prefix or a key glob in S3-compatible storage.
+    Object(ObjectUrl),
 }
 
 impl Source {
-    /// `-` means stdin; anything else is a path.
-    pub fn from_arg(arg: impl Into<PathBuf>) -> Self {
+    /// `-` means stdin, `s3://` and `obs://` an object store (reached
+    /// through `endpoint` when given); anything else is a path.
+    pub fn from_arg(arg: impl Into<PathBuf>, endpoint: Option<&str>) -> Self {
         let path = arg.into();
-        if path.as_os_str() == "-" { Source::Stdin } else { Source::File(path) }
+        if path.as_os_str() == "-" {
+            return Source::Stdin;
+        }
+        match path.to_str().and_then(|arg| ObjectUrl::parse(arg, endpoint)) {
+            Some(url) => Source::Object(url),
+            None => Source::File(path),
+        }
     }
 }
 
@@ -50,6 +61,7 @@ impl fmt::Display for Source {
         match self {
             Source::Stdin => f.write_str("<stdin>"),
             Source::File(path) => write!(f, "{}", path.display()),
+            Source::Object(url) => write!(f, "{url}"),
         }
     }
 }

@@ -27,6 +27,11 @@ pub fn expand(sources: Vec<Source>, hidden: bool) -> (Vec<Source>, Vec<Error>) {
                     errors.push(Error::NoFiles { path: path.clone(), hidden: skipped });
                 }
             }
+            Source::Object(url) => match super::object::list(url, hidden) {
+                Ok(objects) if objects.is_empty() => errors.push(Error::NoObjects { url: url.to_string() }),
+                Ok(objects) => files.extend(objects.into_iter().map(Source::Object)),
+                Err(source) => errors.push(Error::ObjectList { url: url.to_string(), source }),
+            },
             _ => files.push(source),
         }
     }

@@ -110,6 +110,7 @@ fn refuse_unrereadable(source: &Source) -> Result<(), Error> {
             Ok(meta) if !meta.is_file() => "it is not a regular file (a pipe or FIFO) and cannot be read twice",
             _ => return Ok(()),
         },
+        Source::Object(_) => return Ok(()),
     };
     Err(Error::NotRereadable { input: source.to_string(), why })
 }

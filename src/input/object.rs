@@ -1,0 +1,269 @@
+//! Objects in S3-compatible storage: `s3://bucket/prefix/` and
+//! `obs://bucket/prefix/` (Huawei Cloud OBS, where CTS delivers traces).
+//!
+//! The `object_store` crate (Apache Arrow) does the HTTP, the request
+//! signing, the credentials from the standard environment variables and the
+//! retries with backoff; this module lists keys, matches globs and streams
+//! each object into the same bounded chunk pipeline that decompression
+//! uses, so an object is never held whole in memory.
+
+use std::fmt;
+use std::io::{self, Read, Write};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as KeyPath;
+use object_store::{BackoffConfig, ObjectStore, ObjectStoreExt, RetryConfig};
+
+use super::producer;
+
+/// Which service an object URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// `s3://`: Amazon S3 or any S3-compatible store.
+    S3,
+    /// `obs://`: Huawei Cloud OBS, S3-compatible, its endpoint following
+    /// from the region.
+    Obs,
+}
+
+/// An object, a prefix or a key glob in a bucket, with where to reach it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectUrl {
+    /// The service.
+    pub scheme: Scheme,
+    /// The bucket.
+    pub bucket: String,
+    /// The key, a prefix ending in `/`, or a glob (`*`, `?`, `[…]`).
+    pub key: String,
+    /// `--endpoint`, overriding the environment.
+    pub endpoint: Option<String>,
+}
+
+impl ObjectUrl {
+    /// `s3://bucket/key` or `obs://bucket/key`; `None` for anything else.
+    pub fn parse(arg: &str, endpoint: Option<&str>) -> Option<ObjectUrl> {
+        let (scheme, rest) = if let Some(rest) = arg.strip_prefix("s3://") {
+            (Scheme::S3, rest)
+        } else {
+            (Scheme::Obs, arg.strip_prefix("obs://")?)
+        };
+        let (bucket, key) = rest.split_once('/').unwrap_or((rest, ""));
+        Some(ObjectUrl {
+            scheme,
+            bucket: bucket.to_owned(),
+            key: key.to_owned(),
+            endpoint: endpoint.map(str::to_owned),
+        })
+    }
+
+    /// The same store, another key.
+    fn with_key(&self, key: &str) -> ObjectUrl {
+        ObjectUrl { key: key.to_owned(), ..self.clone() }
+    }
+
+    /// Whether the key is a glob rather than a key or prefix.
+    fn is_glob(&self) -> bool {
+        self.key.contains(['*', '?', '['])
+    }
+
+    /// The part of the key before its first glob character.
+    fn literal_prefix(&self) -> &str {
+        let end = self.key.find(['*', '?', '[']).unwrap_or(self.key.len());
+        &self.key[..end]
+    }
+}
+
+impl fmt::Display for ObjectUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let scheme = match self.scheme {
+            Scheme::S3 => "s3",
+            Scheme::Obs => "obs",
+        };
+        write!(f, "{scheme}://{}/{}", self.bucket, self.key)
+    }
+}
+
+/// The client for `url`'s bucket: the standard `AWS_*` variables
+/// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
+/// `AWS_ENDPOINT_URL`, `AWS_REGION`), then `--endpoint`. An `obs://` URL
+/// without an endpoint goes to `obs.<region>.myhuaweicloud.com`,
+/// virtual-hosted style.
+fn store(url: &ObjectUrl) -> io::Result<AmazonS3> {
+    let mut builder = AmazonS3Builder::from_env().with_bucket_name(&url.bucket).with_retry(retries());
+    let from_env = std::env::var("AWS_ENDPOINT_URL").or_else(|_| std::env::var("AWS_ENDPOINT")).ok();
+    let endpoint = url.endpoint.clone().or(from_env).or_else(|| match url.scheme {
+        Scheme::S3 => None,
+        Scheme::Obs => {
+            let region = std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")).ok()?;
+            Some(format!("https://{}.obs.{region}.myhuaweicloud.com", url.bucket))
+        }
+    });
+    if let Some(endpoint) = endpoint {
+        let virtual_hosted = url.scheme == Scheme::Obs && url.endpoint.is_none();
+        builder = builder
+            .with_allow_http(endpoint.starts_with("http://"))
+            .with_virtual_hosted_style_request(virtual_hosted)
+            .with_endpoint(endpoint);
+    }
+    builder.build().map_err(|e| io::Error::other(redact(&e.to_string())))
+}
+
+/// Failed requests (connection errors, 5xx, throttling) are retried with
+/// exponential backoff from 100 ms to 2 s, at most 5 times and for 15 s,
+/// then reported: a scan waits seconds, not the crate's default minutes,
+/// for a store that is down.
+fn retries() -> RetryConfig {
+    RetryConfig {
+        backoff: BackoffConfig {
+            init_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(2),
+            base: 2.0,
+        },
+        max_retries: 5,
+        retry_timeout: Duration::from_secs(15),
+    }
+}
+
+/// A one-thread runtime for the store's futures: the scan itself is not
+/// asynchronous, so each lister and fetcher drives its own.
+fn runtime() -> io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
+}
+
+/// The objects `url` names, sorted by key: the object itself, every object
+/// under a prefix, or the keys matching a glob. Keys with a segment
+/// starting with `.` (unless `hidden`) and CTS `Digest` files are skipped.
+///
+/// # Errors
+///
+/// When the bucket cannot be listed (missing, forbidden, unreachable).
+pub fn list(url: &ObjectUrl, hidden: bool) -> io::Result<Vec<ObjectUrl>> {
+    let store = store(url)?;
+    let matcher = if url.is_glob() {
+        let glob = globset::GlobBuilder::new(&url.key).literal_separator(true).build();
+        Some(glob.map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?.compile_matcher())
+    } else {
+        None
+    };
+    let prefix = match url.literal_prefix() {
+        "" => None,
+        prefix => Some(KeyPath::from(prefix.trim_end_matches('/'))),
+    };
+    let runtime = runtime()?;
+    // A key that names an object is that object (listing treats it as a
+    // folder).
+    if !url.is_glob() && !url.key.is_empty() && !url.key.ends_with('/') {
+        match runtime.block_on(store.head(&KeyPath::from(url.key.as_str()))) {
+            Ok(_) => return Ok(vec![url.clone()]),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(e) => return Err(object_error(e)),
+        }
+    }
+    let mut keys: Vec<String> = runtime.block_on(async {
+        let mut listing = store.list(prefix.as_ref());
+        let mut keys = Vec::new();
+        while let Some(meta) = listing.next().await {
+            let key = meta.map_err(|e| io::Error::other(redact(&e.to_string())))?.location.to_string();
+            keys.push(key);
+        }
+        Ok::<_, io::Error>(keys)
+    })?;
+    keys.retain(|key| {
+        let wanted = match &matcher {
+            Some(glob) => glob.is_match(key),
+            // `logs/a` lists `logs/a` and `logs/a/…`, not `logs/ab`.
+            None => {
+                key == &url.key || url.key.is_empty() || key.starts_with(&format!("{}/", url.key.trim_end_matches('/')))
+            }
+        };
+        wanted && (hidden || !key.split('/').any(|s| s.starts_with('.'))) && !key.split('/').any(|s| s == "Digest")
+    });
+    keys.sort();
+    Ok(keys.iter().map(|key| url.with_key(key)).collect())
+}
+
+/// A reader of the object's bytes, fetched on a thread of its own.
+pub fn open(url: &ObjectUrl) -> io::Result<Box<dyn Read + Send>> {
+    let store = Arc::new(store(url)?);
+    let key = KeyPath::from(url.key.as_str());
+    Ok(producer::spawn("object", move |sink| {
+        runtime()?.block_on(async {
+            let got = store.get(&key).await.map_err(object_error)?;
+            let mut stream = got.into_stream();
+            while let Some(bytes) = stream.next().await {
+                sink.write_all(&bytes.map_err(object_error)?)?;
+            }
+            Ok(())
+        })
+    }))
+}
+
+/// The store's error as an I/O error, its kind kept for the messages.
+fn object_error(e: object_store::Error) -> io::Error {
+    let kind = match &e {
+        object_store::Error::NotFound { .. } => io::ErrorKind::NotFound,
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+            io::ErrorKind::PermissionDenied
+        }
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, redact(&e.to_string()))
+}
+
+/// `message` without the query strings of the URLs in it (a presigned
+/// URL's signature and credential) and without the secret key or session
+/// token of the environment.
+pub fn redact(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("://") {
+        let url_end = rest[at..]
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>'))
+            .map_or(rest.len(), |e| at + e);
+        let url = &rest[..url_end];
+        match url[at..].find('?') {
+            Some(query) => {
+                out.push_str(&url[..at + query]);
+                out.push_str("?…");
+            }
+            None => out.push_str(url),
+        }
+        rest = &rest[url_end..];
+    }
+    out.push_str(rest);
+    for var in ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
+        if let Ok(secret) = std::env::var(var)
+            && secret.len() >= 4
+        {
+            out = out.replace(&secret, "…");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_split_into_bucket_and_key() {
+        let url = ObjectUrl::parse("obs://traces/CloudTraces/eu-de/2026/11/*/system/*/*.json.gz", None).unwrap();
+        assert_eq!((url.scheme, url.bucket.as_str()), (Scheme::Obs, "traces"));
+        assert!(url.is_glob());
+        assert_eq!(url.literal_prefix(), "CloudTraces/eu-de/2026/11/");
+        assert_eq!(url.to_string(), "obs://traces/CloudTraces/eu-de/2026/11/*/system/*/*.json.gz");
+        let bucket = ObjectUrl::parse("s3://logs", Some("http://127.0.0.1:8333")).unwrap();
+        assert_eq!((bucket.key.as_str(), bucket.endpoint.as_deref()), ("", Some("http://127.0.0.1:8333")));
+        assert_eq!(ObjectUrl::parse("/var/log/s3://x", None), None);
+    }
+
+    #[test]
+    fn query_strings_are_cut_from_messages() {
+        let message = "GET https://b.s3.amazonaws.com/k?X-Amz-Signature=abc&X-Amz-Credential=AKIA: 403 Forbidden";
+        assert_eq!(redact(message), "GET https://b.s3.amazonaws.com/k?… 403 Forbidden");
+        assert_eq!(redact("<?xml version=\"1.0\"?> at http://h/b"), "<?xml version=\"1.0\"?> at http://h/b");
+    }
+}
