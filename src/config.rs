@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use cts_logscan::aggregate::{Collect, Precision};
-use cts_logscan::filter::CodePattern;
+use cts_logscan::filter::{CodePattern, TimeSpec};
 use cts_logscan::follow::{AlertRule, FollowOptions};
 use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit};
-use cts_logscan::input::{ReaderOptions, Source};
+use cts_logscan::input::{ObjectUrl, ReaderOptions, Source};
 use cts_logscan::report::{
     CsvRenderer, HtmlRenderer, JsonRenderer, MarkdownRenderer, PrometheusRenderer, Render, ReportOptions, TableRenderer,
 };
@@ -75,7 +75,20 @@ impl ScanConfig {
         if self.args.paths.is_empty() {
             return vec![Source::Stdin];
         }
-        self.args.paths.iter().map(|path| Source::from_arg(path, self.args.endpoint.as_deref())).collect()
+        let absolute = |t: &Option<TimeSpec>| match t {
+            Some(TimeSpec::At(ms)) => Some(*ms),
+            _ => None,
+        };
+        let window = (absolute(&self.args.since), absolute(&self.args.until));
+        let endpoint = self.args.endpoint.as_deref();
+        self.args
+            .paths
+            .iter()
+            .map(|path| match Source::from_arg(path, endpoint) {
+                Source::Object(url) => Source::Object(ObjectUrl { window, ..url }),
+                source => source,
+            })
+            .collect()
     }
 
     /// The library's scan options.

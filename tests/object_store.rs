@@ -241,3 +241,35 @@ fn without_the_server_the_error_names_the_url_and_what_to_check() {
     assert!(stderr.contains("s3://logs/a/: cannot list objects") && stderr.contains("--endpoint"), "{stderr}");
     assert!(!stderr.contains(SECRET));
 }
+
+#[test]
+fn a_since_window_lists_only_the_days_that_can_hold_it() {
+    let server = Seaweed::start();
+    server.bucket("cts");
+    let traces = std::fs::read(fixture("traces/list_traces.json")).unwrap();
+    for day in ["2026/11/25", "2026/11/26", "2026/11/27", "2026/11/28", "2026/12/5"] {
+        server.put("cts", &format!("CloudTraces/eu-de/{day}/system/CTS/trace.json"), traces.clone());
+    }
+    // The fixture's records are from 2026-11-27; a window on that day
+    // lists the 26th to the 28th, a day of slack either side.
+    let out = server.scan(&[
+        "obs://cts/CloudTraces/eu-de/",
+        "--since",
+        "2026-11-27T00:00:00Z",
+        "--until",
+        "2026-11-27T23:59:59Z",
+        "--output",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let paths: Vec<&str> = r["inputs"].as_array().unwrap().iter().map(|i| i["path"].as_str().unwrap()).collect();
+    assert_eq!(
+        paths,
+        ["26", "27", "28"].map(|d| format!("obs://cts/CloudTraces/eu-de/2026/11/{d}/system/CTS/trace.json")),
+    );
+    // Without a window, every day.
+    let out = server.scan(&["obs://cts/CloudTraces/eu-de/", "--output", "json"]);
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["inputs"].as_array().unwrap().len(), 5);
+}

@@ -40,6 +40,10 @@ pub struct ObjectUrl {
     pub key: String,
     /// `--endpoint`, overriding the environment.
     pub endpoint: Option<String>,
+    /// Absolute `--since`/`--until` (epoch ms): under a CTS
+    /// `CloudTraces/<region>/` prefix only the days that can hold them are
+    /// listed.
+    pub window: (Option<i64>, Option<i64>),
 }
 
 impl ObjectUrl {
@@ -56,6 +60,7 @@ impl ObjectUrl {
             bucket: bucket.to_owned(),
             key: key.to_owned(),
             endpoint: endpoint.map(str::to_owned),
+            window: (None, None),
         })
     }
 
@@ -162,12 +167,17 @@ pub fn list(url: &ObjectUrl, hidden: bool) -> io::Result<Vec<ObjectUrl>> {
             Err(e) => return Err(object_error(e)),
         }
     }
+    let prefixes = match cts_days(url) {
+        Some(days) => days.into_iter().map(|day| Some(KeyPath::from(day))).collect(),
+        None => vec![prefix],
+    };
     let mut keys: Vec<String> = runtime.block_on(async {
-        let mut listing = store.list(prefix.as_ref());
         let mut keys = Vec::new();
-        while let Some(meta) = listing.next().await {
-            let key = meta.map_err(|e| io::Error::other(redact(&e.to_string())))?.location.to_string();
-            keys.push(key);
+        for prefix in &prefixes {
+            let mut listing = store.list(prefix.as_ref());
+            while let Some(meta) = listing.next().await {
+                keys.push(meta.map_err(object_error)?.location.to_string());
+            }
         }
         Ok::<_, io::Error>(keys)
     })?;
@@ -183,6 +193,36 @@ pub fn list(url: &ObjectUrl, hidden: bool) -> io::Result<Vec<ObjectUrl>> {
     });
     keys.sort();
     Ok(keys.iter().map(|key| url.with_key(key)).collect())
+}
+
+/// The day prefixes (`CloudTraces/eu-de/2026/11/27`, month and day not
+/// zero-padded) that can hold `url`'s window when its key is a CTS
+/// `CloudTraces/<region>/` prefix: from the day before `since` to the day
+/// after `until` (or today), because file names carry the upload time.
+/// `None` lists the whole prefix.
+fn cts_days(url: &ObjectUrl) -> Option<Vec<String>> {
+    const DAY_MS: i64 = 86_400_000;
+    /// More days than this list the prefix instead.
+    const MAX_DAYS: i64 = 400;
+    let (since, until) = url.window;
+    let since = since?;
+    let region = url.key.trim_end_matches('/');
+    let segments: Vec<&str> = region.split('/').collect();
+    if url.is_glob() || segments.len() < 2 || segments[segments.len() - 2] != "CloudTraces" {
+        return None;
+    }
+    let now = jiff::Timestamp::now().as_millisecond();
+    let (first, last) = (since.div_euclid(DAY_MS) - 1, until.unwrap_or(now).div_euclid(DAY_MS) + 1);
+    if last < first || last - first > MAX_DAYS {
+        return None;
+    }
+    let days = (first..=last).filter_map(|day| {
+        // `2026-11-29T00:00:00.000Z`
+        let date = crate::lex::time::format_rfc3339(day * DAY_MS);
+        let (month, day) = (date.get(5..7)?.parse::<u8>().ok()?, date.get(8..10)?.parse::<u8>().ok()?);
+        Some(format!("{region}/{}/{month}/{day}", date.get(..4)?))
+    });
+    Some(days.collect())
 }
 
 /// A reader of the object's bytes, fetched on a thread of its own.
@@ -258,6 +298,26 @@ mod tests {
         let bucket = ObjectUrl::parse("s3://logs", Some("http://127.0.0.1:8333")).unwrap();
         assert_eq!((bucket.key.as_str(), bucket.endpoint.as_deref()), ("", Some("http://127.0.0.1:8333")));
         assert_eq!(ObjectUrl::parse("/var/log/s3://x", None), None);
+    }
+
+    #[test]
+    fn a_cts_window_lists_its_days_with_a_day_of_slack() {
+        let mut url = ObjectUrl::parse("obs://t/CloudTraces/eu-de/", None).unwrap();
+        assert_eq!(cts_days(&url), None, "no window");
+        // 2026-11-30T12:00Z to 2026-12-01T01:00Z.
+        url.window = (Some(1_796_040_000_000), Some(1_796_086_800_000));
+        let days = cts_days(&url).unwrap();
+        assert_eq!(
+            days,
+            [
+                "CloudTraces/eu-de/2026/11/29",
+                "CloudTraces/eu-de/2026/11/30",
+                "CloudTraces/eu-de/2026/12/1",
+                "CloudTraces/eu-de/2026/12/2"
+            ]
+        );
+        url.key = "CloudTraces/eu-de/2026/".into();
+        assert_eq!(cts_days(&url), None, "deeper prefixes are listed as they are");
     }
 
     #[test]
