@@ -179,8 +179,8 @@ fn progress_bar() -> ProgressBar {
     ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr())
 }
 
-/// Files: the current one, the bytes of all and their total, throughput
-/// and time left. A pipe (stdin) has no total: a spinner with bytes and
+/// Files and listed objects: the current one, the bytes of all and their
+/// total, throughput and time left. A pipe (stdin) has no total: a spinner with bytes and
 /// throughput.
 fn show_progress(bar: &ProgressBar, progress: &Progress<'_>) {
     if bar.length().is_none() {

@@ -5,6 +5,7 @@
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -272,4 +273,29 @@ fn a_since_window_lists_only_the_days_that_can_hold_it() {
     let out = server.scan(&["obs://cts/CloudTraces/eu-de/", "--output", "json"]);
     let r: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(r["inputs"].as_array().unwrap().len(), 5);
+}
+
+#[test]
+fn the_progress_bar_counts_objects_against_their_listed_bytes() {
+    let server = Seaweed::start();
+    upload_cts_layout(&server);
+    let script = ["/usr/bin/script", "/bin/script"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+        .expect("this test needs script(1) from util-linux; .ci/run installs it");
+    let bin = env!("CARGO_BIN_EXE_cts-logscan");
+    let out = Command::new(script)
+        .args(["-qfec", &format!("{bin} s3://traces/CloudTraces/ --endpoint {} -o /dev/null", server.s3), "/dev/null"])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_REGION", "us-east-1")
+        .output()
+        .unwrap();
+    let drawn = String::from_utf8_lossy(&out.stdout);
+    // Each object in its place, and a bar with a total and an eta, as for files.
+    assert!(
+        drawn.contains("[1/3] s3://traces/CloudTraces/eu-de/2026/11/27/system/APIG/c_gateway.ndjson.zst"),
+        "{drawn}"
+    );
+    assert!(drawn.contains("[3/3] ") && drawn.contains("eta"), "{drawn}");
 }

@@ -125,7 +125,7 @@ pub struct Progress<'a> {
     /// Raw bytes read so far over all inputs (compressed bytes for
     /// compressed inputs).
     pub read: u64,
-    /// Their total size, when every input is a file.
+    /// Their total size, when every input is a file or a listed object.
     pub total: Option<u64>,
     /// The input being read, from 0.
     pub input: usize,
@@ -176,7 +176,8 @@ impl BlockReader {
             .iter()
             .map(|source| match source {
                 Source::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
-                Source::Stdin | Source::Object(_) => None,
+                Source::Object(url) => url.size,
+                Source::Stdin => None,
             })
             .sum();
         self.progress = Some(progress);

@@ -44,6 +44,8 @@ pub struct ObjectUrl {
     /// `CloudTraces/<region>/` prefix only the days that can hold them are
     /// listed.
     pub window: (Option<i64>, Option<i64>),
+    /// The object's size, once listed: the progress bar's total.
+    pub size: Option<u64>,
 }
 
 impl ObjectUrl {
@@ -61,12 +63,13 @@ impl ObjectUrl {
             key: key.to_owned(),
             endpoint: endpoint.map(str::to_owned),
             window: (None, None),
+            size: None,
         })
     }
 
-    /// The same store, another key.
-    fn with_key(&self, key: &str) -> ObjectUrl {
-        ObjectUrl { key: key.to_owned(), ..self.clone() }
+    /// The object `key` of `size` bytes in the same store.
+    fn object(&self, key: &str, size: u64) -> ObjectUrl {
+        ObjectUrl { key: key.to_owned(), size: Some(size), ..self.clone() }
     }
 
     /// Whether the key is a glob rather than a key or prefix.
@@ -162,7 +165,7 @@ pub fn list(url: &ObjectUrl, hidden: bool) -> io::Result<Vec<ObjectUrl>> {
     // folder).
     if !url.is_glob() && !url.key.is_empty() && !url.key.ends_with('/') {
         match runtime.block_on(store.head(&KeyPath::from(url.key.as_str()))) {
-            Ok(_) => return Ok(vec![url.clone()]),
+            Ok(meta) => return Ok(vec![url.object(&url.key, meta.size)]),
             Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(object_error(e)),
         }
@@ -171,17 +174,18 @@ pub fn list(url: &ObjectUrl, hidden: bool) -> io::Result<Vec<ObjectUrl>> {
         Some(days) => days.into_iter().map(|day| Some(KeyPath::from(day))).collect(),
         None => vec![prefix],
     };
-    let mut keys: Vec<String> = runtime.block_on(async {
+    let mut keys: Vec<(String, u64)> = runtime.block_on(async {
         let mut keys = Vec::new();
         for prefix in &prefixes {
             let mut listing = store.list(prefix.as_ref());
             while let Some(meta) = listing.next().await {
-                keys.push(meta.map_err(object_error)?.location.to_string());
+                let meta = meta.map_err(object_error)?;
+                keys.push((meta.location.to_string(), meta.size));
             }
         }
         Ok::<_, io::Error>(keys)
     })?;
-    keys.retain(|key| {
+    keys.retain(|(key, _)| {
         let wanted = match &matcher {
             Some(glob) => glob.is_match(key),
             // `logs/a` lists `logs/a` and `logs/a/…`, not `logs/ab`.
@@ -192,7 +196,7 @@ pub fn list(url: &ObjectUrl, hidden: bool) -> io::Result<Vec<ObjectUrl>> {
         wanted && (hidden || !key.split('/').any(|s| s.starts_with('.'))) && !key.split('/').any(|s| s == "Digest")
     });
     keys.sort();
-    Ok(keys.iter().map(|key| url.with_key(key)).collect())
+    Ok(keys.iter().map(|(key, size)| url.object(key, *size)).collect())
 }
 
 /// The day prefixes (`CloudTraces/eu-de/2026/11/27`, month and day not
