@@ -185,15 +185,15 @@ pub fn list(url: &ObjectUrl, hidden: bool) -> io::Result<Vec<ObjectUrl>> {
         }
         Ok::<_, io::Error>(keys)
     })?;
+    // `logs/a` lists `logs/a/…`, not `logs/ab`.
+    let folder = format!("{}/", url.key.trim_end_matches('/'));
     keys.retain(|(key, _)| {
         let wanted = match &matcher {
             Some(glob) => glob.is_match(key),
-            // `logs/a` lists `logs/a` and `logs/a/…`, not `logs/ab`.
-            None => {
-                key == &url.key || url.key.is_empty() || key.starts_with(&format!("{}/", url.key.trim_end_matches('/')))
-            }
+            None => url.key.is_empty() || key.starts_with(&folder),
         };
-        wanted && (hidden || !key.split('/').any(|s| s.starts_with('.'))) && !key.split('/').any(|s| s == "Digest")
+        let skipped = key.split('/').any(|s| s == "Digest" || (!hidden && s.starts_with('.')));
+        wanted && !skipped
     });
     keys.sort();
     Ok(keys.iter().map(|(key, size)| url.object(key, *size)).collect())
