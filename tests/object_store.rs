@@ -7,8 +7,8 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use object_store::aws::AmazonS3Builder;
@@ -424,29 +424,77 @@ fn a_profile_gives_the_credentials_and_a_forbidden_object_is_named_while_the_res
     assert!(stderr.contains("AWS_PROFILE=nope: no such profile in") && stderr.contains(".aws/credentials"), "{stderr}");
 }
 
-/// A TCP proxy to `upstream` that cuts the response to the first `cuts`
-/// GETs of `path` after `after` bytes: a connection failing mid-object.
-/// Its port, and the count of cuts still to make.
-fn cutting_proxy(upstream: u16, path: &str, after: usize, cuts: usize) -> (u16, Arc<AtomicUsize>) {
+/// What a test proxy in front of the server does to object GETs.
+enum Fault {
+    /// Cuts the response to the next `cuts` GETs of `path` after `after`
+    /// bytes: a connection failing mid-object.
+    Cut { path: String, after: usize, cuts: AtomicUsize },
+    /// Holds every object GET until `gate` of them wait at once (or 30 s
+    /// pass); `held` is `(waiting now, most waiting at once, gate opened)`.
+    Hold { gate: usize, held: Mutex<(usize, usize, bool)>, opened: Condvar },
+}
+
+impl Fault {
+    fn cut(path: &str, after: usize, cuts: usize) -> Arc<Fault> {
+        Arc::new(Fault::Cut { path: format!("GET {path} "), after, cuts: AtomicUsize::new(cuts) })
+    }
+
+    fn hold(gate: usize) -> Arc<Fault> {
+        Arc::new(Fault::Hold { gate, held: Mutex::new((0, 0, false)), opened: Condvar::new() })
+    }
+
+    /// Called with each request from the client before it is passed on;
+    /// whether to cut the response after `after` bytes.
+    fn on_request(&self, request: &[u8]) -> Option<usize> {
+        let line = String::from_utf8_lossy(&request[..request.len().min(2048)]);
+        match self {
+            Fault::Cut { path, after, cuts } => (line.contains(path.as_str())
+                && cuts.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1)).is_ok())
+            .then_some(*after),
+            Fault::Hold { gate, held, opened } => {
+                // `GET /bucket/key`, not a listing (`GET /bucket?list-type=2`).
+                let target = line.strip_prefix("GET /").and_then(|rest| rest.split(' ').next()).unwrap_or("");
+                if target.contains('/') && !target.contains('?') {
+                    let mut state = held.lock().unwrap();
+                    state.0 += 1;
+                    state.1 = state.1.max(state.0);
+                    state.2 |= state.0 >= *gate;
+                    opened.notify_all();
+                    let timeout = Duration::from_secs(30);
+                    let mut state = opened.wait_timeout_while(state, timeout, |state| !state.2).unwrap().0;
+                    state.0 -= 1;
+                }
+                None
+            }
+        }
+    }
+
+    /// The most object GETs held at once.
+    fn most_held(&self) -> usize {
+        match self {
+            Fault::Hold { held, .. } => held.lock().unwrap().1,
+            Fault::Cut { .. } => 0,
+        }
+    }
+}
+
+/// A TCP proxy to `upstream` with `fault`; its port.
+fn proxy(upstream: u16, fault: Arc<Fault>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
-    let cuts = Arc::new(AtomicUsize::new(cuts));
-    let cuts_left = cuts.clone();
-    let request = format!("GET {path} ").into_bytes();
     std::thread::spawn(move || {
         for client in listener.incoming() {
             let Ok(client) = client else { return };
             let server = TcpStream::connect(("127.0.0.1", upstream)).unwrap();
-            let armed = Arc::new(AtomicBool::new(false));
+            // The byte count at which to cut the current response.
+            let cut_at = Arc::new(AtomicUsize::new(usize::MAX));
             let (mut from_client, mut to_server) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-            let (cuts, request, arm) = (cuts.clone(), request.clone(), armed.clone());
+            let (fault, cut) = (fault.clone(), cut_at.clone());
             std::thread::spawn(move || {
                 let mut buf = vec![0; 64 * 1024];
                 while let Ok(n @ 1..) = from_client.read(&mut buf) {
-                    if buf[..n].windows(request.len()).any(|w| w == request)
-                        && cuts.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1)).is_ok()
-                    {
-                        arm.store(true, Ordering::SeqCst);
+                    if let Some(after) = fault.on_request(&buf[..n]) {
+                        cut.store(after, Ordering::SeqCst);
                     }
                     if to_server.write_all(&buf[..n]).is_err() {
                         break;
@@ -456,15 +504,16 @@ fn cutting_proxy(upstream: u16, path: &str, after: usize, cuts: usize) -> (u16, 
             });
             let (mut from_server, mut to_client) = (server, client);
             std::thread::spawn(move || {
-                let (mut buf, mut sent) = (vec![0; 64 * 1024], 0);
+                let (mut buf, mut sent) = (vec![0; 64 * 1024], 0usize);
                 while let Ok(n @ 1..) = from_server.read(&mut buf) {
-                    let n = if armed.load(Ordering::SeqCst) { n.min(after - sent) } else { n };
+                    let cut_at = cut_at.load(Ordering::SeqCst);
+                    let n = if cut_at == usize::MAX { n } else { n.min(cut_at - sent) };
                     if to_client.write_all(&buf[..n]).is_err() {
                         break;
                     }
-                    if armed.load(Ordering::SeqCst) {
+                    if cut_at != usize::MAX {
                         sent += n;
-                        if sent == after {
+                        if sent == cut_at {
                             break;
                         }
                     }
@@ -474,7 +523,7 @@ fn cutting_proxy(upstream: u16, path: &str, after: usize, cuts: usize) -> (u16, 
             });
         }
     });
-    (port, cuts_left)
+    port
 }
 
 /// A megabyte of the gateway fixture, in a file and uploaded as
@@ -489,9 +538,9 @@ fn upload_a_megabyte(server: &Seaweed, dir: &Path) -> std::path::PathBuf {
     file
 }
 
-fn scan_through(port: u16) -> std::process::Output {
+fn scan_through(port: u16, url: &str) -> std::process::Output {
     cmd()
-        .args(["s3://big/gateway.ndjson", "--endpoint", &format!("http://127.0.0.1:{port}"), "-q", "--output", "json"])
+        .args([url, "--endpoint", &format!("http://127.0.0.1:{port}"), "-q", "--output", "json"])
         .env("AWS_ACCESS_KEY_ID", "test")
         .env("AWS_SECRET_ACCESS_KEY", SECRET)
         .env("AWS_REGION", "us-east-1")
@@ -507,9 +556,10 @@ fn a_connection_cut_mid_object_is_resumed_where_it_stopped() {
     let dir = tempfile::tempdir().unwrap();
     let file = upload_a_megabyte(&server, dir.path());
     let s3_port = server.s3.rsplit(':').next().unwrap().parse().unwrap();
-    let (proxy, cuts_left) = cutting_proxy(s3_port, "/big/gateway.ndjson", 100_000, 2);
-    let out = scan_through(proxy);
-    assert_eq!(cuts_left.load(Ordering::SeqCst), 0, "both cuts were made");
+    let fault = Fault::cut("/big/gateway.ndjson", 100_000, 2);
+    let out = scan_through(proxy(s3_port, fault.clone()), "s3://big/gateway.ndjson");
+    let Fault::Cut { cuts, .. } = &*fault else { unreachable!() };
+    assert_eq!(cuts.load(Ordering::SeqCst), 0, "both cuts were made");
     let from_disk = cmd().args([file.to_str().unwrap(), "-q", "--output", "json"]).output().unwrap();
     let got = report_as_files(report(&out), &[("s3://big/gateway.ndjson".into(), &file)]);
     assert_eq!(got, report(&from_disk), "two cuts, resumed with ranged GETs: every byte once");
@@ -521,8 +571,8 @@ fn a_connection_that_keeps_failing_is_reported_with_what_was_read() {
     let dir = tempfile::tempdir().unwrap();
     let file = upload_a_megabyte(&server, dir.path());
     let s3_port = server.s3.rsplit(':').next().unwrap().parse().unwrap();
-    let (proxy, _) = cutting_proxy(s3_port, "/big/gateway.ndjson", 100_000, usize::MAX);
-    let out = scan_through(proxy);
+    let fault = Fault::cut("/big/gateway.ndjson", 100_000, usize::MAX);
+    let out = scan_through(proxy(s3_port, fault), "s3://big/gateway.ndjson");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     let read: u64 = stderr
@@ -541,4 +591,19 @@ fn a_connection_that_keeps_failing_is_reported_with_what_was_read() {
     let lines = read_bytes.iter().filter(|&&b| b == b'\n').count() + usize::from(!read_bytes.ends_with(b"\n"));
     assert_eq!(got["inputs"][0]["lines"].as_u64(), Some(lines as u64), "{}", got["inputs"]);
     assert_eq!(got["inputs"][0]["bytes"].as_u64(), Some(read));
+}
+
+#[test]
+fn several_objects_are_fetched_at_once() {
+    let server = Seaweed::start();
+    let files = upload_cts_layout(&server);
+    let s3_port = server.s3.rsplit(':').next().unwrap().parse().unwrap();
+    // Three GETs must wait together before any is answered: one object at
+    // a time would hold the first for the whole timeout and fail.
+    let fault = Fault::hold(3);
+    let out = scan_through(proxy(s3_port, fault.clone()), "s3://traces/CloudTraces/");
+    assert_eq!(fault.most_held(), 3, "three object requests in flight at once");
+    let on_disk: Vec<&str> = files.iter().map(|p| p.to_str().unwrap()).collect();
+    let from_disk = cmd().args(&on_disk).args(["--output", "json", "-q"]).output().unwrap();
+    assert_eq!(report(&out)["codes"], report(&from_disk)["codes"]);
 }

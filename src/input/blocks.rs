@@ -1,14 +1,15 @@
 //! The block reader: fill, cut at the last newline, carry the tail.
 
+use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 
 use memchr::{memchr, memrchr};
 
-use super::Source;
 use super::decode::{self, Compression, SizeWatch};
 use super::fingerprint::Fingerprinter;
+use super::{Source, object};
 use crate::error::Error;
 
 /// Block reader settings.
@@ -114,6 +115,9 @@ pub struct BlockReader {
     errors: Vec<(u32, Error)>,
     progress: Option<ProgressFn>,
     total_raw_bytes: Option<u64>,
+    /// Objects whose fetch has started ahead of their turn, by index in
+    /// `sources`, in order.
+    fetched: VecDeque<(usize, io::Result<Box<dyn Read + Send>>)>,
 }
 
 /// A progress callback, called after each block is read.
@@ -165,6 +169,7 @@ impl BlockReader {
             errors: Vec::new(),
             progress: None,
             total_raw_bytes: None,
+            fetched: VecDeque::new(),
         }
     }
 
@@ -206,7 +211,9 @@ impl BlockReader {
             if *source == Source::Stdin {
                 widen_stdin_pipe(self.options.block_size);
             }
-            match decode::open(source) {
+            let fetched = self.fetch_ahead(file as usize);
+            let source = &self.sources[file as usize];
+            match fetched.and_then(|fetched| decode::open(source, fetched)) {
                 Ok(opened) => {
                     let stats = &mut self.stats[file as usize];
                     stats.compression = opened.compression;
@@ -228,6 +235,22 @@ impl BlockReader {
             }
         }
         None
+    }
+
+    /// Starts fetching the objects among the next [`object::FETCH_AHEAD`]
+    /// sources after `index`, so that their requests overlap the scan of
+    /// this one; the fetch of `index` itself, when one was started.
+    fn fetch_ahead(&mut self, index: usize) -> io::Result<Option<Box<dyn Read + Send>>> {
+        let started = self.fetched.back().map_or(index, |&(last, _)| last + 1).max(index);
+        for ahead in started..self.sources.len().min(index + 1 + object::FETCH_AHEAD) {
+            if let Source::Object(url) = &self.sources[ahead] {
+                self.fetched.push_back((ahead, object::open(url)));
+            }
+        }
+        match self.fetched.front() {
+            Some(&(first, _)) if first == index => self.fetched.pop_front().map(|(_, fetched)| fetched).transpose(),
+            _ => Ok(None),
+        }
     }
 
     fn take_buffer(&self) -> Vec<u8> {

@@ -82,13 +82,14 @@ pub fn compression_of(path: &std::path::Path) -> io::Result<Option<Compression>>
     })
 }
 
-/// Opens `source`, detecting compression from its first bytes.
+/// Opens `source`, detecting compression from its first bytes. `fetched`
+/// is an object's byte stream when its fetch was started ahead.
 ///
 /// # Errors
 ///
 /// When the file cannot be opened or is a directory, or its first bytes
 /// cannot be read.
-pub fn open(source: &Source) -> io::Result<Opened> {
+pub fn open(source: &Source, fetched: Option<Box<dyn Read + Send>>) -> io::Result<Opened> {
     let raw_bytes = Arc::new(AtomicU64::new(0));
     let mut size_watch = None;
     let rdr: Box<dyn Read + Send> = match source {
@@ -104,7 +105,10 @@ pub fn open(source: &Source) -> io::Result<Opened> {
             }
             Box::new(file)
         }
-        Source::Object(url) => super::object::open(url)?,
+        Source::Object(url) => match fetched {
+            Some(fetched) => fetched,
+            None => super::object::open(url)?,
+        },
     };
     let mut counting = Counting { prefix: Vec::new(), rdr, count: Arc::clone(&raw_bytes) };
     let head = read_head(&mut counting)?;

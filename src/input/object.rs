@@ -241,6 +241,11 @@ fn cts_days(url: &ObjectUrl) -> Option<Vec<String>> {
     Some(days.collect())
 }
 
+/// Objects fetched ahead of the one being scanned: their requests overlap,
+/// which is what matters for many small objects (CTS writes one per few
+/// minutes and service). Each holds at most a few chunks in memory.
+pub const FETCH_AHEAD: usize = 4;
+
 /// A reader of the object's bytes, fetched on a thread of its own. A
 /// connection that fails mid-object is resumed from where it stopped, with
 /// bounded backoff; the bytes before a final failure are still scanned.
