@@ -368,6 +368,11 @@ fn a_profile_gives_the_credentials_and_a_forbidden_object_is_named_while_the_res
     let gateway = std::fs::read(fixture("ndjson/gateway.ndjson")).unwrap();
     server.filer_put("logs", "open/gateway.ndjson", &gateway);
     server.filer_put("logs", "secret/gateway.ndjson", &gateway);
+    let compressed = gzip(&gateway);
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.ndjson.gz");
+    std::fs::write(&broken, &compressed[..compressed.len() / 2]).unwrap();
+    server.filer_put("logs", "open/broken.ndjson.gz", &compressed[..compressed.len() / 2]);
     let home = tempfile::tempdir().unwrap();
     std::fs::create_dir(home.path().join(".aws")).unwrap();
     std::fs::write(
@@ -399,12 +404,18 @@ fn a_profile_gives_the_credentials_and_a_forbidden_object_is_named_while_the_res
         "{stderr}"
     );
     assert!(!stderr.contains("<?xml"), "the XML error body is cut to its code: {stderr}");
-    // The readable object is all there, as on disk.
+    assert!(
+        stderr.contains("s3://logs/open/broken.ndjson.gz: read error at byte 605: gzip stream is corrupt"),
+        "{stderr}"
+    );
+    // What is readable is all there, as on disk.
     let open = fixture("ndjson/gateway.ndjson");
-    let from_disk = cmd().args([open.to_str().unwrap(), "-q", "--output", "json"]).output();
-    let mut got = report_as_files(report_of_any(&out), &[("s3://logs/open/gateway.ndjson".into(), &open)]);
-    let mut want = report(&from_disk.unwrap());
-    assert_eq!(got["summary"]["files"], 2, "the forbidden object is an input that failed");
+    let from_disk = cmd().arg(&broken).arg(&open).args(["-q", "--output", "json"]).output().unwrap();
+    let objects =
+        [("s3://logs/open/broken.ndjson.gz".into(), broken.as_path()), ("s3://logs/open/gateway.ndjson".into(), &open)];
+    let mut got = report_as_files(report_of_any(&out), &objects);
+    let mut want = report_of_any(&from_disk);
+    assert_eq!(got["summary"]["files"], 3, "the forbidden object is an input that failed");
     for report in [&mut got, &mut want] {
         report["summary"].as_object_mut().unwrap().remove("files");
     }
