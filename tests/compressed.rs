@@ -101,6 +101,18 @@ fn truncated_gzip_keeps_what_was_decoded_and_names_file_and_offset() {
 }
 
 #[test]
+fn a_json_document_cut_short_inside_its_gzip_is_an_error() {
+    // A CTS trace file whose gzip ends before its first record does: the
+    // read error must not be mistaken for "not a document after all".
+    let dir = tempfile::tempdir().unwrap();
+    let compressed = gzip(&std::fs::read(crate::util::fixture("traces/list_traces.json")).unwrap());
+    let cut = write(&dir.path().join("trace.json.gz"), &compressed[..200]);
+    let report = json_report_with_code(&[&cut], 2);
+    assert!(report["inputs"][0]["error"].as_str().unwrap().contains("gzip stream is corrupt or truncated"), "{report}");
+    cmd().arg(&cut).assert().code(2).stderr(predicate::str::contains("trace.json.gz: read error at byte"));
+}
+
+#[test]
 fn corrupt_gzip_is_an_error_not_a_panic() {
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = gzip(&corpus_bytes(4));

@@ -35,10 +35,12 @@ pub fn lines_of(rdr: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
         match (outcome, rdr.kept.take()) {
             (Ok(()), _) => Ok(()),
             // Not a document after all, before its first record: read
-            // everything as lines instead.
-            (Err(_), Some(kept)) if !emitted.get() => {
+            // everything as lines instead. A read error (a truncated gzip
+            // member) is no reason to think so: what was read goes out as
+            // lines, then the error.
+            (Err(e), Some(kept)) if !emitted.get() => {
                 sink.write_all(&kept)?;
-                sink.copy_from(&mut rdr.inner)
+                if e.is_io() { Err(into_io(e)) } else { sink.copy_from(&mut rdr.inner) }
             }
             (Err(e), _) => Err(into_io(e)),
         }
@@ -92,8 +94,11 @@ fn is_document(head: &[u8]) -> bool {
 }
 
 fn into_io(e: serde_json::Error) -> io::Error {
-    let kind = if e.is_io() { io::ErrorKind::Other } else { io::ErrorKind::InvalidData };
-    io::Error::new(kind, format!("JSON document: {e}"))
+    if e.is_io() {
+        // The reader's own error, as it was.
+        return io::Error::from(e);
+    }
+    io::Error::new(io::ErrorKind::InvalidData, format!("JSON document: {e}"))
 }
 
 /// Writes every record of a document (array elements, or the elements of
@@ -208,5 +213,26 @@ mod tests {
         let err = rdr.read_to_end(&mut out).unwrap_err();
         assert!(err.to_string().contains("JSON document"), "{err}");
         assert_eq!(out, b"{\"a\":1}\n{\"b\":2}\n");
+    }
+
+    /// Yields its bytes, then fails: a stream cut by a broken gzip member.
+    struct FailsAfter(io::Cursor<Vec<u8>>);
+
+    impl Read for FailsAfter {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            match self.0.read(buf)? {
+                0 => Err(io::Error::other("gzip stream is corrupt")),
+                n => Ok(n),
+            }
+        }
+    }
+
+    #[test]
+    fn a_read_error_before_the_first_record_is_still_an_error() {
+        let mut out = Vec::new();
+        let mut rdr = lines_of(Box::new(FailsAfter(io::Cursor::new(b"{\"traces\": [{\"a\"".to_vec())))).unwrap();
+        let err = rdr.read_to_end(&mut out).unwrap_err();
+        assert!(err.to_string().contains("gzip stream is corrupt"), "{err}");
+        assert_eq!(out, b"{\"traces\": [{\"a\"", "what was read is kept, as lines");
     }
 }
