@@ -116,13 +116,8 @@ fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     }
     // Errors are never silenced: -q is for progress and warnings.
     state.errors().for_each(|error| eprintln!("cts-logscan: {error}"));
-    if state.inputs.iter().all(|input| input.error.is_some() && input.bytes == 0) {
-        // Nothing was read: no report of zeros that a nightly job could
-        // take for a quiet night.
-        if state.inputs.is_empty() && state.directory_errors.is_empty() {
-            bail!("no input file to read");
-        }
-        return Ok(ExitCode::from(2));
+    if state.inputs.is_empty() && state.directory_errors.is_empty() {
+        bail!("no input file to read");
     }
     if !delivery.quiet() {
         state.inputs.iter().filter_map(|input| input.format_hint()).for_each(|hint| eprintln!("cts-logscan: {hint}"));
@@ -144,6 +139,12 @@ fn merge(paths: &[PathBuf], allow_overlap: bool, delivery: &Delivery) -> anyhow:
 pub(crate) fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<ExitCode> {
     if !delivery.quiet() {
         delivery.warnings().iter().for_each(|warning| eprintln!("cts-logscan: {warning}"));
+    }
+    if delivery.renderer().is_some() && state.nothing_read() {
+        // No report of zeros that a nightly job could take for a quiet
+        // night. A state is still written, so that the merge of a fan-out
+        // lists the inputs that failed.
+        return Ok(ExitCode::from(2));
     }
     let options = delivery.report_options(state);
     let report = Report::build(state, &options);

@@ -199,6 +199,12 @@ impl State {
         self.directory_errors.iter().map(String::as_str).chain(self.inputs.iter().filter_map(|i| i.error.as_deref()))
     }
 
+    /// Whether no input gave a byte, every one failing (or there being
+    /// none): a report would be all zeros.
+    pub fn nothing_read(&self) -> bool {
+        self.inputs.iter().all(|input| input.error.is_some() && input.bytes == 0)
+    }
+
     /// Writes the state as one line of JSON.
     ///
     /// # Errors

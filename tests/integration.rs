@@ -3,6 +3,7 @@
 
 mod cli;
 mod compressed;
+mod dask;
 mod follow;
 mod formats;
 mod fuzz_corpus;

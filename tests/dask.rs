@@ -1,0 +1,126 @@
+//! `contrib/dask/scan.py` on a real Dask `LocalCluster` with two worker
+//! processes (`pip install "dask[distributed]"`, which `.ci/run` does):
+//! eight shards of a generated corpus, some gzipped and one damaged, scanned
+//! on the workers and merged in a tree, give the report of one scan over all
+//! of them, and the damaged shard is named. Without Python's Dask the test
+//! fails and says how to install it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+use crate::support::corpus::{self, Flavor};
+use crate::util::{cmd, without_timing};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cts-logscan");
+
+fn driver() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/dask/scan.py")
+}
+
+/// Runs the driver on two local workers with the fan-in `fan_in`.
+fn fan_out(shards: &[PathBuf], fan_in: &str, cli_flags: &[&str]) -> Output {
+    let probe = Command::new("python3").args(["-c", "import dask.distributed"]).output();
+    match probe {
+        Ok(probe) if probe.status.success() => {}
+        _ => panic!("this test needs python3 with Dask: pip install \"dask[distributed]\" (.ci/run does)"),
+    }
+    Command::new("python3")
+        .arg(driver())
+        .args(["--workers", "2", "--binary", BIN, "--fan-in", fan_in])
+        .args(shards)
+        .arg("--")
+        .args(cli_flags)
+        .output()
+        .unwrap()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+/// Eight shards, NDJSON and nginx in turn: 1, 4 and 6 gzipped, 7 a gzip
+/// cut in half.
+fn shards(dir: &Path) -> Vec<PathBuf> {
+    (0..8u64)
+        .map(|i| {
+            let flavor = if i % 2 == 0 { Flavor::Ndjson } else { Flavor::Nginx };
+            let mut data = Vec::new();
+            corpus::generate(flavor, 200 << 10, 40 + i, &mut data).unwrap();
+            let (name, bytes) = match i {
+                1 | 4 | 6 => (format!("shard{i}.log.gz"), gzip(&data)),
+                7 => {
+                    let compressed = gzip(&data);
+                    (format!("shard{i}.log.gz"), compressed[..compressed.len() / 2].to_vec())
+                }
+                _ => (format!("shard{i}.log"), data),
+            };
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).unwrap();
+            path
+        })
+        .collect()
+}
+
+fn json(output: &Output) -> Value {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    without_timing(serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}; stderr:\n{stderr}")))
+}
+
+#[test]
+fn eight_shards_on_two_workers_merge_to_one_scan_and_the_damaged_one_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let shards = shards(dir.path());
+    // A fan-in of 3 merges 8 states in two levels on the workers (3, 3, 2),
+    // then the last 3 here.
+    let out = fan_out(&shards, "3", &["--output", "json", "--top"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "a damaged shard fails the run: {stderr}");
+    assert!(stderr.contains("scan.py: 8 shards on 2 workers"), "{stderr}");
+    let damaged = shards[7].display().to_string();
+    assert!(stderr.contains(&format!("scan.py: {damaged}: exit 2: ")), "{stderr}");
+    assert!(stderr.contains("gzip stream is corrupt or truncated"), "{stderr}");
+    assert!(stderr.contains("1 of 8 shards failed"), "{stderr}");
+    for good in &shards[..7] {
+        assert!(!stderr.contains(&format!("scan.py: {}:", good.display())), "{stderr}");
+    }
+
+    let one_scan = cmd().args(&shards).args(["--output", "json", "--top", "-q"]).output().unwrap();
+    assert_eq!(one_scan.status.code(), Some(2));
+    let (merged, whole) = (json(&out), json(&one_scan));
+    assert_eq!(merged, whole, "the merged report is the report of one scan");
+    assert_eq!(merged["inputs"].as_array().unwrap().len(), 8);
+    assert!(merged["summary"]["requests"].as_u64().unwrap() > 5_000, "{}", merged["summary"]);
+}
+
+#[test]
+fn report_flags_go_to_the_final_merge_and_scan_flags_to_every_shard() {
+    let dir = tempfile::tempdir().unwrap();
+    let shards = &shards(dir.path())[..7];
+    let report = dir.path().join("report.csv");
+    let flags = ["--status", "5xx", "--fail-on", "error_rate>1%", "-o", report.to_str().unwrap()];
+    let out = fan_out(shards, "8", &flags);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(1), "the rule is breached: {stderr}");
+    assert!(stderr.contains("--fail-on error_rate>1% breached"), "{stderr}");
+    assert!(out.stdout.is_empty(), "the report went to -o");
+    let one_scan = cmd().args(shards).args(["--status", "5xx", "--output", "csv", "-q"]).output().unwrap();
+    assert_eq!(std::fs::read_to_string(&report).unwrap(), String::from_utf8(one_scan.stdout).unwrap());
+}
+
+#[test]
+fn the_drivers_own_unit_tests_pass() {
+    let folder = driver().parent().unwrap().to_owned();
+    let out = Command::new("python3")
+        .args(["-m", "unittest", "discover", "-s"])
+        .arg(&folder)
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("python3 runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success() && stderr.contains("Ran ") && stderr.trim_end().ends_with("OK"), "{stderr}");
+}
