@@ -3,6 +3,7 @@
 
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::LazyLock;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cts_logscan::filter::{StatusPattern, TimeSpec, parse_duration};
@@ -10,11 +11,23 @@ use cts_logscan::follow::AlertRule;
 use cts_logscan::format::LogFormat;
 use cts_logscan::rules::Rule;
 
+/// `--version`: the version, the commit built from, and the versions of
+/// the state and report formats this binary reads and writes.
+static VERSION: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "{} (commit {}, state version {}, report schema {})",
+        env!("CARGO_PKG_VERSION"),
+        env!("CTS_LOGSCAN_COMMIT"),
+        cts_logscan::state::STATE_VERSION,
+        cts_logscan::report::SCHEMA_VERSION
+    )
+});
+
 /// Find Cloud Trace Service (CTS) error bodies in API-gateway NDJSON and
 /// nginx/Apache access logs; report per error code counts, rates, latency
 /// percentiles and what the documentation says to do.
 #[derive(Debug, Parser)]
-#[command(name = "cts-logscan", version, args_conflicts_with_subcommands = true)]
+#[command(name = "cts-logscan", version = VERSION.as_str(), args_conflicts_with_subcommands = true)]
 #[command(
     after_help = "Exit codes: 0 success, 1 a --fail-on rule was breached, 2 usage error or an input that could not be read."
 )]

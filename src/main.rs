@@ -130,7 +130,11 @@ fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
 fn merge(paths: &[PathBuf], allow_overlap: bool, delivery: &Delivery) -> anyhow::Result<ExitCode> {
     let parts =
         paths.iter().map(|path| State::read(path).map(|state| (path.clone(), state))).collect::<Result<_, _>>()?;
-    deliver(&state::merge(parts, allow_overlap)?, delivery)
+    let state = state::merge(parts, allow_overlap)?;
+    // The inputs that failed in the scans fail the merge too (exit 2):
+    // say which, as the scan did.
+    state.errors().for_each(|error| eprintln!("cts-logscan: {error}"));
+    deliver(&state, delivery)
 }
 
 /// Writes `state` (or its report) as asked, checks the `--fail-on` rules,

@@ -243,3 +243,19 @@ fn a_mostly_unparsable_file_gets_a_format_hint() {
     assert_eq!((&report["inputs"][0]["lines"], &report["inputs"][0]["malformed"]), (&20.into(), &20.into()));
     cmd().arg(gateway()).assert().success().stderr("");
 }
+
+#[test]
+fn version_names_the_commit_and_the_format_versions() {
+    let git = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    // Built outside a git checkout (a source archive), the commit is unknown.
+    let commit = match git {
+        Ok(out) if out.status.success() => String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+        _ => "unknown".to_owned(),
+    };
+    let expected =
+        format!("cts-logscan {} (commit {commit}, state version 1, report schema 2)\n", env!("CARGO_PKG_VERSION"));
+    cmd().arg("--version").assert().success().stdout(expected);
+}

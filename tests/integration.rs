@@ -10,6 +10,7 @@ mod fuzz_corpus;
 mod ground_truth;
 mod hostile;
 mod invariants;
+mod k8s_manifest;
 mod merge;
 mod new_user;
 mod object_store;

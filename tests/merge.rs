@@ -294,3 +294,25 @@ fn a_state_is_compact() {
     assert!(sizes[1] < 64 << 10, "a 4 MiB corpus gave a {} byte state", sizes[1]);
     assert!(sizes[1] < sizes[0] * 3, "states grew with the input: {sizes:?}");
 }
+
+#[test]
+fn an_input_that_failed_in_a_scan_fails_the_merge_and_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("rotated.log.gz");
+    std::fs::write(&broken, [0x1f, 0x8b, 8, 0, 0, 0]).unwrap();
+    let state = dir.path().join("a.state");
+    cmd()
+        .arg(fixture("ndjson/gateway.ndjson"))
+        .arg(&broken)
+        .args(["--output", "state", "-o"])
+        .arg(&state)
+        .assert()
+        .code(2);
+    cmd()
+        .arg("merge")
+        .arg(&state)
+        .args(["-q", "-o", "/dev/null"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("rotated.log.gz: cannot open: gzip stream is corrupt"));
+}

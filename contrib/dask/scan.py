@@ -21,6 +21,7 @@ shards are merged) or the arguments are wrong.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import os
 import shlex
@@ -180,12 +181,13 @@ def run(options: argparse.Namespace, cli_flags: list[str]) -> int:
     from dask.distributed import Client, LocalCluster
 
     scan_flags, report_flags = split_flags(cli_flags)
-    if options.scheduler:
-        client = Client(options.scheduler)
-    else:
-        cluster = LocalCluster(n_workers=options.workers or os.cpu_count(), threads_per_worker=1, processes=True)
-        client = Client(cluster)
-    with client:
+    with contextlib.ExitStack() as stack:
+        if options.scheduler:
+            client = stack.enter_context(Client(options.scheduler))
+        else:
+            n_workers = options.workers or os.cpu_count()
+            cluster = stack.enter_context(LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True))
+            client = stack.enter_context(Client(cluster))
         workers = len(client.scheduler_info(n_workers=-1)["workers"])
         print(f"scan.py: {len(options.shards)} shards on {workers} workers at {client.scheduler.address}", file=sys.stderr)
         level = [
