@@ -2,11 +2,14 @@
 //! processes (`pip install "dask[distributed]"`, which `.ci/run` does):
 //! eight shards of a generated corpus, some gzipped and one damaged, scanned
 //! on the workers and merged in a tree, give the report of one scan over all
-//! of them, and the damaged shard is named. Without Python's Dask the test
-//! fails and says how to install it.
+//! of them, and the damaged shard is named; `host:path` shards are scanned
+//! over ssh through a real sshd on 127.0.0.1. Without Python's Dask or
+//! sshd the tests fail and say how to install them.
 
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -21,6 +24,11 @@ fn driver() -> PathBuf {
 
 /// Runs the driver on two local workers with the fan-in `fan_in`.
 fn fan_out(shards: &[PathBuf], fan_in: &str, cli_flags: &[&str]) -> Output {
+    fan_out_with(&[], shards, fan_in, cli_flags)
+}
+
+/// [`fan_out`] with more driver options.
+fn fan_out_with(options: &[&str], shards: &[PathBuf], fan_in: &str, cli_flags: &[&str]) -> Output {
     let probe = Command::new("python3").args(["-c", "import dask.distributed"]).output();
     match probe {
         Ok(probe) if probe.status.success() => {}
@@ -29,6 +37,7 @@ fn fan_out(shards: &[PathBuf], fan_in: &str, cli_flags: &[&str]) -> Output {
     Command::new("python3")
         .arg(driver())
         .args(["--workers", "2", "--binary", BIN, "--fan-in", fan_in])
+        .args(options)
         .args(shards)
         .arg("--")
         .args(cli_flags)
@@ -123,4 +132,100 @@ fn the_drivers_own_unit_tests_pass() {
         .expect("python3 runs");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && stderr.contains("Ran ") && stderr.trim_end().ends_with("OK"), "{stderr}");
+}
+
+/// An OpenSSH server on a free 127.0.0.1 port that takes one generated
+/// key, killed when dropped.
+struct Sshd {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Sshd {
+    fn start() -> Sshd {
+        let sshd = Path::new("/usr/sbin/sshd");
+        assert!(sshd.exists(), "this test needs sshd: apt-get install openssh-server (.ci/run does)");
+        let dir = tempfile::tempdir().unwrap();
+        for key in ["host_key", "user_key"] {
+            let made = Command::new("ssh-keygen")
+                .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+                .arg(dir.path().join(key))
+                .status();
+            assert!(made.unwrap().success(), "ssh-keygen {key}");
+        }
+        std::fs::copy(dir.path().join("user_key.pub"), dir.path().join("authorized_keys")).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let config = format!(
+            "Port {port}\nListenAddress 127.0.0.1\nHostKey {dir}/host_key\nAuthorizedKeysFile {dir}/authorized_keys\n\
+             PasswordAuthentication no\nKbdInteractiveAuthentication no\nPermitRootLogin prohibit-password\n\
+             StrictModes no\nUsePAM no\nPidFile none\n",
+            dir = dir.path().display()
+        );
+        std::fs::write(dir.path().join("sshd_config"), config).unwrap();
+        let child = Command::new(sshd)
+            .arg("-D")
+            .arg("-f")
+            .arg(dir.path().join("sshd_config"))
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sshd starts");
+        let server = Sshd { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Command::new("sh")
+            .args(["-c", &format!("{} 127.0.0.1 true", server.ssh())])
+            .status()
+            .map_or(true, |s| !s.success())
+        {
+            assert!(Instant::now() < deadline, "sshd did not take the key on port {port} within 20 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        server
+    }
+
+    /// The ssh command that reaches this server.
+    fn ssh(&self) -> String {
+        format!(
+            "ssh -p {} -i {}/user_key -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o LogLevel=ERROR -o BatchMode=yes",
+            self.port,
+            self.dir.path().display()
+        )
+    }
+}
+
+#[test]
+fn host_path_shards_are_scanned_on_the_host_over_ssh() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let shards = shards(dir.path());
+    // Two shards read over ssh (the host is this machine), one here.
+    let remote = [format!("127.0.0.1:{}", shards[0].display()), format!("127.0.0.1:{}", shards[1].display())];
+    let given = [PathBuf::from(&remote[0]), PathBuf::from(&remote[1]), shards[2].clone()];
+    let ssh = sshd.ssh();
+    let out = fan_out_with(&["--ssh", &ssh, "--remote-binary", BIN], &given, "8", &["--output", "json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let one_scan = cmd().args(&shards[..3]).args(["--output", "json", "-q"]).output().unwrap();
+    assert_eq!(json(&out), json(&one_scan));
+
+    // A host that refuses is a failed shard, named.
+    let missing = PathBuf::from(format!("127.0.0.1:{}/no-such.log", dir.path().display()));
+    let out = fan_out_with(
+        &["--ssh", &ssh, "--remote-binary", BIN],
+        &[missing.clone(), shards[2].clone()],
+        "8",
+        &["-o", "/dev/null"],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("scan.py: {}: exit 2: ", missing.display())) && stderr.contains("No such file"),
+        "{stderr}"
+    );
 }
