@@ -44,12 +44,14 @@ impl Breakdown {
     pub fn add(&mut self, record: &Record<'_>, request_id: Option<&str>, position: LinePosition) {
         if let Some(uri) = record.uri {
             let uri = String::from_utf8_lossy(uri);
-            let method = record.method.map(String::from_utf8_lossy);
-            let endpoint = normalize_endpoint(&uri);
-            match method {
-                Some(method) => self.endpoints.add(&format!("{method} {endpoint}"), 1),
-                None => self.endpoints.add(&endpoint, 1),
+            // `GET /v3/{id}/tracker`, built in one buffer.
+            let mut endpoint = String::with_capacity(uri.len() + 8);
+            if let Some(method) = record.method {
+                endpoint.push_str(&String::from_utf8_lossy(method));
+                endpoint.push(' ');
             }
+            push_normalized(&mut endpoint, &uri);
+            self.endpoints.add(&endpoint, 1);
             if let Some(project) = project_id(&uri) {
                 self.projects.add(project, 1);
             }
@@ -60,7 +62,11 @@ impl Breakdown {
         if let Some(source) = record.source {
             self.sources.add(&String::from_utf8_lossy(source), 1);
         }
-        if let Some(id) = request_id.filter(|id| !id.is_empty()) {
+        // Lines come in order: once the samples are full, a later line's
+        // id is not kept, and is not copied either.
+        let full = self.samples.len() == MAX_REQUEST_SAMPLES
+            && self.samples.last().is_some_and(|last| position > last.position);
+        if let Some(id) = request_id.filter(|id| !id.is_empty() && !full) {
             insert_bounded(
                 &mut self.samples,
                 RequestSample { position, request_id: id.to_owned() },
@@ -94,8 +100,20 @@ impl Breakdown {
 /// numbers) replaced by `{id}`: `/v3/0a1b…e8f9/traces?limit=10` →
 /// `/v3/{id}/traces`.
 pub fn normalize_endpoint(uri: &str) -> String {
+    let mut endpoint = String::with_capacity(uri.len());
+    push_normalized(&mut endpoint, uri);
+    endpoint
+}
+
+/// Appends [`normalize_endpoint`]`(uri)` to `out`.
+fn push_normalized(out: &mut String, uri: &str) {
     let path = uri.split(['?', '#']).next().unwrap_or("");
-    path.split('/').map(|segment| if is_id(segment) { "{id}" } else { segment }).collect::<Vec<_>>().join("/")
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        out.push_str(if is_id(segment) { "{id}" } else { segment });
+    }
 }
 
 fn is_id(segment: &str) -> bool {

@@ -30,7 +30,9 @@ pub const CAPACITY: usize = 1024;
 /// error once there are more than [`CAPACITY`] distinct values.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HeavyHitters {
-    counts: HashMap<String, u64>,
+    /// foldhash, not SipHash: values are counted once per error line, and
+    /// the order is never seen (states and reports sort).
+    counts: HashMap<String, u64, foldhash::fast::RandomState>,
     total: u64,
     max_undercount: u64,
 }
