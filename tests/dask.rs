@@ -229,3 +229,15 @@ fn host_path_shards_are_scanned_on_the_host_over_ssh() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_driver_without_the_binary_says_where_to_get_it() {
+    let out = Command::new("python3")
+        .arg(driver())
+        .args(["--workers", "1", "--binary", "/nonexistent/cts-logscan", "web1.log"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("/nonexistent/cts-logscan: not found") && stderr.contains("--binary PATH"), "{stderr}");
+}

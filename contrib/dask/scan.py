@@ -25,6 +25,7 @@ import contextlib
 import glob
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -181,12 +182,16 @@ def run(options: argparse.Namespace, cli_flags: list[str]) -> int:
     from dask.distributed import Client, LocalCluster
 
     scan_flags, report_flags = split_flags(cli_flags)
+    if shutil.which(options.binary) is None:
+        print(f"scan.py: {options.binary}: not found; the final merge runs here (pip install cts-logscan, or --binary PATH)", file=sys.stderr)
+        return 2
     with contextlib.ExitStack() as stack:
         if options.scheduler:
             client = stack.enter_context(Client(options.scheduler))
         else:
             n_workers = options.workers or os.cpu_count()
-            cluster = stack.enter_context(LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True))
+            cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0")
+            stack.enter_context(cluster)
             client = stack.enter_context(Client(cluster))
         workers = len(client.scheduler_info(n_workers=-1)["workers"])
         print(f"scan.py: {len(options.shards)} shards on {workers} workers at {client.scheduler.address}", file=sys.stderr)
