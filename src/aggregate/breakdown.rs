@@ -62,17 +62,20 @@ impl Breakdown {
         if let Some(source) = record.source {
             self.sources.add(&String::from_utf8_lossy(source), 1);
         }
-        // Lines come in order: once the samples are full, a later line's
-        // id is not kept, and is not copied either.
-        let full = self.samples.len() == MAX_REQUEST_SAMPLES
-            && self.samples.last().is_some_and(|last| position > last.position);
-        if let Some(id) = request_id.filter(|id| !id.is_empty() && !full) {
+        if let Some(id) = request_id.filter(|id| !id.is_empty() && self.wants_sample(position)) {
             insert_bounded(
                 &mut self.samples,
                 RequestSample { position, request_id: id.to_owned() },
                 MAX_REQUEST_SAMPLES,
             );
         }
+    }
+
+    /// Whether a request id on the line at `position` would be kept among
+    /// the samples. Lines come in order: once the samples are full, a
+    /// later line's id is not, and need not be looked at.
+    pub fn wants_sample(&self, position: LinePosition) -> bool {
+        self.samples.len() < MAX_REQUEST_SAMPLES || self.samples.last().is_some_and(|last| position <= last.position)
     }
 
     /// Brings every summary down to its capacity (after a scan, before the
@@ -107,13 +110,18 @@ pub fn normalize_endpoint(uri: &str) -> String {
 
 /// Appends [`normalize_endpoint`]`(uri)` to `out`.
 fn push_normalized(out: &mut String, uri: &str) {
-    let path = uri.split(['?', '#']).next().unwrap_or("");
+    let path = without_query(uri);
     for (i, segment) in path.split('/').enumerate() {
         if i > 0 {
             out.push('/');
         }
         out.push_str(if is_id(segment) { "{id}" } else { segment });
     }
+}
+
+/// `uri` up to its query string or fragment.
+fn without_query(uri: &str) -> &str {
+    memchr::memchr2(b'?', b'#', uri.as_bytes()).map_or(uri, |end| &uri[..end])
 }
 
 fn is_id(segment: &str) -> bool {
@@ -127,7 +135,7 @@ fn is_id(segment: &str) -> bool {
 /// The project id of `/v1.0/{project_id}/…` or `/v3/{project_id}/…`
 /// (any `/v<digits>[.<digits>]/`): a 32-digit hex segment after the version.
 pub fn project_id(uri: &str) -> Option<&str> {
-    let mut segments = uri.split(['?', '#']).next()?.split('/').skip_while(|s| s.is_empty());
+    let mut segments = without_query(uri).split('/').skip_while(|s| s.is_empty());
     let version = segments.next()?;
     let is_version = version.strip_prefix('v').is_some_and(|v| {
         !v.is_empty() && v.split('.').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
