@@ -50,6 +50,57 @@ proptest! {
     }
 }
 
+/// NDJSON lines that all carry CTS.0003, from `clients` distinct clients
+/// (a few of them frequent), past what `--top` counts exactly.
+fn many_clients(lines: usize, clients: usize, seed: u64) -> Vec<u8> {
+    let mut data = Vec::new();
+    let mut state = seed | 1;
+    for i in 0..lines {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let client = if i % 3 == 0 { state % 7 } else { state % clients as u64 };
+        writeln!(
+            data,
+            r#"{{"time":"2026-11-27T10:00:{:02}Z","status":400,"remote_addr":"10.0.{}.{}","uri":"/v3/p{}/tracker","latency_ms":{},"response":{{"error_code":"CTS.0003","error_msg":"x"}}}}"#,
+            i % 60,
+            client / 256,
+            client % 256,
+            state % 3000,
+            state % 500
+        )
+        .unwrap();
+    }
+    data
+}
+
+#[test]
+fn past_its_capacity_top_still_does_not_depend_on_threads() {
+    // 6,000 error lines from 5,000 clients and 3,000 endpoints: beyond the
+    // 1,024 values counted exactly, so the summaries prune; in blocks of
+    // 8 KiB spread over up to four workers.
+    let file = temp_file(&many_clients(6_000, 5_000, 7));
+    let top = |threads: usize| {
+        let options = ScanOptions {
+            threads,
+            reader: ReaderOptions { block_size: 8 << 10, max_line_len: 1 << 20 },
+            collect: cts_logscan::aggregate::Collect { breakdowns: true, ..Default::default() },
+            top: Some(10),
+            ..ScanOptions::default()
+        };
+        let state = scan(vec![Source::File(file.path().to_owned())], &options).unwrap();
+        let mut json = serde_json::to_value(Report::of(&state)).unwrap();
+        json["summary"].as_object_mut().unwrap().remove("timing");
+        json
+    };
+    let one = top(1);
+    let undercount = &one["codes"][0]["top"]["max_undercount"];
+    assert!(undercount["clients"].as_u64().unwrap() > 0, "the summaries pruned: {undercount}");
+    for threads in [2, 3, 4, 2, 4] {
+        assert_eq!(top(threads), one, "{threads} threads");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 

@@ -97,6 +97,19 @@ impl Breakdown {
             insert_bounded(&mut self.samples, sample.clone(), MAX_REQUEST_SAMPLES);
         }
     }
+
+    /// Takes `other` into `self` as adding its lines would: summaries are
+    /// pruned only past twice their capacity (see
+    /// [`HeavyHitters::absorb`]).
+    pub fn absorb(&mut self, other: Breakdown) {
+        self.endpoints.absorb(other.endpoints);
+        self.projects.absorb(other.projects);
+        self.clients.absorb(other.clients);
+        self.sources.absorb(other.sources);
+        for sample in other.samples {
+            insert_bounded(&mut self.samples, sample, MAX_REQUEST_SAMPLES);
+        }
+    }
 }
 
 /// The path without its query string, with ids (UUIDs, 16+ hex digits,

@@ -60,11 +60,30 @@ impl HeavyHitters {
     /// [`CAPACITY`] values and the error bound of the module docs.
     pub fn merge(&mut self, other: &HeavyHitters) {
         for (value, &n) in &other.counts {
-            *self.counts.entry(value.clone()).or_default() += n;
+            match self.counts.get_mut(value) {
+                Some(count) => *count += n,
+                None => {
+                    self.counts.insert(value.clone(), n);
+                }
+            }
         }
         self.total += other.total;
         self.max_undercount += other.max_undercount;
         self.prune();
+    }
+
+    /// Takes `other`'s counts into these as [`HeavyHitters::add`] would,
+    /// pruning only past `2 × CAPACITY` counters, and only once all are in:
+    /// the result does not depend on the order of `other`'s values.
+    pub fn absorb(&mut self, other: HeavyHitters) {
+        for (value, n) in other.counts {
+            *self.counts.entry(value).or_default() += n;
+        }
+        self.total += other.total;
+        self.max_undercount += other.max_undercount;
+        if self.counts.len() > 2 * CAPACITY {
+            self.prune();
+        }
     }
 
     /// Brings the table down to at most [`CAPACITY`] counters.

@@ -393,6 +393,35 @@ impl Aggregate {
         self.all_code_stats_mut().for_each(|stats| stats.latency = Latency::default());
     }
 
+    /// Takes the `--top` breakdowns out of every code, keyed by code
+    /// (`None` for [`Aggregate::other_codes`]). The scan takes them after
+    /// each block and merges them in input order: past their capacity,
+    /// which values the summaries keep then does not depend on which
+    /// worker read which block.
+    pub fn take_breakdowns(&mut self) -> Vec<(Option<String>, Breakdown)> {
+        let mut taken: Vec<(Option<String>, Breakdown)> = self
+            .codes
+            .iter_mut()
+            .filter_map(|(code, stats)| Some((Some(code.clone()), *stats.breakdown.take()?)))
+            .collect();
+        if let Some(breakdown) = self.other_codes.as_mut().and_then(|other| other.breakdown.take()) {
+            taken.push((None, *breakdown));
+        }
+        taken
+    }
+
+    /// Puts breakdowns taken with [`Aggregate::take_breakdowns`] back; one
+    /// whose code is no longer kept on its own joins `other_codes`.
+    pub fn put_breakdowns(&mut self, breakdowns: BTreeMap<Option<String>, Breakdown>) {
+        for (code, breakdown) in breakdowns {
+            let stats = match code.and_then(|code| self.codes.get_mut(&code)) {
+                Some(stats) => stats,
+                None => self.other_codes.get_or_insert_with(Default::default),
+            };
+            stats.breakdown.get_or_insert_default().merge(&breakdown);
+        }
+    }
+
     /// Every code's statistics, `other_codes` last.
     pub fn all_code_stats_mut(&mut self) -> impl Iterator<Item = &mut CodeStats> {
         self.codes.values_mut().chain(self.other_codes.as_deref_mut())

@@ -5,13 +5,14 @@
 //! reads the next block, so reading and scanning overlap without a separate
 //! thread, and at most one block per worker is in flight.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::aggregate::{Aggregate, Collect, LinePosition};
+use crate::aggregate::{Aggregate, Breakdown, Collect, LinePosition};
 use crate::error::Error;
 use crate::extract::Extractor;
 use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec};
@@ -136,7 +137,9 @@ fn scan_expanded(
     if let Some(progress) = &options.progress {
         reader.on_progress(Arc::clone(progress));
     }
-    let settings = WorkerSettings { options, filter: &filter, collect };
+    let in_order = collect.breakdowns.then(|| Mutex::new(BreakdownsInOrder::default()));
+    let settings = WorkerSettings { options, filter: &filter, collect, in_order: in_order.as_ref() };
+    let mut sequence = 0u64;
     let mut aggregate = pool.install(|| {
         reader
             .by_ref()
@@ -164,13 +167,17 @@ fn scan_expanded(
                         w3c_fields[file] = Some(fields.into());
                     }
                 }
-                (!skipped).then_some((block, buffer))
+                if skipped {
+                    return None;
+                }
+                sequence += 1;
+                Some((sequence - 1, block, buffer))
             })
             .par_bridge()
             .fold(
                 || Worker::new(&extractor, &settings),
-                |mut worker, (block, layout)| {
-                    worker.scan_block(&block, &layout);
+                |mut worker, (sequence, block, layout)| {
+                    worker.scan_block(sequence, &block, &layout);
                     worker
                 },
             )
@@ -180,6 +187,9 @@ fn scan_expanded(
                 a
             })
     });
+    if let Some(in_order) = in_order {
+        aggregate.put_breakdowns(in_order.into_inner().unwrap_or_else(PoisonError::into_inner).merged);
+    }
     let mut errors: Vec<Option<Error>> = (0..sources.len()).map(|_| None).collect();
     for (file, error) in reader.take_errors() {
         errors[file as usize].get_or_insert(error);
@@ -216,18 +226,48 @@ struct WorkerSettings<'o> {
     options: &'o ScanOptions,
     filter: &'o Filter,
     collect: Collect,
+    /// With `--top`: where each block's breakdowns are merged, in order.
+    in_order: Option<&'o Mutex<BreakdownsInOrder>>,
+}
+
+/// The `--top` breakdowns of the blocks, merged in block order whichever
+/// worker finishes a block first, so that the result is the same for any
+/// number of threads also past the summaries' capacity.
+#[derive(Default)]
+struct BreakdownsInOrder {
+    /// The next block to merge.
+    next: u64,
+    /// Blocks finished ahead of it.
+    pending: BTreeMap<u64, Vec<(Option<String>, Breakdown)>>,
+    /// Per code (`None`: the codes beyond the cap), blocks `..next`.
+    merged: BTreeMap<Option<String>, Breakdown>,
+}
+
+impl BreakdownsInOrder {
+    /// Takes block `sequence`'s breakdowns and merges every block that is
+    /// now next.
+    fn submit(&mut self, sequence: u64, breakdowns: Vec<(Option<String>, Breakdown)>) {
+        self.pending.insert(sequence, breakdowns);
+        while let Some(breakdowns) = self.pending.remove(&self.next) {
+            for (code, breakdown) in breakdowns {
+                self.merged.entry(code).or_default().absorb(breakdown);
+            }
+            self.next += 1;
+        }
+    }
 }
 
 /// One worker thread's line scanner and statistics.
 struct Worker<'e> {
     lines: LineScanner<'e>,
     aggregate: Aggregate,
+    in_order: Option<&'e Mutex<BreakdownsInOrder>>,
 }
 
 impl<'e> Worker<'e> {
     fn new(extractor: &'e Extractor, settings: &'e WorkerSettings<'e>) -> Self {
         let lines = LineScanner::new(extractor, settings.options, settings.filter, settings.collect);
-        Worker { lines, aggregate: Aggregate::default() }
+        Worker { lines, aggregate: Aggregate::default(), in_order: settings.in_order }
     }
 
     /// The worker's aggregate, with how often each NDJSON field override
@@ -240,8 +280,9 @@ impl<'e> Worker<'e> {
         aggregate
     }
 
-    /// Folds every line of `block` into the worker's aggregate.
-    fn scan_block(&mut self, block: &Block, layout: &BufferLayout) {
+    /// Folds every line of `block`, the `sequence`-th scanned, into the
+    /// worker's aggregate.
+    fn scan_block(&mut self, sequence: u64, block: &Block, layout: &BufferLayout) {
         match &block.content {
             BlockContent::Lines(buf) => {
                 let first = LinePosition { file: block.file, block: block.index, line: 0 };
@@ -253,6 +294,10 @@ impl<'e> Worker<'e> {
                 self.aggregate.add_malformed(Malformed::LineTooLong, position, None);
                 self.aggregate.add_block(block.file, block.index, 1);
             }
+        }
+        if let Some(in_order) = self.in_order {
+            let breakdowns = self.aggregate.take_breakdowns();
+            in_order.lock().unwrap_or_else(PoisonError::into_inner).submit(sequence, breakdowns);
         }
     }
 }
