@@ -2,7 +2,8 @@
 //! processes (`pip install "dask[distributed]"`, which `.ci/run` does):
 //! eight shards of a generated corpus, some gzipped and one damaged, scanned
 //! on the workers and merged in a tree, give the report of one scan over all
-//! of them, and the damaged shard is named; `host:path` shards are scanned
+//! of them, and the damaged shard is named; `--scheduler` joins a running
+//! scheduler with two worker processes; `host:path` shards are scanned
 //! over ssh through a real sshd on 127.0.0.1. Without Python's Dask or
 //! sshd the tests fail and say how to install them.
 
@@ -240,4 +241,87 @@ fn a_driver_without_the_binary_says_where_to_get_it() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("/nonexistent/cts-logscan: not found") && stderr.contains("--binary PATH"), "{stderr}");
+}
+
+/// A Dask scheduler and two worker processes on 127.0.0.1, killed when
+/// dropped: the `--scheduler ADDR` way in.
+struct Cluster {
+    scheduler: Child,
+    workers: Child,
+    address: String,
+    _logs: tempfile::TempDir,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        for child in [&mut self.workers, &mut self.scheduler] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Cluster {
+    fn start() -> Cluster {
+        let logs = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let address = format!("tcp://127.0.0.1:{port}");
+        let log = |name: &str| std::fs::File::create(logs.path().join(name)).unwrap();
+        let spawn = |module: &str, args: &[&str], name: &str| {
+            Command::new("python3")
+                .args(["-m", module])
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(log(name))
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("python3 -m {module}: {e}; pip install \"dask[distributed]\" (.ci/run does)")
+                })
+        };
+        let port = port.to_string();
+        let scheduler = spawn(
+            "distributed.cli.dask_scheduler",
+            &["--host", "127.0.0.1", "--port", &port, "--no-dashboard"],
+            "scheduler.log",
+        );
+        let workers = spawn(
+            "distributed.cli.dask_worker",
+            &[&address, "--nworkers", "2", "--nthreads", "1", "--no-dashboard"],
+            "workers.log",
+        );
+        let cluster = Cluster { scheduler, workers, address, _logs: logs };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let registered = || {
+            let text = std::fs::read_to_string(cluster._logs.path().join("workers.log")).unwrap_or_default();
+            text.matches("Registered to:").count()
+        };
+        while registered() < 2 {
+            assert!(
+                Instant::now() < deadline,
+                "two Dask workers did not register with {} within 60 s",
+                cluster.address
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        cluster
+    }
+}
+
+#[test]
+fn a_running_cluster_is_joined_with_scheduler() {
+    let cluster = Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let shards = &shards(dir.path())[..4];
+    let out = Command::new("python3")
+        .arg(driver())
+        .args(["--scheduler", &cluster.address, "--binary", BIN, "--fan-in", "2"])
+        .args(shards)
+        .args(["--", "--output", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains(&format!("4 shards on 2 workers at {}", cluster.address)), "{stderr}");
+    let one_scan = cmd().args(shards).args(["--output", "json", "-q"]).output().unwrap();
+    assert_eq!(json(&out), json(&one_scan));
 }
