@@ -9,7 +9,8 @@
 
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -20,7 +21,7 @@ use object_store::{BackoffConfig, ObjectStore, ObjectStoreExt, RetryConfig};
 use super::{aws_profile, producer};
 
 /// Which service an object URL names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scheme {
     /// `s3://`: Amazon S3 or any S3-compatible store.
     S3,
@@ -100,7 +101,24 @@ impl fmt::Display for ObjectUrl {
 /// `~/.aws/credentials` and `~/.aws/config`; `--endpoint` overrides both.
 /// An `obs://` URL without an endpoint goes to
 /// `obs.<region>.myhuaweicloud.com`, virtual-hosted style.
-fn store(url: &ObjectUrl) -> io::Result<AmazonS3> {
+///
+/// One client per service, bucket and endpoint, built once and shared by
+/// the lister and every fetch, so that objects reuse its connections.
+fn store(url: &ObjectUrl) -> io::Result<Arc<AmazonS3>> {
+    type Key = (Scheme, String, Option<String>);
+    static STORES: OnceLock<Mutex<HashMap<Key, Arc<AmazonS3>>>> = OnceLock::new();
+    let key = (url.scheme, url.bucket.clone(), url.endpoint.clone());
+    let mut stores = STORES.get_or_init(Mutex::default).lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(store) = stores.get(&key) {
+        return Ok(Arc::clone(store));
+    }
+    let store = Arc::new(build_store(url)?);
+    stores.insert(key, Arc::clone(&store));
+    Ok(store)
+}
+
+/// A new client for `url`'s bucket; see [`store`].
+fn build_store(url: &ObjectUrl) -> io::Result<AmazonS3> {
     let env = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
     let profile = aws_profile::load()?;
     let mut builder = AmazonS3Builder::from_env().with_bucket_name(&url.bucket).with_retry(retries());
@@ -147,10 +165,20 @@ fn retries() -> RetryConfig {
     }
 }
 
-/// A one-thread runtime for the store's futures: the scan itself is not
-/// asynchronous, so each lister and fetcher drives its own.
-fn runtime() -> io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()
+/// The runtime of the store's futures, shared: the scan itself is not
+/// asynchronous, so the lister and each fetcher's thread block on it, and
+/// the connections it keeps serve every object.
+fn runtime() -> io::Result<&'static tokio::runtime::Runtime> {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    if let Some(runtime) = RUNTIME.get() {
+        return Ok(runtime);
+    }
+    let built = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("cts-logscan-io")
+        .enable_all()
+        .build()?;
+    Ok(RUNTIME.get_or_init(|| built))
 }
 
 /// The objects `url` names, sorted by key: the object itself, every object
@@ -250,7 +278,7 @@ pub const FETCH_AHEAD: usize = 4;
 /// connection that fails mid-object is resumed from where it stopped, with
 /// bounded backoff; the bytes before a final failure are still scanned.
 pub fn open(url: &ObjectUrl) -> io::Result<Box<dyn Read + Send>> {
-    let store = Arc::new(store(url)?);
+    let store = store(url)?;
     let key = KeyPath::from(url.key.as_str());
     Ok(producer::spawn("object", move |sink| {
         runtime()?.block_on(async {
