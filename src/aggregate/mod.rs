@@ -278,13 +278,8 @@ impl Aggregate {
             let stats = self.code_stats(body.code);
             stats.add(&observed, body.message, collect.latency);
             if collect.breakdowns {
-                let breakdown = stats.breakdown.get_or_insert_default();
-                let request_id = if breakdown.wants_sample(position) {
-                    record.request_id.and_then(|id| std::str::from_utf8(id).ok()).or(body.request_id)
-                } else {
-                    None
-                };
-                breakdown.add(record, request_id, position);
+                let request_id = || record.request_id.and_then(|id| std::str::from_utf8(id).ok()).or(body.request_id);
+                stats.breakdown.get_or_insert_default().add(record, request_id, position);
             }
         }
     }

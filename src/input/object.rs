@@ -7,9 +7,9 @@
 //! each object into the same bounded chunk pipeline that decompression
 //! uses, so an object is never held whole in memory.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
