@@ -1,8 +1,10 @@
 //! The error-body finder and decoder.
 //!
 //! A cheap prefilter decides whether a line can hold an error body at all:
-//! [`Extractor::candidates`] runs two `memmem` finders (`error_code` and
-//! `message`) over a whole block, and only lines with a hit are decoded.
+//! [`Extractor::candidates`] runs one `memmem` finder for `code` over a whole
+//! block, and only lines with a hit are decoded. Every body shape below has
+//! `code` in one of its key names (`error_code`, or `code` beside `message`),
+//! so one pass finds them all.
 //!
 //! Decoding recognises the key as a JSON key in any of the shapes real logs
 //! have, works out how the body is escaped, unescapes it into a scratch
@@ -45,11 +47,13 @@ const MAX_ESCAPE_DEPTH: usize = 3;
 pub struct Extractor {
     error_code: Finder<'static>,
     message: Finder<'static>,
+    /// The prefilter's needle, which both key names of a body contain.
+    code: Finder<'static>,
 }
 
 impl Default for Extractor {
     fn default() -> Self {
-        Extractor { error_code: Finder::new("error_code"), message: Finder::new("message") }
+        Extractor { error_code: Finder::new("error_code"), message: Finder::new("message"), code: Finder::new("code") }
     }
 }
 
@@ -105,13 +109,12 @@ enum Quoting {
     NginxHex,
 }
 
-/// Positions of the next prefilter hits in a block, advanced line by line.
+/// The position of the next prefilter hit in a block, advanced line by line.
 #[derive(Debug)]
 pub struct Candidates<'e, 'b> {
     extractor: &'e Extractor,
     block: &'b [u8],
-    next_error_code: Option<usize>,
-    next_message: Option<usize>,
+    next: Option<usize>,
 }
 
 impl Candidates<'_, '_> {
@@ -123,15 +126,10 @@ impl Candidates<'_, '_> {
     /// Amortised `O(n)` over a whole block: each byte is searched at most
     /// once per finder.
     pub fn line_has_hit(&mut self, start: usize, end: usize) -> bool {
-        let block = self.block;
-        let advance = |next: &mut Option<usize>, finder: &Finder<'_>| {
-            if next.is_some_and(|pos| pos < start) {
-                *next = finder.find(&block[start..]).map(|i| start + i);
-            }
-            next.is_some_and(|pos| pos < end)
-        };
-        let code_hit = advance(&mut self.next_error_code, &self.extractor.error_code);
-        advance(&mut self.next_message, &self.extractor.message) || code_hit
+        if self.next.is_some_and(|pos| pos < start) {
+            self.next = self.extractor.code.find(&self.block[start..]).map(|i| start + i);
+        }
+        self.next.is_some_and(|pos| pos < end)
     }
 }
 
@@ -141,8 +139,7 @@ impl Extractor {
         Candidates {
             extractor: self,
             block,
-            next_error_code: self.error_code.find(block),
-            next_message: self.message.find(block),
+            next: self.code.find(block),
         }
     }
 
@@ -656,14 +653,32 @@ mod tests {
 
     #[test]
     fn candidates_map_hits_to_lines() {
-        let block = b"a\nerror_code\nb\nmessage\nc\n";
+        let block = b"a\nerror_code\nb\nmessage\nc\n\"code\"\n";
         let e = Extractor::default();
         let mut c = e.candidates(block);
         assert!(!c.line_has_hit(0, 1));
         assert!(c.line_has_hit(2, 12));
         assert!(!c.line_has_hit(13, 14));
-        assert!(c.line_has_hit(15, 22));
+        // `message` alone cannot make a body: its object needs a `code`.
+        assert!(!c.line_has_hit(15, 22));
         assert!(!c.line_has_hit(23, 24));
+        assert!(c.line_has_hit(25, 31));
+    }
+
+    #[test]
+    fn every_body_shape_passes_the_prefilter() {
+        let lines = [
+            r#"{"response":{"error_code":"CTS.0003","error_msg":"x"}}"#,
+            r#"{"resp_body":"{\"error_code\":\"CTS.0003\"}"}"#,
+            r#"1.2.3.4 - - [27/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 400 9 "-" "-" 0.1 "{\x22error_code\x22:\x22CTS.0003\x22}""#,
+            r#"{"body":{"error":{"code":"APIGW.0301","message":"x"}}}"#,
+            r#"ClientRequestException - {status_code:400,request_id:r1,error_code:CTS.0003,error_msg:x }"#,
+        ];
+        let e = Extractor::default();
+        for line in lines {
+            assert!(e.candidates(line.as_bytes()).line_has_hit(0, line.len()), "{line}");
+            assert!(e.decode(line.as_bytes(), &Spans::default(), &mut Scratch::default()).is_some(), "{line}");
+        }
     }
 
     #[test]

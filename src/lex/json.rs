@@ -78,15 +78,28 @@ pub fn skip_value(line: &[u8], start: usize) -> Option<usize> {
         Some(b'"') => skip_string(line, start),
         Some(b'{' | b'[') => skip_container(line, start),
         Some(_) => {
-            let len = line[start..]
-                .iter()
-                .position(|b| matches!(b, b',' | b'}' | b']' | b' ' | b'\t' | b'\r' | b'\n'))
-                .unwrap_or(line.len() - start);
-            (len > 0).then_some(start + len)
+            let mut end = start;
+            while line.get(end).is_some_and(|&b| !ENDS_TOKEN[usize::from(b)]) {
+                end += 1;
+            }
+            (end > start).then_some(end)
         }
         None => None,
     }
 }
+
+/// The bytes that end a number or literal: `,`, `}`, `]` and whitespace.
+/// A table, one load per byte, because numbers are read on every line.
+const ENDS_TOKEN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    let ends = *b",}] \t\r\n";
+    while i < ends.len() {
+        table[ends[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// Skips a nested object or array by counting brackets outside strings.
 fn skip_container(line: &[u8], start: usize) -> Option<usize> {

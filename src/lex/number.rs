@@ -8,7 +8,60 @@
 /// `parse_scaled(b"0.052", 6) == Some(52_000)` turns seconds into
 /// microseconds. Returns `None` for negative numbers, anything that is not a
 /// number, and results that do not fit in a `u64`.
+///
+/// # Complexity
+///
+/// One pass over the digits; inputs whose result could overflow (more than
+/// [`FAST_DIGITS`] digits with the scale) and exponents take a checked
+/// second pass.
 pub fn parse_scaled(text: &[u8], scale: u32) -> Option<u64> {
+    let mut value: u64 = 0;
+    let mut pos = 0;
+    while let Some(&digit @ b'0'..=b'9') = text.get(pos) {
+        value = value.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'));
+        pos += 1;
+    }
+    let int_len = pos;
+    let mut frac_len = 0;
+    let mut round_up = false;
+    if text.get(pos) == Some(&b'.') {
+        pos += 1;
+        while let Some(&digit @ b'0'..=b'9') = text.get(pos) {
+            if frac_len < scale as usize {
+                value = value.wrapping_mul(10).wrapping_add(u64::from(digit - b'0'));
+            } else if frac_len == scale as usize {
+                round_up = digit >= b'5';
+            }
+            frac_len += 1;
+            pos += 1;
+        }
+    }
+    if pos != text.len() || int_len + scale as usize > FAST_DIGITS {
+        return parse_scaled_checked(text, scale);
+    }
+    if int_len == 0 && frac_len == 0 {
+        return None;
+    }
+    let kept = frac_len.min(scale as usize);
+    Some(value * POWERS_OF_TEN[scale as usize - kept] + u64::from(round_up))
+}
+
+/// Digits (integer part plus scale) that always fit in a `u64`.
+const FAST_DIGITS: usize = 19;
+
+/// `10^n` for the scales in use (at most [`FAST_DIGITS`]).
+const POWERS_OF_TEN: [u64; FAST_DIGITS + 1] = {
+    let mut powers = [1u64; FAST_DIGITS + 1];
+    let mut n = 1;
+    while n <= FAST_DIGITS {
+        powers[n] = powers[n - 1] * 10;
+        n += 1;
+    }
+    powers
+};
+
+/// [`parse_scaled`] with every step checked for overflow.
+fn parse_scaled_checked(text: &[u8], scale: u32) -> Option<u64> {
     let int_len = text.iter().take_while(|b| b.is_ascii_digit()).count();
     let (int_part, rest) = text.split_at(int_len);
     let frac_part = match rest {
@@ -103,6 +156,11 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn one_pass_equals_the_checked_parse(text in "[0-9.e+-]{0,24}", scale in 0u32..7) {
+            prop_assert_eq!(parse_scaled(text.as_bytes(), scale), parse_scaled_checked(text.as_bytes(), scale));
+        }
+
         #[test]
         fn integer_micros_match_float_parse(int in 0u64..100_000, frac in 0u32..1_000_000) {
             let text = format!("{int}.{frac:06}");
