@@ -264,41 +264,46 @@ fn unescape(quoting: Quoting, text: &[u8], out: &mut Vec<u8>) {
 }
 
 /// `\xHH` → the byte; everything else as is.
+///
+/// The text between escapes is copied whole: a body is mostly plain text.
 fn unescape_nginx(text: &[u8], out: &mut Vec<u8>) {
-    let mut i = 0;
-    while i < text.len() {
-        if let [b'\\', b'x', h, l, ..] = text[i..]
+    let mut rest = text;
+    while let Some(at) = memchr(b'\\', rest) {
+        out.extend_from_slice(&rest[..at]);
+        rest = &rest[at..];
+        if let [b'\\', b'x', h, l, ..] = *rest
             && let (Some(h), Some(l)) = (hex_value(h), hex_value(l))
         {
             out.push(h << 4 | l);
-            i += 4;
-            continue;
+            rest = &rest[4..];
+        } else {
+            out.push(b'\\');
+            rest = &rest[1..];
         }
-        out.push(text[i]);
-        i += 1;
     }
+    out.extend_from_slice(rest);
 }
 
 /// One level of JSON string unescaping: `\"`, `\\`, `\/`, `\b\f\n\r\t` and
-/// `\uXXXX` (with surrogate pairs; a lone surrogate becomes U+FFFD).
+/// `\uXXXX` (with surrogate pairs; a lone surrogate becomes U+FFFD). The
+/// text between escapes is copied whole.
 fn unescape_json(text: &[u8], out: &mut Vec<u8>) {
     let mut i = 0;
-    while i < text.len() {
-        let b = text[i];
-        if b != b'\\' || i + 1 == text.len() {
-            out.push(b);
-            i += 1;
-            continue;
-        }
-        let (byte, len) = match text[i + 1] {
-            b'"' => (b'"', 2),
-            b'\\' => (b'\\', 2),
-            b'/' => (b'/', 2),
-            b'b' => (0x08, 2),
-            b'f' => (0x0c, 2),
-            b'n' => (b'\n', 2),
-            b'r' => (b'\r', 2),
-            b't' => (b'\t', 2),
+    while let Some(at) = memchr(b'\\', &text[i..]) {
+        out.extend_from_slice(&text[i..i + at]);
+        i += at;
+        let Some(&escaped) = text.get(i + 1) else {
+            break;
+        };
+        let byte = match escaped {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0c,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
             b'u' => {
                 i += push_unicode_escape(&text[i..], out);
                 continue;
@@ -310,8 +315,9 @@ fn unescape_json(text: &[u8], out: &mut Vec<u8>) {
             }
         };
         out.push(byte);
-        i += len;
+        i += 2;
     }
+    out.extend_from_slice(&text[i..]);
 }
 
 /// Decodes `\uXXXX` (and a following low surrogate) at the start of `text`,
@@ -708,7 +714,72 @@ mod tests {
         ]
     }
 
+    /// Byte-at-a-time references for the unescapers.
+    fn naive_unescape_nginx(text: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < text.len() {
+            if let [b'\\', b'x', h, l, ..] = text[i..]
+                && let (Some(h), Some(l)) = (hex_value(h), hex_value(l))
+            {
+                out.push(h << 4 | l);
+                i += 4;
+                continue;
+            }
+            out.push(text[i]);
+            i += 1;
+        }
+        out
+    }
+
+    fn naive_unescape_json(text: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < text.len() {
+            if text[i] != b'\\' || i + 1 == text.len() {
+                out.push(text[i]);
+                i += 1;
+                continue;
+            }
+            let byte = match text[i + 1] {
+                b'"' => b'"',
+                b'\\' => b'\\',
+                b'/' => b'/',
+                b'b' => 0x08,
+                b'f' => 0x0c,
+                b'n' => b'\n',
+                b'r' => b'\r',
+                b't' => b'\t',
+                b'u' => {
+                    i += push_unicode_escape(&text[i..], &mut out);
+                    continue;
+                }
+                other => {
+                    out.extend_from_slice(&[b'\\', other]);
+                    i += 2;
+                    continue;
+                }
+            };
+            out.push(byte);
+            i += 2;
+        }
+        out
+    }
+
     proptest! {
+        #[test]
+        fn unescaping_equals_the_byte_at_a_time_reference(parts in proptest::collection::vec(
+            prop_oneof![Just("\\".to_string()), Just("\\x22".to_string()), Just("\\x2".to_string()),
+                        Just("\\u00e9".to_string()), Just("\\ud83d\\ude00".to_string()), Just("\\ud83d".to_string()),
+                        Just("\\\"".to_string()), Just("\\n".to_string()), "[a-z\"{}:]{0,8}"], 0..30)) {
+            let text = parts.concat();
+            let (mut nginx, mut json) = (Vec::new(), Vec::new());
+            unescape_nginx(text.as_bytes(), &mut nginx);
+            unescape_json(text.as_bytes(), &mut json);
+            prop_assert_eq!(nginx, naive_unescape_nginx(text.as_bytes()));
+            prop_assert_eq!(json, naive_unescape_json(text.as_bytes()));
+        }
+
         #[test]
         fn same_code_in_every_shape(code in "[A-Z]{2,6}\\.[0-9]{4}", msg in "\\PC{0,40}") {
             for line in shapes(&code, &msg) {
