@@ -136,11 +136,7 @@ impl Candidates<'_, '_> {
 impl Extractor {
     /// Starts the prefilter over `block`.
     pub fn candidates<'e, 'b>(&'e self, block: &'b [u8]) -> Candidates<'e, 'b> {
-        Candidates {
-            extractor: self,
-            block,
-            next: self.code.find(block),
-        }
+        Candidates { extractor: self, block, next: self.code.find(block) }
     }
 
     /// Decodes the error body of `line`, ignoring key mentions inside

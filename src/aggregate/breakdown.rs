@@ -3,10 +3,14 @@
 //! the line they are on, so that the next step of an investigation is one
 //! grep away.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::ops::Range;
+
 use serde::{Deserialize, Serialize};
 
 use super::heavy_hitters::HeavyHitters;
-use super::{LinePosition, insert_bounded};
+use super::{LinePosition, MAX_CODES, insert_bounded};
 use crate::record::Record;
 
 /// Request-id samples kept per code (the earliest in input order).
@@ -36,6 +40,9 @@ pub struct Breakdown {
     pub sources: HeavyHitters,
     /// The earliest request ids, with their lines.
     pub samples: Vec<RequestSample>,
+    /// Where [`Breakdown::add`] builds an endpoint; empty between calls.
+    #[serde(skip)]
+    endpoint: String,
 }
 
 impl Breakdown {
@@ -48,28 +55,34 @@ impl Breakdown {
         request_id: impl FnOnce() -> Option<&'r str>,
         position: LinePosition,
     ) {
-        if let Some(uri) = record.uri {
-            let uri = String::from_utf8_lossy(uri);
-            // `GET /v3/{id}/tracker`, built in one buffer.
-            let mut endpoint = String::with_capacity(uri.len() + 8);
-            if let Some(method) = record.method {
-                endpoint.push_str(&String::from_utf8_lossy(method));
-                endpoint.push(' ');
-            }
-            push_normalized(&mut endpoint, &uri);
-            self.endpoints.add(&endpoint, 1);
-            if let Some(project) = project_id(&uri) {
-                self.projects.add(project, 1);
-            }
+        let mut endpoint = std::mem::take(&mut self.endpoint);
+        let facts = Facts::of(record, &mut endpoint);
+        self.count(&facts);
+        self.sample(position, request_id);
+        endpoint.clear();
+        self.endpoint = endpoint;
+    }
+
+    /// Counts one error line's facts.
+    fn count(&mut self, facts: &Facts<'_>) {
+        if let Some(endpoint) = facts.endpoint {
+            self.endpoints.add(endpoint, 1);
         }
-        if let Some(client) = record.client {
-            self.clients.add(&String::from_utf8_lossy(client), 1);
+        if let Some(project) = &facts.project {
+            self.projects.add(project, 1);
         }
-        if let Some(source) = record.source {
-            self.sources.add(&String::from_utf8_lossy(source), 1);
+        if let Some(client) = &facts.client {
+            self.clients.add(client, 1);
         }
-        // Lines come in order: once the samples are full, a later line's
-        // id would not be kept, and is not looked at.
+        if let Some(source) = &facts.source {
+            self.sources.add(source, 1);
+        }
+    }
+
+    /// Keeps the request id of the line at `position` if it is among the
+    /// earliest. Lines come in order: once the samples are full, a later
+    /// line's id would not be kept, and is not looked at.
+    fn sample<'r>(&mut self, position: LinePosition, request_id: impl FnOnce() -> Option<&'r str>) {
         let wanted = self.samples.len() < MAX_REQUEST_SAMPLES
             || self.samples.last().is_some_and(|last| position <= last.position);
         if let Some(id) = wanted.then(request_id).flatten().filter(|id| !id.is_empty()) {
@@ -100,17 +113,135 @@ impl Breakdown {
             insert_bounded(&mut self.samples, sample.clone(), MAX_REQUEST_SAMPLES);
         }
     }
+}
 
-    /// Takes `other` into `self` as adding its lines would: summaries are
-    /// pruned only past twice their capacity (see
-    /// [`HeavyHitters::absorb`]).
-    pub fn absorb(&mut self, other: Breakdown) {
-        self.endpoints.absorb(other.endpoints);
-        self.projects.absorb(other.projects);
-        self.clients.absorb(other.clients);
-        self.sources.absorb(other.sources);
-        for sample in other.samples {
-            insert_bounded(&mut self.samples, sample, MAX_REQUEST_SAMPLES);
+/// What one error line adds to its code's breakdown.
+struct Facts<'a> {
+    /// `GET /v3/{id}/tracker`.
+    endpoint: Option<&'a str>,
+    project: Option<Cow<'a, str>>,
+    client: Option<Cow<'a, str>>,
+    source: Option<Cow<'a, str>>,
+}
+
+impl<'a> Facts<'a> {
+    /// The facts of `record`; the endpoint is built in `endpoint`.
+    fn of(record: &Record<'a>, endpoint: &'a mut String) -> Facts<'a> {
+        let mut project = None;
+        let endpoint = record.uri.map(|uri| {
+            if let Some(method) = record.method {
+                endpoint.push_str(&text(method));
+                endpoint.push(' ');
+            }
+            project = match text(uri) {
+                Cow::Borrowed(uri) => push_normalized(endpoint, uri).map(Cow::Borrowed),
+                Cow::Owned(uri) => push_normalized(endpoint, &uri).map(|p| Cow::Owned(p.to_owned())),
+            };
+            &endpoint[..]
+        });
+        Facts { endpoint, project, client: record.client.map(text), source: record.source.map(text) }
+    }
+}
+
+/// Breakdowns by code, for at most [`MAX_CODES`] codes like an
+/// [`Aggregate`](super::Aggregate): past that, the largest codes in byte
+/// order share one breakdown.
+#[derive(Debug, Default)]
+pub struct CodeBreakdowns {
+    /// The codes kept on their own.
+    pub codes: BTreeMap<String, Breakdown>,
+    /// The codes beyond [`MAX_CODES`].
+    pub other: Option<Breakdown>,
+}
+
+impl CodeBreakdowns {
+    /// The breakdown that counts `code`.
+    fn of(&mut self, code: &str) -> &mut Breakdown {
+        if !self.codes.contains_key(code) {
+            if self.codes.len() == MAX_CODES && self.codes.last_key_value().is_some_and(|(last, _)| **last < *code) {
+                return self.other.get_or_insert_default();
+            }
+            self.codes.insert(code.to_owned(), Breakdown::default());
+            if self.codes.len() > MAX_CODES
+                && let Some((_, evicted)) = self.codes.pop_last()
+            {
+                self.other.get_or_insert_default().merge(&evicted);
+            }
+        }
+        self.codes.get_mut(code).expect("kept or just inserted")
+    }
+}
+
+/// The `--top` facts of one block's error lines, in line order, in one
+/// text buffer: a block costs no hash tables and no allocation per value.
+/// Replayed in block order ([`BreakdownLog::replay`]), the breakdowns are
+/// those of adding every line in input order, for any thread count and
+/// block size.
+#[derive(Debug, Default)]
+pub struct BreakdownLog {
+    text: String,
+    entries: Vec<LogEntry>,
+    /// Where an endpoint is built; empty between calls.
+    endpoint: String,
+}
+
+/// One error line in a [`BreakdownLog`]: spans of its text.
+#[derive(Debug)]
+struct LogEntry {
+    code: Range<usize>,
+    endpoint: Option<Range<usize>>,
+    project: Option<Range<usize>>,
+    client: Option<Range<usize>>,
+    source: Option<Range<usize>>,
+    position: LinePosition,
+    request_id: Option<Range<usize>>,
+}
+
+impl BreakdownLog {
+    /// Logs an error line with `code`, as [`Breakdown::add`] would count
+    /// it.
+    pub fn add<'r>(
+        &mut self,
+        code: &str,
+        record: &Record<'_>,
+        request_id: impl FnOnce() -> Option<&'r str>,
+        position: LinePosition,
+    ) {
+        let mut endpoint = std::mem::take(&mut self.endpoint);
+        let facts = Facts::of(record, &mut endpoint);
+        let entry = LogEntry {
+            code: self.push_text(code),
+            endpoint: facts.endpoint.map(|e| self.push_text(e)),
+            project: facts.project.as_deref().map(|p| self.push_text(p)),
+            client: facts.client.as_deref().map(|c| self.push_text(c)),
+            source: facts.source.as_deref().map(|s| self.push_text(s)),
+            position,
+            request_id: request_id().map(|id| self.push_text(id)),
+        };
+        self.entries.push(entry);
+        endpoint.clear();
+        self.endpoint = endpoint;
+    }
+
+    fn push_text(&mut self, value: &str) -> Range<usize> {
+        let start = self.text.len();
+        self.text.push_str(value);
+        start..self.text.len()
+    }
+
+    /// Adds every logged line, in order, to its code's breakdown.
+    pub fn replay(&self, breakdowns: &mut CodeBreakdowns) {
+        let text = |span: &Option<Range<usize>>| span.clone().map(|span| &self.text[span]);
+        for entry in &self.entries {
+            let breakdown = breakdowns.of(&self.text[entry.code.clone()]);
+            let facts = Facts {
+                endpoint: text(&entry.endpoint),
+                project: text(&entry.project).map(Cow::Borrowed),
+                client: text(&entry.client).map(Cow::Borrowed),
+                source: text(&entry.source).map(Cow::Borrowed),
+            };
+            breakdown.count(&facts);
+            breakdown.sample(entry.position, || text(&entry.request_id));
         }
     }
 }
@@ -124,15 +255,66 @@ pub fn normalize_endpoint(uri: &str) -> String {
     endpoint
 }
 
-/// Appends [`normalize_endpoint`]`(uri)` to `out`.
-fn push_normalized(out: &mut String, uri: &str) {
-    let path = without_query(uri);
-    for (i, segment) in path.split('/').enumerate() {
-        if i > 0 {
+/// Appends [`normalize_endpoint`]`(uri)` to `out` and returns
+/// [`project_id`]`(uri)`, from one walk over the path.
+fn push_normalized<'u>(out: &mut String, uri: &'u str) -> Option<&'u str> {
+    walk_path(uri, |segment, first, id| {
+        if !first {
             out.push('/');
         }
-        out.push_str(if is_id(segment) { "{id}" } else { segment });
+        out.push_str(if id { "{id}" } else { segment });
+    })
+}
+
+/// Calls `each` with every segment of `uri`'s path, whether it is the first
+/// and whether it is an id ([`is_id`]), and returns the project id: a
+/// 32-digit hex segment right after the first non-empty one, when that is a
+/// version (`v3`, `v1.0`).
+fn walk_path<'u>(uri: &'u str, mut each: impl FnMut(&'u str, bool, bool)) -> Option<&'u str> {
+    let path = without_query(uri);
+    let mut project = None;
+    // `None` until the first non-empty segment; then whether it was a
+    // version, until the segment after it.
+    let mut after_version: Option<Option<bool>> = None;
+    let mut start = 0;
+    loop {
+        let end = memchr::memchr(b'/', &path.as_bytes()[start..]).map_or(path.len(), |i| start + i);
+        let segment = &path[start..end];
+        let id = is_id(segment);
+        each(segment, start == 0, id);
+        after_version = match after_version {
+            None if segment.is_empty() => None,
+            None => Some(Some(is_version(segment))),
+            Some(Some(true)) => {
+                // An id of 32 bytes is 32 hex digits (a UUID has 36).
+                project = (segment.len() == 32 && id).then_some(segment);
+                Some(None)
+            }
+            Some(_) => Some(None),
+        };
+        if end == path.len() {
+            return project;
+        }
+        start = end + 1;
     }
+}
+
+/// `v3`, `v1.0`: `v` and dot-separated digit groups.
+fn is_version(segment: &str) -> bool {
+    segment.strip_prefix('v').is_some_and(|v| {
+        !v.is_empty() && v.split('.').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
+    })
+}
+
+/// `bytes` as text: borrowed when it is UTF-8, as logged fields nearly
+/// always are; an ASCII check first, which is cheaper than UTF-8
+/// validation on these short fields.
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    if bytes.is_ascii() {
+        // SAFETY: ASCII bytes are valid UTF-8.
+        return Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) });
+    }
+    String::from_utf8_lossy(bytes)
 }
 
 /// `uri` up to its query string or fragment.
@@ -140,24 +322,24 @@ fn without_query(uri: &str) -> &str {
     memchr::memchr2(b'?', b'#', uri.as_bytes()).map_or(uri, |end| &uri[..end])
 }
 
+/// A UUID, 16 or more hex digits, or a number. Short segments, nearly all
+/// of them, are told by their first bytes.
 fn is_id(segment: &str) -> bool {
-    let hex = segment.bytes().filter(|b| b.is_ascii_hexdigit()).count();
-    let uuid = segment.len() == 36 && segment.bytes().filter(|&b| b == b'-').count() == 4 && hex == 32;
-    let long_hex = segment.len() >= 16 && hex == segment.len();
-    let number = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
-    uuid || long_hex || number
+    let len = segment.len();
+    if len < 16 {
+        return len > 0 && segment.bytes().all(|b| b.is_ascii_digit());
+    }
+    // Digits are hex digits: a long number is long hex.
+    segment.bytes().all(|b| b.is_ascii_hexdigit())
+        || len == 36
+            && segment.bytes().filter(|&b| b == b'-').count() == 4
+            && segment.bytes().filter(u8::is_ascii_hexdigit).count() == 32
 }
 
 /// The project id of `/v1.0/{project_id}/…` or `/v3/{project_id}/…`
 /// (any `/v<digits>[.<digits>]/`): a 32-digit hex segment after the version.
 pub fn project_id(uri: &str) -> Option<&str> {
-    let mut segments = without_query(uri).split('/').skip_while(|s| s.is_empty());
-    let version = segments.next()?;
-    let is_version = version.strip_prefix('v').is_some_and(|v| {
-        !v.is_empty() && v.split('.').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
-    });
-    let project = segments.next()?;
-    (is_version && project.len() == 32 && project.bytes().all(|b| b.is_ascii_hexdigit())).then_some(project)
+    walk_path(uri, |_, _, _| {})
 }
 
 #[cfg(test)]
@@ -173,6 +355,55 @@ mod tests {
         );
         assert_eq!(normalize_endpoint("/v1.0/abc/notifications/12345"), "/v1.0/abc/notifications/{id}");
         assert_eq!(normalize_endpoint("/"), "/");
+    }
+
+    #[test]
+    fn a_replayed_log_counts_as_adding_the_lines() {
+        let uris: [&[u8]; 4] = [b"/v3/0a1b2c3d4e5f60718293a4b5c6d7e8f9/traces?x=1", b"/v1.0/x/1", b"/", b"/\xff/v3"];
+        let mut direct: BTreeMap<String, Breakdown> = BTreeMap::new();
+        let mut log = BreakdownLog::default();
+        for i in 0..40u64 {
+            let record = Record {
+                method: (i % 3 != 0).then_some(&b"GET"[..]),
+                uri: Some(uris[i as usize % uris.len()]),
+                client: Some(if i % 2 == 0 { &b"10.0.0.1"[..] } else { b"10.0.0.\xfe" }),
+                source: (i % 5 == 0).then_some(&b"web1"[..]),
+                ..Record::default()
+            };
+            let code = ["CTS.0003", "CTS.0001"][i as usize % 2];
+            let id = format!("r{i}");
+            let position = LinePosition { file: 0, block: 0, line: i };
+            direct.entry(code.to_owned()).or_default().add(&record, || Some(id.as_str()), position);
+            log.add(code, &record, || Some(id.as_str()), position);
+        }
+        let mut replayed = CodeBreakdowns::default();
+        log.replay(&mut replayed);
+        assert_eq!(replayed.codes, direct);
+        assert!(replayed.other.is_none());
+    }
+
+    #[test]
+    fn codes_past_the_cap_share_one_breakdown() {
+        let mut breakdowns = CodeBreakdowns::default();
+        let record = Record { client: Some(b"10.0.0.1"), ..Record::default() };
+        // In descending order, so that every code past the cap evicts one.
+        for n in (0..=MAX_CODES).rev() {
+            breakdowns.of(&format!("X.{n:05}")).add(&record, || None, LinePosition { file: 0, block: 0, line: 0 });
+        }
+        breakdowns.of("Z.1").add(&record, || None, LinePosition { file: 0, block: 0, line: 0 });
+        assert_eq!(breakdowns.codes.len(), MAX_CODES);
+        assert_eq!(breakdowns.codes.last_key_value().map(|(code, _)| code.as_str()), Some("X.09999"));
+        assert_eq!(breakdowns.other.map(|other| other.clients.total()), Some(2));
+    }
+
+    #[test]
+    fn ids_are_told_from_names() {
+        for id in ["3f2504e0-4f89-11d3-9a0c-0305e82c3301", "0a1b2c3d4e5f6071", "12345", "0"] {
+            assert!(is_id(id), "{id}");
+        }
+        for name in ["", "traces", "v3", "0a1b2c3d4e5f607", "3f2504e0-4f89-11d3-9a0c-0305e82c330x", "12a"] {
+            assert!(!is_id(name), "{name}");
+        }
     }
 
     #[test]

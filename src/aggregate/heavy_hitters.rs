@@ -72,20 +72,6 @@ impl HeavyHitters {
         self.prune();
     }
 
-    /// Takes `other`'s counts into these as [`HeavyHitters::add`] would,
-    /// pruning only past `2 × CAPACITY` counters, and only once all are in:
-    /// the result does not depend on the order of `other`'s values.
-    pub fn absorb(&mut self, other: HeavyHitters) {
-        for (value, n) in other.counts {
-            *self.counts.entry(value).or_default() += n;
-        }
-        self.total += other.total;
-        self.max_undercount += other.max_undercount;
-        if self.counts.len() > 2 * CAPACITY {
-            self.prune();
-        }
-    }
-
     /// Brings the table down to at most [`CAPACITY`] counters.
     pub fn prune(&mut self) {
         if self.counts.len() <= CAPACITY {

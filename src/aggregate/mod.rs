@@ -17,7 +17,9 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use breakdown::{Breakdown, MAX_REQUEST_SAMPLES, RequestSample, normalize_endpoint, project_id};
+pub use breakdown::{
+    Breakdown, BreakdownLog, CodeBreakdowns, MAX_REQUEST_SAMPLES, RequestSample, normalize_endpoint, project_id,
+};
 pub use buckets::{Buckets, MAX_BUCKETS};
 pub use code_stats::{CodeStats, MAX_DISTINCT, TopStrings};
 pub use heavy_hitters::HeavyHitters;
@@ -388,27 +390,12 @@ impl Aggregate {
         self.all_code_stats_mut().for_each(|stats| stats.latency = Latency::default());
     }
 
-    /// Takes the `--top` breakdowns out of every code, keyed by code
-    /// (`None` for [`Aggregate::other_codes`]). The scan takes them after
-    /// each block and merges them in input order: past their capacity,
-    /// which values the summaries keep then does not depend on which
-    /// worker read which block.
-    pub fn take_breakdowns(&mut self) -> Vec<(Option<String>, Breakdown)> {
-        let mut taken: Vec<(Option<String>, Breakdown)> = self
-            .codes
-            .iter_mut()
-            .filter_map(|(code, stats)| Some((Some(code.clone()), *stats.breakdown.take()?)))
-            .collect();
-        if let Some(breakdown) = self.other_codes.as_mut().and_then(|other| other.breakdown.take()) {
-            taken.push((None, *breakdown));
-        }
-        taken
-    }
-
-    /// Puts breakdowns taken with [`Aggregate::take_breakdowns`] back; one
-    /// whose code is no longer kept on its own joins `other_codes`.
-    pub fn put_breakdowns(&mut self, breakdowns: BTreeMap<Option<String>, Breakdown>) {
-        for (code, breakdown) in breakdowns {
+    /// Adds per-code breakdowns counted apart from the lines (`--top` in a
+    /// batch scan); one whose code is not kept on its own joins
+    /// `other_codes`.
+    pub fn put_breakdowns(&mut self, breakdowns: CodeBreakdowns) {
+        let other = breakdowns.other.map(|other| (None, other));
+        for (code, breakdown) in breakdowns.codes.into_iter().map(|(code, b)| (Some(code), b)).chain(other) {
             let stats = match code.and_then(|code| self.codes.get_mut(&code)) {
                 Some(stats) => stats,
                 None => self.other_codes.get_or_insert_with(Default::default),

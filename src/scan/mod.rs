@@ -12,13 +12,14 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::aggregate::{Aggregate, Breakdown, Collect, LinePosition};
+use crate::aggregate::{Aggregate, BreakdownLog, CodeBreakdowns, Collect, LinePosition, LineSink};
 use crate::error::Error;
+use crate::extract::ErrorBody;
 use crate::extract::Extractor;
 use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec};
 use crate::format::{self, FieldOverrides, Foreign, Format, FormatKind, Layout};
 use crate::input::{self, Block, BlockContent, BlockReader, ProgressFn, ReaderOptions, Source};
-use crate::record::Malformed;
+use crate::record::{Malformed, Record};
 use crate::state::{InputSummary, State};
 
 mod lines;
@@ -138,7 +139,10 @@ fn scan_expanded(
         reader.on_progress(Arc::clone(progress));
     }
     let in_order = collect.breakdowns.then(|| Mutex::new(BreakdownsInOrder::default()));
-    let settings = WorkerSettings { options, filter: &filter, collect, in_order: in_order.as_ref() };
+    // With `--top` the workers log error lines and the breakdowns are
+    // counted from the logs, in order.
+    let line_collect = Collect { breakdowns: false, ..collect };
+    let settings = WorkerSettings { options, filter: &filter, collect: line_collect, in_order: in_order.as_ref() };
     let mut sequence = 0u64;
     let mut aggregate = pool.install(|| {
         reader
@@ -230,30 +234,58 @@ struct WorkerSettings<'o> {
     in_order: Option<&'o Mutex<BreakdownsInOrder>>,
 }
 
-/// The `--top` breakdowns of the blocks, merged in block order whichever
-/// worker finishes a block first, so that the result is the same for any
-/// number of threads also past the summaries' capacity.
+/// The `--top` breakdowns, counted from each block's log in block order
+/// whichever worker finishes a block first: they are those of counting
+/// every line in input order, for any number of threads and block size,
+/// also past the summaries' capacity.
 #[derive(Default)]
 struct BreakdownsInOrder {
-    /// The next block to merge.
+    /// The next block to count.
     next: u64,
-    /// Blocks finished ahead of it.
-    pending: BTreeMap<u64, Vec<(Option<String>, Breakdown)>>,
-    /// Per code (`None`: the codes beyond the cap), blocks `..next`.
-    merged: BTreeMap<Option<String>, Breakdown>,
+    /// Logs of blocks finished ahead of it.
+    pending: BTreeMap<u64, BreakdownLog>,
+    /// Per code, blocks `..next`.
+    merged: CodeBreakdowns,
 }
 
 impl BreakdownsInOrder {
-    /// Takes block `sequence`'s breakdowns and merges every block that is
-    /// now next.
-    fn submit(&mut self, sequence: u64, breakdowns: Vec<(Option<String>, Breakdown)>) {
-        self.pending.insert(sequence, breakdowns);
-        while let Some(breakdowns) = self.pending.remove(&self.next) {
-            for (code, breakdown) in breakdowns {
-                self.merged.entry(code).or_default().absorb(breakdown);
-            }
+    /// Takes block `sequence`'s log and counts every block that is now
+    /// next.
+    fn submit(&mut self, sequence: u64, log: BreakdownLog) {
+        self.pending.insert(sequence, log);
+        while let Some(log) = self.pending.remove(&self.next) {
+            log.replay(&mut self.merged);
             self.next += 1;
         }
+    }
+}
+
+/// A worker's aggregate, with its block's error lines also logged for
+/// `--top`.
+struct LoggingSink<'w> {
+    aggregate: &'w mut Aggregate,
+    log: &'w mut BreakdownLog,
+}
+
+impl LineSink for LoggingSink<'_> {
+    fn request(&mut self, record: &Record<'_>, body: Option<ErrorBody<'_>>, position: LinePosition, collect: &Collect) {
+        self.aggregate.add_record(record, body, position, collect);
+        if let Some(body) = body {
+            let request_id = || record.request_id.and_then(|id| std::str::from_utf8(id).ok()).or(body.request_id);
+            self.log.add(body.code, record, request_id, position);
+        }
+    }
+
+    fn malformed(&mut self, kind: Malformed, position: LinePosition, body: Option<ErrorBody<'_>>) {
+        self.aggregate.add_malformed(kind, position, body);
+    }
+
+    fn blank(&mut self) {
+        self.aggregate.add_blank();
+    }
+
+    fn filtered(&mut self) {
+        self.aggregate.add_filtered();
     }
 }
 
@@ -283,10 +315,17 @@ impl<'e> Worker<'e> {
     /// Folds every line of `block`, the `sequence`-th scanned, into the
     /// worker's aggregate.
     fn scan_block(&mut self, sequence: u64, block: &Block, layout: &BufferLayout) {
+        let mut log = BreakdownLog::default();
         match &block.content {
             BlockContent::Lines(buf) => {
                 let first = LinePosition { file: block.file, block: block.index, line: 0 };
-                let lines = self.lines.scan(buf.as_slice(), first, layout, &mut self.aggregate);
+                let lines = match self.in_order {
+                    Some(_) => {
+                        let mut sink = LoggingSink { aggregate: &mut self.aggregate, log: &mut log };
+                        self.lines.scan(buf.as_slice(), first, layout, &mut sink)
+                    }
+                    None => self.lines.scan(buf.as_slice(), first, layout, &mut self.aggregate),
+                };
                 self.aggregate.add_block(block.file, block.index, lines);
             }
             BlockContent::LongLine { .. } => {
@@ -296,8 +335,7 @@ impl<'e> Worker<'e> {
             }
         }
         if let Some(in_order) = self.in_order {
-            let breakdowns = self.aggregate.take_breakdowns();
-            in_order.lock().unwrap_or_else(PoisonError::into_inner).submit(sequence, breakdowns);
+            in_order.lock().unwrap_or_else(PoisonError::into_inner).submit(sequence, log);
         }
     }
 }
