@@ -14,10 +14,11 @@ use std::hint::black_box;
 use std::io::Write;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use cts_logscan::aggregate::Aggregate;
+use cts_logscan::aggregate::{Aggregate, Breakdown, BreakdownLog, CodeBreakdowns, LinePosition};
 use cts_logscan::extract::{Extractor, Scratch};
 use cts_logscan::format::{AccessParser, NdjsonParser};
 use cts_logscan::input::{ReaderOptions, Source};
+use cts_logscan::lex::number::parse_scaled;
 use cts_logscan::lex::time::TimeParser;
 use cts_logscan::record::{Record, Spans};
 use cts_logscan::scan::{ScanOptions, scan};
@@ -139,6 +140,63 @@ fn timestamps(c: &mut Criterion) {
     g.finish();
 }
 
+/// Latencies as logged, to microseconds.
+fn numbers(c: &mut Criterion) {
+    let mut g = c.benchmark_group("number");
+    let seconds: Vec<String> = (0..1000).map(|i| format!("{}.{:06}", i % 7, i * 7919 % 1_000_000)).collect();
+    let millis: Vec<String> = (0..1000).map(|i| format!("{}.{:03}", i % 500, i % 1000)).collect();
+    g.throughput(Throughput::Elements(1000));
+    g.bench_function("parse_scaled_seconds", |b| {
+        b.iter(|| seconds.iter().filter_map(|t| parse_scaled(black_box(t.as_bytes()), 6)).sum::<u64>())
+    });
+    g.bench_function("parse_scaled_millis", |b| {
+        b.iter(|| millis.iter().filter_map(|t| parse_scaled(black_box(t.as_bytes()), 3)).sum::<u64>())
+    });
+    g.finish();
+}
+
+/// `--top`: the error lines of a 4 MiB nginx corpus counted directly, and
+/// logged then replayed as a batch scan does.
+fn breakdowns(c: &mut Criterion) {
+    let data = corpus(corpus::Flavor::Nginx, 4 << 20);
+    let extractor = Extractor::default();
+    let mut parser = AccessParser::new(true);
+    let mut scratch = Scratch::default();
+    let errors: Vec<(String, Record<'_>)> = lines(&data)
+        .into_iter()
+        .filter_map(|line| {
+            let mut record = Record::default();
+            parser.parse(line, true, &mut record).ok()?;
+            let code = extractor.decode(line, &record.not_body, &mut scratch)?.code.to_owned();
+            Some((code, record))
+        })
+        .collect();
+    let at = |line: usize| LinePosition { file: 0, block: 0, line: line as u64 };
+    let mut g = c.benchmark_group("breakdown");
+    g.throughput(Throughput::Elements(errors.len() as u64));
+    g.bench_function("add", |b| {
+        b.iter(|| {
+            let mut breakdowns: std::collections::BTreeMap<&str, Breakdown> = Default::default();
+            for (i, (code, record)) in errors.iter().enumerate() {
+                breakdowns.entry(code).or_default().add(record, || Some("id"), at(i));
+            }
+            black_box(breakdowns.len())
+        })
+    });
+    g.bench_function("log_and_replay", |b| {
+        b.iter(|| {
+            let mut log = BreakdownLog::default();
+            for (i, (code, record)) in errors.iter().enumerate() {
+                log.add(code, record, || Some("id"), at(i));
+            }
+            let mut breakdowns = CodeBreakdowns::default();
+            log.replay(&mut breakdowns);
+            black_box(breakdowns.codes.len())
+        })
+    });
+    g.finish();
+}
+
 /// Merging two per-worker aggregates of a 4 MiB corpus each.
 fn merge(c: &mut Criterion) {
     let aggregate = |seed_flavor| {
@@ -181,5 +239,5 @@ fn pipeline(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, extract, parse, timestamps, merge, pipeline);
+criterion_group!(benches, extract, parse, timestamps, numbers, breakdowns, merge, pipeline);
 criterion_main!(benches);

@@ -278,7 +278,8 @@ fn walk_path<'u>(uri: &'u str, mut each: impl FnMut(&'u str, bool, bool)) -> Opt
     let mut after_version: Option<Option<bool>> = None;
     let mut start = 0;
     loop {
-        let end = memchr::memchr(b'/', &path.as_bytes()[start..]).map_or(path.len(), |i| start + i);
+        // Segments are short: a byte loop, not a `memchr` call per segment.
+        let end = path.as_bytes()[start..].iter().position(|&b| b == b'/').map_or(path.len(), |i| start + i);
         let segment = &path[start..end];
         let id = is_id(segment);
         each(segment, start == 0, id);
@@ -301,9 +302,19 @@ fn walk_path<'u>(uri: &'u str, mut each: impl FnMut(&'u str, bool, bool)) -> Opt
 
 /// `v3`, `v1.0`: `v` and dot-separated digit groups.
 fn is_version(segment: &str) -> bool {
-    segment.strip_prefix('v').is_some_and(|v| {
-        !v.is_empty() && v.split('.').all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()))
-    })
+    let Some(number) = segment.as_bytes().strip_prefix(b"v") else {
+        return false;
+    };
+    // Digit groups: no empty group, so no leading, trailing or double dot.
+    let mut group_len = 0;
+    for &b in number {
+        match b {
+            b'0'..=b'9' => group_len += 1,
+            b'.' if group_len > 0 => group_len = 0,
+            _ => return false,
+        }
+    }
+    group_len > 0
 }
 
 /// `bytes` as text: borrowed when it is UTF-8, as logged fields nearly
@@ -403,6 +414,16 @@ mod tests {
         }
         for name in ["", "traces", "v3", "0a1b2c3d4e5f607", "3f2504e0-4f89-11d3-9a0c-0305e82c330x", "12a"] {
             assert!(!is_id(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn versions() {
+        for version in ["v3", "v1.0", "v10.2.3"] {
+            assert!(is_version(version), "{version}");
+        }
+        for other in ["v", "v.1", "v1.", "v1..2", "x3", "v3a", ""] {
+            assert!(!is_version(other), "{other}");
         }
     }
 
