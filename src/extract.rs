@@ -379,16 +379,125 @@ fn parse_object_around(buf: &[u8], key_quote: usize, kind: KeyKind, scratch: &mu
             return false;
         };
         search_end = open;
-        let mut stream = serde_json::Deserializer::from_slice(&buf[open..]).into_iter::<BodyFields<'_>>();
-        let Some(Ok(fields)) = stream.next() else {
+        let parsed = flat_body_fields(buf, open).or_else(|| {
+            let mut stream = serde_json::Deserializer::from_slice(&buf[open..]).into_iter::<BodyFields<'_>>();
+            let fields = stream.next()?.ok()?;
+            Some((fields, open + stream.byte_offset()))
+        });
+        let Some((fields, end)) = parsed else {
             continue;
         };
-        if open + stream.byte_offset() <= key_quote {
+        if end <= key_quote {
             continue;
         }
         return fields.store(kind, scratch);
     }
     false
+}
+
+/// The fields of the object at `buf[open]` and the index just past it, read
+/// without `serde_json` when the object is flat and plain, as most bodies
+/// are: ASCII keys and string values without escapes or control bytes,
+/// integers, `true`, `false`, `null`, no key of [`BodyFields`] twice. For
+/// anything else `None`, and `serde_json` reads it; on the objects it
+/// takes, the result is the one `serde_json` gives (a property test holds
+/// them equal).
+fn flat_body_fields(buf: &[u8], open: usize) -> Option<(BodyFields<'_>, usize)> {
+    let mut fields = BodyFields { error_code: None, error_msg: None, code: None, message: None };
+    // Which of those keys have been read: a second one is an error.
+    let mut seen = [false; 4];
+    let skip_ws = |mut pos: usize| {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = buf.get(pos) {
+            pos += 1;
+        }
+        pos
+    };
+    let mut pos = skip_ws(open + 1);
+    if buf.get(pos) == Some(&b'}') {
+        return Some((fields, pos + 1));
+    }
+    loop {
+        let (key, after_key) = plain_string(buf, pos)?;
+        pos = skip_ws(after_key);
+        if buf.get(pos) != Some(&b':') {
+            return None;
+        }
+        pos = skip_ws(pos + 1);
+        // `null` is no value (as for any `Option`), but the key was seen.
+        let (value, after_value) = match buf.get(pos)? {
+            b'"' => plain_string(buf, pos).map(|(text, end)| (Some(Text::Str(Cow::Borrowed(text))), end))?,
+            b'n' => (None, plain_scalar(buf, pos)?),
+            _ => (Some(Text::Other), plain_scalar(buf, pos)?),
+        };
+        let slot = match key {
+            "error_code" => Some((&mut fields.error_code, 0)),
+            "error_msg" => Some((&mut fields.error_msg, 1)),
+            "code" => Some((&mut fields.code, 2)),
+            "message" => Some((&mut fields.message, 3)),
+            _ => None,
+        };
+        if let Some((slot, index)) = slot {
+            if std::mem::replace(&mut seen[index], true) {
+                return None;
+            }
+            *slot = value;
+        }
+        pos = skip_ws(after_value);
+        match buf.get(pos)? {
+            b',' => pos = skip_ws(pos + 1),
+            b'}' => return Some((fields, pos + 1)),
+            _ => return None,
+        }
+    }
+}
+
+/// The string at `buf[start]` (a `"`) when it is printable ASCII without
+/// escapes, and the index past its closing quote.
+fn plain_string(buf: &[u8], start: usize) -> Option<(&str, usize)> {
+    if buf.get(start) != Some(&b'"') {
+        return None;
+    }
+    let len = buf[start + 1..].iter().position(|&b| !PLAIN[usize::from(b)])?;
+    let end = start + 1 + len;
+    if buf[end] != b'"' {
+        return None;
+    }
+    // SAFETY: every byte of the text is printable ASCII (`PLAIN`), and
+    // ASCII is UTF-8.
+    let text = unsafe { std::str::from_utf8_unchecked(&buf[start + 1..end]) };
+    Some((text, end + 1))
+}
+
+/// The bytes a plain string holds: printable ASCII but `"` and `\`.
+const PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0x20;
+    while b < 0x7f {
+        table[b] = b != b'"' as usize && b != b'\\' as usize;
+        b += 1;
+    }
+    table
+};
+
+/// The end of the integer or literal at `buf[start]`, when it is one that
+/// `serde_json` reads the same way: `true`, `false`, `null`, or an integer
+/// of at most 18 digits without a leading zero.
+fn plain_scalar(buf: &[u8], start: usize) -> Option<usize> {
+    let rest = &buf[start..];
+    let len = if rest.starts_with(b"true") || rest.starts_with(b"null") {
+        4
+    } else if rest.starts_with(b"false") {
+        5
+    } else {
+        let sign = usize::from(rest.first() == Some(&b'-'));
+        let digits = rest[sign..].iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 || digits > 18 || (digits > 1 && rest[sign] == b'0') {
+            return None;
+        }
+        sign + digits
+    };
+    // The value must end there, not run on (`nullx`, `12.5`, `1e3`).
+    matches!(rest.get(len), Some(b' ' | b'\t' | b'\n' | b'\r' | b',' | b'}')).then_some(start + len)
 }
 
 /// The fields of an error body; everything else is skipped unparsed.
@@ -782,6 +891,36 @@ mod tests {
         out
     }
 
+    /// What a body's fields read as: per field, absent, not a string, or the
+    /// string.
+    fn fields_seen(fields: &BodyFields<'_>) -> [Option<Option<String>>; 4] {
+        let seen = |text: &Option<Text<'_>>| text.as_ref().map(|t| t.as_str().map(str::to_owned));
+        [seen(&fields.error_code), seen(&fields.error_msg), seen(&fields.code), seen(&fields.message)]
+    }
+
+    fn serde_body_fields(buf: &[u8]) -> Option<([Option<Option<String>>; 4], usize)> {
+        let mut stream = serde_json::Deserializer::from_slice(buf).into_iter::<BodyFields<'_>>();
+        let fields = stream.next()?.ok()?;
+        Some((fields_seen(&fields), stream.byte_offset()))
+    }
+
+    #[test]
+    fn plain_bodies_are_read_without_serde() {
+        for body in [
+            r#"{"error_code":"CTS.0003","error_msg":"Invalid message body."}"#,
+            r#"{ "error_msg" : "x", "status": 400, "ok": false, "error_code": "APIGW.0301" } tail"#,
+            r#"{"code":"VPC.0514","message":"Quota exceeded","request_id":null}"#,
+            "{}",
+        ] {
+            let fast = flat_body_fields(body.as_bytes(), 0).map(|(f, end)| (fields_seen(&f), end));
+            assert!(fast.is_some(), "{body}");
+            assert_eq!(fast, serde_body_fields(body.as_bytes()), "{body}");
+        }
+        for other in [r#"{"error_code":"a\"b"}"#, r#"{"a":{"b":1}}"#, r#"{"a":1.5}"#, r#"{"code":1,"code":2}"#] {
+            assert!(flat_body_fields(other.as_bytes(), 0).is_none(), "{other}");
+        }
+    }
+
     proptest! {
         #[test]
         fn unescaping_equals_the_byte_at_a_time_reference(parts in proptest::collection::vec(
@@ -794,6 +933,32 @@ mod tests {
             unescape_json(text.as_bytes(), &mut json);
             prop_assert_eq!(nginx, naive_unescape_nginx(text.as_bytes()));
             prop_assert_eq!(json, naive_unescape_json(text.as_bytes()));
+        }
+
+        #[test]
+        fn the_plain_reader_agrees_with_serde(members in proptest::collection::vec((
+            prop_oneof![Just("error_code"), Just("error_msg"), Just("code"), Just("message"), Just("x"), Just("status")],
+            prop_oneof![
+                8 => Just("\"CTS.0003\""), 8 => Just("\"Invalid body.\""), 4 => Just("null"), 4 => Just("12"),
+                1 => Just("\"a\\\"b\""), 1 => Just("\"\u{e9}\""),
+                1 => Just("\"\u{1}\""), 1 => Just("\"\u{7f}\""), 1 => Just("0"), 1 => Just("-0"), 1 => Just("01"),
+                1 => Just("-"), 1 => Just("1.5"), 1 => Just("1e3"), 1 => Just("1234567890123456789"),
+                1 => Just("true"), 1 => Just("nullx"), 1 => Just("[1]"), 1 => Just("{\"a\":1}"), 1 => Just(""),
+            ],
+            prop_oneof![8 => Just(","), 2 => Just(", "), 2 => Just(" ,\n"), 1 => Just(",,"), 1 => Just(""), 1 => Just(":")],
+            prop_oneof![8 => Just(":"), 2 => Just(" : "), 1 => Just(""), 1 => Just("::")],
+        ), 0..5), close in prop_oneof![4 => Just("}"), 1 => Just(" }x"), 1 => Just("")]) {
+            let mut text = String::from("{");
+            for (i, (key, value, separator, colon)) in members.iter().enumerate() {
+                if i > 0 {
+                    text.push_str(separator);
+                }
+                text.push_str(&format!("\"{key}\"{colon}{value}"));
+            }
+            text.push_str(close);
+            if let Some((fields, end)) = flat_body_fields(text.as_bytes(), 0) {
+                prop_assert_eq!(Some((fields_seen(&fields), end)), serde_body_fields(text.as_bytes()), "{}", text);
+            }
         }
 
         #[test]
