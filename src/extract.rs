@@ -308,32 +308,35 @@ fn unescape_json(text: &[u8], out: &mut Vec<u8>) {
     while let Some(at) = memchr(b'\\', &text[i..]) {
         out.extend_from_slice(&text[i..i + at]);
         i += at;
-        let Some(&escaped) = text.get(i + 1) else {
+        if i + 1 == text.len() {
             break;
-        };
-        let byte = match escaped {
-            b'"' => b'"',
-            b'\\' => b'\\',
-            b'/' => b'/',
-            b'b' => 0x08,
-            b'f' => 0x0c,
-            b'n' => b'\n',
-            b'r' => b'\r',
-            b't' => b'\t',
-            b'u' => {
-                i += push_unicode_escape(&text[i..], out);
-                continue;
-            }
-            other => {
-                out.extend_from_slice(&[b'\\', other]);
-                i += 2;
-                continue;
-            }
-        };
-        out.push(byte);
-        i += 2;
+        }
+        i += push_json_escape(&text[i..], out);
     }
     out.extend_from_slice(&text[i..]);
+}
+
+/// Decodes the escape at the start of `text` (a `\` and at least one more
+/// byte), pushing what it stands for to `out`; an unknown escape is kept as
+/// it is. Returns the bytes consumed.
+fn push_json_escape(text: &[u8], out: &mut Vec<u8>) -> usize {
+    let byte = match text[1] {
+        b'"' => b'"',
+        b'\\' => b'\\',
+        b'/' => b'/',
+        b'b' => 0x08,
+        b'f' => 0x0c,
+        b'n' => b'\n',
+        b'r' => b'\r',
+        b't' => b'\t',
+        b'u' => return push_unicode_escape(text, out),
+        other => {
+            out.extend_from_slice(&[b'\\', other]);
+            return 2;
+        }
+    };
+    out.push(byte);
+    2
 }
 
 /// Decodes `\uXXXX` (and a following low surrogate) at the start of `text`,
@@ -839,7 +842,8 @@ mod tests {
         ]
     }
 
-    /// Byte-at-a-time references for the unescapers.
+    /// Byte-at-a-time references for the unescapers (the JSON one shares
+    /// the decoding of each escape, [`push_json_escape`]).
     fn naive_unescape_nginx(text: &[u8]) -> Vec<u8> {
         let mut out = Vec::new();
         let mut i = 0;
@@ -864,29 +868,9 @@ mod tests {
             if text[i] != b'\\' || i + 1 == text.len() {
                 out.push(text[i]);
                 i += 1;
-                continue;
+            } else {
+                i += push_json_escape(&text[i..], &mut out);
             }
-            let byte = match text[i + 1] {
-                b'"' => b'"',
-                b'\\' => b'\\',
-                b'/' => b'/',
-                b'b' => 0x08,
-                b'f' => 0x0c,
-                b'n' => b'\n',
-                b'r' => b'\r',
-                b't' => b'\t',
-                b'u' => {
-                    i += push_unicode_escape(&text[i..], &mut out);
-                    continue;
-                }
-                other => {
-                    out.extend_from_slice(&[b'\\', other]);
-                    i += 2;
-                    continue;
-                }
-            };
-            out.push(byte);
-            i += 2;
         }
         out
     }
