@@ -186,6 +186,12 @@ impl LineSink for Aggregate {
     }
 }
 
+/// The request id of an error line: the one its format logged, else the
+/// one its body carries (SDK exception text).
+pub fn error_request_id<'a>(record: &Record<'a>, body: &ErrorBody<'a>) -> Option<&'a str> {
+    record.request_id.and_then(|id| std::str::from_utf8(id).ok()).or(body.request_id)
+}
+
 /// Everything counted over some lines: the data of a state.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Aggregate {
@@ -280,7 +286,7 @@ impl Aggregate {
             let stats = self.code_stats(body.code);
             stats.add(&observed, body.message, collect.latency);
             if collect.breakdowns {
-                let request_id = || record.request_id.and_then(|id| std::str::from_utf8(id).ok()).or(body.request_id);
+                let request_id = || error_request_id(record, &body);
                 stats.breakdown.get_or_insert_default().add(record, request_id, position);
             }
         }

@@ -12,10 +12,9 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::aggregate::{Aggregate, BreakdownLog, CodeBreakdowns, Collect, LinePosition, LineSink};
+use crate::aggregate::{Aggregate, BreakdownLog, CodeBreakdowns, Collect, LinePosition, LineSink, error_request_id};
 use crate::error::Error;
-use crate::extract::ErrorBody;
-use crate::extract::Extractor;
+use crate::extract::{ErrorBody, Extractor};
 use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec};
 use crate::format::{self, FieldOverrides, Foreign, Format, FormatKind, Layout};
 use crate::input::{self, Block, BlockContent, BlockReader, ProgressFn, ReaderOptions, Source};
@@ -271,8 +270,7 @@ impl LineSink for LoggingSink<'_> {
     fn request(&mut self, record: &Record<'_>, body: Option<ErrorBody<'_>>, position: LinePosition, collect: &Collect) {
         self.aggregate.add_record(record, body, position, collect);
         if let Some(body) = body {
-            let request_id = || record.request_id.and_then(|id| std::str::from_utf8(id).ok()).or(body.request_id);
-            self.log.add(body.code, record, request_id, position);
+            self.log.add(body.code, record, || error_request_id(record, &body), position);
         }
     }
 
