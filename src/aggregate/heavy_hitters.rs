@@ -18,8 +18,8 @@
 //! the order values were added or summaries merged; beyond, which values
 //! survive near the cut may.
 
-use std::collections::HashMap;
-
+use hashbrown::HashMap;
+use hashbrown::hash_map::EntryRef;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Distinct values counted exactly per code and dimension; see the
@@ -31,7 +31,9 @@ pub const CAPACITY: usize = 1024;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct HeavyHitters {
     /// foldhash, not SipHash: values are counted once per error line, and
-    /// the order is never seen (states and reports sort).
+    /// the order is never seen (states and reports sort). hashbrown's map
+    /// for `entry_ref`: a new value is hashed and probed once, and a known
+    /// one is not copied.
     counts: HashMap<String, u64, foldhash::fast::RandomState>,
     total: u64,
     max_undercount: u64,
@@ -46,13 +48,14 @@ impl HeavyHitters {
     /// once per [`CAPACITY`] new values.
     pub fn add(&mut self, value: &str, n: u64) {
         self.total += n;
-        if let Some(count) = self.counts.get_mut(value) {
-            *count += n;
-            return;
-        }
-        self.counts.insert(value.to_owned(), n);
-        if self.counts.len() > 2 * CAPACITY {
-            self.prune();
+        match self.counts.entry_ref(value) {
+            EntryRef::Occupied(mut count) => *count.get_mut() += n,
+            EntryRef::Vacant(slot) => {
+                slot.insert(n);
+                if self.counts.len() > 2 * CAPACITY {
+                    self.prune();
+                }
+            }
         }
     }
 
@@ -144,8 +147,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn exact(values: &[u32]) -> HashMap<String, u64> {
-        let mut counts = HashMap::new();
+    fn exact(values: &[u32]) -> std::collections::HashMap<String, u64> {
+        let mut counts = std::collections::HashMap::new();
         values.iter().for_each(|v| *counts.entry(v.to_string()).or_default() += 1);
         counts
     }
@@ -158,7 +161,7 @@ mod tests {
 
     /// Every true count lies in `[estimate, estimate + max_undercount]`,
     /// and the bound is within `total / (CAPACITY + 1)`.
-    fn assert_bounded(h: &HeavyHitters, truth: &HashMap<String, u64>) {
+    fn assert_bounded(h: &HeavyHitters, truth: &std::collections::HashMap<String, u64>) {
         let total: u64 = truth.values().sum();
         assert_eq!(h.total(), total);
         assert!(h.max_undercount() <= total / (CAPACITY as u64 + 1), "{} > bound", h.max_undercount());
