@@ -241,7 +241,7 @@ impl KeyTable {
         let packed = match line.get(start..start + 16) {
             Some(window) => {
                 let word = u128::from_le_bytes(window.try_into().expect("16 bytes"));
-                if len == 16 { word } else { word & ((1u128 << (8 * len)) - 1) }
+                word & KEY_MASKS[len]
             }
             None => pack_key(&line[start..end])?,
         };
@@ -256,6 +256,18 @@ impl KeyTable {
         None
     }
 }
+
+/// `KEY_MASKS[n]` keeps the low `n` bytes of a word: a load where a shift
+/// of a `u128` by a variable amount is several instructions and branches.
+const KEY_MASKS: [u128; 17] = {
+    let mut masks = [u128::MAX; 17];
+    let mut n = 0;
+    while n < 16 {
+        masks[n] = (1u128 << (8 * n)) - 1;
+        n += 1;
+    }
+    masks
+};
 
 /// Up to 16 bytes, little-endian, zero-padded.
 fn pack_key(name: &[u8]) -> Option<u128> {
