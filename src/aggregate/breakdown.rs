@@ -223,6 +223,12 @@ impl BreakdownLog {
         self.endpoint = endpoint;
     }
 
+    /// Empties the log, keeping its buffers.
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.entries.clear();
+    }
+
     fn push_text(&mut self, value: &str) -> Range<usize> {
         let start = self.text.len();
         self.text.push_str(value);

@@ -192,6 +192,38 @@ pub fn error_request_id<'a>(record: &Record<'a>, body: &ErrorBody<'a>) -> Option
     record.request_id.and_then(|id| std::str::from_utf8(id).ok()).or(body.request_id)
 }
 
+/// An aggregate that also hands every request to `also` (the `--top` log of
+/// a batch scan, the windows of `--follow`); other lines go to the
+/// aggregate only.
+pub struct AlsoRequests<'a, F> {
+    /// Where every line is counted.
+    pub aggregate: &'a mut Aggregate,
+    /// Called after the aggregate with each request.
+    pub also: F,
+}
+
+impl<F> LineSink for AlsoRequests<'_, F>
+where
+    F: FnMut(&Record<'_>, Option<ErrorBody<'_>>, LinePosition),
+{
+    fn request(&mut self, record: &Record<'_>, body: Option<ErrorBody<'_>>, position: LinePosition, collect: &Collect) {
+        self.aggregate.add_record(record, body, position, collect);
+        (self.also)(record, body, position);
+    }
+
+    fn malformed(&mut self, kind: Malformed, position: LinePosition, body: Option<ErrorBody<'_>>) {
+        self.aggregate.add_malformed(kind, position, body);
+    }
+
+    fn blank(&mut self) {
+        self.aggregate.add_blank();
+    }
+
+    fn filtered(&mut self) {
+        self.aggregate.add_filtered();
+    }
+}
+
 /// Everything counted over some lines: the data of a state.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Aggregate {

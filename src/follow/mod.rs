@@ -30,7 +30,7 @@ pub use snapshot::{
 pub use tail::{Start, Tail, TailEvent};
 pub use windows::{BUCKET_MS, SPARKLINE_MINUTES, Windows};
 
-use crate::aggregate::{Aggregate, Collect, LinePosition, LineSink, PLAUSIBLE_TIMES};
+use crate::aggregate::{Aggregate, AlsoRequests, Collect, LinePosition, PLAUSIBLE_TIMES};
 use crate::error::Error;
 use crate::extract::{ErrorBody, Extractor};
 use crate::filter::{Filter, TimeSpec};
@@ -368,9 +368,13 @@ impl Follower {
         let collect =
             Collect { bucket_ms: None, breakdowns: self.options.scan.collect.breakdowns, ..Collect::default() };
         let mut scanner = LineScanner::new(&self.extractor, &self.options.scan, &self.filter, collect);
-        let mut sink =
-            FollowSink { since_start: &mut self.since_start, windows: &mut self.windows, arrival_ms: now_ms() };
-        let lines = scanner.scan(data, first, &buffer, &mut sink);
+        // Each request also goes to the window bucket of its time.
+        let (windows, arrival_ms) = (&mut self.windows, now_ms());
+        let also = |record: &Record<'_>, body: Option<ErrorBody<'_>>, position| {
+            let time = record.time.filter(|t| PLAUSIBLE_TIMES.contains(t)).unwrap_or(arrival_ms);
+            windows.add_request(time, record, body, position);
+        };
+        let lines = scanner.scan(data, first, &buffer, &mut AlsoRequests { aggregate: &mut self.since_start, also });
         self.since_start.lines += lines;
         self.inputs[index].lines += lines;
     }
@@ -448,34 +452,6 @@ impl Follower {
     /// Every code seen since following began.
     pub fn codes(&self) -> BTreeSet<String> {
         self.since_start.codes.keys().cloned().collect()
-    }
-}
-
-/// Routes each line both to the since-start aggregate and to the window
-/// bucket of its time.
-struct FollowSink<'a> {
-    since_start: &'a mut Aggregate,
-    windows: &'a mut Windows,
-    arrival_ms: i64,
-}
-
-impl LineSink for FollowSink<'_> {
-    fn request(&mut self, record: &Record<'_>, body: Option<ErrorBody<'_>>, position: LinePosition, collect: &Collect) {
-        self.since_start.add_record(record, body, position, collect);
-        let time = record.time.filter(|t| PLAUSIBLE_TIMES.contains(t)).unwrap_or(self.arrival_ms);
-        self.windows.add_request(time, record, body, position);
-    }
-
-    fn malformed(&mut self, kind: Malformed, position: LinePosition, body: Option<ErrorBody<'_>>) {
-        self.since_start.add_malformed(kind, position, body);
-    }
-
-    fn blank(&mut self) {
-        self.since_start.add_blank();
-    }
-
-    fn filtered(&mut self) {
-        self.since_start.add_filtered();
     }
 }
 

@@ -12,7 +12,9 @@ use std::time::Instant;
 
 use rayon::prelude::*;
 
-use crate::aggregate::{Aggregate, BreakdownLog, CodeBreakdowns, Collect, LinePosition, LineSink, error_request_id};
+use crate::aggregate::{
+    Aggregate, AlsoRequests, BreakdownLog, CodeBreakdowns, Collect, LinePosition, error_request_id,
+};
 use crate::error::Error;
 use crate::extract::{ErrorBody, Extractor};
 use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec};
@@ -245,45 +247,23 @@ struct BreakdownsInOrder {
     pending: BTreeMap<u64, BreakdownLog>,
     /// Per code, blocks `..next`.
     merged: CodeBreakdowns,
+    /// Counted logs, emptied, for workers to write their next block to.
+    spare: Vec<BreakdownLog>,
 }
 
 impl BreakdownsInOrder {
-    /// Takes block `sequence`'s log and counts every block that is now
-    /// next.
-    fn submit(&mut self, sequence: u64, log: BreakdownLog) {
+    /// Takes block `sequence`'s log, counts every block that is now next,
+    /// and returns an empty log for the worker's next block, so that a
+    /// scan's logs are allocated once, not per block.
+    fn submit(&mut self, sequence: u64, log: BreakdownLog) -> BreakdownLog {
         self.pending.insert(sequence, log);
-        while let Some(log) = self.pending.remove(&self.next) {
+        while let Some(mut log) = self.pending.remove(&self.next) {
             log.replay(&mut self.merged);
+            log.clear();
+            self.spare.push(log);
             self.next += 1;
         }
-    }
-}
-
-/// A worker's aggregate, with its block's error lines also logged for
-/// `--top`.
-struct LoggingSink<'w> {
-    aggregate: &'w mut Aggregate,
-    log: &'w mut BreakdownLog,
-}
-
-impl LineSink for LoggingSink<'_> {
-    fn request(&mut self, record: &Record<'_>, body: Option<ErrorBody<'_>>, position: LinePosition, collect: &Collect) {
-        self.aggregate.add_record(record, body, position, collect);
-        if let Some(body) = body {
-            self.log.add(body.code, record, || error_request_id(record, &body), position);
-        }
-    }
-
-    fn malformed(&mut self, kind: Malformed, position: LinePosition, body: Option<ErrorBody<'_>>) {
-        self.aggregate.add_malformed(kind, position, body);
-    }
-
-    fn blank(&mut self) {
-        self.aggregate.add_blank();
-    }
-
-    fn filtered(&mut self) {
-        self.aggregate.add_filtered();
+        self.spare.pop().unwrap_or_default()
     }
 }
 
@@ -292,12 +272,15 @@ struct Worker<'e> {
     lines: LineScanner<'e>,
     aggregate: Aggregate,
     in_order: Option<&'e Mutex<BreakdownsInOrder>>,
+    /// With `--top`: the log the next block is written to, empty, with the
+    /// room a block before it needed.
+    log: BreakdownLog,
 }
 
 impl<'e> Worker<'e> {
     fn new(extractor: &'e Extractor, settings: &'e WorkerSettings<'e>) -> Self {
         let lines = LineScanner::new(extractor, settings.options, settings.filter, settings.collect);
-        Worker { lines, aggregate: Aggregate::default(), in_order: settings.in_order }
+        Worker { lines, aggregate: Aggregate::default(), in_order: settings.in_order, log: BreakdownLog::default() }
     }
 
     /// The worker's aggregate, with how often each NDJSON field override
@@ -313,13 +296,18 @@ impl<'e> Worker<'e> {
     /// Folds every line of `block`, the `sequence`-th scanned, into the
     /// worker's aggregate.
     fn scan_block(&mut self, sequence: u64, block: &Block, layout: &BufferLayout) {
-        let mut log = BreakdownLog::default();
+        let mut log = std::mem::take(&mut self.log);
         match &block.content {
             BlockContent::Lines(buf) => {
                 let first = LinePosition { file: block.file, block: block.index, line: 0 };
                 let lines = match self.in_order {
                     Some(_) => {
-                        let mut sink = LoggingSink { aggregate: &mut self.aggregate, log: &mut log };
+                        let also = |record: &Record<'_>, body: Option<ErrorBody<'_>>, position| {
+                            if let Some(body) = body {
+                                log.add(body.code, record, || error_request_id(record, &body), position);
+                            }
+                        };
+                        let mut sink = AlsoRequests { aggregate: &mut self.aggregate, also };
                         self.lines.scan(buf.as_slice(), first, layout, &mut sink)
                     }
                     None => self.lines.scan(buf.as_slice(), first, layout, &mut self.aggregate),
@@ -333,7 +321,7 @@ impl<'e> Worker<'e> {
             }
         }
         if let Some(in_order) = self.in_order {
-            in_order.lock().unwrap_or_else(PoisonError::into_inner).submit(sequence, log);
+            self.log = in_order.lock().unwrap_or_else(PoisonError::into_inner).submit(sequence, log);
         }
     }
 }
