@@ -18,6 +18,7 @@
 //! the order values were added or summaries merged; beyond, which values
 //! survive near the cut may.
 
+use compact_str::CompactString;
 use hashbrown::HashMap;
 use hashbrown::hash_map::EntryRef;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -33,8 +34,10 @@ pub struct HeavyHitters {
     /// foldhash, not SipHash: values are counted once per error line, and
     /// the order is never seen (states and reports sort). hashbrown's map
     /// for `entry_ref`: a new value is hashed and probed once, and a known
-    /// one is not copied.
-    counts: HashMap<String, u64, foldhash::fast::RandomState>,
+    /// one is not copied. Values of up to 24 bytes (client addresses, most
+    /// codes) are kept inline in the table: a lookup compares them in
+    /// place, and a new one is not an allocation.
+    counts: HashMap<CompactString, u64, foldhash::fast::RandomState>,
     total: u64,
     max_undercount: u64,
 }
@@ -51,7 +54,7 @@ impl HeavyHitters {
         match self.counts.entry_ref(value) {
             EntryRef::Occupied(mut count) => *count.get_mut() += n,
             EntryRef::Vacant(slot) => {
-                slot.insert(n);
+                slot.insert_with_key(CompactString::from(value), n);
                 if self.counts.len() > 2 * CAPACITY {
                     self.prune();
                 }
@@ -91,9 +94,9 @@ impl HeavyHitters {
 
     /// The `n` largest counts, ties by value.
     pub fn top(&self, n: usize) -> Vec<(String, u64)> {
-        let mut all: Vec<(&String, &u64)> = self.counts.iter().collect();
+        let mut all: Vec<(&CompactString, &u64)> = self.counts.iter().collect();
         all.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
-        all.into_iter().take(n).map(|(v, &c)| (v.clone(), c)).collect()
+        all.into_iter().take(n).map(|(v, &c)| (v.to_string(), c)).collect()
     }
 
     /// How many values were counted in all.
@@ -118,7 +121,7 @@ struct Stored {
 
 impl Serialize for HeavyHitters {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut counts: Vec<(String, u64)> = self.counts.iter().map(|(v, &n)| (v.clone(), n)).collect();
+        let mut counts: Vec<(String, u64)> = self.counts.iter().map(|(v, &n)| (v.to_string(), n)).collect();
         counts.sort_unstable();
         Stored { counts, total: self.total, max_undercount: self.max_undercount }.serialize(serializer)
     }
@@ -135,7 +138,7 @@ impl<'de> Deserialize<'de> for HeavyHitters {
             )));
         }
         Ok(HeavyHitters {
-            counts: stored.counts.into_iter().collect(),
+            counts: stored.counts.into_iter().map(|(value, n)| (CompactString::from(value), n)).collect(),
             total: stored.total,
             max_undercount: stored.max_undercount,
         })
@@ -166,7 +169,7 @@ mod tests {
         assert_eq!(h.total(), total);
         assert!(h.max_undercount() <= total / (CAPACITY as u64 + 1), "{} > bound", h.max_undercount());
         for (value, &count) in truth {
-            let estimate = h.counts.get(value).copied().unwrap_or(0);
+            let estimate = h.counts.get(value.as_str()).copied().unwrap_or(0);
             assert!(estimate <= count && count <= estimate + h.max_undercount(), "{value}: {estimate} vs {count}");
         }
     }
