@@ -21,6 +21,9 @@ pub struct TimeParser {
     key: Option<(u128, u128)>,
     /// Whole seconds since the epoch for `key`.
     seconds: i64,
+    /// The last `$time_local` text converted, whole (see [`window_key`]),
+    /// and its result: consecutive access-log lines mostly repeat it.
+    last_clf: Option<(WindowKey, EpochMillis)>,
 }
 
 const MONTHS: [&[u8; 3]; 12] =
@@ -43,24 +46,15 @@ impl TimeParser {
 
     /// `dd/Mon/yyyy:HH:MM:SS ±hhmm` (26 bytes; the offset may be missing).
     pub fn parse_clf(&mut self, text: &[u8]) -> Option<EpochMillis> {
-        if text.len() < 20 || text[2] != b'/' || text[6] != b'/' || text[11] != b':' {
-            return None;
+        let key = window_key(text);
+        if let (Some(key), Some((last, millis))) = (key, self.last_clf)
+            && key == last
+        {
+            return Some(millis);
         }
-        let rest = &text[20..];
-        let offset = match rest {
-            [] => &[][..],
-            [b' ', offset @ ..] => offset,
-            _ => return None,
-        };
-        if let Some(seconds) = self.cached(&text[..20], offset) {
-            return Some(seconds * 1000);
-        }
-        let day = digits(&text[0..2])?;
-        let month = MONTHS.iter().position(|m| m[..] == text[3..6])? as u32 + 1;
-        let year = digits(&text[7..11])?;
-        let seconds = civil_seconds(year as i64, month, day, &text[12..20], b':')? - offset_seconds(offset)?;
-        self.remember(&text[..20], offset, seconds);
-        Some(seconds * 1000)
+        let millis = parse_clf_uncached(text)?;
+        self.last_clf = key.map(|key| (key, millis));
+        Some(millis)
     }
 
     /// RFC 3339 / ISO 8601: `yyyy-mm-ddTHH:MM:SS[.fff…][Z|±hh:mm|±hhmm]`.
@@ -113,7 +107,38 @@ impl TimeParser {
     }
 }
 
-/// Packs a 19- or 20-byte date-time prefix and an offset of at most 6 bytes
+/// [`TimeParser::parse_clf`] without the cache.
+fn parse_clf_uncached(text: &[u8]) -> Option<EpochMillis> {
+    if text.len() < 20 || text[2] != b'/' || text[6] != b'/' || text[11] != b':' {
+        return None;
+    }
+    let offset = match &text[20..] {
+        [] => &[][..],
+        [b' ', offset @ ..] => offset,
+        _ => return None,
+    };
+    let day = digits(&text[0..2])?;
+    let month = MONTHS.iter().position(|m| m[..] == text[3..6])? as u32 + 1;
+    let year = digits(&text[7..11])?;
+    let seconds = civil_seconds(year as i64, month, day, &text[12..20], b':')? - offset_seconds(offset)?;
+    Some(seconds * 1000)
+}
+
+/// A text of 16 to 32 bytes as its first and last 16 bytes and its length,
+/// which between them hold every byte: equal keys are equal texts, told
+/// apart in three integer comparisons. `None` for other lengths.
+type WindowKey = (u128, u128, usize);
+
+fn window_key(text: &[u8]) -> Option<WindowKey> {
+    let len = text.len();
+    if !(16..=32).contains(&len) {
+        return None;
+    }
+    let word = |bytes: &[u8]| u128::from_le_bytes(bytes.try_into().expect("16 bytes"));
+    Some((word(&text[..16]), word(&text[len - 16..]), len))
+}
+
+/// Packs a 19-byte date-time prefix and an offset of at most 6 bytes
 /// into two integers, with the lengths, so that a cache hit is two integer
 /// comparisons rather than `memcmp` calls. `None` if they do not fit.
 fn pack_key(prefix: &[u8], offset: &[u8]) -> Option<(u128, u128)> {
@@ -309,6 +334,21 @@ mod tests {
             let mut p = TimeParser::default();
             prop_assert_eq!(p.parse_text(text.as_bytes()), reference(&text));
             prop_assert_eq!(p.parse_text(text.as_bytes()), Some(secs * 1000));
+        }
+
+        #[test]
+        fn one_parser_over_many_lines_reads_each_as_a_fresh_one(
+            texts in proptest::collection::vec((0usize..4, 0i64..3, prop::sample::select(vec!["+0000", "+0100", ""])), 1..40)
+        ) {
+            // Few distinct texts, in runs, as access logs have them: the
+            // cache is hit, missed and hit again.
+            let mut parser = TimeParser::default();
+            for (day, second, offset) in texts {
+                let text = format!("{:02}/Nov/2026:06:54:0{second}{}{offset}", 26 + day, if offset.is_empty() { "" } else { " " });
+                let fresh = parse_clf_uncached(text.as_bytes());
+                prop_assert!(fresh.is_some(), "{}", text);
+                prop_assert_eq!(parser.parse_clf(text.as_bytes()), fresh, "{}", text);
+            }
         }
 
         #[test]
