@@ -24,6 +24,9 @@ pub struct TimeParser {
     /// The last `$time_local` text converted, whole (see [`window_key`]),
     /// and its result: consecutive access-log lines mostly repeat it.
     last_clf: Option<(WindowKey, EpochMillis)>,
+    /// The last UTC RFC 3339 second converted: its 19 bytes as the words
+    /// at 0 and 15 (see [`utc_second_key`]), and its seconds.
+    utc_second: Option<(u128, u32, i64)>,
 }
 
 const MONTHS: [&[u8; 3]; 12] =
@@ -59,6 +62,9 @@ impl TimeParser {
 
     /// RFC 3339 / ISO 8601: `yyyy-mm-ddTHH:MM:SS[.fff…][Z|±hh:mm|±hhmm]`.
     pub fn parse_rfc3339(&mut self, text: &[u8]) -> Option<EpochMillis> {
+        if let Some(millis) = self.same_utc_second(text) {
+            return Some(millis);
+        }
         if text.len() < 19 || text[4] != b'-' || text[7] != b'-' {
             return None;
         }
@@ -93,7 +99,24 @@ impl TimeParser {
                 seconds
             }
         };
+        if offset.is_empty() {
+            let (head, tail) = utc_second_key(text);
+            self.utc_second = Some((head, tail, seconds));
+        }
         Some(seconds * 1000 + millis)
+    }
+
+    /// The usual `yyyy-mm-ddTHH:MM:SS.mmmZ` within the UTC second converted
+    /// last: two word comparisons and three digits, where the general
+    /// parse walks the fraction and packs the key byte by byte.
+    #[inline]
+    fn same_utc_second(&self, text: &[u8]) -> Option<EpochMillis> {
+        let (head, tail, seconds) = self.utc_second?;
+        if text.len() != 24 || text[19] != b'.' || text[23] != b'Z' || utc_second_key(text) != (head, tail) {
+            return None;
+        }
+        let digit = |i: usize| Some(i64::from(text[i].wrapping_sub(b'0'))).filter(|&d| d <= 9);
+        Some(seconds * 1000 + digit(20)? * 100 + digit(21)? * 10 + digit(22)?)
     }
 
     fn cached(&self, prefix: &[u8], offset: &[u8]) -> Option<i64> {
@@ -105,6 +128,14 @@ impl TimeParser {
         self.key = pack_key(prefix, offset);
         self.seconds = seconds;
     }
+}
+
+/// The first 19 bytes of an RFC 3339 text of 19 bytes or more (through
+/// the seconds) as the 16-byte word at 0 and the 4-byte word at 15.
+fn utc_second_key(text: &[u8]) -> (u128, u32) {
+    let head = u128::from_le_bytes(text[..16].try_into().expect("16 bytes"));
+    let tail = u32::from_le_bytes(text[15..19].try_into().expect("4 bytes"));
+    (head, tail)
 }
 
 /// [`TimeParser::parse_clf`] without the cache.
@@ -334,6 +365,21 @@ mod tests {
             let mut p = TimeParser::default();
             prop_assert_eq!(p.parse_text(text.as_bytes()), reference(&text));
             prop_assert_eq!(p.parse_text(text.as_bytes()), Some(secs * 1000));
+        }
+
+        #[test]
+        fn one_parser_over_rfc3339_runs_reads_each_as_a_fresh_one(
+            texts in proptest::collection::vec(
+                (0u32..3, 0u32..1000, prop::sample::select(vec!["Z", "Z", "z", "", "+01:00", "5Z", "x"])), 1..40)
+        ) {
+            // Runs of one second in the usual form, with other forms of
+            // the same and other seconds in between.
+            let mut parser = TimeParser::default();
+            for (second, millis, end) in texts {
+                let text = format!("2026-11-27T06:54:0{second}.{millis:03}{end}");
+                let fresh = TimeParser::default().parse_rfc3339(text.as_bytes());
+                prop_assert_eq!(parser.parse_rfc3339(text.as_bytes()), fresh, "{}", text);
+            }
         }
 
         #[test]
