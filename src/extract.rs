@@ -31,6 +31,7 @@ use memchr::{memchr, memrchr};
 use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::lex::json::skip_ws;
 use crate::lex::number::parse_status;
 use crate::record::Spans;
 
@@ -409,23 +410,17 @@ fn flat_body_fields(buf: &[u8], open: usize) -> Option<(BodyFields<'_>, usize)> 
     let mut fields = BodyFields { error_code: None, error_msg: None, code: None, message: None };
     // Which of those keys have been read: a second one is an error.
     let mut seen = [false; 4];
-    let skip_ws = |mut pos: usize| {
-        while let Some(b' ' | b'\t' | b'\n' | b'\r') = buf.get(pos) {
-            pos += 1;
-        }
-        pos
-    };
-    let mut pos = skip_ws(open + 1);
+    let mut pos = skip_ws(buf, open + 1);
     if buf.get(pos) == Some(&b'}') {
         return Some((fields, pos + 1));
     }
     loop {
         let (key, after_key) = plain_string(buf, pos)?;
-        pos = skip_ws(after_key);
+        pos = skip_ws(buf, after_key);
         if buf.get(pos) != Some(&b':') {
             return None;
         }
-        pos = skip_ws(pos + 1);
+        pos = skip_ws(buf, pos + 1);
         // `null` is no value (as for any `Option`), but the key was seen.
         let (value, after_value) = match buf.get(pos)? {
             b'"' => plain_string(buf, pos).map(|(text, end)| (Some(Text::Str(Cow::Borrowed(text))), end))?,
@@ -445,9 +440,9 @@ fn flat_body_fields(buf: &[u8], open: usize) -> Option<(BodyFields<'_>, usize)> 
             }
             *slot = value;
         }
-        pos = skip_ws(after_value);
+        pos = skip_ws(buf, after_value);
         match buf.get(pos)? {
-            b',' => pos = skip_ws(pos + 1),
+            b',' => pos = skip_ws(buf, pos + 1),
             b'}' => return Some((fields, pos + 1)),
             _ => return None,
         }

@@ -127,20 +127,28 @@ struct Facts<'a> {
 impl<'a> Facts<'a> {
     /// The facts of `record`; the endpoint is built in `endpoint`.
     fn of(record: &Record<'a>, endpoint: &'a mut String) -> Facts<'a> {
-        let mut project = None;
-        let endpoint = record.uri.map(|uri| {
-            if let Some(method) = record.method {
-                endpoint.push_str(&text(method));
-                endpoint.push(' ');
-            }
-            project = match text(uri) {
-                Cow::Borrowed(uri) => push_normalized(endpoint, uri).map(Cow::Borrowed),
-                Cow::Owned(uri) => push_normalized(endpoint, &uri).map(|p| Cow::Owned(p.to_owned())),
-            };
-            &endpoint[..]
-        });
-        Facts { endpoint, project, client: record.client.map(text), source: record.source.map(text) }
+        let project = push_endpoint(record, endpoint);
+        Facts {
+            endpoint: project.is_some().then_some(&endpoint[..]),
+            project: project.flatten(),
+            client: record.client.map(text),
+            source: record.source.map(text),
+        }
     }
+}
+
+/// Appends `record`'s endpoint (`GET /v3/{id}/tracker`) to `out` and
+/// returns its project id; `None` when the line has no path.
+fn push_endpoint<'a>(record: &Record<'a>, out: &mut String) -> Option<Option<Cow<'a, str>>> {
+    let uri = record.uri?;
+    if let Some(method) = record.method {
+        out.push_str(&text(method));
+        out.push(' ');
+    }
+    Some(match text(uri) {
+        Cow::Borrowed(uri) => push_normalized(out, uri).map(Cow::Borrowed),
+        Cow::Owned(uri) => push_normalized(out, &uri).map(|p| Cow::Owned(p.to_owned())),
+    })
 }
 
 /// Breakdowns by code, for at most [`MAX_CODES`] codes like an
@@ -181,8 +189,6 @@ impl CodeBreakdowns {
 pub struct BreakdownLog {
     text: String,
     entries: Vec<LogEntry>,
-    /// Where an endpoint is built; empty between calls.
-    endpoint: String,
 }
 
 /// One error line in a [`BreakdownLog`]: spans of its text.
@@ -207,20 +213,20 @@ impl BreakdownLog {
         request_id: impl FnOnce() -> Option<&'r str>,
         position: LinePosition,
     ) {
-        let mut endpoint = std::mem::take(&mut self.endpoint);
-        let facts = Facts::of(record, &mut endpoint);
+        // The endpoint is built in the text itself, not copied there.
+        let start = self.text.len();
+        let project = push_endpoint(record, &mut self.text);
+        let endpoint = project.is_some().then_some(start..self.text.len());
         let entry = LogEntry {
             code: self.push_text(code),
-            endpoint: facts.endpoint.map(|e| self.push_text(e)),
-            project: facts.project.as_deref().map(|p| self.push_text(p)),
-            client: facts.client.as_deref().map(|c| self.push_text(c)),
-            source: facts.source.as_deref().map(|s| self.push_text(s)),
+            endpoint,
+            project: project.flatten().map(|p| self.push_text(&p)),
+            client: record.client.map(|c| self.push_text(&text(c))),
+            source: record.source.map(|s| self.push_text(&text(s))),
             position,
             request_id: request_id().map(|id| self.push_text(id)),
         };
         self.entries.push(entry);
-        endpoint.clear();
-        self.endpoint = endpoint;
     }
 
     /// Empties the log, keeping its buffers.

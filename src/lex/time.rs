@@ -3,8 +3,9 @@
 //! numbers, all to milliseconds since the Unix epoch, without allocation.
 //!
 //! Consecutive log lines mostly share the same second, so [`TimeParser`]
-//! remembers the last date-time-through-seconds it converted and only parses
-//! the fraction when the prefix repeats.
+//! remembers the last RFC 3339 date-time-through-seconds it converted and
+//! only parses the fraction when the prefix repeats, and the last access-log
+//! time whole.
 
 use super::number as scalar;
 
@@ -16,17 +17,13 @@ pub type EpochMillis = i64;
 /// One per worker thread; cheap to create.
 #[derive(Debug, Default)]
 pub struct TimeParser {
-    /// Date-time through seconds plus the UTC offset of the last conversion,
-    /// packed (see [`pack_key`]); `None` before the first.
-    key: Option<(u128, u128)>,
-    /// Whole seconds since the epoch for `key`.
-    seconds: i64,
+    /// The date-time through seconds and the UTC offset of the last RFC
+    /// 3339 conversion (see [`second_key`]), and its whole seconds since
+    /// the epoch; `None` before the first.
+    last_second: Option<(SecondKey, i64)>,
     /// The last `$time_local` text converted, whole (see [`window_key`]),
     /// and its result: consecutive access-log lines mostly repeat it.
     last_clf: Option<(WindowKey, EpochMillis)>,
-    /// The last UTC RFC 3339 second converted: its 19 bytes as the words
-    /// at 0 and 15 (see [`utc_second_key`]), and its seconds.
-    utc_second: Option<(u128, u32, i64)>,
 }
 
 const MONTHS: [&[u8; 3]; 12] =
@@ -62,7 +59,7 @@ impl TimeParser {
 
     /// RFC 3339 / ISO 8601: `yyyy-mm-ddTHH:MM:SS[.fff…][Z|±hh:mm|±hhmm]`.
     pub fn parse_rfc3339(&mut self, text: &[u8]) -> Option<EpochMillis> {
-        if let Some(millis) = self.same_utc_second(text) {
+        if let Some(millis) = self.usual_form_in_last_second(text) {
             return Some(millis);
         }
         if text.len() < 19 || text[4] != b'-' || text[7] != b'-' {
@@ -88,54 +85,61 @@ impl TimeParser {
             [b'+' | b'-', ..] => rest,
             _ => return None,
         };
-        let seconds = match self.cached(&text[..19], offset) {
+        let seconds = match self.cached(text, offset) {
             Some(seconds) => seconds,
             None => {
                 let year = digits(&text[0..4])?;
                 let month = digits(&text[5..7])?;
                 let day = digits(&text[8..10])?;
                 let seconds = civil_seconds(year as i64, month, day, &text[11..19], b':')? - offset_seconds(offset)?;
-                self.remember(&text[..19], offset, seconds);
+                self.remember(text, offset, seconds);
                 seconds
             }
         };
-        if offset.is_empty() {
-            let (head, tail) = utc_second_key(text);
-            self.utc_second = Some((head, tail, seconds));
-        }
         Some(seconds * 1000 + millis)
     }
 
-    /// The usual `yyyy-mm-ddTHH:MM:SS.mmmZ` within the UTC second converted
-    /// last: two word comparisons and three digits, where the general
-    /// parse walks the fraction and packs the key byte by byte.
+    /// The usual `yyyy-mm-ddTHH:MM:SS.mmmZ` within the second converted
+    /// last: the cache's key compared and three digits read, where the
+    /// general parse walks the fraction first.
     #[inline]
-    fn same_utc_second(&self, text: &[u8]) -> Option<EpochMillis> {
-        let (head, tail, seconds) = self.utc_second?;
-        if text.len() != 24 || text[19] != b'.' || text[23] != b'Z' || utc_second_key(text) != (head, tail) {
+    fn usual_form_in_last_second(&self, text: &[u8]) -> Option<EpochMillis> {
+        if text.len() != 24 || text[19] != b'.' || text[23] != b'Z' {
             return None;
         }
+        let seconds = self.cached(text, &[])?;
         let digit = |i: usize| Some(i64::from(text[i].wrapping_sub(b'0'))).filter(|&d| d <= 9);
         Some(seconds * 1000 + digit(20)? * 100 + digit(21)? * 10 + digit(22)?)
     }
 
-    fn cached(&self, prefix: &[u8], offset: &[u8]) -> Option<i64> {
-        let key = pack_key(prefix, offset)?;
-        (self.key == Some(key)).then_some(self.seconds)
+    /// The seconds of `text`'s first 19 bytes with `offset`, if they are
+    /// those converted last.
+    fn cached(&self, text: &[u8], offset: &[u8]) -> Option<i64> {
+        let (key, seconds) = self.last_second?;
+        (second_key(text, offset)? == key).then_some(seconds)
     }
 
-    fn remember(&mut self, prefix: &[u8], offset: &[u8], seconds: i64) {
-        self.key = pack_key(prefix, offset);
-        self.seconds = seconds;
+    fn remember(&mut self, text: &[u8], offset: &[u8], seconds: i64) {
+        self.last_second = second_key(text, offset).map(|key| (key, seconds));
     }
 }
 
-/// The first 19 bytes of an RFC 3339 text of 19 bytes or more (through
-/// the seconds) as the 16-byte word at 0 and the 4-byte word at 15.
-fn utc_second_key(text: &[u8]) -> (u128, u32) {
-    let head = u128::from_le_bytes(text[..16].try_into().expect("16 bytes"));
-    let tail = u32::from_le_bytes(text[15..19].try_into().expect("4 bytes"));
-    (head, tail)
+/// The first 19 bytes of an RFC 3339 text (through the seconds) as the
+/// 16-byte word at 0 and the 4-byte word at 15, and a UTC offset of at
+/// most 6 bytes packed with its length: a cache hit is three integer
+/// comparisons.
+type SecondKey = (u128, u32, u64);
+
+/// The key of `text` with `offset`; `None` for a text of fewer than 19
+/// bytes or an offset of more than 6.
+fn second_key(text: &[u8], offset: &[u8]) -> Option<SecondKey> {
+    if offset.len() > 6 {
+        return None;
+    }
+    let head = u128::from_le_bytes(text.get(..16)?.try_into().ok()?);
+    let tail = u32::from_le_bytes(text.get(15..19)?.try_into().ok()?);
+    let offset = offset.iter().fold(offset.len() as u64, |acc, &b| acc << 8 | u64::from(b));
+    Some((head, tail, offset))
 }
 
 /// [`TimeParser::parse_clf`] without the cache.
@@ -167,20 +171,6 @@ fn window_key(text: &[u8]) -> Option<WindowKey> {
     }
     let word = |bytes: &[u8]| u128::from_le_bytes(bytes.try_into().expect("16 bytes"));
     Some((word(&text[..16]), word(&text[len - 16..]), len))
-}
-
-/// Packs a 19-byte date-time prefix and an offset of at most 6 bytes
-/// into two integers, with the lengths, so that a cache hit is two integer
-/// comparisons rather than `memcmp` calls. `None` if they do not fit.
-fn pack_key(prefix: &[u8], offset: &[u8]) -> Option<(u128, u128)> {
-    let (head, rest) = prefix.split_at_checked(16)?;
-    if rest.len() > 4 || offset.len() > 6 {
-        return None;
-    }
-    let head = u128::from_le_bytes(head.try_into().ok()?);
-    let fold = |acc: u128, &b: &u8| acc << 8 | u128::from(b);
-    let tail = offset.iter().fold(rest.iter().fold(0, fold), fold);
-    Some((head, tail << 16 | (prefix.len() << 8 | offset.len()) as u128))
 }
 
 /// An epoch number as text: seconds (`1795762444`, `1795762444.123`) or,
