@@ -159,7 +159,7 @@ fn progress_bar_only_on_a_terminal() {
     cmd().arg(gateway()).assert().success().stderr("");
     // A terminal, through script(1) where it exists: the bar is drawn on
     // stderr, and not with --quiet.
-    let script = which_script().expect("this test needs script(1) from util-linux; .ci/run installs it");
+    let script = which_script().expect("this test needs script(1) from util-linux; ./test.sh installs it");
     let bin = env!("CARGO_BIN_EXE_cts-logscan");
     let run = |extra: &str| {
         let out = std::process::Command::new(&script)

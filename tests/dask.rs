@@ -1,5 +1,5 @@
 //! `contrib/dask/scan.py` on a real Dask `LocalCluster` with two worker
-//! processes (`pip install "dask[distributed]"`, which `.ci/run` does):
+//! processes (`pip install "dask[distributed]"`, which `./test.sh` does):
 //! eight shards of a generated corpus, some gzipped and one damaged, scanned
 //! on the workers and merged in a tree, give the report of one scan over all
 //! of them, and the damaged shard is named; `--scheduler` joins a running
@@ -33,7 +33,7 @@ fn fan_out_with(options: &[&str], shards: &[PathBuf], fan_in: &str, cli_flags: &
     let probe = Command::new("python3").args(["-c", "import dask.distributed"]).output();
     match probe {
         Ok(probe) if probe.status.success() => {}
-        _ => panic!("this test needs python3 with Dask: pip install \"dask[distributed]\" (.ci/run does)"),
+        _ => panic!("this test needs python3 with Dask: pip install \"dask[distributed]\" (./test.sh does)"),
     }
     Command::new("python3")
         .arg(driver())
@@ -153,7 +153,7 @@ impl Drop for Sshd {
 impl Sshd {
     fn start() -> Sshd {
         let sshd = Path::new("/usr/sbin/sshd");
-        assert!(sshd.exists(), "this test needs sshd: apt-get install openssh-server (.ci/run does)");
+        assert!(sshd.exists(), "this test needs sshd: apt-get install openssh-server (./test.sh does)");
         let dir = tempfile::tempdir().unwrap();
         for key in ["host_key", "user_key"] {
             let made = Command::new("ssh-keygen")
@@ -275,7 +275,7 @@ impl Cluster {
                 .stderr(log(name))
                 .spawn()
                 .unwrap_or_else(|e| {
-                    panic!("python3 -m {module}: {e}; pip install \"dask[distributed]\" (.ci/run does)")
+                    panic!("python3 -m {module}: {e}; pip install \"dask[distributed]\" (./test.sh does)")
                 })
         };
         let port = port.to_string();

