@@ -10,7 +10,7 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::report::{CodeReport, Report, SCHEMA_VERSION};
+use crate::report::{CodeReport, Report, SCHEMA_VERSION, escape};
 
 /// How rows are ordered, as the renderers say it.
 pub const ORDER: &str = "Rows: codes that appeared or vanished first, then the others by how far their rate per 1,000 requests moved (p99 change breaks ties), unchanged codes last.";
@@ -187,7 +187,7 @@ impl Diff {
             writeln!(
                 wtr,
                 "| {} | {} | {} → {} | {} | {} | {} | {} | {} |",
-                c.code.replace('|', "\\|"),
+                escape(&c.code).replace('|', "\\|"),
                 change_name(c.change),
                 count(c.count.base),
                 count(c.count.new),
@@ -234,7 +234,7 @@ fn cells(c: &CodeDiff, num: fn(Option<f64>) -> String) -> [String; COLUMNS] {
     let count = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.0}"));
     let pct = |d: &Delta| num(d.relative.map(|r| r * 100.0));
     [
-        c.code.clone(),
+        escape(&c.code).into_owned(),
         change_name(c.change).to_owned(),
         count(c.count.base),
         count(c.count.new),

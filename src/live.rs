@@ -26,10 +26,10 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     let delivery = config.delivery();
     let mut follower = Follower::new(config.sources(), config.follow_options())?;
     if !follower.has_events() && !delivery.quiet() {
-        eprintln!(
-            "cts-logscan: no filesystem events (inotify watches may be exhausted): checking every {} ms",
+        crate::say(format_args!(
+            "no filesystem events (inotify watches may be exhausted): checking every {} ms",
             live.poll_interval.as_millis()
-        );
+        ));
     }
     let mut alerts = Alerts::new(live.alerts.clone());
     let mut children: Vec<Child> = Vec::new();
@@ -48,7 +48,7 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
                 let text = announce(&event, &live, &mut children);
                 match &mut screen {
                     Some(screen) => screen.view.alert(text),
-                    None => eprintln!("cts-logscan: {text}"),
+                    None => crate::say(&text),
                 }
                 alerted |= event.state == AlertState::Firing;
             }
@@ -58,7 +58,7 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
                     screen.draw()?;
                 }
                 None => {
-                    serde_json::to_writer(&mut out, &snapshot)?;
+                    cts_logscan::report::write_json(&mut out, &snapshot)?;
                     writeln!(out)?;
                     out.flush()?;
                 }
@@ -154,7 +154,7 @@ fn announce(event: &AlertEvent, live: &Live, children: &mut Vec<Child>) -> Strin
         .spawn();
     match spawned {
         Ok(child) => children.push(child),
-        Err(e) => eprintln!("cts-logscan: --alert-exec could not run {command:?}: {e}"),
+        Err(e) => crate::say(format_args!("--alert-exec could not run {command:?}: {e}")),
     }
     text
 }

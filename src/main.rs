@@ -29,7 +29,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("cts-logscan: {err:#}");
+            say(format_args!("{err:#}"));
             ExitCode::from(2)
         }
     }
@@ -89,13 +89,13 @@ fn diff(base: &Path, new: &Path, output: DiffOutput, rules: &[rules::Rule]) -> a
         DiffOutput::Csv => comparison.render_csv(&mut out)?,
         DiffOutput::Markdown => comparison.render_markdown(&mut out)?,
         DiffOutput::Json => {
-            serde_json::to_writer_pretty(&mut out, &comparison)?;
+            report::write_json_pretty(&mut out, &comparison)?;
             writeln!(out)?;
         }
     }
     out.flush()?;
     let breaches = rules::breaches(rules, &new);
-    breaches.iter().for_each(|breach| eprintln!("cts-logscan: {breach}"));
+    breaches.iter().for_each(say);
     Ok(if breaches.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
@@ -115,13 +115,13 @@ fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
         bar.finish_and_clear();
     }
     // Errors are never silenced: -q is for progress and warnings.
-    state.errors().for_each(|error| eprintln!("cts-logscan: {error}"));
+    state.errors().for_each(say);
     if state.inputs.is_empty() && state.directory_errors.is_empty() {
         bail!("no input file to read");
     }
     if !delivery.quiet() {
-        state.inputs.iter().filter_map(|input| input.format_hint()).for_each(|hint| eprintln!("cts-logscan: {hint}"));
-        state.warnings().iter().for_each(|warning| eprintln!("cts-logscan: {warning}"));
+        state.inputs.iter().filter_map(|input| input.format_hint()).for_each(say);
+        state.warnings().iter().for_each(say);
     }
     deliver(&state, delivery)
 }
@@ -133,7 +133,7 @@ fn merge(paths: &[PathBuf], allow_overlap: bool, delivery: &Delivery) -> anyhow:
     let state = state::merge(parts, allow_overlap)?;
     // The inputs that failed in the scans fail the merge too (exit 2):
     // say which, as the scan did.
-    state.errors().for_each(|error| eprintln!("cts-logscan: {error}"));
+    state.errors().for_each(say);
     deliver(&state, delivery)
 }
 
@@ -142,7 +142,7 @@ fn merge(paths: &[PathBuf], allow_overlap: bool, delivery: &Delivery) -> anyhow:
 /// breached.
 pub(crate) fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<ExitCode> {
     if !delivery.quiet() {
-        delivery.warnings().iter().for_each(|warning| eprintln!("cts-logscan: {warning}"));
+        delivery.warnings().iter().for_each(say);
     }
     if delivery.renderer().is_some() && state.nothing_read() {
         // No report of zeros that a nightly job could take for a quiet
@@ -169,7 +169,7 @@ pub(crate) fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<Exit
     } else {
         rules::breaches(delivery.rules(), &Report::build(state, &ReportOptions { codes: Vec::new(), ..options }))
     };
-    breaches.iter().for_each(|breach| eprintln!("cts-logscan: {breach}"));
+    breaches.iter().for_each(say);
     Ok(if state.errors().next().is_some() {
         ExitCode::from(2)
     } else if !breaches.is_empty() {
@@ -177,6 +177,12 @@ pub(crate) fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<Exit
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Prints a message on stderr as `cts-logscan: MESSAGE`, with any control
+/// character in it (from a file name or a log) escaped.
+pub(crate) fn say(message: impl std::fmt::Display) {
+    eprintln!("cts-logscan: {}", report::escape(&message.to_string()));
 }
 
 /// A progress display on stderr, drawn once reading starts.
@@ -198,10 +204,12 @@ fn show_progress(bar: &ProgressBar, progress: &Progress<'_>) {
         bar.set_style(ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_spinner()));
         bar.set_length(progress.total.unwrap_or(u64::MAX));
     }
+    let name = progress.name.to_string();
+    let name = report::escape(&name);
     let file = if progress.inputs > 1 {
-        format!("[{}/{}] {}", progress.input + 1, progress.inputs, progress.name)
+        format!("[{}/{}] {name}", progress.input + 1, progress.inputs)
     } else {
-        progress.name.to_string()
+        name.into_owned()
     };
     bar.set_message(file);
     bar.set_position(progress.read);

@@ -211,7 +211,7 @@ impl State {
     ///
     /// Whatever writing to `wtr` returns.
     pub fn write(&self, wtr: &mut dyn io::Write) -> io::Result<()> {
-        serde_json::to_writer(&mut *wtr, self)?;
+        crate::report::write_json(&mut *wtr, self)?;
         writeln!(wtr)
     }
 

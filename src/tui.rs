@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use cts_logscan::catalog;
 use cts_logscan::follow::{LiveCode, Shift, Snapshot};
+use cts_logscan::report::escape;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -331,19 +332,6 @@ fn sparkline(points: &[u64]) -> String {
     points.iter().map(|&n| if n == 0 { ' ' } else { BARS[((n * 8 - 1) / top).min(7) as usize] }).collect()
 }
 
-/// Text from a log with control characters (C0, DEL, C1) shown as `\xNN`.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.push_str(&format!("\\x{:02x}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -425,7 +413,7 @@ mod tests {
         press(&mut view, KeyCode::Enter);
         let lines = screen(200, 50, &view);
         assert!(lines.iter().any(|l| l.contains("CTS.0004 (HTTP 500): Data write exception.")), "{lines:#?}");
-        assert!(lines.iter().any(|l| l.contains("POST /v3/{id}/tracker\\x1b[2J 9 (90 % now, 10 % before)")));
+        assert!(lines.iter().any(|l| l.contains("POST /v3/{id}/tracker\\u001b[2J 9 (90 % now, 10 % before)")));
         let spark = lines.iter().find(|l| l.starts_with("CTS.0004")).unwrap();
         assert!(spark.contains('█'), "{spark}");
         press(&mut view, KeyCode::Char('s'));

@@ -4,6 +4,7 @@
 mod cli;
 mod compressed;
 mod dask;
+mod escape;
 mod follow;
 mod formats;
 mod fuzz_corpus;

@@ -332,3 +332,14 @@ fn html_report_renders_in_a_browser() {
     assert!(long_page.contains("<h2>Errors per 10 min</h2>"), "{long_page}");
     assert!(long_page.contains(">00:00</text>") && long_page.contains(">01:20</text>"), "time labels");
 }
+
+#[test]
+fn a_table_written_to_a_file_shows_messages_in_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.txt");
+    cmd().args([&gateway(), "--wide", "-o", path.to_str().unwrap()]).assert().success();
+    let table = std::fs::read_to_string(&path).unwrap();
+    // 101 characters, the documented message of CTS.0209.
+    let message = "You cannot create different trackers to record the same type of operations on the same OBS bucket.";
+    assert!(table.contains(message), "{table}");
+}

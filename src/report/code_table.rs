@@ -4,6 +4,7 @@
 //! [`DROP_ORDER`]; `CODE` and `COUNT` always stay.
 
 use super::CodeReport;
+use super::escape::escape;
 use super::text::{ellipsize, ms, ms_percentile, short_time, thousands};
 
 /// Columns of the table.
@@ -34,7 +35,8 @@ const FIRST_SEEN: usize = 12;
 const LAST_SEEN: usize = 13;
 const MESSAGE: usize = 14;
 
-/// Longest message shown, whatever the width.
+/// Longest message shown when the table is fitted to a terminal; `--wide`,
+/// a file or a pipe show messages in full.
 const MESSAGE_WIDTH: usize = 60;
 
 /// A message shorter than this is dropped rather than shown.
@@ -58,6 +60,7 @@ pub fn lines(codes: &[CodeReport], width: Option<usize>) -> Vec<String> {
     let mut shown: Vec<usize> =
         (0..COLUMNS).filter(|&i| i != IN_MALFORMED || codes.iter().any(|c| c.in_malformed_lines > 0)).collect();
     if let Some(width) = width {
+        widths[MESSAGE] = widths[MESSAGE].min(MESSAGE_WIDTH);
         fit(&mut shown, &mut widths, width);
         for row in &mut rows {
             row[MESSAGE] = ellipsize(&row[MESSAGE], widths[MESSAGE]);
@@ -122,7 +125,7 @@ fn row(code: &CodeReport) -> [String; COLUMNS] {
         thousands(code.in_malformed_lines),
         short_time(code.first_seen.as_deref()),
         short_time(code.last_seen.as_deref()),
-        ellipsize(&message.replace(['\n', '\r', '\t'], " "), MESSAGE_WIDTH),
+        escape(message).into_owned(),
     ]
 }
 

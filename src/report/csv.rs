@@ -7,6 +7,7 @@
 
 use std::io;
 
+use super::escape::escape;
 use super::{CodeReport, Render, Report};
 
 /// Writes the per-code rows as CSV.
@@ -64,6 +65,6 @@ fn row(code: &CodeReport) -> [String; 17] {
         latency(|l| l.max),
         opt(code.first_seen.clone()),
         opt(code.last_seen.clone()),
-        opt(code.display_message().map(str::to_owned)),
+        opt(code.display_message().map(|m| escape(m).into_owned())),
     ]
 }

@@ -3,6 +3,7 @@
 
 use std::io;
 
+use super::escape::escape;
 use super::{Render, Report};
 
 /// Writes the report as GitHub-flavoured Markdown.
@@ -29,7 +30,7 @@ impl Render for MarkdownRenderer {
                 filter.since.as_deref().unwrap_or("-"),
                 filter.until.as_deref().unwrap_or("-"),
                 patterns(filter.statuses.iter().map(ToString::to_string).collect()),
-                patterns(filter.codes.iter().map(ToString::to_string).collect()),
+                cell(&patterns(filter.codes.iter().map(ToString::to_string).collect())),
             )?;
         }
         if let (Some(first), Some(last)) = (&s.first_time, &s.last_time) {
@@ -66,7 +67,7 @@ impl Render for MarkdownRenderer {
     }
 }
 
-/// Escapes what would break a table cell.
+/// Escapes control characters and what would break a table cell.
 fn cell(text: &str) -> String {
-    text.replace('|', "\\|").replace(['\n', '\r'], " ")
+    escape(text).replace('|', "\\|")
 }

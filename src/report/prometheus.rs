@@ -92,7 +92,8 @@ fn summary(wtr: &mut dyn Write, labels: &str, latency: &LatencyReport) -> io::Re
     writeln!(wtr, "{name}_count{braces} {}", latency.count)
 }
 
-/// Label values escape `\`, `"` and line feeds.
+/// Label values escape `\` and `"`, after the one escape of control
+/// characters (which leaves no line feed).
 fn escape(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    super::escape::escape(value).replace('\\', "\\\\").replace('"', "\\\"")
 }

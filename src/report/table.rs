@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use super::code_table;
+use super::escape::{Escaped, escape};
 use crate::lex::time::format_rfc3339;
 
 use super::text::{
@@ -201,7 +202,11 @@ impl TableRenderer {
             if items.is_empty() {
                 return "-".to_owned();
             }
-            items.iter().map(|i| format!("{} ({})", i.name, thousands(i.count))).collect::<Vec<_>>().join(", ")
+            items
+                .iter()
+                .map(|i| format!("{} ({})", Escaped(&i.name), thousands(i.count)))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
         for code in codes {
             let Some(top) = &code.top else { continue };
@@ -219,7 +224,13 @@ impl TableRenderer {
                 writeln!(wtr, "  (more distinct values than kept: counts may be low by up to {})", thousands(worst))?;
             }
             for sample in &top.request_ids {
-                writeln!(wtr, "  request id   {}  {}:{}", sample.request_id, sample.file, sample.line)?;
+                writeln!(
+                    wtr,
+                    "  request id   {}  {}:{}",
+                    Escaped(&sample.request_id),
+                    Escaped(&sample.file),
+                    sample.line
+                )?;
             }
         }
         Ok(())
@@ -236,7 +247,7 @@ impl TableRenderer {
         writeln!(wtr)?;
         writeln!(wtr, "{}", self.paint("1", "CTS traces by service_type and trace_name:"))?;
         let list = |items: &[NameCount]| -> String {
-            items.iter().map(|i| format!("{} {}", i.name, thousands(i.count))).collect::<Vec<_>>().join(", ")
+            items.iter().map(|i| format!("{} {}", Escaped(&i.name), thousands(i.count))).collect::<Vec<_>>().join(", ")
         };
         for code in traced {
             writeln!(
@@ -258,7 +269,7 @@ impl TableRenderer {
         writeln!(wtr)?;
         writeln!(wtr, "{}", self.paint("1", &format!("malformed lines (first {}):", s.malformed_samples.len())))?;
         for sample in &s.malformed_samples {
-            writeln!(wtr, "  {}:{}  {}", sample.file, sample.line, sample.kind.name())?;
+            writeln!(wtr, "  {}:{}  {}", Escaped(&sample.file), sample.line, sample.kind.name())?;
         }
         Ok(())
     }
@@ -307,7 +318,7 @@ fn filter_text(filter: &FilterReport) -> String {
             joined(filter.codes.iter().map(ToString::to_string).collect())
         ));
     }
-    parts.join(" · ")
+    escape(&parts.join(" · ")).into_owned()
 }
 
 #[cfg(test)]
