@@ -285,7 +285,9 @@ pub struct ReportArgs {
 
     /// Exit with code 1 when a rule is breached (the report is still
     /// written in full); repeatable. `error_rate>0.5%`, `unknown_codes>0`,
-    /// `p99>2s`, `CTS.0004>0`, `CTS.0003:p99>500ms`, `CTS.0003:rate>1%`.
+    /// `p99>2s`, `CTS.0004>0`, `CTS.0003:p99>500ms`, `CTS.0003:rate>1%`,
+    /// `malformed_rate>1%`, `requests<1` (fail when nothing was read). A
+    /// rule with no data to judge exits with 2.
     #[arg(long, value_name = "RULE", value_parser = Rule::parse)]
     pub fail_on: Vec<Rule>,
 
