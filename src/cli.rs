@@ -149,8 +149,10 @@ pub struct ScanArgs {
     pub log_format: Option<LogFormat>,
 
     /// Only requests at or after this time; earlier ones are counted as
-    /// filtered. RFC 3339 (2026-11-27T14:05:00Z), or relative to the newest
-    /// record: 2h, 30m, 1d, yesterday, 14:05 (UTC). Relative times read
+    /// filtered. RFC 3339 (2026-11-27T14:05:00Z), a date (2026-11-27, its
+    /// 00:00 UTC), or relative to the newest record: 2h, 30m, 1d,
+    /// yesterday (that day only, unless --until is given), 14:05 (the
+    /// latest at or before the newest record, UTC). Relative times read
     /// files twice and do not work on stdin.
     #[arg(long, value_name = "TIME", value_parser = TimeSpec::parse)]
     pub since: Option<TimeSpec>,

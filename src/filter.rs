@@ -3,7 +3,7 @@
 //! report shows.
 
 use crate::lex::number::parse_status;
-use crate::lex::time::{EpochMillis, TimeParser};
+use crate::lex::time::{EpochMillis, TimeParser, format_rfc3339};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -27,22 +27,23 @@ pub struct Filter {
 /// A time as typed after `--since`/`--until`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeSpec {
-    /// An RFC 3339 time.
+    /// An RFC 3339 time, or a date alone (`2026-11-27`: its 00:00 UTC).
     At(EpochMillis),
     /// `2h`, `30m`, `45s`, `1d`: that long before the newest record.
     Ago(i64),
     /// `yesterday`: the start (00:00 UTC) of the day before the newest
-    /// record's day.
+    /// record's day. As `--since` without `--until`, the window ends where
+    /// that day ends.
     Yesterday,
-    /// `14:05`: that time (UTC) on the day of the newest record.
+    /// `14:05`: the latest such time (UTC) at or before the newest record.
     TimeOfDay(i64),
 }
 
 const DAY_MS: i64 = 86_400_000;
 
 impl TimeSpec {
-    /// Parses `2026-11-27T14:05:00Z`, `2h`, `30m`, `45s`, `1d`, `yesterday`
-    /// or `14:05`.
+    /// Parses `2026-11-27T14:05:00Z`, `2026-11-27`, `2h`, `30m`, `45s`,
+    /// `1d`, `yesterday` or `14:05`.
     ///
     /// # Errors
     ///
@@ -51,13 +52,13 @@ impl TimeSpec {
         let error = || {
             Error::invalid_value(
                 text,
-                "is not a time: use RFC 3339 (2026-11-27T14:05:00Z), a duration back from the newest record (2h, 30m, 45s, 1d), yesterday, or HH:MM",
+                "is not a time: use RFC 3339 (2026-11-27T14:05:00Z), a date (2026-11-27, its 00:00 UTC), a duration back from the newest record (2h, 30m, 45s, 1d), yesterday, or HH:MM",
             )
         };
         if text == "yesterday" {
             return Ok(TimeSpec::Yesterday);
         }
-        if let Some(ms) = TimeParser::default().parse_rfc3339(text.as_bytes()) {
+        if let Some(ms) = parse_date(text).or_else(|| TimeParser::default().parse_rfc3339(text.as_bytes())) {
             return Ok(TimeSpec::At(ms));
         }
         if let Some((h, m)) = text.split_once(':') {
@@ -67,6 +68,10 @@ impl TimeSpec {
             } else {
                 Err(error())
             };
+        }
+        // A bare number is no time: seconds ago, or since the epoch?
+        if text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(error());
         }
         parse_duration(text).map(TimeSpec::Ago).map_err(|_| error())
     }
@@ -83,9 +88,44 @@ impl TimeSpec {
             TimeSpec::At(ms) => ms,
             TimeSpec::Ago(ms) => newest - ms,
             TimeSpec::Yesterday => day_start - DAY_MS,
+            TimeSpec::TimeOfDay(ms) if day_start + ms > newest => day_start + ms - DAY_MS,
             TimeSpec::TimeOfDay(ms) => day_start + ms,
         }
     }
+}
+
+/// `--since` and `--until` resolved against `newest` (the newest record,
+/// or now while following) into `[since, until)`. `--since yesterday`
+/// without `--until` ends where yesterday ends.
+///
+/// # Errors
+///
+/// When `since` is not before `until`: the window could select nothing.
+pub fn resolve_window(
+    since: Option<TimeSpec>,
+    until: Option<TimeSpec>,
+    newest: EpochMillis,
+) -> Result<(Option<EpochMillis>, Option<EpochMillis>), Error> {
+    let start = since.map(|t| t.resolve(newest));
+    let end = match (since, until) {
+        (_, Some(until)) => Some(until.resolve(newest)),
+        (Some(TimeSpec::Yesterday), None) => start.map(|yesterday| yesterday + DAY_MS),
+        (_, None) => None,
+    };
+    match (start, end) {
+        (Some(start), Some(end)) if start >= end => {
+            Err(Error::EmptyWindow { since: format_rfc3339(start), until: format_rfc3339(end) })
+        }
+        window => Ok(window),
+    }
+}
+
+/// `2026-11-27`: that day's 00:00 UTC.
+fn parse_date(text: &str) -> Option<EpochMillis> {
+    let bytes = text.as_bytes();
+    let date_shaped = bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() });
+    date_shaped.then(|| TimeParser::default().parse_rfc3339(format!("{text}T00:00:00Z").as_bytes()))?
 }
 
 /// `500ms`, `45s`, `30m`, `2h`, `1d` in milliseconds.
@@ -265,11 +305,34 @@ mod tests {
         assert_eq!(at("30m"), newest - 1_800_000);
         assert_eq!(at("1d"), newest - DAY_MS);
         assert_eq!(at("yesterday"), 1_795_651_200_000); // 2026-11-26T00:00:00Z
-        assert_eq!(at("14:05"), 1_795_788_300_000); // 2026-11-27T14:05:00Z
+        // The latest 14:05 at or before 08:40: the day before's.
+        assert_eq!(at("14:05"), 1_795_788_300_000 - DAY_MS); // 2026-11-26T14:05:00Z
+        assert_eq!(at("08:40"), newest);
+        assert_eq!(at("08:39"), newest - 60_000);
         assert_eq!(at("2026-11-27T10:00:00Z"), 1_795_773_600_000);
+        assert_eq!(at("2026-11-27"), 1_795_737_600_000); // 2026-11-27T00:00:00Z
         assert!(!TimeSpec::parse("2026-11-27T10:00:00Z").unwrap().is_relative());
-        for bad in ["tomorrow", "2x", "-2h", "0m", "25:00", "14:5:3", "", "h"] {
+        assert!(!TimeSpec::parse("2026-11-27").unwrap().is_relative());
+        for bad in ["tomorrow", "2x", "-2h", "0m", "25:00", "14:5:3", "", "h", "2026-13-01", "2026-11-2", "1800"] {
             assert!(TimeSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn windows_resolve_and_refuse_to_be_empty() {
+        let newest = 1_795_768_800_000; // 2026-11-27T08:40:00Z
+        let spec = |text: &str| Some(TimeSpec::parse(text).unwrap());
+        let yesterday = 1_795_651_200_000; // 2026-11-26T00:00:00Z
+        assert_eq!(
+            resolve_window(spec("yesterday"), None, newest).unwrap(),
+            (Some(yesterday), Some(yesterday + DAY_MS))
+        );
+        assert_eq!(resolve_window(spec("yesterday"), spec("2h"), newest).unwrap().1, Some(newest - 7_200_000));
+        assert_eq!(resolve_window(None, spec("yesterday"), newest).unwrap(), (None, Some(yesterday)));
+        assert_eq!(resolve_window(spec("2h"), None, newest).unwrap(), (Some(newest - 7_200_000), None));
+        for (since, until) in [("1h", "2h"), ("1h", "1h"), ("2026-11-27", "2026-11-26"), ("08:40", "08:40")] {
+            let error = resolve_window(spec(since), spec(until), newest).unwrap_err().to_string();
+            assert!(error.contains("is not before --until"), "{since} {until}: {error}");
         }
     }
 

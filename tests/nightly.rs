@@ -5,7 +5,7 @@
 
 use predicates::prelude::*;
 
-use crate::util::{cmd, fixture};
+use crate::util::{cmd, fixture, json_report};
 
 fn path(name: &str) -> String {
     fixture(name).to_str().unwrap().to_owned()
@@ -140,4 +140,69 @@ fn reading_no_request_warns_and_requests_below_one_fails() {
     std::fs::write(&garbage, "{\"a\":\n{\"b\":\n").unwrap();
     let stderr = scan_stderr(&[garbage.to_str().unwrap(), "--format", "ndjson"], 0);
     assert!(stderr.contains("no requests read (2 lines: 2 malformed)"), "{stderr}");
+}
+
+/// Requests in `two_days.ndjson` the window selects: 7 requests from
+/// 2026-11-25T23:59:00Z to the newest, 2026-11-27T09:30:00Z.
+fn selected(window: &[&str]) -> u64 {
+    let report = json_report(&[&[path("ndjson/two_days.ndjson").as_str()], window].concat());
+    report["summary"]["requests"].as_u64().unwrap()
+}
+
+/// 10: `--since` at or after `--until` is a usage error, also when they
+/// are relative and resolve so.
+#[test]
+fn an_empty_window_is_a_usage_error() {
+    let input = path("ndjson/two_days.ndjson");
+    for window in [
+        ["--since", "2026-11-27", "--until", "2026-11-26"],
+        ["--since", "2026-11-27T00:00:00Z", "--until", "2026-11-27T00:00:00Z"],
+        ["--since", "1h", "--until", "2h"],
+    ] {
+        let stderr = scan_stderr(&[&[input.as_str()], &window[..]].concat(), 2);
+        assert!(stderr.contains("is not before --until"), "{window:?}: {stderr}");
+    }
+    let stderr = scan_stderr(&[&input, "--since", "1h", "--until", "2h"], 2);
+    assert!(
+        stderr.contains("--since 2026-11-27T08:30:00.000Z is not before --until 2026-11-27T07:30:00.000Z"),
+        "{stderr}"
+    );
+}
+
+/// 10: `14:05` is the latest 14:05 at or before the newest record (here
+/// the day before's); `yesterday` is that calendar day only; a date alone
+/// is its UTC midnight.
+#[test]
+fn relative_and_date_windows_mean_what_they_say() {
+    // From 2026-11-26T14:05: 23:59:59, then the 27th's 00:00, 08:00, 09:30.
+    assert_eq!(selected(&["--since", "14:05"]), 4);
+    assert_eq!(selected(&["--since", "09:30"]), 1);
+    // 2026-11-26: 00:00, 12:00, 23:59:59.
+    assert_eq!(selected(&["--since", "yesterday"]), 3);
+    assert_eq!(selected(&["--until", "yesterday"]), 1);
+    assert_eq!(selected(&["--since", "2026-11-26"]), 6);
+    assert_eq!(selected(&["--since", "2026-11-26", "--until", "2026-11-27"]), 3);
+    assert_eq!(selected(&["--until", "2026-11-26"]), 1);
+    let report = json_report(&[&path("ndjson/two_days.ndjson"), "--since", "yesterday"]);
+    assert_eq!(report["summary"]["filter"]["since"], "2026-11-26T00:00:00.000Z");
+    assert_eq!(report["summary"]["filter"]["until"], "2026-11-27T00:00:00.000Z");
+}
+
+/// 10: a window that selects no request says which window and when the
+/// data is.
+#[test]
+fn a_window_that_selects_nothing_warns_with_the_data_span() {
+    let input = path("ndjson/two_days.ndjson");
+    let stderr = scan_stderr(&[&input, "--since", "2026-12-01T00:00:00Z"], 0);
+    assert!(
+        stderr.contains(
+            "the window [2026-12-01T00:00:00.000Z, the end) selected none of the 7 requests: \
+             the data spans 2026-11-25T23:59:00.000Z to 2026-11-27T09:30:00.000Z"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--fail-on 'requests<1'"), "{stderr}");
+    scan_stderr(&[&input, "--until", "2026-11-01", "--fail-on", "requests<1"], 1);
+    // A window with requests in it says nothing.
+    assert_eq!(scan_stderr(&[&input, "--since", "2026-11-27"], 0), "");
 }
