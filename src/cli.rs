@@ -183,8 +183,9 @@ pub struct ScanArgs {
     #[arg(long, value_name = "CODE")]
     pub code: Vec<String>,
 
-    /// Worker threads; 0 means one per logical CPU. The report is the same
-    /// for any value.
+    /// Worker threads; 0 means one per logical CPU, and more than 4 per
+    /// logical CPU are capped with a warning. The report is the same for
+    /// any value.
     #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 

@@ -206,3 +206,22 @@ fn a_window_that_selects_nothing_warns_with_the_data_span() {
     // A window with requests in it says nothing.
     assert_eq!(scan_stderr(&[&input, "--since", "2026-11-27"], 0), "");
 }
+
+/// 16: thousands of threads on a small file are capped at 4 per CPU, with
+/// a warning naming both counts; the report does not change.
+#[test]
+fn absurd_thread_counts_are_capped() {
+    let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+    let output = cmd()
+        .args([&path("ndjson/gateway.ndjson"), "--threads", "5000", "--output", "json"])
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains(&format!("--threads 5000: using {} (4 per logical CPU", 4 * cpus)), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["summary"]["requests"], 8);
+    assert_eq!(scan_stderr(&[&path("ndjson/gateway.ndjson"), "--threads", "5000", "-q"], 0), "");
+}
