@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use cts_logscan::filter::{StatusPattern, TimeSpec, parse_duration};
+use cts_logscan::filter::{CodePattern, StatusPattern, TimeSpec, parse_duration};
 use cts_logscan::follow::AlertRule;
 use cts_logscan::format::LogFormat;
 use cts_logscan::rules::Rule;
@@ -178,10 +178,11 @@ pub struct ScanArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_duration)]
     pub bucket: Option<i64>,
 
-    /// Report only codes matching this code or glob (CTS.02*); repeatable.
-    /// Totals still cover all codes.
-    #[arg(long, value_name = "CODE")]
-    pub code: Vec<String>,
+    /// Report only codes matching this code or glob (CTS.02*, `*` and `?`);
+    /// repeatable. Totals still cover all codes. A pattern that matches no
+    /// code seen gets a warning.
+    #[arg(long, value_name = "CODE", value_parser = CodePattern::parse)]
+    pub code: Vec<CodePattern>,
 
     /// Worker threads; 0 means one per logical CPU, and more than 4 per
     /// logical CPU are capped with a warning. The report is the same for

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use cts_logscan::aggregate::{Collect, Precision};
-use cts_logscan::filter::{CodePattern, TimeSpec};
+use cts_logscan::filter::TimeSpec;
 use cts_logscan::follow::{AlertRule, FollowOptions};
 use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit};
 use cts_logscan::input::{ObjectUrl, ReaderOptions, Source};
@@ -137,7 +137,7 @@ impl ScanConfig {
             since: args.since,
             until: args.until,
             statuses: args.status.clone(),
-            codes: args.code.iter().map(|c| CodePattern::new(c)).collect(),
+            codes: args.code.clone(),
             collect: Collect {
                 // The HTML chart needs a series: per minute unless asked.
                 bucket_ms: args.bucket.or((self.delivery.output() == OutputFormat::Html).then_some(60_000)),

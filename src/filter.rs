@@ -128,16 +128,19 @@ fn parse_date(text: &str) -> Option<EpochMillis> {
     date_shaped.then(|| TimeParser::default().parse_rfc3339(format!("{text}T00:00:00Z").as_bytes()))?
 }
 
-/// `500ms`, `45s`, `30m`, `2h`, `1d` in milliseconds.
+/// `500ms`, `45s`, `30m`, `2h`, `1d` in milliseconds; a bare number is
+/// seconds, as in `watch -n 1`.
 ///
 /// # Errors
 ///
 /// For anything else, or a zero or negative duration.
 pub fn parse_duration(text: &str) -> Result<i64, Error> {
-    let error = || Error::invalid_value(text, "is not a duration like 500ms, 45s, 30m, 2h or 1d");
+    let error =
+        || Error::invalid_value(text, "is not a duration like 500ms, 45s, 30m, 2h or 1d (a bare number is seconds)");
     let (number, unit) = match text.strip_suffix("ms") {
         Some(number) => (number, 1),
         None => match text.chars().last() {
+            Some('0'..='9') => (text, 1_000),
             Some('s') => (&text[..text.len() - 1], 1_000),
             Some('m') => (&text[..text.len() - 1], 60_000),
             Some('h') => (&text[..text.len() - 1], 3_600_000),
@@ -221,9 +224,41 @@ impl StatusPattern {
 }
 
 impl CodePattern {
-    /// A pattern; codes are case-sensitive.
+    /// A pattern, taken as it is; codes are case-sensitive. [`parse`]
+    /// checks a pattern typed by a user.
+    ///
+    /// [`parse`]: CodePattern::parse
     pub fn new(pattern: &str) -> CodePattern {
         CodePattern(pattern.to_owned())
+    }
+
+    /// Parses `--code`: a code (`CTS.0003`) or a glob over codes with `*`
+    /// and `?` (`CTS.02*`).
+    ///
+    /// # Errors
+    ///
+    /// For an empty pattern, and for characters that no code holds or
+    /// that other globs give a meaning this one lacks (`[…]`, `{…}`), so
+    /// that a pattern never silently matches nothing.
+    pub fn parse(text: &str) -> Result<CodePattern, Error> {
+        let error = |why: String| {
+            Error::invalid_value(
+                text,
+                format!(
+                    "is not a code pattern: {why}; give a code (CTS.0003) or a glob with * and ? (CTS.02*), and repeat --code for several"
+                ),
+            )
+        };
+        if text.is_empty() {
+            return Err(error("it is empty".to_owned()));
+        }
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '*' | '?');
+        match text.chars().find(|&c| !allowed(c)) {
+            Some('[' | ']') => Err(error("character classes ([...]) are not supported".to_owned())),
+            Some('{' | '}') => Err(error("alternatives ({a,b}) are not supported".to_owned())),
+            Some(c) => Err(error(format!("{c:?} does not occur in error codes"))),
+            None => Ok(CodePattern::new(text)),
+        }
     }
 
     /// Whether `code` matches.
@@ -295,6 +330,30 @@ mod tests {
         assert!(CodePattern::new("CTS.000?").matches("CTS.0003"));
         assert!(CodePattern::new("CTS.0003").matches("CTS.0003") && !CodePattern::new("CTS.0003").matches("CTS.00033"));
         assert!(CodePattern::new("*").matches(""));
+    }
+
+    #[test]
+    fn code_patterns_are_checked() {
+        assert_eq!(CodePattern::parse("CTS.02*").unwrap(), CodePattern::new("CTS.02*"));
+        assert!(CodePattern::parse("APIGW.0?01").is_ok());
+        let message = |text: &str| CodePattern::parse(text).unwrap_err().to_string();
+        assert!(message("[").contains("character classes"), "{}", message("["));
+        assert!(message("CTS.0[12]*").contains("character classes"));
+        assert!(message("CTS.{0003,0004}").contains("alternatives"));
+        assert!(message("CTS 0003").contains("' ' does not occur"));
+        assert!(message("").contains("it is empty"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), 500);
+        assert_eq!(parse_duration("45s").unwrap(), 45_000);
+        assert_eq!(parse_duration("1").unwrap(), 1_000);
+        assert_eq!(parse_duration("90").unwrap(), 90_000);
+        assert_eq!(parse_duration("2h").unwrap(), 7_200_000);
+        for bad in ["0", "-1", "1.5", "", "s", "1w"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -225,3 +225,47 @@ fn absurd_thread_counts_are_capped() {
     assert_eq!(report["summary"]["requests"], 8);
     assert_eq!(scan_stderr(&[&path("ndjson/gateway.ndjson"), "--threads", "5000", "-q"], 0), "");
 }
+
+/// Low: an invalid `--code` glob is refused; one that matches no code
+/// seen is named in a warning.
+#[test]
+fn code_patterns_are_checked_and_unmatched_ones_named() {
+    let gateway = path("ndjson/gateway.ndjson");
+    let stderr = scan_stderr(&[&gateway, "--code", "["], 2);
+    assert!(stderr.contains("'[' is not a code pattern: character classes ([...]) are not supported"), "{stderr}");
+    // gateway.ndjson has CTS.0003, CTS.0209, CTS.0403, APIGW.0301 and
+    // VPC.0514.
+    let stderr = scan_stderr(&[&gateway, "--code", "cts.0003", "--code", "CTS.02*"], 0);
+    assert!(
+        stderr.contains("--code cts.0003 matches no code seen (the codes seen are APIGW.0301, CTS.0003"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("--code CTS.02*"), "{stderr}");
+    assert_eq!(scan_stderr(&[&gateway, "--code", "CTS.0*"], 0), "");
+}
+
+/// Low: per-minute rates are taken over at least a minute.
+#[test]
+fn per_minute_rates_span_at_least_a_minute() {
+    // burst.ndjson: 2 CTS.0003 within 2 ms.
+    let report = json_report(&[&path("ndjson/burst.ndjson")]);
+    assert_eq!(report["codes"][0]["per_minute"], 2.0);
+    // gateway.ndjson spans 4 minutes; CTS.0003 has 2: half a minute.
+    let report = json_report(&[&path("ndjson/gateway.ndjson")]);
+    let cts0003 = crate::util::code(&report, "CTS.0003");
+    assert_eq!(cts0003["per_minute"], 0.5, "{cts0003}");
+}
+
+/// Low: a bare number is seconds for the duration options, as in
+/// `watch -n 1`.
+#[test]
+fn bare_numbers_are_seconds() {
+    cmd()
+        .args(["-F", "-", "--interval", "1", "--poll-interval", "1", "--partial-timeout", "1", "-o", "/dev/null"])
+        .write_stdin(std::fs::read(fixture("ndjson/gateway.ndjson")).unwrap())
+        .timeout(std::time::Duration::from_secs(30))
+        .assert()
+        .code(0);
+    let report = json_report(&[&path("ndjson/gateway.ndjson"), "--bucket", "60"]);
+    assert_eq!(report["summary"]["series"]["bucket_seconds"], 60.0);
+}
