@@ -237,9 +237,10 @@ impl CodePattern {
     ///
     /// # Errors
     ///
-    /// For an empty pattern, and for characters that no code holds or
-    /// that other globs give a meaning this one lacks (`[…]`, `{…}`), so
-    /// that a pattern never silently matches nothing.
+    /// For an empty pattern, and for characters that no code holds (a
+    /// code is ASCII letters, digits and `._-:`) or that other globs give
+    /// a meaning this one lacks (`[…]`, `{…}`), so that a pattern never
+    /// silently matches nothing.
     pub fn parse(text: &str) -> Result<CodePattern, Error> {
         let error = |why: String| {
             Error::invalid_value(
