@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::LazyLock;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use cts_logscan::filter::{StatusPattern, TimeSpec, parse_duration};
+use cts_logscan::filter::{CodePattern, StatusPattern, TimeSpec, parse_duration};
 use cts_logscan::follow::AlertRule;
 use cts_logscan::format::LogFormat;
 use cts_logscan::rules::Rule;
@@ -149,8 +149,10 @@ pub struct ScanArgs {
     pub log_format: Option<LogFormat>,
 
     /// Only requests at or after this time; earlier ones are counted as
-    /// filtered. RFC 3339 (2026-11-27T14:05:00Z), or relative to the newest
-    /// record: 2h, 30m, 1d, yesterday, 14:05 (UTC). Relative times read
+    /// filtered. RFC 3339 (2026-11-27T14:05:00Z), a date (2026-11-27, its
+    /// 00:00 UTC), or relative to the newest record: 2h, 30m, 1d,
+    /// yesterday (that day only, unless --until is given), 14:05 (the
+    /// latest at or before the newest record, UTC). Relative times read
     /// files twice and do not work on stdin.
     #[arg(long, value_name = "TIME", value_parser = TimeSpec::parse)]
     pub since: Option<TimeSpec>,
@@ -176,13 +178,15 @@ pub struct ScanArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_duration)]
     pub bucket: Option<i64>,
 
-    /// Report only codes matching this code or glob (CTS.02*); repeatable.
-    /// Totals still cover all codes.
-    #[arg(long, value_name = "CODE")]
-    pub code: Vec<String>,
+    /// Report only codes matching this code or glob (CTS.02*, `*` and `?`);
+    /// repeatable. Totals still cover all codes. A pattern that matches no
+    /// code seen gets a warning.
+    #[arg(long, value_name = "CODE", value_parser = CodePattern::parse)]
+    pub code: Vec<CodePattern>,
 
-    /// Worker threads; 0 means one per logical CPU. The report is the same
-    /// for any value.
+    /// Worker threads; 0 means one per logical CPU, and more than 4 per
+    /// logical CPU are capped with a warning. The report is the same for
+    /// any value.
     #[arg(short = 'j', long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
 
@@ -285,7 +289,9 @@ pub struct ReportArgs {
 
     /// Exit with code 1 when a rule is breached (the report is still
     /// written in full); repeatable. `error_rate>0.5%`, `unknown_codes>0`,
-    /// `p99>2s`, `CTS.0004>0`, `CTS.0003:p99>500ms`, `CTS.0003:rate>1%`.
+    /// `p99>2s`, `CTS.0004>0`, `CTS.0003:p99>500ms`, `CTS.0003:rate>1%`,
+    /// `malformed_rate>1%`, `requests<1` (fail when nothing was read). A
+    /// rule with no data to judge exits with 2.
     #[arg(long, value_name = "RULE", value_parser = Rule::parse)]
     pub fail_on: Vec<Rule>,
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use cts_logscan::aggregate::{Collect, Precision};
-use cts_logscan::filter::{CodePattern, TimeSpec};
+use cts_logscan::filter::TimeSpec;
 use cts_logscan::follow::{AlertRule, FollowOptions};
 use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit};
 use cts_logscan::input::{ObjectUrl, ReaderOptions, Source};
@@ -26,7 +26,12 @@ use crate::cli::{ColorChoice, FormatArg, OutputFormat, ReportArgs, ScanArgs, Uni
 pub struct ScanConfig {
     args: ScanArgs,
     delivery: Delivery,
+    threads: usize,
 }
+
+/// Worker threads per logical CPU at most: more only cost (5,000 threads
+/// took a minute to start on a 1 KB file).
+const MAX_THREADS_PER_CPU: usize = 4;
 
 /// How `--follow` runs.
 pub struct Live {
@@ -66,8 +71,11 @@ impl ScanConfig {
         if args.paths.is_empty() && io::stdin().is_terminal() {
             bail!("no input: give one or more log files, or '-' to read standard input (see --help)");
         }
-        let delivery = Delivery::new(args.report.clone(), None);
-        Ok(ScanConfig { args, delivery })
+        let mut delivery = Delivery::new(args.report.clone(), None);
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from);
+        let (threads, warning) = capped_threads(args.threads, cpus);
+        delivery.warnings.extend(warning);
+        Ok(ScanConfig { args, delivery, threads })
     }
 
     /// The inputs to read; stdin when no path was given.
@@ -122,14 +130,14 @@ impl ScanConfig {
             (None, FormatArg::Haproxy) => Some(Format::Haproxy),
         };
         ScanOptions {
-            threads: args.threads,
+            threads: self.threads,
             reader: ReaderOptions { block_size: args.block_size, max_line_len: args.max_line_len },
             format,
             fields,
             since: args.since,
             until: args.until,
             statuses: args.status.clone(),
-            codes: args.code.iter().map(|c| CodePattern::new(c)).collect(),
+            codes: args.code.clone(),
             collect: Collect {
                 // The HTML chart needs a series: per minute unless asked.
                 bucket_ms: args.bucket.or((self.delivery.output() == OutputFormat::Html).then_some(60_000)),
@@ -286,6 +294,20 @@ impl Delivery {
     }
 }
 
+/// The worker count for `--threads asked` on `cpus` logical CPUs: at most
+/// [`MAX_THREADS_PER_CPU`] per CPU, with a warning when that is fewer
+/// than asked. 0 (one per CPU) stays 0.
+fn capped_threads(asked: usize, cpus: usize) -> (usize, Option<String>) {
+    let most = cpus.saturating_mul(MAX_THREADS_PER_CPU);
+    if asked <= most {
+        return (asked, None);
+    }
+    let warning = format!(
+        "--threads {asked}: using {most} ({MAX_THREADS_PER_CPU} per logical CPU, {cpus} CPUs); more threads only slow the scan down (0 means one per CPU)"
+    );
+    (most, Some(warning))
+}
+
 /// The width of the terminal on stdout, in columns.
 #[cfg(target_os = "linux")]
 fn terminal_width() -> Option<usize> {
@@ -330,5 +352,14 @@ mod tests {
         assert_eq!(format_of_file(Path::new("web1.state")), Some(OutputFormat::State));
         assert_eq!(format_of_file(Path::new("report")), None);
         assert_eq!(format_name(OutputFormat::Markdown), "markdown");
+    }
+
+    #[test]
+    fn threads_are_capped_at_four_per_cpu() {
+        assert_eq!(capped_threads(0, 2), (0, None));
+        assert_eq!(capped_threads(8, 2), (8, None));
+        let (threads, warning) = capped_threads(5000, 2);
+        assert_eq!(threads, 8);
+        assert!(warning.unwrap().starts_with("--threads 5000: using 8 (4 per logical CPU, 2 CPUs)"));
     }
 }

@@ -132,6 +132,16 @@ pub enum Error {
         /// Why it cannot be read twice.
         why: &'static str,
     },
+    /// A `--since` at or after `--until`.
+    #[error(
+        "--since {since} is not before --until {until}: the window would select nothing; give a --since earlier than --until"
+    )]
+    EmptyWindow {
+        /// `--since`, resolved (RFC 3339).
+        since: String,
+        /// `--until`, resolved (RFC 3339).
+        until: String,
+    },
     /// A relative `--since`/`--until` over inputs without a single time.
     #[error("relative --since/--until: no request in the input has a time; give an RFC 3339 time")]
     NoTimes,

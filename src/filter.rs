@@ -3,7 +3,7 @@
 //! report shows.
 
 use crate::lex::number::parse_status;
-use crate::lex::time::{EpochMillis, TimeParser};
+use crate::lex::time::{EpochMillis, TimeParser, format_rfc3339};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -27,22 +27,23 @@ pub struct Filter {
 /// A time as typed after `--since`/`--until`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TimeSpec {
-    /// An RFC 3339 time.
+    /// An RFC 3339 time, or a date alone (`2026-11-27`: its 00:00 UTC).
     At(EpochMillis),
     /// `2h`, `30m`, `45s`, `1d`: that long before the newest record.
     Ago(i64),
     /// `yesterday`: the start (00:00 UTC) of the day before the newest
-    /// record's day.
+    /// record's day. As `--since` without `--until`, the window ends where
+    /// that day ends.
     Yesterday,
-    /// `14:05`: that time (UTC) on the day of the newest record.
+    /// `14:05`: the latest such time (UTC) at or before the newest record.
     TimeOfDay(i64),
 }
 
 const DAY_MS: i64 = 86_400_000;
 
 impl TimeSpec {
-    /// Parses `2026-11-27T14:05:00Z`, `2h`, `30m`, `45s`, `1d`, `yesterday`
-    /// or `14:05`.
+    /// Parses `2026-11-27T14:05:00Z`, `2026-11-27`, `2h`, `30m`, `45s`,
+    /// `1d`, `yesterday` or `14:05`.
     ///
     /// # Errors
     ///
@@ -51,13 +52,13 @@ impl TimeSpec {
         let error = || {
             Error::invalid_value(
                 text,
-                "is not a time: use RFC 3339 (2026-11-27T14:05:00Z), a duration back from the newest record (2h, 30m, 45s, 1d), yesterday, or HH:MM",
+                "is not a time: use RFC 3339 (2026-11-27T14:05:00Z), a date (2026-11-27, its 00:00 UTC), a duration back from the newest record (2h, 30m, 45s, 1d), yesterday, or HH:MM",
             )
         };
         if text == "yesterday" {
             return Ok(TimeSpec::Yesterday);
         }
-        if let Some(ms) = TimeParser::default().parse_rfc3339(text.as_bytes()) {
+        if let Some(ms) = parse_date(text).or_else(|| TimeParser::default().parse_rfc3339(text.as_bytes())) {
             return Ok(TimeSpec::At(ms));
         }
         if let Some((h, m)) = text.split_once(':') {
@@ -67,6 +68,10 @@ impl TimeSpec {
             } else {
                 Err(error())
             };
+        }
+        // A bare number is no time: seconds ago, or since the epoch?
+        if text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(error());
         }
         parse_duration(text).map(TimeSpec::Ago).map_err(|_| error())
     }
@@ -83,21 +88,59 @@ impl TimeSpec {
             TimeSpec::At(ms) => ms,
             TimeSpec::Ago(ms) => newest - ms,
             TimeSpec::Yesterday => day_start - DAY_MS,
+            TimeSpec::TimeOfDay(ms) if day_start + ms > newest => day_start + ms - DAY_MS,
             TimeSpec::TimeOfDay(ms) => day_start + ms,
         }
     }
 }
 
-/// `500ms`, `45s`, `30m`, `2h`, `1d` in milliseconds.
+/// `--since` and `--until` resolved against `newest` (the newest record,
+/// or now while following) into `[since, until)`. `--since yesterday`
+/// without `--until` ends where yesterday ends.
+///
+/// # Errors
+///
+/// When `since` is not before `until`: the window could select nothing.
+pub fn resolve_window(
+    since: Option<TimeSpec>,
+    until: Option<TimeSpec>,
+    newest: EpochMillis,
+) -> Result<(Option<EpochMillis>, Option<EpochMillis>), Error> {
+    let start = since.map(|t| t.resolve(newest));
+    let end = match (since, until) {
+        (_, Some(until)) => Some(until.resolve(newest)),
+        (Some(TimeSpec::Yesterday), None) => start.map(|yesterday| yesterday + DAY_MS),
+        (_, None) => None,
+    };
+    match (start, end) {
+        (Some(start), Some(end)) if start >= end => {
+            Err(Error::EmptyWindow { since: format_rfc3339(start), until: format_rfc3339(end) })
+        }
+        window => Ok(window),
+    }
+}
+
+/// `2026-11-27`: that day's 00:00 UTC.
+fn parse_date(text: &str) -> Option<EpochMillis> {
+    let bytes = text.as_bytes();
+    let date_shaped = bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, b)| if i == 4 || i == 7 { *b == b'-' } else { b.is_ascii_digit() });
+    date_shaped.then(|| TimeParser::default().parse_rfc3339(format!("{text}T00:00:00Z").as_bytes()))?
+}
+
+/// `500ms`, `45s`, `30m`, `2h`, `1d` in milliseconds; a bare number is
+/// seconds, as in `watch -n 1`.
 ///
 /// # Errors
 ///
 /// For anything else, or a zero or negative duration.
 pub fn parse_duration(text: &str) -> Result<i64, Error> {
-    let error = || Error::invalid_value(text, "is not a duration like 500ms, 45s, 30m, 2h or 1d");
+    let error =
+        || Error::invalid_value(text, "is not a duration like 500ms, 45s, 30m, 2h or 1d (a bare number is seconds)");
     let (number, unit) = match text.strip_suffix("ms") {
         Some(number) => (number, 1),
         None => match text.chars().last() {
+            Some('0'..='9') => (text, 1_000),
             Some('s') => (&text[..text.len() - 1], 1_000),
             Some('m') => (&text[..text.len() - 1], 60_000),
             Some('h') => (&text[..text.len() - 1], 3_600_000),
@@ -181,9 +224,42 @@ impl StatusPattern {
 }
 
 impl CodePattern {
-    /// A pattern; codes are case-sensitive.
+    /// A pattern, taken as it is; codes are case-sensitive. [`parse`]
+    /// checks a pattern typed by a user.
+    ///
+    /// [`parse`]: CodePattern::parse
     pub fn new(pattern: &str) -> CodePattern {
         CodePattern(pattern.to_owned())
+    }
+
+    /// Parses `--code`: a code (`CTS.0003`) or a glob over codes with `*`
+    /// and `?` (`CTS.02*`).
+    ///
+    /// # Errors
+    ///
+    /// For an empty pattern, and for characters that no code holds (a
+    /// code is ASCII letters, digits and `._-:`) or that other globs give
+    /// a meaning this one lacks (`[…]`, `{…}`), so that a pattern never
+    /// silently matches nothing.
+    pub fn parse(text: &str) -> Result<CodePattern, Error> {
+        let error = |why: String| {
+            Error::invalid_value(
+                text,
+                format!(
+                    "is not a code pattern: {why}; give a code (CTS.0003) or a glob with * and ? (CTS.02*), and repeat --code for several"
+                ),
+            )
+        };
+        if text.is_empty() {
+            return Err(error("it is empty".to_owned()));
+        }
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | ':' | '*' | '?');
+        match text.chars().find(|&c| !allowed(c)) {
+            Some('[' | ']') => Err(error("character classes ([...]) are not supported".to_owned())),
+            Some('{' | '}') => Err(error("alternatives ({a,b}) are not supported".to_owned())),
+            Some(c) => Err(error(format!("{c:?} does not occur in error codes"))),
+            None => Ok(CodePattern::new(text)),
+        }
     }
 
     /// Whether `code` matches.
@@ -258,6 +334,30 @@ mod tests {
     }
 
     #[test]
+    fn code_patterns_are_checked() {
+        assert_eq!(CodePattern::parse("CTS.02*").unwrap(), CodePattern::new("CTS.02*"));
+        assert!(CodePattern::parse("APIGW.0?01").is_ok());
+        let message = |text: &str| CodePattern::parse(text).unwrap_err().to_string();
+        assert!(message("[").contains("character classes"), "{}", message("["));
+        assert!(message("CTS.0[12]*").contains("character classes"));
+        assert!(message("CTS.{0003,0004}").contains("alternatives"));
+        assert!(message("CTS 0003").contains("' ' does not occur"));
+        assert!(message("").contains("it is empty"));
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("500ms").unwrap(), 500);
+        assert_eq!(parse_duration("45s").unwrap(), 45_000);
+        assert_eq!(parse_duration("1").unwrap(), 1_000);
+        assert_eq!(parse_duration("90").unwrap(), 90_000);
+        assert_eq!(parse_duration("2h").unwrap(), 7_200_000);
+        for bad in ["0", "-1", "1.5", "", "s", "1w"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn time_specs() {
         let newest = 1_795_768_800_000; // 2026-11-27T08:40:00Z
         let at = |text: &str| TimeSpec::parse(text).unwrap().resolve(newest);
@@ -265,11 +365,34 @@ mod tests {
         assert_eq!(at("30m"), newest - 1_800_000);
         assert_eq!(at("1d"), newest - DAY_MS);
         assert_eq!(at("yesterday"), 1_795_651_200_000); // 2026-11-26T00:00:00Z
-        assert_eq!(at("14:05"), 1_795_788_300_000); // 2026-11-27T14:05:00Z
+        // The latest 14:05 at or before 08:40: the day before's.
+        assert_eq!(at("14:05"), 1_795_788_300_000 - DAY_MS); // 2026-11-26T14:05:00Z
+        assert_eq!(at("08:40"), newest);
+        assert_eq!(at("08:39"), newest - 60_000);
         assert_eq!(at("2026-11-27T10:00:00Z"), 1_795_773_600_000);
+        assert_eq!(at("2026-11-27"), 1_795_737_600_000); // 2026-11-27T00:00:00Z
         assert!(!TimeSpec::parse("2026-11-27T10:00:00Z").unwrap().is_relative());
-        for bad in ["tomorrow", "2x", "-2h", "0m", "25:00", "14:5:3", "", "h"] {
+        assert!(!TimeSpec::parse("2026-11-27").unwrap().is_relative());
+        for bad in ["tomorrow", "2x", "-2h", "0m", "25:00", "14:5:3", "", "h", "2026-13-01", "2026-11-2", "1800"] {
             assert!(TimeSpec::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn windows_resolve_and_refuse_to_be_empty() {
+        let newest = 1_795_768_800_000; // 2026-11-27T08:40:00Z
+        let spec = |text: &str| Some(TimeSpec::parse(text).unwrap());
+        let yesterday = 1_795_651_200_000; // 2026-11-26T00:00:00Z
+        assert_eq!(
+            resolve_window(spec("yesterday"), None, newest).unwrap(),
+            (Some(yesterday), Some(yesterday + DAY_MS))
+        );
+        assert_eq!(resolve_window(spec("yesterday"), spec("2h"), newest).unwrap().1, Some(newest - 7_200_000));
+        assert_eq!(resolve_window(None, spec("yesterday"), newest).unwrap(), (None, Some(yesterday)));
+        assert_eq!(resolve_window(spec("2h"), None, newest).unwrap(), (Some(newest - 7_200_000), None));
+        for (since, until) in [("1h", "2h"), ("1h", "1h"), ("2026-11-27", "2026-11-26"), ("08:40", "08:40")] {
+            let error = resolve_window(spec(since), spec(until), newest).unwrap_err().to_string();
+            assert!(error.contains("is not before --until"), "{since} {until}: {error}");
         }
     }
 

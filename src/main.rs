@@ -94,9 +94,27 @@ fn diff(base: &Path, new: &Path, output: DiffOutput, rules: &[rules::Rule]) -> a
         }
     }
     out.flush()?;
-    let breaches = rules::breaches(rules, &new);
-    breaches.iter().for_each(say);
-    Ok(if breaches.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(judge(rules, &new, false))
+}
+
+/// Judges `report` by `rules` and says so on stderr: warnings about rules
+/// that can only hold (unless `quiet`), then breaches and rules that could
+/// not be judged (always). The exit code: 2 when a rule could not be
+/// judged, else 1 when one was breached, else 0.
+fn judge(rules: &[rules::Rule], report: &Report, quiet: bool) -> ExitCode {
+    if !quiet {
+        rules::warnings(rules, report).iter().for_each(say);
+    }
+    let judgement = rules::judge(rules, report);
+    judgement.breaches.iter().for_each(say);
+    judgement.unjudged.iter().for_each(say);
+    if !judgement.unjudged.is_empty() {
+        ExitCode::from(2)
+    } else if !judgement.breaches.is_empty() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
@@ -121,7 +139,6 @@ fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     }
     if !delivery.quiet() {
         state.inputs.iter().filter_map(|input| input.format_hint()).for_each(say);
-        state.warnings().iter().for_each(say);
     }
     deliver(&state, delivery)
 }
@@ -150,6 +167,9 @@ pub(crate) fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<Exit
         // lists the inputs that failed.
         return Ok(ExitCode::from(2));
     }
+    if !delivery.quiet() {
+        state.warnings().iter().for_each(say);
+    }
     let options = delivery.report_options(state);
     let report = Report::build(state, &options);
     let (mut wtr, path) = delivery.writer()?;
@@ -164,19 +184,13 @@ pub(crate) fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<Exit
     }
     // Rules see every code, also those --code hides from the report, and
     // their breaches are printed even with -q.
-    let breaches = if delivery.rules().is_empty() || options.codes.is_empty() {
-        rules::breaches(delivery.rules(), &report)
+    let judged = if delivery.rules().is_empty() || options.codes.is_empty() {
+        judge(delivery.rules(), &report, delivery.quiet())
     } else {
-        rules::breaches(delivery.rules(), &Report::build(state, &ReportOptions { codes: Vec::new(), ..options }))
+        let all_codes = Report::build(state, &ReportOptions { codes: Vec::new(), ..options });
+        judge(delivery.rules(), &all_codes, delivery.quiet())
     };
-    breaches.iter().for_each(say);
-    Ok(if state.errors().next().is_some() {
-        ExitCode::from(2)
-    } else if !breaches.is_empty() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(if state.errors().next().is_some() { ExitCode::from(2) } else { judged })
 }
 
 /// Prints a message on stderr as `cts-logscan: MESSAGE`, with any control

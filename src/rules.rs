@@ -12,17 +12,32 @@
 //! | `CTS.0003:p99>500ms` | p99 latency of `CTS.0003` requests above 500 ms |
 //! | `CTS.0003:count>=100`, `CTS.0003:rate>1%` | count; share of requests |
 //! | `requests<100`, `error_bodies>1000` | requests, requests with an error body |
+//! | `requests<1` | nothing was read: fail a nightly job on an empty input |
+//! | `malformed_rate>1%` | malformed lines per line read |
 //!
 //! Operators: `>`, `>=`, `<`, `<=`. Latencies take `us`, `ms` (the
 //! default) or `s`; rates take `%` or a fraction of 1 (`0.5` is 50 %; `50`
 //! is refused: did you mean `50%`?). The left side must be a metric or a
 //! code-shaped name (`CTS.0003`, `APIGW.0301`), so a typo cannot make a
-//! rule that never fires. A figure the report does not have (no latency
-//! logged) never breaches. Rules see every code, also those a `--code`
-//! filter hides from the report.
+//! rule that never fires; a code that is neither in the catalogue nor seen
+//! gets a warning ([`warnings`]).
+//!
+//! Percentiles come from a histogram: the exact value lies somewhere in the
+//! reported value's bucket (within the exact minimum and maximum). `>` and
+//! `<` breach only when every value of that range is beyond the threshold;
+//! `>=` and `<=` breach unless every value is short of it. So rounding
+//! never decides a rule, and `p99>X` breaches exactly when `p99<=X` holds.
+//!
+//! A rule with nothing to judge is [`Verdict::Unjudged`]: a latency rule
+//! over all requests when no request has a latency, or one over a code
+//! that occurred without any latency. A per-code rule for a code that
+//! never occurred holds; so do rates without requests. Rules see every
+//! code, also those a `--code` filter hides from the report.
 
 use std::fmt;
 
+use crate::aggregate::bucket_bounds;
+use crate::catalog;
 use crate::error::Error;
 use crate::report::{CodeReport, LatencyReport, Report};
 
@@ -43,6 +58,7 @@ enum Metric {
     UnknownCodes,
     Requests,
     ErrorBodies,
+    MalformedRate,
     Latency(Quantile),
 }
 
@@ -77,6 +93,66 @@ impl fmt::Display for Breach {
     }
 }
 
+/// A rule the report has no data for: a run that checked nothing must not
+/// pass, so this fails the run (exit 2).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Unjudged {
+    /// The rule as written.
+    pub rule: String,
+    /// Why it cannot be judged, and what to do.
+    pub reason: String,
+}
+
+impl fmt::Display for Unjudged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "--fail-on {} not judged: {}", self.rule, self.reason)
+    }
+}
+
+/// What one rule says about a report.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Verdict {
+    /// The report keeps the rule.
+    Holds,
+    /// The report breaks the rule.
+    Breached(Breach),
+    /// The report has no data to judge the rule by.
+    Unjudged(Unjudged),
+}
+
+/// Every rule's verdict on one report, by kind.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Judgement {
+    /// The rules breached, in the order given.
+    pub breaches: Vec<Breach>,
+    /// The rules that could not be judged, in the order given.
+    pub unjudged: Vec<Unjudged>,
+}
+
+/// What a rule sees: the range the exact value lies in (one point when the
+/// report has it exactly) and the value the report shows, in the rule's
+/// unit (ms for latencies, a fraction for rates).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Observed {
+    low: f64,
+    high: f64,
+    shown: f64,
+}
+
+impl Observed {
+    fn exact(value: f64) -> Observed {
+        Observed { low: value, high: value, shown: value }
+    }
+
+    /// A percentile reported as `ms`: its histogram bucket, within the
+    /// exact minimum and maximum of `latency`.
+    fn percentile(ms: f64, latency: &LatencyReport) -> Observed {
+        let (low, high) = bucket_bounds((ms * 1000.0).round() as u64);
+        let to_ms = |us: u64| us as f64 / 1000.0;
+        Observed { low: to_ms(low).max(latency.min), high: to_ms(high).min(latency.max), shown: ms }
+    }
+}
+
 impl Rule {
     /// Parses a rule.
     ///
@@ -108,7 +184,7 @@ impl Rule {
         })?;
         let threshold =
             threshold(metric, value).ok_or_else(|| error("the value is not a number with a fitting unit"))?;
-        if metric == Metric::Rate && threshold > 1.0 {
+        if metric.is_share() && threshold > 1.0 {
             return Err(error(&if value.ends_with('%') {
                 "a rate cannot exceed 100%".to_owned()
             } else {
@@ -118,24 +194,30 @@ impl Rule {
         Ok(Rule { text: text.to_owned(), code, metric, op, threshold })
     }
 
-    /// The value this rule looks at in `report`, in the rule's unit (ms for
-    /// latencies, a fraction for rates), if the report has it.
-    fn observe(&self, report: &Report) -> Option<f64> {
-        let code = self.code.as_ref().map(|name| report.codes.iter().find(|c| &c.code == name));
-        match (self.metric, code) {
-            (Metric::UnknownCodes, _) => Some(report.summary.unknown_code_bodies as f64),
-            (Metric::Requests, _) => Some(report.summary.requests as f64),
-            (Metric::ErrorBodies, _) => Some(report.summary.error_bodies as f64),
-            (Metric::Rate, None) => report.summary.error_rate,
-            (Metric::Latency(q), None) => report.summary.latency_ms.all.as_ref().map(|l| pick(l, q)),
-            (Metric::Count, Some(found)) => Some(found.map_or(0.0, |c| c.count as f64)),
-            (Metric::Rate, Some(found)) => {
-                let requests = report.summary.requests;
-                (requests > 0).then(|| found.map_or(0.0, |c: &CodeReport| c.count as f64) / requests as f64)
-            }
-            (Metric::Latency(q), Some(found)) => found?.latency_ms.as_ref().map(|l| pick(l, q)),
-            (Metric::Count, None) => None,
+    /// What this rule looks at in `report`; `None` when the report does not
+    /// have it.
+    fn observe(&self, report: &Report) -> Option<Observed> {
+        let summary = &report.summary;
+        let share = |part: u64, whole: u64| (whole > 0).then(|| Observed::exact(part as f64 / whole as f64));
+        let count = |n: u64| Some(Observed::exact(n as f64));
+        match (self.metric, self.code_report(report)) {
+            (Metric::UnknownCodes, _) => count(summary.unknown_code_bodies),
+            (Metric::Requests, _) => count(summary.requests),
+            (Metric::ErrorBodies, _) => count(summary.error_bodies),
+            (Metric::MalformedRate, _) => share(summary.malformed, summary.lines),
+            (Metric::Rate, None) if self.code.is_none() => share(summary.error_bodies, summary.requests),
+            (Metric::Latency(q), None) if self.code.is_none() => summary.latency_ms.all.as_ref().map(|l| pick(l, q)),
+            (Metric::Count, found) => count(found.map_or(0, |c| c.count)),
+            (Metric::Rate, found) => share(found.map_or(0, |c| c.count), summary.requests),
+            (Metric::Latency(q), found) => found?.latency_ms.as_ref().map(|l| pick(l, q)),
         }
+    }
+
+    /// The report of this rule's code, if the rule has one and the report
+    /// lists it.
+    fn code_report<'r>(&self, report: &'r Report) -> Option<&'r CodeReport> {
+        let code = self.code.as_deref()?;
+        report.codes.iter().find(|c| c.code == code)
     }
 
     /// The code this rule is about, if any.
@@ -146,37 +228,125 @@ impl Rule {
     /// What this rule observes in `report`, with its unit; `-` when the
     /// report does not have it.
     pub fn observed_text(&self, report: &Report) -> String {
-        self.observe(report).map_or("-".to_owned(), |observed| self.show(observed))
+        self.observe(report).map_or("-".to_owned(), |observed| self.show(observed.shown))
     }
 
+    /// `observed` as the report knows it: counts as integers, rates as
+    /// percentages with 3 significant digits, percentiles with the
+    /// histogram's 3 significant digits, the exact maximum to the
+    /// microsecond.
     fn show(&self, observed: f64) -> String {
         match self.metric {
-            Metric::Rate => format!("{:.3} %", observed * 100.0),
-            Metric::Latency(_) => format!("{observed} ms"),
-            Metric::Count | Metric::UnknownCodes | Metric::Requests | Metric::ErrorBodies => format!("{observed}"),
+            Metric::Rate | Metric::MalformedRate => format!("{} %", significant(observed * 100.0, 3, 6)),
+            Metric::Latency(Quantile::Max) => format!("{} ms", trim_zeros(&format!("{observed:.3}"))),
+            Metric::Latency(_) => format!("{} ms", significant(observed, 3, 3)),
+            Metric::Count | Metric::UnknownCodes | Metric::Requests | Metric::ErrorBodies => format!("{observed:.0}"),
+        }
+    }
+
+    /// What this rule says about `report`.
+    pub fn verdict(&self, report: &Report) -> Verdict {
+        let Some(observed) = self.observe(report) else {
+            return match self.missing_data(report) {
+                Some(reason) => Verdict::Unjudged(Unjudged { rule: self.text.clone(), reason }),
+                None => Verdict::Holds,
+            };
+        };
+        // Breach only when the whole range the exact value may lie in
+        // breaks the rule, or, for `>=`/`<=`, touches the threshold.
+        let breached = match self.op {
+            Op::Above => observed.low > self.threshold,
+            Op::AtLeast => observed.high >= self.threshold,
+            Op::Below => observed.high < self.threshold,
+            Op::AtMost => observed.low <= self.threshold,
+        };
+        if breached {
+            Verdict::Breached(Breach { rule: self.text.clone(), observed: self.show(observed.shown) })
+        } else {
+            Verdict::Holds
+        }
+    }
+
+    /// Why a figure the report does not have leaves this rule unjudged;
+    /// `None` when its absence means the rule holds (a code that never
+    /// occurred, a rate without requests).
+    fn missing_data(&self, report: &Report) -> Option<String> {
+        let Metric::Latency(_) = self.metric else {
+            return None;
+        };
+        match (&self.code, self.code_report(report)) {
+            (None, _) => Some(
+                "no request in the input has a latency; log one (nginx $request_time, Apache %D) or name its field with --latency-field"
+                    .to_owned(),
+            ),
+            (Some(code), Some(found)) if found.count > 0 => Some(format!(
+                "none of the {} {code} requests has a latency; log one (nginx $request_time, Apache %D) or name its field with --latency-field",
+                found.count
+            )),
+            _ => None,
         }
     }
 
     /// The breach, if `report` breaks this rule.
     pub fn check(&self, report: &Report) -> Option<Breach> {
-        let observed = self.observe(report)?;
-        let breached = match self.op {
-            Op::Above => observed > self.threshold,
-            Op::AtLeast => observed >= self.threshold,
-            Op::Below => observed < self.threshold,
-            Op::AtMost => observed <= self.threshold,
+        match self.verdict(report) {
+            Verdict::Breached(breach) => Some(breach),
+            Verdict::Holds | Verdict::Unjudged(_) => None,
+        }
+    }
+
+    /// A warning when this rule names a code that is neither in the
+    /// catalogue nor in `report`, so it can only hold: a typo, or the
+    /// older lower-case numbering.
+    fn unknown_code_warning(&self, report: &Report) -> Option<String> {
+        let code = self.code.as_deref()?;
+        if catalog::lookup(code).is_some() || self.code_report(report).is_some() {
+            return None;
+        }
+        let spelled = catalog::all()
+            .iter()
+            .map(|info| info.code)
+            .chain(report.codes.iter().map(|c| c.code.as_str()))
+            .find(|known| known.eq_ignore_ascii_case(code));
+        let advice = match spelled {
+            Some(known) => format!("codes are case-sensitive: did you mean {known}?"),
+            None => "check the code (`cts-logscan codes` lists the catalogue)".to_owned(),
         };
-        breached.then(|| Breach { rule: self.text.clone(), observed: self.show(observed) })
+        Some(format!(
+            "--fail-on {}: '{code}' is not in the CTS catalogue and was not seen, so the rule can only hold; {advice}",
+            self.text
+        ))
     }
 }
 
-/// Every rule `report` breaks, in the order given.
-pub fn breaches(rules: &[Rule], report: &Report) -> Vec<Breach> {
-    rules.iter().filter_map(|rule| rule.check(report)).collect()
+impl Metric {
+    /// Whether the metric is a share of 1 (a rate).
+    fn is_share(self) -> bool {
+        matches!(self, Metric::Rate | Metric::MalformedRate)
+    }
+}
+
+/// Every rule's verdict on `report`.
+pub fn judge(rules: &[Rule], report: &Report) -> Judgement {
+    let mut judgement = Judgement::default();
+    for rule in rules {
+        match rule.verdict(report) {
+            Verdict::Holds => {}
+            Verdict::Breached(breach) => judgement.breaches.push(breach),
+            Verdict::Unjudged(unjudged) => judgement.unjudged.push(unjudged),
+        }
+    }
+    judgement
+}
+
+/// Warnings about rules that can only hold on `report`: they name a code
+/// that is neither in the catalogue nor seen.
+pub fn warnings(rules: &[Rule], report: &Report) -> Vec<String> {
+    rules.iter().filter_map(|rule| rule.unknown_code_warning(report)).collect()
 }
 
 /// The metrics of a whole report, for messages.
-const GLOBAL_METRICS: &str = "error_rate, requests, error_bodies, unknown_codes, p50, p90, p99, max";
+const GLOBAL_METRICS: &str = "error_rate, malformed_rate, requests, error_bodies, unknown_codes, p50, p90, p99, max";
 
 /// The metrics of one code, for messages.
 const CODE_METRICS: &str = "count, rate, p50, p90, p99, max";
@@ -196,6 +366,7 @@ fn is_code_shaped(code: &str) -> bool {
 fn metric(name: &str, for_code: bool) -> Option<Metric> {
     Some(match name {
         "error_rate" if !for_code => Metric::Rate,
+        "malformed_rate" if !for_code => Metric::MalformedRate,
         "rate" if for_code => Metric::Rate,
         "count" if for_code => Metric::Count,
         "unknown_codes" if !for_code => Metric::UnknownCodes,
@@ -209,29 +380,50 @@ fn metric(name: &str, for_code: bool) -> Option<Metric> {
     })
 }
 
+/// The threshold in the rule's unit: ms for latencies (to the
+/// microsecond, the finest a latency is kept), a fraction for rates.
 fn threshold(metric: Metric, value: &str) -> Option<f64> {
     let split = value.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(value.len());
     let (number, unit) = value.split_at(split);
     let number: f64 = number.parse().ok()?;
-    let scale = match (metric, unit) {
-        (Metric::Rate, "%") => 0.01,
-        (Metric::Rate, "") => 1.0,
-        (Metric::Latency(_), "" | "ms") => 1.0,
-        (Metric::Latency(_), "s") => 1000.0,
-        (Metric::Latency(_), "us" | "µs") => 0.001,
-        (Metric::Count | Metric::UnknownCodes | Metric::Requests | Metric::ErrorBodies, "") => 1.0,
+    let share = metric.is_share();
+    let latency = matches!(metric, Metric::Latency(_));
+    let us_per_unit = match unit {
+        "" | "ms" if latency => 1_000.0,
+        "s" if latency => 1_000_000.0,
+        "us" | "µs" if latency => 1.0,
+        "%" if share => return Some(number / 100.0),
+        "" if !latency => return Some(number),
         _ => return None,
     };
-    Some(number * scale)
+    Some((number * us_per_unit).round() / 1000.0)
 }
 
-fn pick(latency: &LatencyReport, quantile: Quantile) -> f64 {
+fn pick(latency: &LatencyReport, quantile: Quantile) -> Observed {
     match quantile {
-        Quantile::P50 => latency.p50,
-        Quantile::P90 => latency.p90,
-        Quantile::P99 => latency.p99,
-        Quantile::Max => latency.max,
+        Quantile::P50 => Observed::percentile(latency.p50, latency),
+        Quantile::P90 => Observed::percentile(latency.p90, latency),
+        Quantile::P99 => Observed::percentile(latency.p99, latency),
+        Quantile::Max => Observed::exact(latency.max),
     }
+}
+
+/// `value` rounded to `digits` significant digits, with at most
+/// `max_decimals` decimals: `313.984` → `314`, `30.008` → `30.0`.
+fn significant(value: f64, digits: i32, max_decimals: i32) -> String {
+    if value == 0.0 || !value.is_finite() {
+        return format!("{value}");
+    }
+    let magnitude = value.abs().log10().floor() as i32;
+    let decimals = (digits - 1 - magnitude).min(max_decimals);
+    let scale = 10f64.powi(decimals);
+    let rounded = (value * scale).round() / scale;
+    format!("{rounded:.prec$}", prec = decimals.max(0) as usize)
+}
+
+/// `120.000` → `120`, `0.120` → `0.12`.
+fn trim_zeros(number: &str) -> &str {
+    if number.contains('.') { number.trim_end_matches('0').trim_end_matches('.') } else { number }
 }
 
 #[cfg(test)]
@@ -272,5 +464,28 @@ mod tests {
         assert_eq!(Rule::parse("error_bodies>=1").unwrap().metric, Metric::ErrorBodies);
         assert_eq!(Rule::parse("error_rate>1").unwrap().threshold, 1.0);
         assert_eq!(Rule::parse("cts.0003>0").unwrap().code.as_deref(), Some("cts.0003"));
+        assert_eq!(Rule::parse("malformed_rate>1%").unwrap().metric, Metric::MalformedRate);
+        assert!(message("malformed_rate>5").contains("did you mean 5%?"));
+        assert!(message("CTS.0003:malformed_rate>1%").contains("unknown metric"));
+    }
+
+    #[test]
+    fn latency_thresholds_are_kept_to_the_microsecond() {
+        assert_eq!(Rule::parse("max>=1.1s").unwrap().threshold, 1100.0);
+        assert_eq!(Rule::parse("p99>250us").unwrap().threshold, 0.25);
+        assert_eq!(Rule::parse("error_rate>12.5%").unwrap().threshold, 0.125);
+    }
+
+    #[test]
+    fn observed_values_are_rounded_to_what_is_known() {
+        assert_eq!(significant(313.984, 3, 3), "314");
+        assert_eq!(significant(30.008, 3, 3), "30.0");
+        assert_eq!(significant(1234.5, 3, 3), "1230");
+        assert_eq!(significant(0.05, 3, 3), "0.050");
+        assert_eq!(significant(62.5, 3, 6), "62.5");
+        assert_eq!(significant(0.0123456, 3, 6), "0.0123");
+        assert_eq!(significant(0.0, 3, 6), "0");
+        assert_eq!(trim_zeros("120.000"), "120");
+        assert_eq!(trim_zeros("0.120"), "0.12");
     }
 }

@@ -178,20 +178,68 @@ impl State {
         }
     }
 
-    /// Warnings about the scan itself: NDJSON field overrides that were
-    /// looked for and never matched.
+    /// Warnings about what was read: NDJSON field overrides that were
+    /// looked for and never matched, `--code` patterns that match no code
+    /// seen, and a run that read no request (or whose window selected
+    /// none), which a nightly job could take for a quiet night.
     pub fn warnings(&self) -> Vec<String> {
-        self.aggregate
-            .override_uses
-            .iter()
-            .filter(|(_, used)| used.looked > 0 && used.matched == 0)
-            .map(|(name, used)| {
+        let overrides = self.aggregate.override_uses.iter().filter(|(_, used)| used.looked > 0 && used.matched == 0).map(
+            |(name, used)| {
                 format!(
                     "the field override {name:?} matched none of the {} lines it was looked for on (check the name; dots go into nested objects)",
                     used.looked
                 )
-            })
-            .collect()
+            },
+        );
+        overrides.chain(self.unmatched_code_patterns()).chain(self.no_requests()).collect()
+    }
+
+    /// A warning per `--code` pattern that matches none of the codes seen.
+    fn unmatched_code_patterns(&self) -> impl Iterator<Item = String> + '_ {
+        let seen: Vec<&str> = self.aggregate.codes.keys().map(String::as_str).collect();
+        let listed = match seen.len() {
+            0 => "no error body was read".to_owned(),
+            1..=8 => format!("the codes seen are {}", seen.join(", ")),
+            n => format!("{n} codes were seen, among them {}", seen[..8].join(", ")),
+        };
+        self.filter.codes.iter().filter(move |pattern| !seen.iter().any(|code| pattern.matches(code))).map(
+            move |pattern| {
+                format!("--code {pattern} matches no code seen ({listed}); codes are case-sensitive: check the pattern")
+            },
+        )
+    }
+
+    /// A warning when no request was read or selected.
+    fn no_requests(&self) -> Option<String> {
+        let agg = &self.aggregate;
+        if agg.requests > 0 || self.nothing_read() {
+            return None;
+        }
+        const ADVICE: &str = "to fail a nightly job on that, add --fail-on 'requests<1'";
+        let window = self.filter.since.is_some() || self.filter.until.is_some();
+        if window && agg.filtered > 0 {
+            let bound = |t: Option<i64>, none: &str| t.map_or_else(|| none.to_owned(), format_rfc3339);
+            let data = match agg.filtered_span {
+                Some((first, last)) => format!("the data spans {} to {}", format_rfc3339(first), format_rfc3339(last)),
+                None => "the requests carry no time".to_owned(),
+            };
+            return Some(format!(
+                "the window [{}, {}) selected none of the {} requests: {data}; pick a window inside it; {ADVICE}",
+                bound(self.filter.since, "the start"),
+                bound(self.filter.until, "the end"),
+                agg.filtered
+            ));
+        }
+        let outcomes = [("malformed", agg.malformed_total()), ("blank", agg.blank), ("filtered out", agg.filtered)];
+        let outcomes: Vec<String> =
+            outcomes.iter().filter(|(_, n)| *n > 0).map(|(what, n)| format!("{n} {what}")).collect();
+        let skipped = self.inputs.iter().filter(|input| input.skipped).count();
+        let read = match (agg.lines, skipped) {
+            (0, 0) => "the inputs hold no lines".to_owned(),
+            (0, skipped) => format!("{skipped} input(s) skipped as not access logs, the others hold no lines"),
+            (lines, _) => format!("{lines} lines: {}", outcomes.join(", ")),
+        };
+        Some(format!("no requests read ({read}); {ADVICE}"))
     }
 
     /// Every error an input or directory gave, as messages.

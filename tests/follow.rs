@@ -300,7 +300,7 @@ fn exit_on_alert_stops_at_the_first_firing_with_exit_1() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("alert firing: error_rate>10%/15m (observed 62.500 %"), "{stderr}");
+    assert!(stderr.contains("alert firing: error_rate>10%/15m (observed 62.5 %"), "{stderr}");
 }
 
 #[test]

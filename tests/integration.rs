@@ -14,6 +14,7 @@ mod invariants;
 mod k8s_manifest;
 mod merge;
 mod new_user;
+mod nightly;
 mod object_store;
 mod outputs;
 mod reader_modes;

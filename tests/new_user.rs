@@ -125,7 +125,7 @@ fn breaches_are_printed_even_when_quiet() {
         .args([&gateway(), "-q", "-o", "/dev/null", "--fail-on", "error_rate>0.5%", "--fail-on", "CTS.0003>1"])
         .assert()
         .code(1)
-        .stderr(predicate::str::contains("--fail-on error_rate>0.5% breached: observed 62.500 %"))
+        .stderr(predicate::str::contains("--fail-on error_rate>0.5% breached: observed 62.5 %"))
         .stderr(predicate::str::contains("--fail-on CTS.0003>1 breached: observed 2"));
 }
 

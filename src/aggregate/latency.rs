@@ -135,6 +135,17 @@ impl Latency {
     }
 }
 
+/// The values a percentile reported as `us` may stand for: the bounds of
+/// its bucket in a histogram of [`Precision::Exact`] (3 significant
+/// digits). A percentile is its bucket's middle, so the exact nearest-rank
+/// value lies somewhere in this range.
+pub fn bucket_bounds(us: u64) -> (u64, u64) {
+    // `new` allocates a tiny auto-resizing histogram; bucket arithmetic
+    // depends only on the precision, not on the recorded range.
+    let histogram = Histogram::<u64>::new(Precision::Exact.digits()).expect("3 significant digits are valid");
+    (histogram.lowest_equivalent(us), histogram.highest_equivalent(us))
+}
+
 /// The serialised form of a non-empty distribution: the exact bounds and
 /// the histogram (HDR V2 with deflate, base64).
 #[derive(Serialize, Deserialize)]
@@ -217,7 +228,32 @@ mod tests {
         assert_eq!((p.p50, p.max), (0, MAX_LATENCY_US));
     }
 
+    #[test]
+    fn bucket_bounds_hold_the_value_and_its_neighbours() {
+        // Below 2048 µs every microsecond is its own bucket.
+        assert_eq!(bucket_bounds(1_500), (1_500, 1_500));
+        // 30 ms: buckets of 16 µs from 16.384 ms on; 30.008 ms is the
+        // middle reported for 30 ms.
+        assert_eq!(bucket_bounds(30_000), (30_000, 30_015));
+        assert_eq!(bucket_bounds(30_008), (30_000, 30_015));
+        // 314 ms: buckets of 256 µs; reported as 313.984 ms.
+        assert_eq!(bucket_bounds(314_000), (313_856, 314_111));
+    }
+
     proptest! {
+        #[test]
+        fn reported_percentiles_lie_in_the_bucket_of_the_exact_value(mut values in proptest::collection::vec(0u64..MAX_LATENCY_US, 1..200)) {
+            let mut l = Latency::default();
+            values.iter().for_each(|&v| l.record(v, Precision::Exact));
+            values.sort_unstable();
+            let p = l.percentiles().unwrap();
+            for (got, per_hundred) in [(p.p50, 50), (p.p90, 90), (p.p99, 99)] {
+                let (low, high) = bucket_bounds(got);
+                let want = nearest_rank(&values, per_hundred);
+                prop_assert!(low <= want && want <= high, "p{per_hundred}: {want} outside {low}..={high}");
+            }
+        }
+
         #[test]
         fn serde_round_trips(values in proptest::collection::vec(0u64..MAX_LATENCY_US, 1..200)) {
             let mut l = Latency::default();

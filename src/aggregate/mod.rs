@@ -23,7 +23,7 @@ pub use breakdown::{
 pub use buckets::{Buckets, MAX_BUCKETS};
 pub use code_stats::{CodeStats, MAX_DISTINCT, TopStrings};
 pub use heavy_hitters::HeavyHitters;
-pub use latency::{Latency, MAX_LATENCY_US, Percentiles, Precision};
+pub use latency::{Latency, MAX_LATENCY_US, Percentiles, Precision, bucket_bounds};
 
 use crate::extract::ErrorBody;
 use crate::lex::time::EpochMillis;
@@ -164,8 +164,8 @@ pub trait LineSink {
     fn malformed(&mut self, kind: Malformed, position: LinePosition, body: Option<ErrorBody<'_>>);
     /// An empty or whitespace-only line.
     fn blank(&mut self);
-    /// A request left out by the filter.
-    fn filtered(&mut self);
+    /// A request left out by the filter, with its time if it has one.
+    fn filtered(&mut self, time: Option<EpochMillis>);
 }
 
 impl LineSink for Aggregate {
@@ -181,8 +181,8 @@ impl LineSink for Aggregate {
         self.add_blank();
     }
 
-    fn filtered(&mut self) {
-        self.add_filtered();
+    fn filtered(&mut self, time: Option<EpochMillis>) {
+        self.add_filtered(time);
     }
 }
 
@@ -219,8 +219,8 @@ where
         self.aggregate.add_blank();
     }
 
-    fn filtered(&mut self) {
-        self.aggregate.add_filtered();
+    fn filtered(&mut self, time: Option<EpochMillis>) {
+        self.aggregate.add_filtered(time);
     }
 }
 
@@ -250,6 +250,11 @@ pub struct Aggregate {
     pub latency_without_error: Latency,
     /// Earliest and latest request time.
     pub time_span: TimeSpan,
+    /// Earliest and latest time of the requests a filter left out: with
+    /// `time_span`, the time span of the data, for a window that selected
+    /// nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filtered_span: TimeSpan,
     /// Fields that were logged but could not be used.
     pub invalid: InvalidCounts,
     /// Statistics per error code.
@@ -286,8 +291,11 @@ impl Aggregate {
     }
 
     /// Counts a request left out by a filter (time window, status).
-    pub fn add_filtered(&mut self) {
+    pub fn add_filtered(&mut self, time: Option<EpochMillis>) {
         self.filtered += 1;
+        if let Some(time) = time.filter(|t| PLAUSIBLE_TIMES.contains(t)) {
+            widen_span(&mut self.filtered_span, time);
+        }
     }
 
     /// Counts a request and its error body, if any.
@@ -397,6 +405,7 @@ impl Aggregate {
         self.statuses.merge(&other.statuses);
         self.latency_without_error.merge(&other.latency_without_error);
         self.time_span = union_spans(self.time_span, other.time_span);
+        self.filtered_span = union_spans(self.filtered_span, other.filtered_span);
         self.invalid.time += other.invalid.time;
         self.invalid.status += other.invalid.status;
         self.invalid.latency += other.invalid.latency;

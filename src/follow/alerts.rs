@@ -84,7 +84,7 @@ pub struct AlertEvent {
     pub rule: String,
     /// Firing or resolved.
     pub state: AlertState,
-    /// What was observed, with its unit (`12`, `2.500 %`, `2100 ms`).
+    /// What was observed, with its unit (`12`, `2.50 %`, `2100 ms`).
     pub value: String,
     /// The code the rule is about, if any.
     pub code: Option<String>,

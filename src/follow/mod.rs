@@ -33,7 +33,7 @@ pub use windows::{BUCKET_MS, SPARKLINE_MINUTES, Windows};
 use crate::aggregate::{Aggregate, AlsoRequests, Collect, LinePosition, PLAUSIBLE_TIMES};
 use crate::error::Error;
 use crate::extract::{ErrorBody, Extractor};
-use crate::filter::{Filter, TimeSpec};
+use crate::filter::{Filter, resolve_window};
 use crate::format::{self, FormatKind, Layout};
 use crate::input::{self, BlockContent, BlockReader, HEAD_BYTES, Source};
 use crate::record::{Malformed, Record};
@@ -103,16 +103,14 @@ impl Follower {
     ///
     /// # Errors
     ///
-    /// When `--since` is given relative to the newest record of a pipe.
+    /// When `--since` is given relative to the newest record of a pipe, or
+    /// is not before `--until`.
     pub fn new(sources: Vec<Source>, options: FollowOptions) -> Result<Follower, Error> {
-        let now = now_ms();
         let scan = &options.scan;
-        let filter = Filter {
-            since: scan.since.map(|t| resolve_now(t, now)),
-            until: scan.until.map(|t| resolve_now(t, now)),
-            statuses: scan.statuses.clone(),
-            codes: scan.codes.clone(),
-        };
+        // While following, relative times count back from now, not from
+        // the newest record.
+        let (since, until) = resolve_window(scan.since, scan.until, now_ms())?;
+        let filter = Filter { since, until, statuses: scan.statuses.clone(), codes: scan.codes.clone() };
         let windows = Windows::new(options.windows.clone());
         let mut follower = Follower {
             extractor: Extractor::default(),
@@ -525,12 +523,6 @@ fn read_head(path: &std::path::Path) -> Vec<u8> {
 /// Now, in epoch milliseconds.
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
-
-/// A `--since`/`--until` while following: relative times count back from
-/// now, not from the newest record.
-fn resolve_now(spec: TimeSpec, now: i64) -> i64 {
-    spec.resolve(now)
 }
 
 mod bisect {

@@ -224,7 +224,8 @@ pub struct CodeReport {
     pub share: f64,
     /// Lines with this code per 1,000 requests.
     pub per_1k_requests: Option<f64>,
-    /// Lines per minute over the observed time span of all requests.
+    /// Lines per minute over the observed time span of all requests, taken
+    /// as at least one minute (a burst within a second is not a rate).
     pub per_minute: Option<f64>,
     /// Whether the code is in the built-in CTS catalogue.
     pub in_catalog: bool,
@@ -464,6 +465,12 @@ struct View<'s> {
     span_seconds: Option<f64>,
 }
 
+/// `count` per minute over `span_seconds`, counted as at least a minute:
+/// 3 errors within a millisecond are 3 a minute, not 180,000.
+fn per_minute(count: u64, span_seconds: f64) -> f64 {
+    count as f64 * 60.0 / span_seconds.max(60.0)
+}
+
 fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
@@ -545,7 +552,7 @@ impl View<'_> {
             in_malformed_lines: stats.in_malformed,
             share: ratio(stats.count, agg.error_bodies).unwrap_or(0.0),
             per_1k_requests: ratio(stats.count * 1000, agg.requests),
-            per_minute: self.span_seconds.filter(|&s| s > 0.0).map(|s| stats.count as f64 * 60.0 / s),
+            per_minute: self.span_seconds.map(|s| per_minute(stats.count, s)),
             in_catalog: info.is_some(),
             edition: info.map(|i| i.edition),
             documented_status,

@@ -163,7 +163,7 @@ impl Lines<'_, '_> {
             let parsed = parser.parse_line(line, has_hit, &mut record);
             settle_invalid(&mut record);
             match parsed {
-                Ok(()) if !filter.keeps(&record) => sink.filtered(),
+                Ok(()) if !filter.keeps(&record) => sink.filtered(record.time),
                 Ok(()) => {
                     let body = if has_hit { extractor.decode(line, &record.not_body, scratch) } else { None };
                     sink.request(&record, body, position, collect);
@@ -179,7 +179,7 @@ impl Lines<'_, '_> {
                             if filter.keeps(&record) {
                                 sink.request(&record, Some(body), position, collect);
                             } else {
-                                sink.filtered();
+                                sink.filtered(None);
                             }
                         }
                         body => sink.malformed(kind, position, body),

@@ -17,7 +17,7 @@ use crate::aggregate::{
 };
 use crate::error::Error;
 use crate::extract::{ErrorBody, Extractor};
-use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec};
+use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec, resolve_window};
 use crate::format::{self, FieldOverrides, Foreign, Format, FormatKind, Layout};
 use crate::input::{self, Block, BlockContent, BlockReader, ProgressFn, ReaderOptions, Source};
 use crate::record::{Malformed, Record};
@@ -96,12 +96,8 @@ fn resolve_filter(sources: &[Source], options: &ScanOptions) -> Result<Filter, E
     } else {
         0
     };
-    Ok(Filter {
-        since: options.since.map(|t| t.resolve(newest)),
-        until: options.until.map(|t| t.resolve(newest)),
-        statuses: options.statuses.clone(),
-        codes: options.codes.clone(),
-    })
+    let (since, until) = resolve_window(options.since, options.until, newest)?;
+    Ok(Filter { since, until, statuses: options.statuses.clone(), codes: options.codes.clone() })
 }
 
 /// Refuses a source that a second pass could not read again: stdin, and
