@@ -19,5 +19,6 @@ mod outputs;
 mod reader_modes;
 mod support;
 mod terminal;
+mod trust;
 mod util;
 mod wrapped;
