@@ -81,9 +81,14 @@ pub enum Command {
         base: PathBuf,
         /// The later report; --fail-on rules are checked against it.
         new: PathBuf,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = DiffOutput::Table)]
-        output: DiffOutput,
+        /// Output format [default: table, or as the -o file's extension
+        /// says: .json, .csv, .md].
+        #[arg(long, value_enum)]
+        output: Option<DiffOutput>,
+        /// Write the comparison to FILE instead of standard output (as a
+        /// whole: a temporary file renamed over FILE).
+        #[arg(short = 'o', long = "output-file", value_name = "FILE")]
+        output_file: Option<PathBuf>,
         /// Exit with code 1 when the new report breaks a rule; repeatable.
         #[arg(long, value_name = "RULE", value_parser = Rule::parse)]
         fail_on: Vec<Rule>,

@@ -2,7 +2,7 @@
 //! options, with factory methods for what each step needs (the scan
 //! options, the report options, the renderer, the output).
 
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,8 +19,9 @@ use cts_logscan::report::{
 use cts_logscan::rules::Rule;
 use cts_logscan::scan::ScanOptions;
 use cts_logscan::state::State;
+use tempfile::NamedTempFile;
 
-use crate::cli::{ColorChoice, FormatArg, OutputFormat, ReportArgs, ScanArgs, UnitArg};
+use crate::cli::{ColorChoice, DiffOutput, FormatArg, OutputFormat, ReportArgs, ScanArgs, UnitArg};
 
 /// A scan, as the command line asked for it.
 pub struct ScanConfig {
@@ -250,20 +251,14 @@ impl Delivery {
         })
     }
 
-    /// Where the output goes: `-o FILE` or stdout, buffered.
+    /// Writes the output with `write`: to the `-o` file as a whole (see
+    /// [`write_output`]), or to stdout.
     ///
     /// # Errors
     ///
-    /// When the file cannot be created.
-    pub fn writer(&self) -> anyhow::Result<(Box<dyn Write>, Option<&Path>)> {
-        Ok(match &self.output_file {
-            Some(path) => {
-                let file =
-                    File::create(path).with_context(|| format!("{}: cannot create output file", path.display()))?;
-                (Box::new(BufWriter::new(file)), Some(path))
-            }
-            None => (Box::new(BufWriter::new(io::stdout().lock())), None),
-        })
+    /// When the output cannot be written, naming the file.
+    pub fn write(&self, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> anyhow::Result<()> {
+        write_output(self.output_file.as_deref(), write)
     }
 
     /// The output format.
@@ -308,6 +303,64 @@ fn capped_threads(asked: usize, cpus: usize) -> (usize, Option<String>) {
     (most, Some(warning))
 }
 
+/// Writes an output with `write`: to stdout, or to `path` as a whole or
+/// not at all. The bytes go to a temporary file in the same directory,
+/// which is then renamed over `path`, so that a reader (node_exporter's
+/// textfile collector, a job reading `report.json`) never sees a
+/// half-written file, and a run that fails leaves the previous file as it
+/// was. The file keeps the permissions of the one it replaces. A path
+/// that is not a regular file (`/dev/stdout`, a FIFO) is written in place.
+///
+/// # Errors
+///
+/// When the temporary file cannot be created (the directory must be
+/// writable), written or renamed; it is removed then.
+pub fn write_output(path: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> anyhow::Result<()> {
+    let Some(path) = path else {
+        let mut out = BufWriter::new(io::stdout().lock());
+        return write(&mut out).and_then(|()| out.flush()).context("cannot write to standard output");
+    };
+    let existing = std::fs::metadata(path).ok();
+    if existing.as_ref().is_some_and(|meta| !meta.is_file()) {
+        let file =
+            OpenOptions::new().write(true).open(path).with_context(|| format!("{}: cannot open", path.display()))?;
+        let mut out = BufWriter::new(file);
+        return write(&mut out).and_then(|()| out.flush()).with_context(|| format!("{}: cannot write", path.display()));
+    }
+    let temp = temporary_beside(path, existing.map(|meta| meta.permissions()))?;
+    let mut out = BufWriter::new(temp);
+    write(&mut out).and_then(|()| out.flush()).with_context(|| format!("{}: cannot write", path.display()))?;
+    let temp =
+        out.into_inner().map_err(|e| e.into_error()).with_context(|| format!("{}: cannot write", path.display()))?;
+    temp.as_file().sync_all().with_context(|| format!("{}: cannot write", path.display()))?;
+    temp.persist(path).map_err(|e| e.error).with_context(|| format!("{}: cannot replace", path.display()))?;
+    Ok(())
+}
+
+/// An empty temporary file in the directory of `path`, named after it
+/// (`.report.json.XXXXXX.tmp`), with `permissions`, or those a new file
+/// gets.
+fn temporary_beside(path: &Path, permissions: Option<std::fs::Permissions>) -> anyhow::Result<NamedTempFile> {
+    let dir = path.parent().filter(|dir| !dir.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().with_context(|| format!("{}: not a file name to write", path.display()))?;
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let temp = builder.tempfile_in(dir).with_context(|| {
+        format!(
+            "{}: cannot create a temporary file in {} to replace it with (the directory must be writable)",
+            path.display(),
+            dir.display()
+        )
+    })?;
+    if let Some(permissions) = permissions {
+        temp.as_file().set_permissions(permissions).with_context(|| format!("{}: cannot write", path.display()))?;
+    }
+    Ok(temp)
+}
+
 /// The width of the terminal on stdout, in columns.
 #[cfg(target_os = "linux")]
 fn terminal_width() -> Option<usize> {
@@ -336,6 +389,18 @@ fn format_of_file(path: &Path) -> Option<OutputFormat> {
     })
 }
 
+/// The format of `diff`: `--output`, else the `-o` file's extension
+/// (`.json`, `.csv`, `.md`, `.txt`), else a table.
+pub fn diff_output(asked: Option<DiffOutput>, output_file: Option<&Path>) -> DiffOutput {
+    let by_extension = || match format_of_file(output_file?)? {
+        OutputFormat::Json => Some(DiffOutput::Json),
+        OutputFormat::Csv => Some(DiffOutput::Csv),
+        OutputFormat::Markdown => Some(DiffOutput::Markdown),
+        _ => None,
+    };
+    asked.or_else(by_extension).unwrap_or(DiffOutput::Table)
+}
+
 /// The name of a format as `--output` spells it.
 fn format_name(format: OutputFormat) -> String {
     clap::ValueEnum::to_possible_value(&format).map_or_else(String::new, |v| v.get_name().to_owned())
@@ -361,5 +426,15 @@ mod tests {
         let (threads, warning) = capped_threads(5000, 2);
         assert_eq!(threads, 8);
         assert!(warning.unwrap().starts_with("--threads 5000: using 8 (4 per logical CPU, 2 CPUs)"));
+    }
+
+    #[test]
+    fn diff_output_follows_the_extension_unless_asked() {
+        assert_eq!(diff_output(None, Some(Path::new("d.csv"))), DiffOutput::Csv);
+        assert_eq!(diff_output(None, Some(Path::new("d.md"))), DiffOutput::Markdown);
+        assert_eq!(diff_output(None, Some(Path::new("d.json"))), DiffOutput::Json);
+        assert_eq!(diff_output(Some(DiffOutput::Json), Some(Path::new("d.csv"))), DiffOutput::Json);
+        assert_eq!(diff_output(None, Some(Path::new("d.html"))), DiffOutput::Table);
+        assert_eq!(diff_output(None, None), DiffOutput::Table);
     }
 }

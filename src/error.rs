@@ -191,6 +191,18 @@ pub enum Error {
         /// The version this build reads.
         supported: u32,
     },
+    /// A state whose figures break the accounting rule or do not add up:
+    /// edited or damaged.
+    #[error(
+        "{}: the state breaks the accounting rule: {rule}; it was edited or damaged: scan its inputs again with --output state",
+        path.display()
+    )]
+    Accounting {
+        /// The file.
+        path: PathBuf,
+        /// The rule broken, with the figures.
+        rule: String,
+    },
     /// Two states to merge include the same input.
     #[error(
         "{}: input {input} is also in {}; merging would count it twice (pass --allow-overlap if that is what you want)",

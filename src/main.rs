@@ -7,12 +7,12 @@ mod config;
 mod live;
 mod tui;
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::{CommandFactory, Parser};
 use cts_logscan::input::Progress;
 use cts_logscan::report::{self, Report, ReportOptions};
@@ -51,7 +51,10 @@ fn run() -> anyhow::Result<ExitCode> {
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Diff { base, new, output, fail_on }) => diff(&base, &new, output, &fail_on),
+        Some(Command::Diff { base, new, output, output_file, fail_on }) => {
+            let output = config::diff_output(output, output_file.as_deref());
+            diff(&base, &new, output, output_file.as_deref(), &fail_on)
+        }
         Some(Command::Merge { states, allow_overlap, top, report }) => {
             merge(&states, allow_overlap, &Delivery::new(report, top))
         }
@@ -80,20 +83,24 @@ fn explain(code: &str, output: CatalogOutput) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn diff(base: &Path, new: &Path, output: DiffOutput, rules: &[rules::Rule]) -> anyhow::Result<ExitCode> {
+fn diff(
+    base: &Path,
+    new: &Path,
+    output: DiffOutput,
+    output_file: Option<&Path>,
+    rules: &[rules::Rule],
+) -> anyhow::Result<ExitCode> {
     let (base, new) = (report::read_report(base)?, report::read_report(new)?);
     let comparison = diff::Diff::new(&base, &new);
-    let mut out = BufWriter::new(io::stdout().lock());
-    match output {
-        DiffOutput::Table => comparison.render_table(&mut out)?,
-        DiffOutput::Csv => comparison.render_csv(&mut out)?,
-        DiffOutput::Markdown => comparison.render_markdown(&mut out)?,
+    config::write_output(output_file, |wtr| match output {
+        DiffOutput::Table => comparison.render_table(wtr),
+        DiffOutput::Csv => comparison.render_csv(wtr),
+        DiffOutput::Markdown => comparison.render_markdown(wtr),
         DiffOutput::Json => {
-            report::write_json_pretty(&mut out, &comparison)?;
-            writeln!(out)?;
+            report::write_json_pretty(&mut *wtr, &comparison)?;
+            writeln!(wtr)
         }
-    }
-    out.flush()?;
+    })?;
     Ok(judge(rules, &new, false))
 }
 
@@ -172,16 +179,10 @@ pub(crate) fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<Exit
     }
     let options = delivery.report_options(state);
     let report = Report::build(state, &options);
-    let (mut wtr, path) = delivery.writer()?;
-    let written = match delivery.renderer() {
-        Some(renderer) => renderer.render(&report, &mut wtr),
-        None => state.write(&mut wtr),
-    }
-    .and_then(|()| wtr.flush());
-    match path {
-        Some(path) => written.with_context(|| format!("{}: cannot write", path.display()))?,
-        None => written.context("cannot write the report to standard output")?,
-    }
+    delivery.write(|wtr| match delivery.renderer() {
+        Some(renderer) => renderer.render(&report, wtr),
+        None => state.write(wtr),
+    })?;
     // Rules see every code, also those --code hides from the report, and
     // their breaches are printed even with -q.
     let judged = if delivery.rules().is_empty() || options.codes.is_empty() {

@@ -18,7 +18,9 @@
 //!
 //! Latencies are microseconds; histograms are HDR V2 with deflate, base64.
 //! Line positions are 0-based line indexes within their input. A reader
-//! refuses any other `state_version` and names both versions.
+//! refuses any other `state_version` and names both versions, and a state
+//! that breaks the accounting rule or whose figures do not add up
+//! ([`crate::aggregate::accounting`]), naming the rule.
 //!
 //! # Merging
 //!
@@ -37,6 +39,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::aggregate::accounting::{Broken, equal, sum};
 use crate::aggregate::{Aggregate, Collect};
 use crate::error::Error;
 use crate::filter::Filter;
@@ -289,7 +292,11 @@ impl State {
         };
         let header = first_value::<Header>(bytes).map_err(parse_error)?;
         match (header.kind.as_deref(), header.state_version, header.schema_version) {
-            (Some(STATE_KIND), Some(STATE_VERSION), _) => serde_json::from_slice(bytes).map_err(parse_error),
+            (Some(STATE_KIND), Some(STATE_VERSION), _) => {
+                let state: State = serde_json::from_slice(bytes).map_err(parse_error)?;
+                state.check_accounting().map_err(|rule| Error::Accounting { path: path.to_owned(), rule })?;
+                Ok(state)
+            }
             (Some(STATE_KIND), found, _) => Err(Error::Version {
                 path: path.to_owned(),
                 what: "state",
@@ -306,6 +313,18 @@ impl State {
                 reason: "is not a cts-logscan state; write one with --output state".to_owned(),
             }),
         }
+    }
+}
+
+impl State {
+    /// Checks the accounting rule of the aggregate and that its inputs add
+    /// up to it (see [`crate::aggregate::accounting`]).
+    fn check_accounting(&self) -> Result<(), Broken> {
+        self.aggregate.check_accounting()?;
+        let lines = sum("the inputs' lines", self.inputs.iter().map(|input| input.lines))?;
+        equal("the inputs' lines", lines, "lines", self.aggregate.lines)?;
+        let malformed = sum("the inputs' malformed lines", self.inputs.iter().map(|input| input.malformed))?;
+        equal("the inputs' malformed lines", malformed, "malformed", self.aggregate.malformed_total())
     }
 }
 
@@ -336,7 +355,10 @@ struct Header {
 /// [`Error::Incompatible`] when two parts were written with different
 /// filters, bucket sizes or `--top` on one side only, naming the setting
 /// and both values; [`Error::Overlap`] when two parts share an input and
-/// `allow_overlap` is false.
+/// `allow_overlap` is false; [`Error::Accounting`] when the lines of the
+/// parts add up to more than `u64::MAX`. Parts read by [`State::read`]
+/// passed the accounting check, so each count is at most its part's
+/// lines and no other sum can overflow.
 pub fn merge(parts: Vec<(PathBuf, State)>, allow_overlap: bool) -> Result<State, Error> {
     let mut parts = parts.into_iter();
     let Some((first_path, mut merged)) = parts.next() else {
@@ -358,6 +380,13 @@ pub fn merge(parts: Vec<(PathBuf, State)>, allow_overlap: bool) -> Result<State,
         merged.inputs.append(&mut part.inputs);
         merged.directory_errors.append(&mut part.directory_errors);
         merged.top = merged.top.max(part.top);
+        // Every count of a state read is at most its lines: when the lines
+        // add up, so does everything else.
+        if merged.aggregate.lines.checked_add(part.aggregate.lines).is_none() {
+            let rule =
+                format!("the lines of the states merged so far and of this one add up to more than {}", u64::MAX);
+            return Err(Error::Accounting { path, rule });
+        }
         merged.aggregate.merge(part.aggregate);
     }
     merged.elapsed = None;

@@ -146,3 +146,96 @@ fn gzip_padding_is_accepted_and_trailing_garbage_named_where_it_starts() {
         "{error}"
     );
 }
+
+/// `before` then `after`, gzipped as one member with a sync flush between
+/// them, and the first deflate block after the flush made invalid (block
+/// type 3): exactly the bytes of `before` decode intact. Also returns the
+/// compressed offset of the damaged byte.
+fn gzip_damaged_after(before: &[u8], after: &[u8]) -> (Vec<u8>, usize) {
+    let mut encoder = GzEncoder::new(Vec::new(), Level::fast());
+    encoder.write_all(before).unwrap();
+    encoder.flush().unwrap();
+    let damage = encoder.get_ref().len();
+    encoder.write_all(after).unwrap();
+    let mut bytes = encoder.finish().unwrap();
+    bytes[damage] = 0b111; // last block, type 3: reserved, invalid
+    (bytes, damage)
+}
+
+/// The compressed byte offset an error message names.
+fn named_offset(error: &str) -> usize {
+    let (_, rest) = error.split_once("at compressed byte ").expect("the offset is named");
+    rest.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn damaged_gzip_keeps_every_line_before_the_damage() {
+    // More than the 1 MiB a decoder hands over at a time, so that losing
+    // the piece being decoded when the damage is found would show.
+    let dir = tempfile::tempdir().unwrap();
+    let (before, after) =
+        ([corpus_bytes(21), corpus_bytes(22), corpus_bytes(23), corpus_bytes(24)].concat(), corpus_bytes(25));
+    assert!(before.len() > 1 << 20 && before.ends_with(b"\n"));
+    let (damaged, at) = gzip_damaged_after(&before, &after);
+    let path = write(&dir.path().join("damaged.log.gz"), &damaged);
+    let report = json_report_with_code(&[&path], 2);
+    let intact = json_report(&[&write(&dir.path().join("intact.log"), &before)]);
+    let lines = before.iter().filter(|&&b| b == b'\n').count() as u64;
+    assert_eq!(report["summary"]["lines"], lines);
+    assert_eq!(content(report.clone()), content(intact));
+    let error = report["inputs"][0]["error"].as_str().unwrap();
+    assert!((at..=at + 1).contains(&named_offset(error)), "{error} (damage at {at})");
+    assert!(error.contains("every line decoded before it was scanned"), "{error}");
+}
+
+/// The compressed offset of the first block header of the zstd frame at
+/// the start of `frame` (RFC 8878, 3.1.1.1).
+fn zstd_first_block(frame: &[u8]) -> usize {
+    let descriptor = frame[4];
+    let single_segment = descriptor & 0x20 != 0;
+    let dictionary_id = [0, 1, 2, 4][usize::from(descriptor & 3)];
+    let content_size = [usize::from(single_segment), 2, 4, 8][usize::from(descriptor >> 6)];
+    5 + usize::from(!single_segment) + dictionary_id + content_size
+}
+
+#[test]
+fn damaged_zstd_keeps_every_frame_before_the_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let (before, after) =
+        ([corpus_bytes(31), corpus_bytes(32), corpus_bytes(33), corpus_bytes(34)].concat(), corpus_bytes(35));
+    let first = zstd::encode_all(&before[..], 3).unwrap();
+    let mut second = zstd::encode_all(&after[..], 3).unwrap();
+    let block = zstd_first_block(&second);
+    second[block] |= 0b110; // block type 3: reserved, invalid
+    let path = write(&dir.path().join("damaged.log.zst"), &[first.clone(), second].concat());
+    let report = json_report_with_code(&[&path], 2);
+    let intact = json_report(&[&write(&dir.path().join("intact.log"), &before)]);
+    assert_eq!(report["summary"]["lines"], before.iter().filter(|&&b| b == b'\n').count() as u64);
+    assert_eq!(content(report.clone()), content(intact));
+    let error = report["inputs"][0]["error"].as_str().unwrap();
+    let at = first.len() + block;
+    assert!((at..at + 3).contains(&named_offset(error)), "{error} (damaged block header at {at})");
+    cmd().arg(&path).assert().code(2).stderr(predicate::str::contains("damaged.log.zst: read error at byte"));
+}
+
+#[test]
+fn a_zstd_frame_damaged_in_its_third_block_keeps_the_first_two() {
+    // One frame, damaged within the first MiB decoded: the two blocks
+    // before the damage (128 KiB each, the last line cut short) are
+    // scanned, not refused with "cannot open".
+    let dir = tempfile::tempdir().unwrap();
+    let data = [corpus_bytes(41), corpus_bytes(42)].concat();
+    let mut frame = zstd::encode_all(&data[..], 3).unwrap();
+    let mut block = zstd_first_block(&frame);
+    for _ in 0..2 {
+        let header = u32::from_le_bytes([frame[block], frame[block + 1], frame[block + 2], 0]);
+        let rle = (header >> 1) & 3 == 1;
+        block += 3 + if rle { 1 } else { (header >> 3) as usize };
+    }
+    frame[block] |= 0b110;
+    let path = write(&dir.path().join("early.zst"), &frame);
+    let report = json_report_with_code(&[&path], 2);
+    let prefix = json_report(&[&write(&dir.path().join("prefix.log"), &data[..256 << 10])]);
+    assert!(prefix["summary"]["lines"].as_u64().unwrap() > 100);
+    assert_eq!(content(report), content(prefix));
+}

@@ -1,6 +1,7 @@
 //! Integration tests: the real binary on fixtures, ground truth from the
 //! corpus generator, and property tests of the pipeline's invariants.
 
+mod atomic;
 mod cli;
 mod compressed;
 mod dask;
@@ -20,5 +21,6 @@ mod outputs;
 mod reader_modes;
 mod support;
 mod terminal;
+mod trust;
 mod util;
 mod wrapped;

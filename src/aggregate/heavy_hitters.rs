@@ -104,6 +104,12 @@ impl HeavyHitters {
         self.total
     }
 
+    /// The kept counts added up; `None` when the sum overflows (an edited
+    /// state).
+    pub fn kept_sum(&self) -> Option<u64> {
+        self.counts.values().try_fold(0u64, |sum, &n| sum.checked_add(n))
+    }
+
     /// How much any count may be below the true one (0: exact).
     pub fn max_undercount(&self) -> u64 {
         self.max_undercount

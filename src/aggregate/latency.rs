@@ -111,6 +111,11 @@ impl Latency {
         Some(Percentiles { count, p50: at(50), p90: at(90), p99: at(99), max: self.max })
     }
 
+    /// How many values were recorded.
+    pub fn count(&self) -> u64 {
+        self.histogram.as_ref().map_or(0, |h| h.len())
+    }
+
     /// The exact smallest value, if any was recorded.
     pub fn min(&self) -> Option<u64> {
         self.histogram.as_ref().filter(|h| !h.is_empty()).map(|_| self.min)

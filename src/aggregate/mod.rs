@@ -7,6 +7,7 @@
 //! *smallest* entries by a fixed order, which is what makes the bound
 //! deterministic under merging.
 
+pub mod accounting;
 mod breakdown;
 mod buckets;
 mod code_stats;

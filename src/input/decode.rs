@@ -6,8 +6,10 @@
 //!   `.gz` files (`cat a.gz b.gz`, pigz, bgzip) decode completely;
 //! - zstd (`28 b5 2f fd`): every frame is read.
 //!
-//! A corrupt or truncated stream yields everything decoded before the damage,
-//! then an error naming the compressed byte offset.
+//! A corrupt or truncated stream yields every byte decoded before the
+//! damage (gzip to the byte, zstd to the last intact block; a line cut by
+//! the damage is read as the input's last, unterminated line), then an
+//! error naming the compressed byte offset of the damage.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
@@ -122,13 +124,12 @@ pub fn open(source: &Source, fetched: Option<Box<dyn Read + Send>>) -> io::Resul
     counting.prefix = head;
     let rdr: Box<dyn Read + Send> = match compression {
         None => Box::new(counting),
-        Some(Compression::Gzip) => {
+        Some(compression) => {
             let mut compressed = Consumed { inner: BufReader::with_capacity(256 << 10, counting), consumed: 0 };
-            producer::spawn("gzip", move |sink| copy_gzip_members(&mut compressed, sink))
-        }
-        Some(Compression::Zstd) => {
-            let buffered = BufReader::with_capacity(256 << 10, counting);
-            decode_on_thread(zstd::stream::read::Decoder::with_buffer(buffered)?, Compression::Zstd, &raw_bytes)
+            producer::spawn(compression.name(), move |sink| match compression {
+                Compression::Gzip => copy_gzip_members(&mut compressed, sink),
+                Compression::Zstd => copy_zstd_frames(&mut compressed, sink),
+            })
         }
     };
     Ok(Opened { rdr: document::lines_of(rdr)?, compression, raw_bytes, size_watch })
@@ -156,13 +157,137 @@ fn copy_gzip_members(compressed: &mut Consumed<impl BufRead>, sink: &mut ChunkSi
                 format!("gzip stream is followed by bytes that are not gzip, from compressed byte {at}"),
             ));
         }
-        let mut member = flate2::bufread::GzDecoder::new(&mut *compressed);
-        sink.copy_from(&mut member).map_err(|e| {
-            let message = format!("gzip stream is corrupt or truncated (the member from compressed byte {at}): {e}");
+        copy_gzip_member(compressed, sink).map_err(|(damage, e)| {
+            let message = format!(
+                "gzip stream is corrupt or truncated at compressed byte {damage} (the member from compressed byte {at}): {e}; {KEPT}"
+            );
             io::Error::new(e.kind(), message)
         })?;
     }
 }
+
+/// What a damaged stream's error says about the lines before the damage.
+const KEPT: &str = "every line decoded before it was scanned";
+
+/// Decodes one gzip member (RFC 1952) into `sink`. Every byte inflated
+/// before damage is kept, to the byte, as `gzip -dc` keeps it.
+///
+/// # Errors
+///
+/// The compressed offset of the damage and what it is.
+fn copy_gzip_member(compressed: &mut Consumed<impl BufRead>, sink: &mut ChunkSink) -> Result<(), (u64, io::Error)> {
+    let at_damage = |compressed: &Consumed<_>, e: io::Error| (compressed.consumed, e);
+    skip_gzip_header(compressed).map_err(|e| at_damage(compressed, e))?;
+    let mut inflate = flate2::Decompress::new(false);
+    let mut crc = flate2::Crc::new();
+    loop {
+        let at = compressed.consumed;
+        let input = compressed.fill_buf().map_err(|e| (at, e))?;
+        let ended = input.is_empty();
+        let (in_before, out_before) = (inflate.total_in(), inflate.total_out());
+        let status = sink
+            .write_with(|space| {
+                let status = inflate.decompress(input, space, flate2::FlushDecompress::None);
+                let produced = (inflate.total_out() - out_before) as usize;
+                crc.update(&space[..produced]);
+                (produced, status)
+            })
+            .map_err(|e| (at, e))?;
+        let (consumed, produced) = (inflate.total_in() - in_before, inflate.total_out() - out_before);
+        compressed.consume(consumed as usize);
+        match status {
+            Ok(flate2::Status::StreamEnd) => break,
+            Ok(_) if ended && consumed == 0 && produced == 0 => {
+                return Err(at_damage(compressed, invalid_data("the stream ends inside a member")));
+            }
+            Ok(_) => {}
+            Err(e) => return Err(at_damage(compressed, invalid_data(&e.to_string()))),
+        }
+    }
+    let mut trailer = [0u8; 8];
+    compressed.read_exact(&mut trailer).map_err(|e| at_damage(compressed, e))?;
+    let [c0, c1, c2, c3, s0, s1, s2, s3] = trailer;
+    if u32::from_le_bytes([c0, c1, c2, c3]) != crc.sum() || u32::from_le_bytes([s0, s1, s2, s3]) != crc.amount() {
+        return Err(at_damage(compressed, invalid_data("the member's checksum or length does not match its data")));
+    }
+    Ok(())
+}
+
+/// Reads past a gzip member header: magic, method, flags, time, extra
+/// field, name, comment, header checksum.
+fn skip_gzip_header(compressed: &mut impl BufRead) -> io::Result<()> {
+    let mut fixed = [0u8; 10];
+    compressed.read_exact(&mut fixed)?;
+    if fixed[2] != 8 {
+        return Err(invalid_data("unknown gzip compression method"));
+    }
+    let flags = fixed[3];
+    if flags & 0x04 != 0 {
+        let mut len = [0u8; 2];
+        compressed.read_exact(&mut len)?;
+        io::copy(&mut compressed.take(u64::from(u16::from_le_bytes(len))), &mut io::sink())?;
+    }
+    for zero_terminated in [0x08, 0x10] {
+        if flags & zero_terminated != 0 {
+            compressed.skip_until(0)?;
+        }
+    }
+    if flags & 0x02 != 0 {
+        compressed.read_exact(&mut [0u8; 2])?;
+    }
+    Ok(())
+}
+
+fn invalid_data(message: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message.to_owned())
+}
+
+/// Decodes zstd frames one after another into `sink`, one block per step:
+/// each step is given at most the rest of the current block (never the
+/// next block's header with it), so that a damaged block loses only its
+/// own bytes and everything decoded before it is kept, as `zstd -dc`
+/// keeps it.
+fn copy_zstd_frames(compressed: &mut Consumed<impl BufRead>, sink: &mut ChunkSink) -> io::Result<()> {
+    use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
+    let mut decoder = Decoder::new()?;
+    // The decoder's hint: bytes still needed for the current block, plus
+    // the next block's header, which it would like to read ahead.
+    let mut wanted = 1usize;
+    let mut in_frame = false;
+    loop {
+        let at = compressed.consumed;
+        let input = compressed.fill_buf()?;
+        if input.is_empty() {
+            if !in_frame {
+                return Ok(());
+            }
+            let message = format!("zstd stream is truncated at compressed byte {at}: {KEPT}");
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, message));
+        }
+        let step = &input[..input.len().min(wanted.saturating_sub(BLOCK_HEADER).max(1))];
+        let mut step = InBuffer::around(step);
+        let hint = sink.write_with(|space| {
+            let mut out = OutBuffer::around(space);
+            let hint = decoder.run(&mut step, &mut out);
+            (out.pos(), hint)
+        })?;
+        let used = step.pos();
+        compressed.consume(used);
+        match hint {
+            Ok(hint) => {
+                in_frame = hint != 0;
+                wanted = if in_frame { hint } else { 1 };
+            }
+            Err(e) => {
+                let message = format!("zstd stream is corrupt at compressed byte {at}: {e}; {KEPT}");
+                return Err(io::Error::new(e.kind(), message));
+            }
+        }
+    }
+}
+
+/// Bytes of a zstd block header.
+const BLOCK_HEADER: usize = 3;
 
 /// A buffered reader that counts the bytes consumed from it.
 struct Consumed<R> {
@@ -187,23 +312,6 @@ impl<R: BufRead> BufRead for Consumed<R> {
         self.consumed += amount as u64;
         self.inner.consume(amount);
     }
-}
-
-/// Runs `decoder` on its own thread; a decoding error names the compressed
-/// byte offset it was found at.
-fn decode_on_thread(
-    mut decoder: impl Read + Send + 'static,
-    compression: Compression,
-    raw_bytes: &Arc<AtomicU64>,
-) -> Box<dyn Read + Send> {
-    let raw_bytes = Arc::clone(raw_bytes);
-    producer::spawn(compression.name(), move |sink| {
-        sink.copy_from(&mut decoder).map_err(|e| {
-            let at = raw_bytes.load(Ordering::Relaxed);
-            let message = format!("{} stream is corrupt or truncated (compressed byte {at}): {e}", compression.name());
-            io::Error::new(e.kind(), message)
-        })
-    })
 }
 
 /// The first four bytes (fewer at the end of input); a pipe may deliver them

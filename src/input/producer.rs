@@ -58,18 +58,34 @@ impl ChunkSink {
     /// intermediate buffer.
     pub fn copy_from(&mut self, rdr: &mut impl Read) -> io::Result<()> {
         loop {
-            match rdr.read(self.space()) {
+            let read = self.write_with(|space| match rdr.read(space) {
+                Ok(n) => (n, Ok(n)),
+                Err(e) => (0, Err(e)),
+            })?;
+            match read {
                 Ok(0) => return Ok(()),
-                Ok(n) => {
-                    self.filled += n;
-                    if self.filled == CHUNK {
-                        self.flush()?;
-                    }
-                }
+                Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Lets `produce` write straight into the unfilled part of the current
+    /// chunk (never empty): it returns how many bytes it wrote there, and
+    /// a value passed back (a decoder's outcome, so that the bytes it
+    /// produced before it found damage are kept).
+    ///
+    /// # Errors
+    ///
+    /// [`io::ErrorKind::BrokenPipe`] when the scan stopped reading.
+    pub fn write_with<T>(&mut self, produce: impl FnOnce(&mut [u8]) -> (usize, T)) -> io::Result<T> {
+        let (n, value) = produce(self.space());
+        self.filled += n;
+        if self.filled == CHUNK {
+            self.flush()?;
+        }
+        Ok(value)
     }
 }
 
