@@ -242,7 +242,16 @@ impl State {
             (0, skipped) => format!("{skipped} input(s) skipped as not access logs, the others hold no lines"),
             (lines, _) => format!("{lines} lines: {}", outcomes.join(", ")),
         };
-        Some(format!("no requests read ({read}); {ADVICE}"))
+        Some(format!("no requests read from {} ({read}); {ADVICE}", self.input_names(3)))
+    }
+
+    /// The first `most` inputs by path, and how many more there are.
+    fn input_names(&self, most: usize) -> String {
+        let names: Vec<&str> = self.inputs.iter().take(most).map(|input| input.path.as_str()).collect();
+        match self.inputs.len().saturating_sub(most) {
+            0 => names.join(", "),
+            more => format!("{} and {more} more", names.join(", ")),
+        }
     }
 
     /// Every error an input or directory gave, as messages.
