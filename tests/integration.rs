@@ -4,6 +4,7 @@
 mod cli;
 mod compressed;
 mod dask;
+mod error_bodies;
 mod follow;
 mod formats;
 mod fuzz_corpus;

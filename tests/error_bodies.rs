@@ -1,0 +1,93 @@
+//! Error bodies are never lost or invented (issue 19, points 2–5 and the
+//! BOM and status items). Every figure below is worked out by hand from the
+//! fixture's lines, which are listed in the comments.
+
+use serde_json::{Value, json};
+
+use crate::util::{code, fixture, json_report};
+
+/// Scans a fixture under `fixtures/bodies/` with `args`.
+fn scan(name: &str, args: &[&str]) -> Value {
+    let path = fixture(&format!("bodies/{name}"));
+    json_report(&[&[path.to_str().unwrap()][..], args].concat())
+}
+
+/// `(lines, requests, blank, malformed, filtered)`, checked against the
+/// accounting rule `lines = requests + blank + malformed + filtered`.
+fn lines(report: &Value) -> [u64; 5] {
+    let s = &report["summary"];
+    let n = |key: &str| s[key].as_u64().unwrap_or_else(|| panic!("{key} in {s:#}"));
+    let counts = [n("lines"), n("requests"), n("blank"), n("malformed"), n("filtered")];
+    assert_eq!(counts[0], counts[1..].iter().sum::<u64>(), "accounting rule: {s:#}");
+    counts
+}
+
+/// `(error_bodies, error_bodies_in_malformed_lines)`.
+fn bodies(report: &Value) -> (u64, u64) {
+    let s = &report["summary"];
+    (s["error_bodies"].as_u64().unwrap(), s["error_bodies_in_malformed_lines"].as_u64().unwrap())
+}
+
+/// The messages of `code`, sorted, with their counts.
+fn messages(report: &Value, name: &str) -> Vec<(String, u64)> {
+    let mut messages: Vec<(String, u64)> = code(report, name)["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["message"].as_str().unwrap().to_owned(), m["count"].as_u64().unwrap()))
+        .collect();
+    messages.sort();
+    messages
+}
+
+fn owned(messages: &[(&str, u64)]) -> Vec<(String, u64)> {
+    let mut owned: Vec<(String, u64)> = messages.iter().map(|&(m, n)| (m.to_owned(), n)).collect();
+    owned.sort();
+    owned
+}
+
+/// 2: messages JSON rejects (Latin-1, GBK raw or `\xHH`, escaped control
+/// characters), in a nested object and an escaped JSON string: one 200 and
+/// six CTS.0003 bodies.
+#[test]
+fn ndjson_bodies_with_any_bytes_are_counted_with_lossy_messages() {
+    let r = scan("lossy.ndjson", &[]);
+    assert_eq!(lines(&r), [7, 7, 0, 0, 0]);
+    assert_eq!(bodies(&r), (6, 0));
+    assert_eq!(code(&r, "CTS.0003")["count"], 6);
+    assert_eq!(code(&r, "CTS.0003")["statuses"], json!({"400": 6}));
+    assert_eq!(
+        messages(&r, "CTS.0003"),
+        owned(&[
+            // `caf\xe9` raw, nested and escaped.
+            ("caf\u{FFFD}", 2),
+            // GBK `CF FB`, raw and as `\xCF\xFB`.
+            ("\u{FFFD}\u{FFFD}", 2),
+            ("tab\tesc\u{1b}nul\u{0}", 1),
+            ("\u{FFFD}\u{FFFD} esc\u{1b}", 1),
+        ])
+    );
+}
+
+/// 2: the same in an nginx access log (default `\x22` escaping): `\xE9`,
+/// `\xCF\xFB`, and a raw `E9` byte beside `\x09\x1B`.
+#[test]
+fn access_log_bodies_with_any_bytes_are_counted_with_lossy_messages() {
+    let r = scan("lossy_access.log", &[]);
+    assert_eq!(lines(&r), [4, 4, 0, 0, 0]);
+    assert_eq!(bodies(&r), (3, 0));
+    assert_eq!(
+        messages(&r, "CTS.0003"),
+        owned(&[("caf\u{FFFD}", 1), ("\u{FFFD}\u{FFFD}", 1), ("caf\u{FFFD}\t\u{1b}", 1)])
+    );
+}
+
+/// 2: the same in the Python SDK's exception text; the INFO line is not a
+/// request.
+#[test]
+fn sdk_text_bodies_with_any_bytes_are_counted_with_lossy_messages() {
+    let r = scan("lossy_sdk.log", &[]);
+    assert_eq!(lines(&r), [3, 2, 0, 1, 0]);
+    assert_eq!(bodies(&r), (2, 0));
+    assert_eq!(messages(&r, "CTS.0003"), owned(&[("caf\u{FFFD}", 1), ("\u{FFFD}\u{FFFD}\u{1b}", 1)]));
+}
