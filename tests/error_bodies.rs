@@ -91,3 +91,29 @@ fn sdk_text_bodies_with_any_bytes_are_counted_with_lossy_messages() {
     assert_eq!(bodies(&r), (2, 0));
     assert_eq!(messages(&r, "CTS.0003"), owned(&[("caf\u{FFFD}", 1), ("\u{FFFD}\u{FFFD}\u{1b}", 1)]));
 }
+
+/// 4: a request body is not an error body, as a string, an object or
+/// inside `request`; beside a response body, the response's code counts.
+/// Six requests, only the last with an error body (CTS.0003).
+#[test]
+fn ndjson_request_bodies_are_not_error_bodies() {
+    let r = scan("request_body.ndjson", &[]);
+    assert_eq!(lines(&r), [6, 6, 0, 0, 0]);
+    assert_eq!(bodies(&r), (1, 0));
+    let codes: Vec<&Value> = r["codes"].as_array().unwrap().iter().map(|c| &c["code"]).collect();
+    assert_eq!(codes, [&json!("CTS.0003")]);
+    assert_eq!(code(&r, "CTS.0003")["statuses"], json!({"400": 1}));
+    assert_eq!(code(&r, "CTS.0003")["status_mismatches"], 0);
+}
+
+/// 4: `$request_body` named by `--log-format` is not an error body: of
+/// three requests, only the second's `$resp_body` (CTS.0003) counts.
+#[test]
+fn access_log_request_bodies_named_by_log_format_are_not_error_bodies() {
+    let format = r#"$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" $request_time "$request_body" "$resp_body""#;
+    let r = scan("request_body_access.log", &["--log-format", format]);
+    assert_eq!(lines(&r), [3, 3, 0, 0, 0]);
+    assert_eq!(bodies(&r), (1, 0));
+    let codes: Vec<&Value> = r["codes"].as_array().unwrap().iter().map(|c| &c["code"]).collect();
+    assert_eq!(codes, [&json!("CTS.0003")]);
+}
