@@ -117,3 +117,30 @@ fn access_log_request_bodies_named_by_log_format_are_not_error_bodies() {
     let codes: Vec<&Value> = r["codes"].as_array().unwrap().iter().map(|c| &c["code"]).collect();
     assert_eq!(codes, [&json!("CTS.0003")]);
 }
+
+/// 5: an access line whose trailing quoted field is opened and never
+/// closed is `truncated`, also without an error body to make it read in
+/// full (lines 2 and 4); escaped quotes (`\x5C\x22`, `\"`) inside closed
+/// fields still parse (lines 3 and 6). Line 5 is blank.
+#[test]
+fn access_lines_cut_inside_a_trailing_quoted_field_are_truncated() {
+    let r = scan("cut_access.log", &[]);
+    assert_eq!(lines(&r), [6, 3, 1, 2, 0]);
+    assert_eq!(r["summary"]["malformed_by_kind"], json!({"truncated": 2}));
+    let samples: Vec<&Value> =
+        r["summary"]["malformed_samples"].as_array().unwrap().iter().map(|s| &s["line"]).collect();
+    assert_eq!(samples, [&json!(2), &json!(4)]);
+    assert_eq!(bodies(&r), (2, 0));
+    assert_eq!(messages(&r, "CTS.0003"), owned(&[("Invalid \"body\"", 1)]));
+    assert_eq!(messages(&r, "CTS.0004"), owned(&[("a \"q\"", 1)]));
+}
+
+/// 5: NDJSON already follows the rule for a string or an object opened and
+/// never closed.
+#[test]
+fn ndjson_lines_cut_inside_a_string_or_object_are_truncated() {
+    let r = scan("cut.ndjson", &[]);
+    assert_eq!(lines(&r), [3, 1, 0, 2, 0]);
+    assert_eq!(r["summary"]["malformed_by_kind"], json!({"truncated": 2}));
+    assert_eq!(bodies(&r), (1, 0));
+}
