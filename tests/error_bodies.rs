@@ -144,3 +144,37 @@ fn ndjson_lines_cut_inside_a_string_or_object_are_truncated() {
     assert_eq!(r["summary"]["malformed_by_kind"], json!({"truncated": 2}));
     assert_eq!(bodies(&r), (1, 0));
 }
+
+/// Low item: a UTF-8 BOM before the first line is no part of it, for
+/// detection and parsing: NDJSON (two requests, one body), W3C (two
+/// directives counted as blank, two requests) and an access log, whose
+/// first client is named without the BOM.
+#[test]
+fn a_leading_bom_is_taken_off_before_detection_and_parsing() {
+    let r = scan("bom.ndjson", &[]);
+    assert_eq!(r["inputs"][0]["format"], "ndjson");
+    assert_eq!(lines(&r), [2, 2, 0, 0, 0]);
+    assert_eq!(bodies(&r), (1, 0));
+    for block_size in ["1MiB", "16"] {
+        let r = scan("bom_w3c.log", &["--block-size", block_size]);
+        assert_eq!(r["inputs"][0]["format"], "w3c");
+        assert_eq!(lines(&r), [4, 2, 2, 0, 0]);
+        assert_eq!(r["summary"]["latency_ms"]["all"]["max"], 120.0);
+    }
+    let r = scan("bom_access.log", &["--top", "3"]);
+    assert_eq!(r["inputs"][0]["format"], "combined");
+    assert_eq!(lines(&r), [2, 2, 0, 0, 0]);
+    assert_eq!(code(&r, "CTS.0003")["top"]["clients"], json!([{"name": "203.0.113.7", "count": 1}]));
+}
+
+/// Low item: `400.0` and `"400 Bad Request"` are status 400, `"200 OK"` is
+/// 200; `400.5` and `"Bad Request"` stay invalid.
+#[test]
+fn integral_float_and_reason_phrase_statuses_are_read() {
+    let r = scan("status_forms.ndjson", &[]);
+    assert_eq!(lines(&r), [5, 5, 0, 0, 0]);
+    assert_eq!(r["summary"]["statuses"], json!({"200": 1, "400": 2}));
+    assert_eq!(r["summary"]["invalid_fields"]["status"], 2);
+    assert_eq!(code(&r, "CTS.0003")["statuses"], json!({"400": 2}));
+    assert_eq!(code(&r, "CTS.0003")["status_mismatches"], 0);
+}

@@ -13,7 +13,7 @@
 //! only when its key starts one of the dotted names.
 
 use crate::lex::json::{skip_string, skip_value, skip_ws, unquote};
-use crate::lex::number::{parse_scaled, parse_status, upstream_micros};
+use crate::lex::number::{parse_loose_status, parse_scaled, parse_status, upstream_micros};
 use crate::lex::text::{is_absent, split_request};
 use crate::lex::time::{TimeParser, epoch_number};
 use crate::record::{Malformed, OverrideUse, Record};
@@ -550,7 +550,7 @@ impl NdjsonParser {
                     None => record.invalid.time |= !is_absent(text),
                 }
             }
-            Field::Status if priority < found.status => match parse_status(text) {
+            Field::Status if priority < found.status => match parse_status(text).or_else(|| parse_loose_status(text)) {
                 Some(status) => (record.status, found.status) = (Some(status), priority),
                 None => record.invalid.status |= !is_absent(text),
             },
