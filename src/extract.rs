@@ -18,6 +18,10 @@
 //! | `code` + `message` | `{"code":"VPC.0514","message":"…"}`, also nested |
 //! | Python SDK exception text | `ClientRequestException - {status_code:400,request_id:…,error_code:CTS.0003,error_msg:… }` |
 //!
+//! A body that JSON rejects only for its bytes (invalid UTF-8, raw control
+//! bytes, `\xHH` escapes) is copied as valid JSON and read again, so its
+//! code always counts; such a message is decoded lossily (U+FFFD).
+//!
 //! Like the cloud SDKs, `error_code`/`error_msg` win over `code`/`message`.
 //! A mention of `error_code` that is not a JSON key with a code-like string
 //! value (a URL parameter, a user agent, a number) is not an error body.
@@ -82,6 +86,9 @@ impl HeuristicFrequencyRank for LogBytes {
 #[derive(Debug, Default)]
 pub struct Scratch {
     unescaped: [Vec<u8>; MAX_ESCAPE_DEPTH],
+    /// A body that JSON rejects for its bytes, copied as valid JSON.
+    lenient_bytes: Vec<u8>,
+    lenient_text: String,
     code: String,
     message: String,
     status: Option<u16>,
@@ -288,10 +295,8 @@ fn unescape_nginx(text: &[u8], out: &mut Vec<u8>) {
     while let Some(at) = memchr(b'\\', rest) {
         out.extend_from_slice(&rest[..at]);
         rest = &rest[at..];
-        if let [b'\\', b'x', h, l, ..] = *rest
-            && let (Some(h), Some(l)) = (hex_value(h), hex_value(l))
-        {
-            out.push(h << 4 | l);
+        if let Some(byte) = hex_escape(rest) {
+            out.push(byte);
             rest = &rest[4..];
         } else {
             out.push(b'\\');
@@ -299,6 +304,14 @@ fn unescape_nginx(text: &[u8], out: &mut Vec<u8>) {
         }
     }
     out.extend_from_slice(rest);
+}
+
+/// The byte of the `\xHH` escape at the start of `text`, if it is one.
+fn hex_escape(text: &[u8]) -> Option<u8> {
+    match *text {
+        [b'\\', b'x', h, l, ..] => Some(hex_value(h)? << 4 | hex_value(l)?),
+        _ => None,
+    }
 }
 
 /// One level of JSON string unescaping: `\"`, `\\`, `\/`, `\b\f\n\r\t` and
@@ -388,15 +401,127 @@ fn parse_object_around(buf: &[u8], key_quote: usize, kind: KeyKind, scratch: &mu
             let fields = stream.next()?.ok()?;
             Some((fields, open + stream.byte_offset()))
         });
-        let Some((fields, end)) = parsed else {
-            continue;
+        let stored = match parsed {
+            Some((fields, end)) => (end > key_quote).then(|| fields.store(kind, scratch)),
+            None => store_lenient_object(buf, open, key_quote, kind, scratch),
         };
-        if end <= key_quote {
-            continue;
+        if let Some(stored) = stored {
+            return stored;
         }
-        return fields.store(kind, scratch);
     }
     false
+}
+
+/// Reads the object at `buf[open]` that JSON rejects for its bytes, not its
+/// shape: invalid UTF-8 (a Latin-1 or GBK message), raw control bytes in a
+/// string, `\xHH` escapes. The object is copied as valid JSON (such bytes
+/// escaped, invalid UTF-8 as U+FFFD) and parsed again. `None` when it is no
+/// object reaching past the key at `key_quote`; else whether it stored a
+/// body.
+#[cold]
+fn store_lenient_object(
+    buf: &[u8],
+    open: usize,
+    key_quote: usize,
+    kind: KeyKind,
+    scratch: &mut Scratch,
+) -> Option<bool> {
+    let mut bytes = std::mem::take(&mut scratch.lenient_bytes);
+    let mut text = std::mem::take(&mut scratch.lenient_text);
+    let end = copy_as_json(buf, open, &mut bytes).filter(|&end| end > key_quote);
+    let stored = end.and_then(|_| {
+        text.clear();
+        push_lossy(&bytes, &mut text);
+        let fields = serde_json::from_str::<BodyFields<'_>>(&text).ok()?;
+        Some(fields.store(kind, scratch))
+    });
+    scratch.lenient_bytes = bytes;
+    scratch.lenient_text = text;
+    stored
+}
+
+/// Copies the object or array at `buf[open]` to `out` with every string
+/// made valid JSON ([`copy_string_as_json`]); other bytes are copied as
+/// they are. Returns the index just past the container, or `None` when it
+/// never closes.
+fn copy_as_json(buf: &[u8], open: usize, out: &mut Vec<u8>) -> Option<usize> {
+    out.clear();
+    let mut depth = 0usize;
+    let mut pos = open;
+    while let Some(&byte) = buf.get(pos) {
+        match byte {
+            b'"' => {
+                pos = copy_string_as_json(buf, pos, out)?;
+                continue;
+            }
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth -= 1,
+            _ => {}
+        }
+        out.push(byte);
+        pos += 1;
+        if depth == 0 {
+            return Some(pos);
+        }
+    }
+    None
+}
+
+/// Copies the string at `buf[start]` (a `"`) to `out`, escaping raw control
+/// bytes, decoding `\xHH` escapes to their byte and keeping an unknown
+/// escape as text. Returns the index just past its closing quote.
+fn copy_string_as_json(buf: &[u8], start: usize, out: &mut Vec<u8>) -> Option<usize> {
+    out.push(b'"');
+    let mut pos = start + 1;
+    loop {
+        match *buf.get(pos)? {
+            b'"' => {
+                out.push(b'"');
+                return Some(pos + 1);
+            }
+            b'\\' if pos + 1 < buf.len() => {
+                let escape = &buf[pos..];
+                let mark = out.len();
+                pos += match hex_escape(escape) {
+                    Some(byte) => {
+                        out.push(byte);
+                        4
+                    }
+                    None => push_json_escape(escape, out),
+                };
+                for byte in out.split_off(mark) {
+                    push_string_byte(byte, out);
+                }
+            }
+            byte => {
+                push_string_byte(byte, out);
+                pos += 1;
+            }
+        }
+    }
+}
+
+/// Pushes one byte of a string's text, escaped where JSON needs it.
+fn push_string_byte(byte: u8, out: &mut Vec<u8>) {
+    match byte {
+        b'"' | b'\\' => out.extend_from_slice(&[b'\\', byte]),
+        0x00..=0x1f => {
+            let hex = |nibble: u8| b"0123456789abcdef"[usize::from(nibble)];
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', hex(byte >> 4), hex(byte & 0xf)]);
+        }
+        _ => out.push(byte),
+    }
+}
+
+/// Appends `bytes` to `out` as UTF-8, each invalid sequence as U+FFFD (as
+/// [`String::from_utf8_lossy`] does, without its allocation).
+fn push_lossy(bytes: &[u8], out: &mut String) {
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        if !chunk.invalid().is_empty() {
+            out.push(char::REPLACEMENT_CHARACTER);
+        }
+    }
 }
 
 /// The fields of the object at `buf[open]` and the index just past it, read
@@ -837,6 +962,88 @@ mod tests {
         ]
     }
 
+    /// Decodes a line of raw bytes: the code and the message.
+    fn decode_bytes(line: &[u8]) -> Option<(String, Option<String>)> {
+        let mut scratch = Scratch::default();
+        Extractor::default()
+            .decode(line, &Spans::default(), &mut scratch)
+            .map(|b| (b.code.to_owned(), b.message.map(str::to_owned)))
+    }
+
+    #[test]
+    fn bodies_json_rejects_for_their_bytes_are_read_lossily() {
+        let cts3 = |message: &str| Some(("CTS.0003".to_owned(), Some(message.to_owned())));
+        let cases: [(&[u8], _); 9] = [
+            (b"{\"status\":400,\"response\":{\"error_code\":\"CTS.0003\",\"error_msg\":\"caf\xe9\"}}", cts3("caf\u{FFFD}")),
+            // GBK for "\u{6d88}\u{606f}", raw and as `\xHH` escapes: `CF FB`
+            // is invalid UTF-8, `CF A2` happens to be U+03E2.
+            (b"{\"response\":{\"error_code\":\"CTS.0003\",\"error_msg\":\"\xcf\xfb\xcf\xa2\"}}", cts3("\u{FFFD}\u{FFFD}\u{3e2}")),
+            (br#"{"response":{"error_code":"CTS.0003","error_msg":"\xCF\xFB"}}"#, cts3("\u{FFFD}\u{FFFD}")),
+            // Escaped control characters stay in the text; so do raw ones.
+            (br#"{"response":{"error_code":"CTS.0003","error_msg":"a\x09b\x1Bc\u0000"}}"#, cts3("a\tb\u{1b}c\0")),
+            (b"{\"response\":{\"error_code\":\"CTS.0003\",\"error_msg\":\"a\tb\x1b\"}}", cts3("a\tb\u{1b}")),
+            // An unknown escape is kept as text; a lone surrogate is U+FFFD.
+            (br#"{"response":{"error_code":"CTS.0003","error_msg":"\q \x4 \ud800 \xC3\xA9"}}"#, cts3("\\q \\x4 \u{FFFD} \u{e9}")),
+            (b"{\"resp_body\":\"{\\\"error_code\\\":\\\"CTS.0003\\\",\\\"error_msg\\\":\\\"caf\xe9\\\"}\"}", cts3("caf\u{FFFD}")),
+            (b"1.2.3.4 - - [27/Nov/2026:06:54:04 +0000] \"GET / HTTP/1.1\" 400 9 \"-\" \"ua\" \"{\\x22error_code\\x22:\\x22CTS.0003\\x22,\\x22error_msg\\x22:\\x22caf\\xE9\xcf\\x09\\x22}\"", cts3("caf\u{FFFD}\u{FFFD}\t")),
+            (b"ClientRequestException - {status_code:400,request_id:r1,error_code:CTS.0003,error_msg:caf\xe9\x1b }", cts3("caf\u{FFFD}\u{1b}")),
+        ];
+        for (line, want) in cases {
+            assert_eq!(decode_bytes(line), want, "{}", String::from_utf8_lossy(line));
+        }
+        // Still an object that must close and reach past its key.
+        assert_eq!(decode_bytes(b"{\"error_code\":\"CTS.0003\",\"error_msg\":\"caf\xe9"), None);
+        assert_eq!(decode_bytes(b"{\"a\":\"\xe9\"} \"error_code\":\"CTS.0003\""), None);
+    }
+
+    /// A message's bytes escaped as a JSON string's text by a writer that
+    /// leaves control and non-UTF-8 bytes alone.
+    fn json_text(bytes: &[u8]) -> Vec<u8> {
+        bytes
+            .iter()
+            .flat_map(|&b| match b {
+                b'"' | b'\\' => vec![b'\\', b],
+                b'\n' => b"\\n".to_vec(),
+                b'\r' => b"\\r".to_vec(),
+                _ => vec![b],
+            })
+            .collect()
+    }
+
+    /// Every shape a body with an arbitrary byte string as its message is
+    /// logged in, with the message each should decode to.
+    fn byte_shapes(code: &str, msg: &[u8]) -> Vec<(Vec<u8>, Option<String>)> {
+        let lossy = |bytes: &[u8]| Some(String::from_utf8_lossy(bytes).into_owned()).filter(|m| !m.is_empty());
+        let body = [format!(r#"{{"error_code":"{code}","error_msg":""#).as_bytes(), &json_text(msg), b"\"}"].concat();
+        let nginx = |raw_high: bool| -> Vec<u8> {
+            body.iter()
+                .flat_map(|&b| match b {
+                    0x80..=0xff if raw_high => vec![b],
+                    b'"' | b'\\' | 0..=0x1f | 0x7f..=0xff => format!("\\x{b:02X}").into_bytes(),
+                    _ => vec![b],
+                })
+                .collect()
+        };
+        let access = br#"1.1.1.1 - - [27/Nov/2026:06:54:04 +0000] "GET / HTTP/1.1" 400 9 "-" "ua" ""#;
+        let sdk_msg: Vec<u8> = msg.iter().copied().filter(|b| !matches!(b, b'\n' | b'\r')).collect();
+        vec![
+            ([&b"{\"status\":400,\"response\":"[..], &body, b"}"].concat(), lossy(msg)),
+            ([&b"{\"status\":400,\"resp_body\":\""[..], &json_text(&body), b"\"}"].concat(), lossy(msg)),
+            ([&access[..], &nginx(false), b"\""].concat(), lossy(msg)),
+            ([&access[..], &nginx(true), b"\""].concat(), lossy(msg)),
+            (
+                [
+                    format!("ClientRequestException - {{status_code:400,request_id:r1,error_code:{code},error_msg:")
+                        .as_bytes(),
+                    &sdk_msg,
+                    b" }",
+                ]
+                .concat(),
+                lossy(sdk_msg.trim_ascii()),
+            ),
+        ]
+    }
+
     /// Byte-at-a-time references for the unescapers (the JSON one shares
     /// the decoding of each escape, [`push_json_escape`]).
     fn naive_unescape_nginx(text: &[u8]) -> Vec<u8> {
@@ -947,6 +1154,17 @@ mod tests {
             for line in shapes(&code, &msg) {
                 let decoded = decode(&line);
                 prop_assert_eq!(decoded, Some((code.clone(), (!msg.is_empty()).then(|| msg.clone()))), "{}", line);
+            }
+        }
+
+        #[test]
+        fn any_message_bytes_still_yield_the_code(
+            code in "[A-Z]{2,6}\\.[0-9]{4}",
+            msg in proptest::collection::vec(prop_oneof![
+                4 => any::<u8>(), 1 => Just(b'\\'), 1 => Just(b'"'), 1 => Just(b'{'), 1 => Just(b'}')], 0..40),
+        ) {
+            for (line, message) in byte_shapes(&code, &msg) {
+                prop_assert_eq!(decode_bytes(&line), Some((code.clone(), message)), "{}", String::from_utf8_lossy(&line));
             }
         }
 

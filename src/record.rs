@@ -47,7 +47,8 @@ pub struct Record<'a> {
     /// The operation a CTS trace records (`trace_name`).
     pub operation: Option<&'a [u8]>,
     /// Parts of the line that cannot hold a response body (request line,
-    /// referer, user agent): an error-code look-alike there is not an error.
+    /// referer, user agent, request body): an error-code look-alike there
+    /// is not an error.
     pub not_body: Spans,
     /// Fields that were logged but could not be parsed.
     pub invalid: InvalidFields,
@@ -118,8 +119,9 @@ pub struct Spans {
 }
 
 impl Spans {
-    /// How many ranges fit.
-    pub const CAPACITY: usize = 4;
+    /// How many ranges fit: request line, uri, referer, user agent and
+    /// request body, with room to spare.
+    pub const CAPACITY: usize = 8;
 
     /// Adds `range` if there is room.
     pub fn push(&mut self, range: Range<usize>) {

@@ -5,6 +5,7 @@ mod atomic;
 mod cli;
 mod compressed;
 mod dask;
+mod error_bodies;
 mod escape;
 mod follow;
 mod formats;

@@ -149,7 +149,9 @@ impl AccessParser {
         if !latency_final {
             record.latency_us = fallback.map(|(_, us)| us);
         }
-        Ok(())
+        // Fields after the latency are not read without `full`, but one
+        // opened and never closed still means the line was cut short.
+        cur.skip_rest().ok_or(Malformed::Truncated)
     }
 }
 
@@ -236,6 +238,26 @@ impl<'a> Cursor<'a> {
             }
         }
         Some(&self.line[start..self.pos])
+    }
+
+    /// Skips what is left of the line; `None` when a quoted field (or a
+    /// `key="value"`) in it never closes. A `"` opens a quoted value where
+    /// [`Cursor::quoted`] and [`Cursor::token`] would open one: at the
+    /// start of a field or after `=`.
+    ///
+    /// # Complexity
+    ///
+    /// One `memchr` pass over the rest of the line.
+    fn skip_rest(&mut self) -> Option<()> {
+        while let Some(at) = memchr::memchr(b'"', &self.line[self.pos..]) {
+            let quote = self.pos + at;
+            self.pos = match self.line[..quote].last() {
+                None | Some(b' ' | b'=') => self.string_end(quote)?,
+                Some(_) => quote + 1,
+            };
+        }
+        self.pos = self.line.len();
+        Some(())
     }
 
     /// `[...]`, returning the inside.
@@ -345,10 +367,32 @@ mod tests {
         ] {
             assert_eq!(parse(true, &cut), Err(Malformed::Truncated), "{cut}");
         }
-        // Without `full`, a line whose latency comes before the cut is
-        // still read for its figures.
-        let line = format!(r#"{COMBINED} 0.050 "{{cut"#);
-        assert!(AccessParser::new(true).parse(line.as_bytes(), false, &mut Record::default()).is_ok());
+        // Without `full` too, where the fields after the latency are not
+        // read (issue 19: `… 0.085 "{\x` counted as a request).
+        for cut in [
+            format!(r#"{COMBINED} 0.085 "{{\x"#),
+            format!(r#"{COMBINED} 0.085 "0.004, 0.010" 5f2b8c3d9e0a4b1c8d7e6f5a4b3c2d1e "{{cut"#),
+            format!(r#"{COMBINED} 0.085 body="{{cut"#),
+            format!(r#"{COMBINED} 0.085 "ok" ""#),
+        ] {
+            let parsed = AccessParser::new(true).parse(cut.as_bytes(), false, &mut Record::default());
+            assert_eq!(parsed, Err(Malformed::Truncated), "{cut}");
+        }
+    }
+
+    #[test]
+    fn closed_quoted_fields_with_escaped_quotes_are_whole_lines() {
+        for line in [
+            format!(r#"{COMBINED} 0.085 "{{\x22error_msg\x22:\x22a \x5C\x22q\x5C\x22\x22}}""#),
+            format!(r#"{COMBINED} 0.085 "{{\"error_msg\":\"a \\\"q\\\"\"}}" "-""#),
+            format!(r#"{COMBINED} 0.085 urt="0.004, 0.010" a"b 5f2b8c3d9e0a4b1c8d7e6f5a4b3c2d1e"#),
+            format!(r#"{COMBINED} 0.085"#),
+        ] {
+            for full in [false, true] {
+                let parsed = AccessParser::new(true).parse(line.as_bytes(), full, &mut Record::default());
+                assert_eq!(parsed, Ok(()), "{line} (full: {full})");
+            }
+        }
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //! | method, uri | `$request`, `$request_method`, `$request_uri`, `$uri` | `%r`, `%m`, `%U` |
 //! | client | `$remote_addr`, `$http_x_forwarded_for` | `%h`, `%a` |
 //! | request id | `$request_id`, `$http_x_request_id` | `%{X-Request-Id}i` |
-//! | not a body | `$http_user_agent`, `$http_referer` | `%{User-Agent}i`, `%{Referer}i` |
+//! | not a body | `$http_user_agent`, `$http_referer`, `$request_body` | `%{User-Agent}i`, `%{Referer}i` |
 
 use memchr::memmem;
 
@@ -158,7 +158,7 @@ fn nginx_slot(name: &str) -> Slot {
         "request_uri" | "uri" | "document_uri" => Slot::Uri,
         "remote_addr" | "http_x_forwarded_for" | "http_x_real_ip" => Slot::Client,
         "request_id" | "http_x_request_id" => Slot::RequestId,
-        "http_user_agent" | "http_referer" => Slot::NotBody,
+        "http_user_agent" | "http_referer" | "request_body" => Slot::NotBody,
         _ => Slot::Other,
     }
 }

@@ -2,6 +2,7 @@
 //! syslog) if most lines have one, then the format of what is inside.
 
 use super::{AccessParser, FormatKind, HaproxyParser, NdjsonParser, UnwrapBuf, Wrapper};
+use crate::lex::text::strip_bom;
 use crate::record::{Record, is_blank};
 
 /// How many non-blank lines detection looks at.
@@ -23,8 +24,13 @@ impl Layout {
     }
 }
 
+/// The first non-blank lines of `head`, a leading BOM taken off.
 fn sample(head: &[u8]) -> impl Iterator<Item = &[u8]> {
-    head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l)).filter(|l| !is_blank(l)).take(SAMPLE_LINES)
+    strip_bom(head)
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter(|l| !is_blank(l))
+        .take(SAMPLE_LINES)
 }
 
 /// The layout of an input that starts with `head`: an LTS or syslog

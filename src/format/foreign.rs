@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::lex::text::strip_bom;
+
 /// A kind of log recognised but not read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -37,6 +39,7 @@ const SAMPLE_LINES: usize = 16;
 /// The kind of log `head` (an input's first lines) is, when it is one this
 /// tool does not read; `None` for anything else (which is read as detected).
 pub fn recognise(head: &[u8]) -> Option<Foreign> {
+    let head = strip_bom(head);
     let sample = &head[..head.len().min(4096)];
     let not_text = sample.iter().filter(|&&b| b == 0).count() > 0
         || std::str::from_utf8(sample).is_err() && {

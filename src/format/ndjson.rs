@@ -13,7 +13,7 @@
 //! only when its key starts one of the dotted names.
 
 use crate::lex::json::{skip_string, skip_value, skip_ws, unquote};
-use crate::lex::number::{parse_scaled, parse_status, upstream_micros};
+use crate::lex::number::{parse_loose_status, parse_scaled, parse_status, upstream_micros};
 use crate::lex::text::{is_absent, split_request};
 use crate::lex::time::{TimeParser, epoch_number};
 use crate::record::{Malformed, OverrideUse, Record};
@@ -164,6 +164,9 @@ const BUILTIN_KEYS: &[(&[u8], Field, u8)] = &[
     (b"http_referer", Field::NotBody, 0),
     (b"referer", Field::NotBody, 0),
     (b"referrer", Field::NotBody, 0),
+    // What the client sent: an error body in it is not the response's.
+    (b"request_body", Field::NotBody, 0),
+    (b"req_body", Field::NotBody, 0),
     // The Elastic Common Schema, nested or flattened.
     (b"http.response.status_code", Field::Status, 3),
     (b"event.duration", Field::Latency(LatencyUnit::Nanos), 7),
@@ -423,7 +426,7 @@ impl NdjsonParser {
             })?;
             if let b'{' | b'[' = line[value_start] {
                 // No field holds an object; a dotted name may be inside.
-                self.enter(record, found, line, key_start..key_end - 1, value_start, full);
+                self.enter(record, found, line, key_start..key_end - 1, value_start..value_end, full);
             } else if let Some((field, priority)) = self.keys.lookup(line, key_start, key_end - 1)
                 && (full || field.is_summary())
             {
@@ -438,9 +441,11 @@ impl NdjsonParser {
         }
     }
 
-    /// Reads the object or array at `start`, the value of the top-level
-    /// key `line[key]`, if that key starts a dotted name. Kept out of the
-    /// parse loop, which it would slow for lines without nested fields.
+    /// Reads the object or array `line[value]`, the value of the top-level
+    /// key `line[key]`, if that key starts a dotted name; marks it as not a
+    /// body when the key names the request or a header (`request`,
+    /// `request_body`, `user_agent`). Kept out of the parse loop, which it
+    /// would slow for lines without nested fields.
     #[inline(never)]
     fn enter<'a>(
         &mut self,
@@ -448,14 +453,17 @@ impl NdjsonParser {
         found: &mut Found,
         line: &'a [u8],
         key: std::ops::Range<usize>,
-        start: usize,
+        value: std::ops::Range<usize>,
         full: bool,
     ) {
+        if full && let Some((Field::NotBody | Field::Request, _)) = self.keys.lookup(line, key.start, key.end) {
+            record.not_body.push(value.clone());
+        }
         let name = &line[key];
         if self.nested.iter().any(|p| **p == *name) {
             let mut path = [0u8; MAX_PATH];
             path[..name.len()].copy_from_slice(name);
-            self.descend(record, found, line, start, &mut path, name.len(), full, 1);
+            self.descend(record, found, line, value.start, &mut path, name.len(), full, 1);
         }
     }
 
@@ -542,7 +550,7 @@ impl NdjsonParser {
                     None => record.invalid.time |= !is_absent(text),
                 }
             }
-            Field::Status if priority < found.status => match parse_status(text) {
+            Field::Status if priority < found.status => match parse_status(text).or_else(|| parse_loose_status(text)) {
                 Some(status) => (record.status, found.status) = (Some(status), priority),
                 None => record.invalid.status |= !is_absent(text),
             },

@@ -18,7 +18,7 @@
 //! ([`last_fields`]).
 
 use crate::lex::number::{parse_scaled, parse_status};
-use crate::lex::text::is_absent;
+use crate::lex::text::{is_absent, strip_bom};
 use crate::lex::time::TimeParser;
 use crate::record::{Malformed, Record};
 
@@ -131,6 +131,7 @@ impl W3cParser {
 
 /// The last `#Fields:` line of `data`, if it has one.
 pub fn last_fields(data: &[u8]) -> Option<&[u8]> {
+    let data = strip_bom(data);
     let at = memchr::memmem::rfind_iter(data, b"#Fields:").find(|&at| at == 0 || data[at - 1] == b'\n')?;
     let end = memchr::memchr(b'\n', &data[at..]).map_or(data.len(), |i| at + i);
     Some(data[at..end].strip_suffix(b"\r").unwrap_or(&data[at..end]))

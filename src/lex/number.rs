@@ -103,6 +103,21 @@ pub fn parse_status(text: &[u8]) -> Option<u16> {
     }
 }
 
+/// A status written loosely, for a field [`parse_status`] refused: an
+/// integral float (`400.0`) or a status line's code and reason phrase
+/// (`400 Bad Request`).
+#[cold]
+pub fn parse_loose_status(text: &[u8]) -> Option<u16> {
+    let (digits, rest) = text.split_at_checked(3)?;
+    let status = parse_status(digits)?;
+    let loose = match rest {
+        [b'.', zeros @ ..] => !zeros.is_empty() && zeros.iter().all(|&b| b == b'0'),
+        [b' ', first, ..] => first.is_ascii_alphabetic(),
+        _ => false,
+    };
+    loose.then_some(status)
+}
+
 /// Sum of `$upstream_response_time`-style lists: `0.004, 0.010 : 0.002`, in
 /// seconds, as microseconds. `-` entries (no upstream answered) are skipped;
 /// `None` when nothing is left.
@@ -123,6 +138,26 @@ pub fn upstream_micros(text: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn loose_statuses() {
+        for (text, want) in [
+            (&b"400.0"[..], Some(400)),
+            (b"503.000", Some(503)),
+            (b"400 Bad Request", Some(400)),
+            (b"200 OK", Some(200)),
+            (b"400.5", None),
+            (b"400.", None),
+            (b"400 ", None),
+            (b"400 500", None),
+            (b"4000", None),
+            (b"600 Odd", None),
+            (b"40", None),
+            (b"400", None),
+        ] {
+            assert_eq!(parse_loose_status(text), want, "{}", String::from_utf8_lossy(text));
+        }
+    }
 
     #[test]
     fn scaled_decimals() {

@@ -7,6 +7,14 @@ pub fn is_absent(text: &[u8]) -> bool {
     matches!(text.trim_ascii(), b"" | b"-" | b"null")
 }
 
+/// The UTF-8 byte order mark some Windows tools write before a file's text.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// `input` without a leading [`BOM`]: for the start of an input only.
+pub fn strip_bom(input: &[u8]) -> &[u8] {
+    input.strip_prefix(BOM).unwrap_or(input)
+}
+
 /// `GET /path HTTP/1.1` → (`GET`, `/path`); a bare `/path` is a path
 /// without a method. Anything else (a request body, as CTS traces log in
 /// `request`, or bytes of a TLS handshake) is neither.
@@ -27,6 +35,13 @@ pub fn split_request(request: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_leading_bom_is_stripped() {
+        assert_eq!(strip_bom(b"\xEF\xBB\xBF{}"), b"{}");
+        assert_eq!(strip_bom(b"{}\xEF\xBB\xBF"), b"{}\xEF\xBB\xBF");
+        assert_eq!(strip_bom(b"\xEF\xBB"), b"\xEF\xBB");
+    }
 
     #[test]
     fn request_lines() {

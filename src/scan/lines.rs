@@ -12,6 +12,7 @@ use crate::aggregate::{Collect, LinePosition, LineSink};
 use crate::extract::{Extractor, Scratch};
 use crate::filter::Filter;
 use crate::format::{Format, FormatKind, Layout, LineParser, ParseLine, UnwrapBuf, Wrapper, settle_invalid};
+use crate::lex::text::strip_bom;
 use crate::record::{OverrideUse, Record, Spans, is_blank};
 
 /// How to read one buffer of lines.
@@ -88,6 +89,8 @@ impl<'e> LineScanner<'e> {
             (None, FormatKind::Haproxy) => haproxy,
             (None, FormatKind::Combined | FormatKind::Custom) => combined,
         };
+        // A byte order mark before an input's first line is no part of it.
+        let data = if first.block == 0 && first.line == 0 { strip_bom(data) } else { data };
         let mut lines =
             Lines { data, first, wrapper: layout.layout.wrapper, extractor, filter, collect, scratch, unwrap };
         // One loop per parser type, so that no line pays for a dispatch.
