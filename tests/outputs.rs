@@ -210,6 +210,58 @@ fn buckets_sparklines_and_spike_onset() {
     assert_eq!(crate::util::code(&merged, "CTS.0004")["started"], c4["started"]);
 }
 
+/// From 07:00 to `end_minute` past 07:00, ten requests a second; CTS.0004
+/// on every 200th request (0.5 %, 3 a minute), plus a one-minute cluster at
+/// 07:16 (11 in 600), a cluster over 07:40:30-07:41:30 (about 10 a minute in
+/// both minutes) and, with `spike`, a 20-fold rise from 08:00 on (every
+/// 10th request).
+fn noise_and_spike_log(end_minute: u64, spike: bool) -> String {
+    let mut text = String::new();
+    for n in 0..end_minute * 600 {
+        let (minute, second) = (n / 600, n % 600 / 10);
+        let steady = n % 200 == 0;
+        let cluster_16 = minute == 16 && n % 600 % 80 == 5;
+        let cluster_40 = (40 * 600 + 300..41 * 600 + 300).contains(&n) && n % 40 == 7;
+        let rise = spike && minute >= 60 && n % 10 == 0;
+        let body = if steady || cluster_16 || cluster_40 || rise {
+            r#","response":{"error_code":"CTS.0004","error_msg":"x"}"#
+        } else {
+            ""
+        };
+        let (hour, minute) = (7 + minute / 60, minute % 60);
+        text.push_str(&format!(
+            "{{\"time\":\"2026-11-27T{hour:02}:{minute:02}:{second:02}Z\",\"status\":200,\"request_time\":0.01{body}}}\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn a_spike_starts_when_the_rise_persists_the_same_in_every_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let spike = dir.path().join("spike.ndjson");
+    std::fs::write(&spike, noise_and_spike_log(90, true)).unwrap();
+    let p = spike.to_str().unwrap();
+    for bucket in ["1m", "5m"] {
+        let r = crate::util::json_report(&[p, "--bucket", bucket]);
+        assert_eq!(crate::util::code(&r, "CTS.0004")["started"], "2026-11-27T08:00:00.000Z", "--bucket {bucket}");
+    }
+    let html = output(&[p, "--output", "html"]);
+    assert!(html.contains("<td class=\"started\">2026-11-27T08:00:00.000Z</td>"), "{html}");
+    let table = output(&[p, "--bucket", "5m"]);
+    assert!(table.contains("started 2026-11-27T08:00:00Z"), "{table}");
+    // Steady noise with its clusters alone never starts.
+    let noise = dir.path().join("noise.ndjson");
+    std::fs::write(&noise, noise_and_spike_log(60, false)).unwrap();
+    let n = noise.to_str().unwrap();
+    for bucket in ["1m", "5m"] {
+        let r = crate::util::json_report(&[n, "--bucket", bucket]);
+        assert_eq!(crate::util::code(&r, "CTS.0004")["started"], serde_json::Value::Null, "--bucket {bucket}");
+    }
+    let html = output(&[n, "--output", "html"]);
+    assert!(html.contains("<td class=\"started\">-</td>"), "{html}");
+}
+
 #[test]
 fn top_sources_per_code() {
     use serde_json::json;

@@ -16,6 +16,7 @@ mod csv;
 mod html;
 mod json;
 mod markdown;
+mod onset;
 mod prometheus;
 mod series;
 mod table;
@@ -31,6 +32,7 @@ pub use csv::CsvRenderer;
 pub use html::HtmlRenderer;
 pub use json::{JsonRenderer, SCHEMA_VERSION, read_report};
 pub use markdown::MarkdownRenderer;
+pub use onset::spike_onset;
 pub use prometheus::PrometheusRenderer;
 pub use series::{Folding, Series};
 pub use table::TableRenderer;
@@ -473,19 +475,6 @@ fn bucket_range(agg: &Aggregate, bucket_ms: Option<i64>) -> Option<std::ops::Ran
     let first = *agg.request_buckets.counts.keys().next()?;
     let last = *agg.request_buckets.counts.keys().next_back()?;
     Some(first..(last + 1).min(first + MAX_BUCKETS as i64))
-}
-
-/// The bucket where a spike began: the first with at least 3 errors whose
-/// share of the bucket's requests is at least three times the code's
-/// median share over all buckets and at least one percentage point above
-/// it. `None` when no bucket qualifies (steady errors are not a spike).
-pub fn spike_onset(errors: &[u64], requests: &[u64]) -> Option<usize> {
-    let shares: Vec<f64> =
-        errors.iter().zip(requests).map(|(&e, &r)| if r == 0 { 0.0 } else { e as f64 / r as f64 }).collect();
-    let mut sorted = shares.clone();
-    sorted.sort_by(f64::total_cmp);
-    let median = *sorted.get(sorted.len() / 2)?;
-    shares.iter().zip(errors).position(|(&share, &count)| count >= 3 && share >= 3.0 * median && share >= median + 0.01)
 }
 
 impl View<'_> {
