@@ -16,7 +16,7 @@
 //!            "windows":[{"window":"1m","count":1,"per_1k":250.0}, …],
 //!            "latency_ms":{"window":"5m","p50":30.0,"p99":120.0},
 //!            "started":"2026-12-01T07:29:00.000Z","sparkline":[0,0,…,1],
-//!            "attribution":{"endpoints":[{"name":"POST /v3/{id}/tracker","now":1,"baseline":0,
+//!            "attribution":{"endpoints":[{"name":"/v3/{id}/tracker","now":1,"baseline":0,
 //!                                         "share_now":1.0,"share_baseline":0.0}],"projects":[],"clients":[]}}]}
 //! ```
 //!

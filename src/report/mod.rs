@@ -274,7 +274,8 @@ pub struct CodeReport {
 /// Where a code's errors come from, the N most frequent of each.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TopReport {
-    /// Endpoints, `METHOD /path` with ids replaced by `{id}`.
+    /// Endpoints: the path, ids replaced by `{id}`, without the method or
+    /// query string.
     pub endpoints: Vec<NameCount>,
     /// Project ids from `/v1.0|v3/{project_id}/…` paths.
     pub projects: Vec<NameCount>,
