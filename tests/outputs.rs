@@ -263,15 +263,47 @@ fn a_spike_starts_when_the_rise_persists_the_same_in_every_view() {
 }
 
 #[test]
+fn html_time_labels_fall_on_round_times_and_top_lists_show() {
+    // 85 minutes from 08:40, a request every 10 seconds, each a CTS.0003
+    // on POST /v3/p1/tracker from 10.0.0.2.
+    let mut text = String::new();
+    for n in 0..85 * 6 {
+        let (minute, second) = (40 + n / 6, n % 6 * 10);
+        text.push_str(&format!(
+            "{{\"time\":\"2026-11-27T{:02}:{:02}:{second:02}Z\",\"request\":\"POST /v3/p1/tracker HTTP/1.1\",\"remote_addr\":\"10.0.0.2\",\"status\":400,\"request_id\":\"r{n}\",\"response\":{{\"error_code\":\"CTS.0003\"}}}}\n",
+            8 + minute / 60,
+            minute % 60
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("span.ndjson");
+    std::fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap();
+    let html = output(&[p, "--output", "html", "--top=2"]);
+    let labels: Vec<&str> = html
+        .split("font-size=\"11\">")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("</text>").map(|(label, _)| label))
+        .filter(|label| label.contains(':'))
+        .collect();
+    assert_eq!(labels, ["08:45", "09:00", "09:15", "09:30", "09:45", "10:00"], "{html}");
+    assert!(
+        html.contains(&format!(
+            "<b>Endpoints:</b> /v3/p1/tracker (510) · <b>Projects:</b> - · <b>Clients:</b> 10.0.0.2 (510) · \
+             <b>Request ids:</b> r0 <span class=\"small\">{p}:1</span>, r1 <span class=\"small\">{p}:2</span>"
+        )),
+        "{html}"
+    );
+}
+
+#[test]
 fn top_sources_per_code() {
     use serde_json::json;
     let r = crate::util::json_report(&[&gateway(), "--top=2"]);
     let top = &crate::util::code(&r, "CTS.0003")["top"];
-    // Line 2 logs "request":"POST /v3/p1/tracker …", line 4 "uri":"/v3/p1/tracker".
-    assert_eq!(
-        top["endpoints"],
-        json!([{"name": "/v3/p1/tracker", "count": 1}, {"name": "POST /v3/p1/tracker", "count": 1}])
-    );
+    // Line 2 logs "request":"POST /v3/p1/tracker …", line 4 "uri":"/v3/p1/tracker":
+    // one endpoint, its path.
+    assert_eq!(top["endpoints"], json!([{"name": "/v3/p1/tracker", "count": 2}]));
     assert_eq!(top["clients"], json!([{"name": "10.0.0.2", "count": 1}]));
     assert_eq!(top["request_ids"], json!([{"request_id": "r2", "file": gateway(), "line": 2}]));
     assert!(crate::util::json_report(&[&gateway()])["codes"][0].get("top").is_none());
@@ -291,7 +323,7 @@ fn top_sources_per_code() {
     std::fs::write(&path, lines.join("\n")).unwrap();
     let r = crate::util::json_report(&[path.to_str().unwrap(), "--top=1"]);
     let top = &crate::util::code(&r, "CTS.0403")["top"];
-    assert_eq!(top["endpoints"], json!([{"name": "GET /v3/{id}/notifications/{id}", "count": 3}]));
+    assert_eq!(top["endpoints"], json!([{"name": "/v3/{id}/notifications/{id}", "count": 3}]));
     assert_eq!(top["projects"], json!([{"name": "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "count": 2}]));
     assert_eq!(top["request_ids"][0]["request_id"], "a");
     let table = output(&["--top", path.to_str().unwrap()]);
@@ -382,5 +414,6 @@ fn html_report_renders_in_a_browser() {
     std::fs::write(&long, lines.join("\n")).unwrap();
     let long_page = output(&[long.to_str().unwrap(), "--output", "html"]);
     assert!(long_page.contains("<h2>Errors per 10 min</h2>"), "{long_page}");
-    assert!(long_page.contains(">00:00</text>") && long_page.contains(">01:20</text>"), "time labels");
+    assert!(long_page.contains(">00:00</text>") && long_page.contains(">02:00</text>"), "time labels every 2 h");
+    assert!(!long_page.contains(">01:20</text>"), "no labels between round times");
 }
