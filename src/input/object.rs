@@ -38,7 +38,8 @@ pub struct ObjectUrl {
     pub scheme: Scheme,
     /// The bucket.
     pub bucket: String,
-    /// The key, a prefix ending in `/`, or a glob (`*`, `?`, `[…]`).
+    /// The key of one object, a prefix (an S3 prefix, which need not end
+    /// in `/`), or a glob (`*`, `?`, `[…]`).
     pub key: String,
     /// `--endpoint`, overriding the environment.
     pub endpoint: Option<String>,
