@@ -44,7 +44,7 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
         let due = last.is_none_or(|at| at.elapsed() >= live.interval);
         if due || ended {
             let snapshot = follower.snapshot();
-            for event in alerts.check(follower.windows(), &follower.codes()) {
+            for event in alerts.check(follower.windows(), &follower.new_codes()) {
                 let text = announce(&event, &live, &mut children);
                 match &mut screen {
                     Some(screen) => screen.view.alert(text),

@@ -123,6 +123,33 @@ fn report_flags_go_to_the_final_merge_and_scan_flags_to_every_shard() {
 }
 
 #[test]
+fn an_overlap_names_the_shards_given_not_temporary_states() {
+    let dir = tempfile::tempdir().unwrap();
+    let shards = &shards(dir.path())[..3];
+    // shard0.log again, under another name: the same input by content.
+    let copy = dir.path().join("copy-of-shard0.log");
+    std::fs::copy(&shards[0], &copy).unwrap();
+    let given = [shards.to_vec(), vec![copy.clone()]].concat();
+    // A fan-in of 2: shards 0 and 1, then 2 and the copy, merged on the
+    // workers; the overlap shows in the last merge, here.
+    let out = fan_out(&given, "2", &["--output", "json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let (first, second) = (shards[0].display(), shards[1].display());
+    let (third, copy) = (shards[2].display(), copy.display());
+    let second_part = format!("shards {third}, {copy}: input {copy} (");
+    let first_part = format!(
+        "is also in shards {first}, {second} as {first}; merging would count it twice (pass --allow-overlap after -- if"
+    );
+    assert!(stderr.contains(&second_part) && stderr.contains(&first_part), "{stderr}");
+    assert!(!stderr.contains(".state"), "{stderr}");
+    // Given after --, --allow-overlap reaches the merges.
+    let out = fan_out(&given, "2", &["--output", "json", "--allow-overlap"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out)["inputs"].as_array().unwrap().len(), 4);
+}
+
+#[test]
 fn the_drivers_own_unit_tests_pass() {
     let folder = driver().parent().unwrap().to_owned();
     let out = Command::new("python3")

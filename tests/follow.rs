@@ -199,7 +199,8 @@ fn the_binary_follows_writes_snapshots_and_a_final_report_on_sigterm() {
     assert_eq!(grown["since_start"]["error_bodies"], 5);
     let codes = grown["codes"].as_array().unwrap();
     let c3 = codes.iter().find(|c| c["code"] == "CTS.0003").unwrap();
-    assert_eq!((c3["since_start"].as_u64(), c3["new"].as_bool()), (Some(2), Some(true)));
+    // The file held CTS.0003 before following began: not new.
+    assert_eq!((c3["since_start"].as_u64(), c3["new"].as_bool()), (Some(2), Some(false)));
     assert_eq!(c3["windows"][2]["count"], 2, "both in the 15-minute window");
     let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
     assert!(status.success());
@@ -361,4 +362,55 @@ fn the_snapshot_stream_through_rotation_and_copytruncate() {
     assert_eq!(last["since_start"]["error_bodies"], 4, "lines 2, 4, 5 and 8 carry error bodies");
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn new_code_fires_once_for_a_code_first_seen_after_following_began_and_new_marks_the_same() {
+    // The file already holds CTS.0003, CTS.0209 and APIGW.0301; following
+    // starts at its end.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.ndjson");
+    fs::write(&path, fs::read(fixture("ndjson/gateway.ndjson")).unwrap()).unwrap();
+    let exec_log = dir.path().join("alerts.env");
+    let mut child = Command::new(bin())
+        .args(["-F", path.to_str().unwrap(), "--interval", "100ms", "--poll-interval", "50ms", "-o", "/dev/null"])
+        .args(["--alert", "new_code", "--alert-exec"])
+        .arg(format!("env | grep '^CTS_ALERT_' | sort >> {}", exec_log.display()))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    // The first snapshot comes after the initial read.
+    snapshot_until(&mut stdout, |_| true);
+    let error = |time: &str, code: &str| {
+        format!(
+            "{{\"time\":\"{time}\",\"status\":400,\"request_time\":0.1,\"response\":{{\"error_code\":\"{code}\"}}}}\n"
+        )
+    };
+    append(&path, error("2026-11-27T10:10:00Z", "CTS.0012").as_bytes());
+    append(&path, error("2026-11-27T10:10:01Z", "CTS.0003").as_bytes());
+    let grown = snapshot_until(&mut stdout, |s| s["since_start"]["lines"] == 2);
+    let new: Vec<(&str, bool)> =
+        grown["codes"].as_array().unwrap().iter().map(|c| (c["code"].as_str().unwrap(), c["new"] == true)).collect();
+    assert_eq!(new.len(), 2, "{new:?}");
+    assert!(new.contains(&("CTS.0012", true)) && new.contains(&("CTS.0003", false)), "{new:?}");
+    // A few more intervals: no second firing.
+    for _ in 0..5 {
+        snapshot_until(&mut stdout, |_| true);
+    }
+    let started = Instant::now();
+    while !fs::read_to_string(&exec_log).unwrap_or_default().contains("CTS_ALERT_CODE=CTS.0012") {
+        assert!(started.elapsed() < Duration::from_secs(30), "--alert-exec did not run for CTS.0012");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let firings: Vec<&str> = stderr.lines().filter(|l| l.contains("alert firing")).collect();
+    assert_eq!(firings.len(), 1, "{stderr}");
+    assert!(firings[0].contains("new_code (observed CTS.0012"), "{stderr}");
+    let env = fs::read_to_string(&exec_log).unwrap();
+    assert_eq!(env.matches("CTS_ALERT_RULE=new_code").count(), 1, "{env}");
+    assert!(env.contains("CTS_ALERT_STATE=firing") && !env.contains("CTS.0003"), "{env}");
 }

@@ -243,5 +243,5 @@ fn small_rough_edges() {
     )
     .unwrap();
     let r = crate::util::json_report(&[both.to_str().unwrap(), "--top"]);
-    assert_eq!(crate::util::code(&r, "CTS.0003")["top"]["endpoints"][0]["name"], "POST /v3/{id}/tracker");
+    assert_eq!(crate::util::code(&r, "CTS.0003")["top"]["endpoints"][0]["name"], "/v3/{id}/tracker");
 }

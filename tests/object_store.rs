@@ -251,6 +251,48 @@ fn a_key_glob_picks_its_objects() {
     assert_eq!(report(&out), report(&expected));
 }
 
+/// The objects a scan of `url` read, in order.
+fn objects_read(server: &Seaweed, url: &str) -> Vec<String> {
+    let out = server.scan(&[url, "--output", "json"]);
+    let r: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{url}: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    assert!(out.status.success(), "{url}: {}", String::from_utf8_lossy(&out.stderr));
+    let paths: Vec<String> =
+        r["inputs"].as_array().unwrap().iter().map(|i| i["path"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(r["summary"]["requests"], paths.len(), "{url}: one request an object");
+    paths
+}
+
+#[test]
+fn globs_and_plain_prefixes_list_the_longest_literal_prefix_then_match() {
+    let server = Seaweed::start();
+    server.bucket("logs");
+    let line = |n: usize| format!("{{\"time\":\"2026-11-27T10:00:{:02}Z\",\"status\":200}}\n", n % 60).into_bytes();
+    for n in 0..30 {
+        server.put("logs", &format!("many/obj-{n:03}.ndjson"), line(n));
+    }
+    server.put("logs", "more/obj-001.ndjson", line(0));
+    for day in ["2026-10-31", "2026-11-01", "2026-11-02"] {
+        server.put("logs", &format!("access-{day}.gz"), gzip(&line(1)));
+    }
+    let urls = |keys: &[&str]| keys.iter().map(|k| format!("s3://logs/{k}")).collect::<Vec<_>>();
+    let obj_01x: Vec<String> = (10..20).map(|n| format!("s3://logs/many/obj-{n:03}.ndjson")).collect();
+    assert_eq!(objects_read(&server, "s3://logs/many/obj-01*"), obj_01x);
+    assert_eq!(objects_read(&server, "s3://logs/many/obj-01?.ndjson"), obj_01x);
+    assert_eq!(objects_read(&server, "s3://logs/many/obj-01[0-2].ndjson"), obj_01x[..3]);
+    assert_eq!(
+        objects_read(&server, "s3://logs/m*/obj-001.ndjson"),
+        urls(&["many/obj-001.ndjson", "more/obj-001.ndjson"])
+    );
+    assert_eq!(
+        objects_read(&server, "s3://logs/access-2026-11-*.gz"),
+        urls(&["access-2026-11-01.gz", "access-2026-11-02.gz"])
+    );
+    // No glob, no slash: the object of that key, else every key it starts.
+    assert_eq!(objects_read(&server, "s3://logs/many/obj-01"), obj_01x);
+    assert_eq!(objects_read(&server, "s3://logs/many/obj-001.ndjson"), urls(&["many/obj-001.ndjson"]));
+}
+
 #[test]
 fn a_missing_bucket_or_object_exits_2_naming_it_and_never_shows_the_secret() {
     let server = Seaweed::start();

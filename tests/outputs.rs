@@ -217,16 +217,100 @@ fn buckets_sparklines_and_spike_onset() {
     assert_eq!(crate::util::code(&merged, "CTS.0004")["started"], c4["started"]);
 }
 
+/// From 07:00 to `end_minute` past 07:00, ten requests a second; CTS.0004
+/// on every 200th request (0.5 %, 3 a minute), plus a one-minute cluster at
+/// 07:16 (11 in 600), a cluster over 07:40:30-07:41:30 (about 10 a minute in
+/// both minutes) and, with `spike`, a 20-fold rise from 08:00 on (every
+/// 10th request).
+fn noise_and_spike_log(end_minute: u64, spike: bool) -> String {
+    let mut text = String::new();
+    for n in 0..end_minute * 600 {
+        let (minute, second) = (n / 600, n % 600 / 10);
+        let steady = n % 200 == 0;
+        let cluster_16 = minute == 16 && n % 600 % 80 == 5;
+        let cluster_40 = (40 * 600 + 300..41 * 600 + 300).contains(&n) && n % 40 == 7;
+        let rise = spike && minute >= 60 && n % 10 == 0;
+        let body = if steady || cluster_16 || cluster_40 || rise {
+            r#","response":{"error_code":"CTS.0004","error_msg":"x"}"#
+        } else {
+            ""
+        };
+        let (hour, minute) = (7 + minute / 60, minute % 60);
+        text.push_str(&format!(
+            "{{\"time\":\"2026-11-27T{hour:02}:{minute:02}:{second:02}Z\",\"status\":200,\"request_time\":0.01{body}}}\n"
+        ));
+    }
+    text
+}
+
+#[test]
+fn a_spike_starts_when_the_rise_persists_the_same_in_every_view() {
+    let dir = tempfile::tempdir().unwrap();
+    let spike = dir.path().join("spike.ndjson");
+    std::fs::write(&spike, noise_and_spike_log(90, true)).unwrap();
+    let p = spike.to_str().unwrap();
+    for bucket in ["1m", "5m"] {
+        let r = crate::util::json_report(&[p, "--bucket", bucket]);
+        assert_eq!(crate::util::code(&r, "CTS.0004")["started"], "2026-11-27T08:00:00.000Z", "--bucket {bucket}");
+    }
+    let html = output(&[p, "--output", "html"]);
+    assert!(html.contains("<td class=\"started\">2026-11-27T08:00:00.000Z</td>"), "{html}");
+    let table = output(&[p, "--bucket", "5m"]);
+    assert!(table.contains("started 2026-11-27T08:00:00Z"), "{table}");
+    // Steady noise with its clusters alone never starts.
+    let noise = dir.path().join("noise.ndjson");
+    std::fs::write(&noise, noise_and_spike_log(60, false)).unwrap();
+    let n = noise.to_str().unwrap();
+    for bucket in ["1m", "5m"] {
+        let r = crate::util::json_report(&[n, "--bucket", bucket]);
+        assert_eq!(crate::util::code(&r, "CTS.0004")["started"], serde_json::Value::Null, "--bucket {bucket}");
+    }
+    let html = output(&[n, "--output", "html"]);
+    assert!(html.contains("<td class=\"started\">-</td>"), "{html}");
+}
+
+#[test]
+fn html_time_labels_fall_on_round_times_and_top_lists_show() {
+    // 85 minutes from 08:40, a request every 10 seconds, each a CTS.0003
+    // on POST /v3/p1/tracker from 10.0.0.2.
+    let mut text = String::new();
+    for n in 0..85 * 6 {
+        let (minute, second) = (40 + n / 6, n % 6 * 10);
+        text.push_str(&format!(
+            "{{\"time\":\"2026-11-27T{:02}:{:02}:{second:02}Z\",\"request\":\"POST /v3/p1/tracker HTTP/1.1\",\"remote_addr\":\"10.0.0.2\",\"status\":400,\"request_id\":\"r{n}\",\"response\":{{\"error_code\":\"CTS.0003\"}}}}\n",
+            8 + minute / 60,
+            minute % 60
+        ));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("span.ndjson");
+    std::fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap();
+    let html = output(&[p, "--output", "html", "--top=2"]);
+    let labels: Vec<&str> = html
+        .split("font-size=\"11\">")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("</text>").map(|(label, _)| label))
+        .filter(|label| label.contains(':'))
+        .collect();
+    assert_eq!(labels, ["08:45", "09:00", "09:15", "09:30", "09:45", "10:00"], "{html}");
+    assert!(
+        html.contains(&format!(
+            "<b>Endpoints:</b> /v3/p1/tracker (510) · <b>Projects:</b> - · <b>Clients:</b> 10.0.0.2 (510) · \
+             <b>Request ids:</b> r0 <span class=\"small\">{p}:1</span>, r1 <span class=\"small\">{p}:2</span>"
+        )),
+        "{html}"
+    );
+}
+
 #[test]
 fn top_sources_per_code() {
     use serde_json::json;
     let r = crate::util::json_report(&[&gateway(), "--top=2"]);
     let top = &crate::util::code(&r, "CTS.0003")["top"];
-    // Line 2 logs "request":"POST /v3/p1/tracker …", line 4 "uri":"/v3/p1/tracker".
-    assert_eq!(
-        top["endpoints"],
-        json!([{"name": "/v3/p1/tracker", "count": 1}, {"name": "POST /v3/p1/tracker", "count": 1}])
-    );
+    // Line 2 logs "request":"POST /v3/p1/tracker …", line 4 "uri":"/v3/p1/tracker":
+    // one endpoint, its path.
+    assert_eq!(top["endpoints"], json!([{"name": "/v3/p1/tracker", "count": 2}]));
     assert_eq!(top["clients"], json!([{"name": "10.0.0.2", "count": 1}]));
     assert_eq!(top["request_ids"], json!([{"request_id": "r2", "file": gateway(), "line": 2}]));
     assert!(crate::util::json_report(&[&gateway()])["codes"][0].get("top").is_none());
@@ -246,7 +330,7 @@ fn top_sources_per_code() {
     std::fs::write(&path, lines.join("\n")).unwrap();
     let r = crate::util::json_report(&[path.to_str().unwrap(), "--top=1"]);
     let top = &crate::util::code(&r, "CTS.0403")["top"];
-    assert_eq!(top["endpoints"], json!([{"name": "GET /v3/{id}/notifications/{id}", "count": 3}]));
+    assert_eq!(top["endpoints"], json!([{"name": "/v3/{id}/notifications/{id}", "count": 3}]));
     assert_eq!(top["projects"], json!([{"name": "0a1b2c3d4e5f60718293a4b5c6d7e8f9", "count": 2}]));
     assert_eq!(top["request_ids"][0]["request_id"], "a");
     let table = output(&["--top", path.to_str().unwrap()]);
@@ -337,7 +421,8 @@ fn html_report_renders_in_a_browser() {
     std::fs::write(&long, lines.join("\n")).unwrap();
     let long_page = output(&[long.to_str().unwrap(), "--output", "html"]);
     assert!(long_page.contains("<h2>Errors per 10 min</h2>"), "{long_page}");
-    assert!(long_page.contains(">00:00</text>") && long_page.contains(">01:20</text>"), "time labels");
+    assert!(long_page.contains(">00:00</text>") && long_page.contains(">02:00</text>"), "time labels every 2 h");
+    assert!(!long_page.contains(">01:20</text>"), "no labels between round times");
 }
 
 #[test]

@@ -12,8 +12,10 @@ scan over all the shards.
     python3 contrib/dask/scan.py --scheduler tcp://10.0.0.5:8786 's3://logs/nginx/2026/11/*' -- --since 2h
 
 Flags after `--` are cts-logscan's own. `--output`, `-o`/`--output-file`,
-`--fail-on`, `--wide` and `--color` apply to the final report; every other
-flag goes to each shard's scan. Exit codes are the CLI's: 0, 1 when a
+`--fail-on`, `--wide` and `--color` apply to the final report,
+`--allow-overlap` to every merge; every other flag goes to each shard's
+scan. Messages of the merges name the shards given, not the temporary
+states. Exit codes are the CLI's: 0, 1 when a
 --fail-on rule is breached, 2 when any shard failed (it is named; the other
 shards are merged) or the arguments are wrong.
 """
@@ -35,23 +37,30 @@ from dataclasses import dataclass, field
 REPORT_FLAGS_WITH_VALUE = ("--output", "--fail-on", "-o", "--output-file", "--color")
 #: Report flags without a value.
 REPORT_SWITCHES = ("--wide",)
+#: Flags of `cts-logscan merge`; they go to every merge.
+MERGE_SWITCHES = ("--allow-overlap",)
 #: Scan flags that make no sense per shard.
 REFUSED_FLAGS = ("--follow", "-f")
 
 
 @dataclass
 class Part:
-    """A state (one line of JSON) of some shards, and the shards that went
-    wrong on the way."""
+    """A state (one line of JSON) of some shards, in order, and the shards
+    that went wrong on the way."""
 
-    label: str
+    shards: list[str]
     state: bytes | None
     failures: list[tuple[str, str]] = field(default_factory=list)
 
+    @property
+    def label(self) -> str:
+        """The shards as the user gave them: `shard a.log`, `shards a.log, b.log`."""
+        return ("shard " if len(self.shards) == 1 else "shards ") + ", ".join(self.shards)
 
-def split_flags(flags: list[str]) -> tuple[list[str], list[str]]:
-    """Splits the CLI flags into (scan flags, final report flags)."""
-    scan, report = [], []
+
+def split_flags(flags: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """Splits the CLI flags into (scan flags, final report flags, merge flags)."""
+    scan, report, merge = [], [], []
     i = 0
     while i < len(flags):
         flag = flags[i]
@@ -67,12 +76,15 @@ def split_flags(flags: list[str]) -> tuple[list[str], list[str]]:
         elif flag in REPORT_SWITCHES:
             report.append(flag)
             i += 1
+        elif flag in MERGE_SWITCHES:
+            merge.append(flag)
+            i += 1
         elif flag in ("-q", "--quiet"):
             i += 1  # shards and merges are always quiet; the report is the output
         else:
             scan.append(flag)
             i += 1
-    return scan, report
+    return scan, report, merge
 
 
 def is_remote(shard: str) -> bool:
@@ -111,42 +123,50 @@ def scan_shard(binary: str, ssh: str, remote_binary: str, shard: str, flags: lis
     try:
         done = subprocess.run(shard_command(binary, ssh, remote_binary, shard, flags), capture_output=True)
     except (OSError, ValueError) as e:
-        return Part(shard, None, [(shard, str(e))])
+        return Part([shard], None, [(shard, str(e))])
     state = done.stdout if done.stdout.strip() else None
     if done.returncode == 0 and state is not None:
-        return Part(shard, state)
-    return Part(shard, state, [(shard, f"exit {done.returncode}: {last_lines(done.stderr)}")])
+        return Part([shard], state)
+    return Part([shard], state, [(shard, f"exit {done.returncode}: {last_lines(done.stderr)}")])
 
 
-def write_states(parts: list[Part], folder: str) -> list[str]:
-    """Writes the parts' states to `folder`, in order, each named after its
-    shards so that merge's messages say which; their paths."""
-    paths = []
+def write_states(parts: list[Part], folder: str) -> dict[str, Part]:
+    """Writes the states of the parts that have one to `folder`, in order;
+    each path with its part."""
+    written = {}
     for i, part in enumerate(p for p in parts if p.state is not None):
-        name = "".join(c if c.isalnum() or c in "._-" else "_" for c in part.label)[-80:]
-        path = os.path.join(folder, f"{i:03}-{name}.state")
+        path = os.path.join(folder, f"{i:03}.state")
         with open(path, "wb") as f:
             f.write(part.state)
-        paths.append(path)
-    return paths
+        written[path] = part
+    return written
 
 
-def merge_parts(binary: str, *parts: Part) -> Part:
+def name_shards(message: str, written: dict[str, Part]) -> str:
+    """`message` of a merge with each temporary state named by its shards."""
+    for path, part in written.items():
+        message = message.replace(path, part.label)
+    return message.replace("pass --allow-overlap", "pass --allow-overlap after --")
+
+
+def merge_parts(binary: str, merge_flags: list[str], *parts: Part) -> Part:
     """Runs on a worker: one state from several, in order. Input errors the
     states carry make `merge` exit 2 after writing the state; they were
     named with their shard already."""
     failures = [failure for part in parts for failure in part.failures]
-    label = parts[0].label if len(parts) == 1 else f"{parts[0].label}..{parts[-1].label}"
+    merged = Part([shard for part in parts for shard in part.shards], None, failures)
     with tempfile.TemporaryDirectory(prefix="cts-logscan-merge-") as folder:
-        paths = write_states(list(parts), folder)
-        if not paths:
-            return Part(label, None, failures)
-        if len(paths) == 1:
-            return Part(label, next(p.state for p in parts if p.state is not None), failures)
-        done = subprocess.run([binary, "merge", "--output", "state", "-q", *paths], capture_output=True)
+        written = write_states(list(parts), folder)
+        if len(written) <= 1:
+            merged.state = next(iter(written.values())).state if written else None
+            return merged
+        done = subprocess.run([binary, "merge", "--output", "state", "-q", *merge_flags, *written], capture_output=True)
+        message = name_shards(last_lines(done.stderr), written)
     if done.stdout.strip():
-        return Part(label, done.stdout, failures)
-    return Part(label, None, [*failures, (f"merging {label}", f"exit {done.returncode}: {last_lines(done.stderr)}")])
+        merged.state = done.stdout
+    else:
+        merged.failures.append((f"merging {merged.label}", f"exit {done.returncode}: {message}"))
+    return merged
 
 
 def arguments(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:
@@ -181,7 +201,7 @@ def run(options: argparse.Namespace, cli_flags: list[str]) -> int:
     """Scans, merges and writes the report; the exit code."""
     from dask.distributed import Client, LocalCluster
 
-    scan_flags, report_flags = split_flags(cli_flags)
+    scan_flags, report_flags, merge_flags = split_flags(cli_flags)
     if shutil.which(options.binary) is None:
         print(f"scan.py: {options.binary}: not found; the final merge runs here (pip install cts-logscan, or --binary PATH)", file=sys.stderr)
         return 2
@@ -202,21 +222,23 @@ def run(options: argparse.Namespace, cli_flags: list[str]) -> int:
         # Merge in a tree: the last level, at most fan-in states, is merged here.
         while len(level) > options.fan_in:
             groups = [level[i : i + options.fan_in] for i in range(0, len(level), options.fan_in)]
-            level = [client.submit(merge_parts, options.binary, *group, pure=False) for group in groups]
+            level = [client.submit(merge_parts, options.binary, merge_flags, *group, pure=False) for group in groups]
         parts = client.gather(level)
     failures = [failure for part in parts for failure in part.failures]
     for shard, message in failures:
         print(f"scan.py: {shard}: {message}", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="cts-logscan-report-") as folder:
-        paths = write_states(parts, folder)
-        if not paths:
+        written = write_states(parts, folder)
+        if not written:
             print("scan.py: no shard produced a state; nothing to report", file=sys.stderr)
             return 2
-        done = subprocess.run([options.binary, "merge", "-q", *report_flags, *paths], stderr=subprocess.PIPE)
+        command = [options.binary, "merge", "-q", *report_flags, *merge_flags, *written]
+        done = subprocess.run(command, stderr=subprocess.PIPE)
+        stderr = name_shards(done.stderr.decode("utf-8", "replace"), written)
     # The merge repeats the input errors the states carry; each was named
     # with its shard above.
     named = "\n".join(message for _, message in failures)
-    for line in done.stderr.decode("utf-8", "replace").splitlines():
+    for line in stderr.splitlines():
         if line not in named:
             print(line, file=sys.stderr)
     if failures:

@@ -7,14 +7,14 @@ import scan
 
 class SplitFlags(unittest.TestCase):
     def test_report_flags_go_to_the_final_merge(self):
-        flags = ["--since", "2h", "--output", "json", "--top", "-o", "r.json", "--fail-on=p99>2s", "--wide"]
+        flags = ["--since", "2h", "--output", "json", "--top", "-o", "r.json", "--fail-on=p99>2s", "--wide", "--allow-overlap"]
         self.assertEqual(
             scan.split_flags(flags),
-            (["--since", "2h", "--top"], ["--output", "json", "-o", "r.json", "--fail-on=p99>2s", "--wide"]),
+            (["--since", "2h", "--top"], ["--output", "json", "-o", "r.json", "--fail-on=p99>2s", "--wide"], ["--allow-overlap"]),
         )
 
     def test_joined_values_and_quiet(self):
-        self.assertEqual(scan.split_flags(["-oreport.csv", "--output=csv", "-q"]), ([], ["-oreport.csv", "--output=csv"]))
+        self.assertEqual(scan.split_flags(["-oreport.csv", "--output=csv", "-q"]), ([], ["-oreport.csv", "--output=csv"], []))
 
     def test_a_missing_value_and_follow_are_refused(self):
         with self.assertRaises(SystemExit):
@@ -38,6 +38,16 @@ class Shards(unittest.TestCase):
     def test_a_glob_without_matches_is_an_error(self):
         with self.assertRaises(FileNotFoundError):
             scan.shard_command("cts-logscan", "ssh", "cts-logscan", "/nonexistent/*.log", [])
+
+
+class MergeMessages(unittest.TestCase):
+    def test_temporary_states_are_named_by_their_shards(self):
+        written = {"/tmp/m/000.state": scan.Part(["web1.log", "web2.log"], b"{}"), "/tmp/m/001.state": scan.Part(["copy.log"], b"{}")}
+        message = "cts-logscan: /tmp/m/001.state: input x is also in /tmp/m/000.state; merging would count it twice (pass --allow-overlap if that is what you want)"
+        self.assertEqual(
+            scan.name_shards(message, written),
+            "cts-logscan: shard copy.log: input x is also in shards web1.log, web2.log; merging would count it twice (pass --allow-overlap after -- if that is what you want)",
+        )
 
 
 if __name__ == "__main__":

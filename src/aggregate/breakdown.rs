@@ -28,7 +28,7 @@ pub struct RequestSample {
 /// Where one code's errors come from.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Breakdown {
-    /// Normalised endpoints (`GET /v3/{id}/tracker`).
+    /// Normalised endpoints (`/v3/{id}/tracker`), without the method.
     pub endpoints: HeavyHitters,
     /// Project ids from `/v1.0|v3/{project_id}/…` paths.
     pub projects: HeavyHitters,
@@ -117,7 +117,7 @@ impl Breakdown {
 
 /// What one error line adds to its code's breakdown.
 struct Facts<'a> {
-    /// `GET /v3/{id}/tracker`.
+    /// `/v3/{id}/tracker`.
     endpoint: Option<&'a str>,
     project: Option<Cow<'a, str>>,
     client: Option<Cow<'a, str>>,
@@ -137,14 +137,12 @@ impl<'a> Facts<'a> {
     }
 }
 
-/// Appends `record`'s endpoint (`GET /v3/{id}/tracker`) to `out` and
-/// returns its project id; `None` when the line has no path.
+/// Appends `record`'s endpoint (`/v3/{id}/tracker`) to `out` and returns
+/// its project id; `None` when the line has no path. An endpoint is its
+/// normalised path alone: logs give the method in a request line, in a
+/// field of its own or not at all, and one endpoint must count as one.
 fn push_endpoint<'a>(record: &Record<'a>, out: &mut String) -> Option<Option<Cow<'a, str>>> {
     let uri = record.uri?;
-    if let Some(method) = record.method {
-        out.push_str(&text(method));
-        out.push(' ');
-    }
     Some(match text(uri) {
         Cow::Borrowed(uri) => push_normalized(out, uri).map(Cow::Borrowed),
         Cow::Owned(uri) => push_normalized(out, &uri).map(|p| Cow::Owned(p.to_owned())),
@@ -465,7 +463,7 @@ mod tests {
             let id = format!("r{i}");
             b.add(&record, || Some(id.as_str()), position);
         }
-        assert_eq!(b.endpoints.top(3), vec![("GET /v3/x/{id}".to_owned(), 3)]);
+        assert_eq!(b.endpoints.top(3), vec![("/v3/x/{id}".to_owned(), 3)]);
         assert_eq!(b.sources.top(3), vec![("web1".to_owned(), 3)]);
         assert_eq!(b.samples.iter().map(|s| s.request_id.as_str()).collect::<Vec<_>>(), ["r1", "r0", "r2"]);
     }

@@ -1,11 +1,12 @@
 //! `--alert` rules for `--follow`: the `--fail-on` grammar over a window
 //! (`CTS.0004>10/5m`, `error_rate>2%/5m`, `CTS.0003:p99>2s/5m`), and
-//! `new_code`, a code not seen before following began.
+//! `new_code`, a code not seen before following began (the codes the live
+//! view marks NEW, [`super::Follower::new_codes`]).
 //!
 //! An alert fires once when its rule starts to hold and resolves once when
 //! it has not held for a whole window of log time; a `new_code` alert fires
 //! once per code and resolves when that code has not been seen for the
-//! middle window.
+//! middle window; it does not fire again for that code.
 
 use std::collections::BTreeSet;
 
@@ -98,8 +99,9 @@ pub struct AlertEvent {
 #[derive(Debug, Default)]
 pub struct Alerts {
     rules: Vec<(AlertRule, Watch)>,
-    /// `new_code`: codes known, and those firing with when last seen.
-    known: Option<BTreeSet<String>>,
+    /// `new_code`: the codes announced, and those still firing with when
+    /// last seen.
+    announced: BTreeSet<String>,
     new_firing: Vec<(String, i64)>,
 }
 
@@ -121,13 +123,13 @@ impl Alerts {
         self.rules.is_empty()
     }
 
-    /// Checks every rule against `windows`; `codes` are the codes seen so
-    /// far. Returns the alerts that fired or resolved.
-    pub fn check(&mut self, windows: &Windows, codes: &BTreeSet<String>) -> Vec<AlertEvent> {
+    /// Checks every rule against `windows`; `new_codes` are the codes seen
+    /// since following began that were not known before. Returns the
+    /// alerts that fired or resolved.
+    pub fn check(&mut self, windows: &Windows, new_codes: &BTreeSet<String>) -> Vec<AlertEvent> {
         let Some(end) = windows.end_ms() else { return Vec::new() };
         let time = format_rfc3339(end);
         let mut events = Vec::new();
-        let known = self.known.get_or_insert_with(|| codes.clone()).clone();
         for (alert, watch) in &mut self.rules {
             match &alert.kind {
                 AlertKind::Threshold { rule, window } => {
@@ -167,8 +169,8 @@ impl Alerts {
                 AlertKind::NewCode => {
                     let window = windows.latency_window();
                     let recent = windows.window(window);
-                    for code in codes.difference(&known) {
-                        if !self.new_firing.iter().any(|(c, _)| c == code) {
+                    for code in new_codes {
+                        if self.announced.insert(code.clone()) {
                             self.new_firing.push((code.clone(), end));
                             events.push(AlertEvent {
                                 rule: alert.text.clone(),
@@ -215,7 +217,7 @@ mod tests {
         let mut windows = Windows::new(vec![60_000, 300_000, 900_000]);
         let mut alerts = Alerts::new(vec![AlertRule::parse("CTS.0004>2/1m").unwrap()]);
         let t0 = 1_795_737_600_000;
-        let codes: BTreeSet<String> = ["CTS.0004".to_owned()].into();
+        let codes = BTreeSet::new();
         let mut log = Vec::new();
         for second in (0..600).step_by(10) {
             let t = t0 + second * 1000;
@@ -238,19 +240,27 @@ mod tests {
     }
 
     #[test]
-    fn new_codes_fire_once() {
+    fn new_codes_fire_once_even_after_they_resolve() {
         let mut windows = Windows::new(vec![60_000, 300_000, 900_000]);
         let mut alerts = Alerts::new(vec![AlertRule::parse("new_code").unwrap()]);
         let t0 = 1_795_737_600_000;
         request(&mut windows, t0, Some("CTS.0003"));
-        let mut codes: BTreeSet<String> = ["CTS.0003".to_owned()].into();
-        assert!(alerts.check(&windows, &codes).is_empty());
+        let mut new_codes = BTreeSet::new();
+        assert!(alerts.check(&windows, &new_codes).is_empty());
         request(&mut windows, t0 + 10_000, Some("CTS.0209"));
-        codes.insert("CTS.0209".to_owned());
-        let events = alerts.check(&windows, &codes);
+        new_codes.insert("CTS.0209".to_owned());
+        let events = alerts.check(&windows, &new_codes);
         assert_eq!(events.len(), 1);
         assert_eq!((events[0].state, events[0].code.as_deref()), (AlertState::Firing, Some("CTS.0209")));
-        assert!(alerts.check(&windows, &codes).is_empty());
+        assert!(alerts.check(&windows, &new_codes).is_empty());
+        // Five minutes (the middle window) without it: resolved, once.
+        request(&mut windows, t0 + 320_000, None);
+        let events = alerts.check(&windows, &new_codes);
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].state, AlertState::Resolved);
+        // Seen again: it is not new any more.
+        request(&mut windows, t0 + 330_000, Some("CTS.0209"));
+        assert!(alerts.check(&windows, &new_codes).is_empty());
     }
 
     #[test]

@@ -30,7 +30,7 @@ pub use snapshot::{
 pub use tail::{Start, Tail, TailEvent};
 pub use windows::{BUCKET_MS, SPARKLINE_MINUTES, Windows};
 
-use crate::aggregate::{Aggregate, AlsoRequests, Collect, LinePosition, PLAUSIBLE_TIMES};
+use crate::aggregate::{Aggregate, AlsoRequests, Collect, LinePosition, LineSink, PLAUSIBLE_TIMES};
 use crate::error::Error;
 use crate::extract::{ErrorBody, Extractor};
 use crate::filter::{Filter, resolve_window};
@@ -87,9 +87,9 @@ pub struct Follower {
     directories: Vec<(PathBuf, BTreeSet<PathBuf>)>,
     since_start: Aggregate,
     windows: Windows,
-    /// Codes seen before following began (in what was read at the start).
+    /// Codes seen before following began: in what the files held then (up
+    /// to [`KNOWN_CODES_BYTES`] each) and in what was read at the start.
     known_codes: BTreeSet<String>,
-    started: bool,
     /// Filesystem events and stream reads cut a wait short.
     wake: (SyncSender<()>, Receiver<()>),
     /// Sends a wake on filesystem events, when watches could be set.
@@ -120,7 +120,6 @@ impl Follower {
             since_start: Aggregate::default(),
             windows,
             known_codes: BTreeSet::new(),
-            started: false,
             wake: mpsc::sync_channel(1),
             watcher: None,
             options,
@@ -158,7 +157,21 @@ impl Follower {
             }
         }
         follower.watcher = watcher(&watched, follower.wake.0.clone());
+        follower.read_start();
         Ok(follower)
+    }
+
+    /// The initial read: each file from where it is followed to its
+    /// current end (the `--since` catch-up); the codes seen so far are the
+    /// known ones. Streams are not read here: all they send comes after
+    /// following began.
+    fn read_start(&mut self) {
+        for index in 0..self.inputs.len() {
+            if matches!(self.inputs[index].followed, Followed::File(_)) {
+                self.read_new(index);
+            }
+        }
+        self.known_codes.extend(self.since_start.codes.keys().cloned());
     }
 
     /// Adds an input; `from_start` for files that appeared after following
@@ -200,7 +213,12 @@ impl Follower {
                     let kind = input.layout.map(|l| l.kind);
                     let start = if from_start { Start::Offset(0) } else { self.start_of(path, &head, kind) };
                     match Tail::new(path, start) {
-                        Ok(tail) => input.followed = Followed::File(tail),
+                        Ok(tail) => {
+                            let before = tail.offset().unwrap_or(0);
+                            let codes = self.codes_before(path, before, input.layout);
+                            self.known_codes.extend(codes);
+                            input.followed = Followed::File(tail);
+                        }
                         Err(e) => input.error = Some(Error::open(&input.source, e).to_string()),
                     }
                 }
@@ -235,6 +253,23 @@ impl Follower {
         }
     }
 
+    /// The codes of error bodies in the last [`KNOWN_CODES_BYTES`] before
+    /// byte `end` of `path`, whatever their time: what the file held before
+    /// following began. Unreadable bytes know no codes.
+    fn codes_before(&self, path: &std::path::Path, end: u64, layout: Option<Layout>) -> BTreeSet<String> {
+        let mut codes = CodesSeen::default();
+        let start = end.saturating_sub(KNOWN_CODES_BYTES);
+        let Ok(data) = read_range(path, start, end) else { return codes.0 };
+        // A start inside a line: from the next line on.
+        let whole = if start == 0 { 0 } else { memchr::memchr(b'\n', &data).map_or(data.len(), |i| i + 1) };
+        let layout = layout.unwrap_or(Layout::plain(FormatKind::Combined));
+        let any_time = Filter::default();
+        let mut scanner = LineScanner::new(&self.extractor, &self.options.scan, &any_time, Collect::default());
+        let first = LinePosition { file: 0, block: 0, line: 0 };
+        scanner.scan(&data[whole..], first, &BufferLayout::of(layout), &mut codes);
+        codes.0
+    }
+
     /// Reads a compressed file to its end, once.
     fn read_once(&mut self, index: usize) {
         let source = self.inputs[index].source.clone();
@@ -266,70 +301,68 @@ impl Follower {
     /// bytes read.
     pub fn poll(&mut self) -> u64 {
         self.discover();
-        let mut read = 0;
-        for index in 0..self.inputs.len() {
-            let mut out = Vec::new();
-            let timeout = self.options.partial_timeout;
-            let input = &mut self.inputs[index];
-            match &mut input.followed {
-                Followed::File(tail) => match tail.poll(&mut out, timeout) {
-                    Ok(events) => {
-                        if events.contains(&TailEvent::Deleted) {
-                            input.state = "deleted";
-                        } else if !events.is_empty() {
-                            input.state = "following";
-                        }
-                    }
-                    Err(e) => input.error = Some(Error::read(&input.source, input.bytes, e).to_string()),
-                },
-                Followed::Stream { chunks, carry, since } => {
-                    let mut ended = false;
-                    loop {
-                        match chunks.try_recv() {
-                            Ok(Ok(chunk)) => carry.extend_from_slice(&chunk),
-                            Ok(Err(e)) => {
-                                input.error = Some(Error::read(&input.source, input.bytes, e).to_string());
-                                ended = true;
-                                break;
-                            }
-                            Err(TryRecvError::Empty) => break,
-                            Err(TryRecvError::Disconnected) => {
-                                ended = true;
-                                break;
-                            }
-                        }
-                    }
-                    if let Some(last) = memchr::memrchr(b'\n', carry) {
-                        out.extend(carry.drain(..=last));
-                    }
-                    let waited = since.get_or_insert_with(Instant::now).elapsed() >= timeout;
-                    if carry.is_empty() {
-                        *since = None;
-                    } else if ended || waited {
-                        out.append(carry);
-                        out.push(b'\n');
-                        *since = None;
-                    }
-                    if ended {
-                        input.followed = Followed::Done;
-                        input.state = "ended";
+        (0..self.inputs.len()).map(|index| self.read_new(index)).sum()
+    }
+
+    /// Reads and counts what is new in input `index`. Returns the bytes
+    /// read.
+    fn read_new(&mut self, index: usize) -> u64 {
+        let mut out = Vec::new();
+        let timeout = self.options.partial_timeout;
+        let input = &mut self.inputs[index];
+        match &mut input.followed {
+            Followed::File(tail) => match tail.poll(&mut out, timeout) {
+                Ok(events) => {
+                    if events.contains(&TailEvent::Deleted) {
+                        input.state = "deleted";
+                    } else if !events.is_empty() {
+                        input.state = "following";
                     }
                 }
-                Followed::Done => {}
-            }
-            if !out.is_empty() {
-                read += out.len() as u64;
-                if self.inputs[index].layout.is_none() {
-                    self.inputs[index].layout = Some(self.layout_of(&out[..out.len().min(HEAD_BYTES)]));
+                Err(e) => input.error = Some(Error::read(&input.source, input.bytes, e).to_string()),
+            },
+            Followed::Stream { chunks, carry, since } => {
+                let mut ended = false;
+                loop {
+                    match chunks.try_recv() {
+                        Ok(Ok(chunk)) => carry.extend_from_slice(&chunk),
+                        Ok(Err(e)) => {
+                            input.error = Some(Error::read(&input.source, input.bytes, e).to_string());
+                            ended = true;
+                            break;
+                        }
+                        Err(TryRecvError::Empty) => break,
+                        Err(TryRecvError::Disconnected) => {
+                            ended = true;
+                            break;
+                        }
+                    }
                 }
-                self.scan(index, &out);
+                if let Some(last) = memchr::memrchr(b'\n', carry) {
+                    out.extend(carry.drain(..=last));
+                }
+                let waited = since.get_or_insert_with(Instant::now).elapsed() >= timeout;
+                if carry.is_empty() {
+                    *since = None;
+                } else if ended || waited {
+                    out.append(carry);
+                    out.push(b'\n');
+                    *since = None;
+                }
+                if ended {
+                    input.followed = Followed::Done;
+                    input.state = "ended";
+                }
             }
+            Followed::Done => {}
         }
-        if !self.started {
-            self.started = true;
-            self.known_codes = self.since_start.codes.keys().cloned().collect();
+        if !out.is_empty() {
+            if self.inputs[index].layout.is_none() {
+                self.inputs[index].layout = Some(self.layout_of(&out[..out.len().min(HEAD_BYTES)]));
+            }
+            self.scan(index, &out);
         }
-        read
+        out.len() as u64
     }
 
     /// Follows files that appeared in followed directories, from their start.
@@ -439,7 +472,7 @@ impl Follower {
             .iter()
             .map(|i| LiveInput { path: i.source.to_string(), state: i.state.to_owned(), bytes: i.bytes })
             .collect();
-        Snapshot::build(&self.since_start, &self.windows, &self.known_codes, inputs)
+        Snapshot::build(&self.since_start, &self.windows, &self.new_codes(), inputs)
     }
 
     /// The windows, for alerts.
@@ -447,10 +480,54 @@ impl Follower {
         &self.windows
     }
 
-    /// Every code seen since following began.
-    pub fn codes(&self) -> BTreeSet<String> {
-        self.since_start.codes.keys().cloned().collect()
+    /// The codes seen since following began that were not known before:
+    /// those the live view marks NEW and `new_code` alerts announce.
+    pub fn new_codes(&self) -> BTreeSet<String> {
+        self.since_start.codes.keys().filter(|code| !self.known_codes.contains(*code)).cloned().collect()
     }
+}
+
+/// How much of a file's content before following began is read for the
+/// codes it already holds (its last 32 MiB), so that NEW and `new_code`
+/// mean new to the log, not to this run, without reading a huge file.
+pub const KNOWN_CODES_BYTES: u64 = 32 << 20;
+
+/// The codes of the error bodies of the lines scanned.
+#[derive(Default)]
+struct CodesSeen(BTreeSet<String>);
+
+impl CodesSeen {
+    fn add(&mut self, body: Option<ErrorBody<'_>>) {
+        if let Some(body) = body
+            && !self.0.contains(body.code)
+        {
+            self.0.insert(body.code.to_owned());
+        }
+    }
+}
+
+impl LineSink for CodesSeen {
+    fn request(&mut self, _: &Record<'_>, body: Option<ErrorBody<'_>>, _: LinePosition, _: &Collect) {
+        self.add(body);
+    }
+
+    fn malformed(&mut self, _: Malformed, _: LinePosition, body: Option<ErrorBody<'_>>) {
+        self.add(body);
+    }
+
+    fn blank(&mut self) {}
+
+    fn filtered(&mut self) {}
+}
+
+/// Bytes `start..end` of the file at `path` (fewer if it is shorter).
+fn read_range(path: &std::path::Path, start: u64, end: u64) -> io::Result<Vec<u8>> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = std::fs::File::open(path)?;
+    file.seek(SeekFrom::Start(start))?;
+    let mut data = Vec::new();
+    file.take(end.saturating_sub(start)).read_to_end(&mut data)?;
+    Ok(data)
 }
 
 /// Watches `paths` (directories of followed files, followed directories)

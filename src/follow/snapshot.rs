@@ -16,14 +16,14 @@
 //!            "windows":[{"window":"1m","count":1,"per_1k":250.0}, …],
 //!            "latency_ms":{"window":"5m","p50":30.0,"p99":120.0},
 //!            "started":"2026-12-01T07:29:00.000Z","sparkline":[0,0,…,1],
-//!            "attribution":{"endpoints":[{"name":"POST /v3/{id}/tracker","now":1,"baseline":0,
+//!            "attribution":{"endpoints":[{"name":"/v3/{id}/tracker","now":1,"baseline":0,
 //!                                         "share_now":1.0,"share_baseline":0.0}],"projects":[],"clients":[]}}]}
 //! ```
 //!
 //! `window_end` is the end of the newest 10-second bucket, in the logs'
 //! own time. `error_rate.now` is over the shortest window, `baseline` over
-//! the rest of the longest one. A code is `new` when it was not seen in
-//! what was read before following began. `started` follows the `--bucket`
+//! the rest of the longest one. A code is `new` when it was first seen
+//! after following began ([`super::Follower::new_codes`]). `started` follows the `--bucket`
 //! rule over the 10-second buckets of the last 30 minutes; `sparkline` has
 //! one count per minute of them. `attribution` appears for a code whose
 //! spike started or whose rate in the shortest window is at least three
@@ -178,12 +178,12 @@ pub struct Shift {
 const SHIFTS: usize = 3;
 
 impl Snapshot {
-    /// The snapshot of `since_start` and `windows`; `known_codes` were seen
-    /// before following began.
+    /// The snapshot of `since_start` and `windows`; `new_codes` were first
+    /// seen after following began.
     pub fn build(
         since_start: &Aggregate,
         windows: &Windows,
-        known_codes: &BTreeSet<String>,
+        new_codes: &BTreeSet<String>,
         inputs: Vec<LiveInput>,
     ) -> Snapshot {
         let lengths = windows.lengths();
@@ -212,7 +212,7 @@ impl Snapshot {
                 LiveCode {
                     code: code.clone(),
                     in_catalog: catalog::lookup(code).is_some(),
-                    new: !known_codes.contains(code),
+                    new: new_codes.contains(code),
                     since_start: stats.count,
                     first_seen: stats.time_span.map(|(first, _)| format_rfc3339(first)),
                     windows: lengths

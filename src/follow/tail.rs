@@ -90,6 +90,11 @@ impl Tail {
         &self.path
     }
 
+    /// The byte offset the next poll reads from, while the file is open.
+    pub fn offset(&self) -> Option<u64> {
+        self.open.as_ref().map(|open| open.offset)
+    }
+
     /// Reads what is new into `out` (whole lines only, each ending in a
     /// newline) and says what happened to the file. A last line without
     /// its newline is held back until it gets one, or until it has waited

@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::list::{PaginatedListOptions, PaginatedListStore};
 use object_store::path::Path as KeyPath;
-use object_store::{BackoffConfig, ObjectStore, ObjectStoreExt, RetryConfig};
+use object_store::{BackoffConfig, ObjectStoreExt, RetryConfig};
 
 use super::{aws_profile, producer};
 
@@ -37,7 +38,8 @@ pub struct ObjectUrl {
     pub scheme: Scheme,
     /// The bucket.
     pub bucket: String,
-    /// The key, a prefix ending in `/`, or a glob (`*`, `?`, `[…]`).
+    /// The key of one object, a prefix (an S3 prefix, which need not end
+    /// in `/`), or a glob (`*`, `?`, `[…]`).
     pub key: String,
     /// `--endpoint`, overriding the environment.
     pub endpoint: Option<String>,
@@ -196,13 +198,8 @@ pub fn list(url: &ObjectUrl, hidden: bool) -> io::Result<Vec<ObjectUrl>> {
     } else {
         None
     };
-    let prefix = match url.literal_prefix() {
-        "" => None,
-        prefix => Some(KeyPath::from(prefix.trim_end_matches('/'))),
-    };
     let runtime = runtime()?;
-    // A key that names an object is that object (listing treats it as a
-    // folder).
+    // A key that names an object is that object.
     if !url.is_glob() && !url.key.is_empty() && !url.key.ends_with('/') {
         match runtime.block_on(store.head(&KeyPath::from(url.key.as_str()))) {
             Ok(meta) => return Ok(vec![url.object(&url.key, meta.size)]),
@@ -210,33 +207,42 @@ pub fn list(url: &ObjectUrl, hidden: bool) -> io::Result<Vec<ObjectUrl>> {
             Err(e) => return Err(object_error(e)),
         }
     }
+    // Else the key is a prefix as S3 means it (`many/obj-01` lists
+    // `many/obj-010.ndjson` and `many/obj-01/…`), and a glob lists its
+    // literal prefix, then matches.
     let prefixes = match cts_days(url) {
-        Some(days) => days.into_iter().map(|day| Some(KeyPath::from(day))).collect(),
-        None => vec![prefix],
+        Some(days) => days.into_iter().map(|day| format!("{day}/")).collect(),
+        None => vec![url.literal_prefix().to_owned()],
     };
-    let mut keys: Vec<(String, u64)> = runtime.block_on(async {
-        let mut keys = Vec::new();
-        for prefix in &prefixes {
-            let mut listing = store.list(prefix.as_ref());
-            while let Some(meta) = listing.next().await {
-                let meta = meta.map_err(object_error)?;
-                keys.push((meta.location.to_string(), meta.size));
-            }
-        }
-        Ok::<_, io::Error>(keys)
-    })?;
-    // `logs/a` lists `logs/a/…`, not `logs/ab`.
-    let folder = format!("{}/", url.key.trim_end_matches('/'));
+    let mut keys = runtime.block_on(list_keys(&store, &prefixes))?;
     keys.retain(|(key, _)| {
-        let wanted = match &matcher {
-            Some(glob) => glob.is_match(key),
-            None => url.key.is_empty() || key.starts_with(&folder),
-        };
+        let wanted = matcher.as_ref().is_none_or(|glob| glob.is_match(key));
         let skipped = key.split('/').any(|s| s == "Digest" || (!hidden && s.starts_with('.')));
         wanted && !skipped
     });
     keys.sort();
     Ok(keys.iter().map(|(key, size)| url.object(key, *size)).collect())
+}
+
+/// Every key, with its size, that starts with one of `prefixes`, page by
+/// page: the store's own `prefix=` listing, so a prefix need not end at a
+/// `/` (a folder listing would find nothing under `logs/access-2026-11-`).
+async fn list_keys(store: &AmazonS3, prefixes: &[String]) -> io::Result<Vec<(String, u64)>> {
+    let mut keys = Vec::new();
+    for prefix in prefixes {
+        let prefix = (!prefix.is_empty()).then_some(prefix.as_str());
+        let mut page_token = None;
+        loop {
+            let options = PaginatedListOptions { page_token, ..PaginatedListOptions::default() };
+            let page = store.list_paginated(prefix, options).await.map_err(object_error)?;
+            keys.extend(page.result.objects.into_iter().map(|meta| (meta.location.to_string(), meta.size)));
+            page_token = page.page_token;
+            if page_token.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(keys)
 }
 
 /// The day prefixes (`CloudTraces/eu-de/2026/11/27`, month and day not

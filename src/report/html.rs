@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::io;
 
 use super::text::{duration_label, ms, ms_percentile, plural, thousands};
-use super::{CodeReport, LatencyReport, Render, Report, Series};
+use super::{CodeReport, LatencyReport, NameCount, Render, Report, Series, TopReport};
 use crate::lex::time::format_rfc3339;
 
 /// Most bars drawn.
@@ -220,10 +220,8 @@ fn chart(page: &mut String, report: &Report) {
     let _ =
         writeln!(page, "<line x1=\"{left}\" y1=\"{axis_y}\" x2=\"{}\" y2=\"{axis_y}\" stroke=\"#444\"/>", width - 10.0);
     let span_ms = folding.point_ms * bars as i64;
-    let label_every = bars.div_ceil(8).max(1);
-    for i in (0..bars).step_by(label_every) {
-        let x = left + i as f64 * bar_width;
-        let at = folding.first_point_ms + folding.point_ms * i as i64;
+    for at in ticks(folding.first_point_ms, span_ms, folding.point_ms) {
+        let x = left + (at - folding.first_point_ms) as f64 / folding.point_ms as f64 * bar_width;
         let label = time_label(at, span_ms);
         if x + label.len() as f64 * 6.5 > width {
             // No room for the label before the edge.
@@ -275,6 +273,43 @@ fn axis(n: u64) -> (u64, u64) {
     }
 }
 
+/// Round intervals between time labels, shortest first: minutes, hours,
+/// days, weeks.
+const TICK_STEPS_MS: [i64; 15] = [
+    60_000,
+    120_000,
+    300_000,
+    600_000,
+    900_000,
+    1_800_000,
+    3_600_000,
+    7_200_000,
+    10_800_000,
+    21_600_000,
+    43_200_000,
+    86_400_000,
+    2 * 86_400_000,
+    7 * 86_400_000,
+    14 * 86_400_000,
+];
+
+/// Most time labels under the chart.
+const MAX_TICKS: i64 = 8;
+
+/// The times to label under a chart of `span_ms` from `first_ms` with bars
+/// of `point_ms`: the multiples of the shortest round interval (at least a
+/// bar) that gives at most [`MAX_TICKS`] labels, so they fall on round
+/// times (`09:00`, `09:15`, …) whatever time the chart starts at.
+fn ticks(first_ms: i64, span_ms: i64, point_ms: i64) -> impl Iterator<Item = i64> {
+    const DAY_MS: i64 = 86_400_000;
+    let step = TICK_STEPS_MS
+        .into_iter()
+        .find(|&step| step >= point_ms && span_ms / step < MAX_TICKS)
+        .unwrap_or_else(|| (span_ms / (MAX_TICKS * DAY_MS) + 1) * DAY_MS);
+    let first_tick = (first_ms + step - 1).div_euclid(step) * step;
+    (0..).map(move |k| first_tick + k * step).take_while(move |&at| at < first_ms + span_ms)
+}
+
 /// `14:30` within a day, `11-27 14:30` within a month, else the date.
 fn time_label(ms_since_epoch: i64, span_ms: i64) -> String {
     let text = format_rfc3339(ms_since_epoch);
@@ -319,8 +354,37 @@ fn codes(page: &mut String, codes: &[CodeReport]) {
                 escape(solution)
             );
         }
+        if let Some(top) = &code.top {
+            top_row(page, top);
+        }
     }
     page.push_str("</table>\n");
+}
+
+/// The `--top` lists of a code as a row under it: endpoints, projects,
+/// clients, sources when known, and request ids with their `file:line`.
+fn top_row(page: &mut String, top: &TopReport) {
+    let list = |items: &[NameCount]| -> String {
+        if items.is_empty() {
+            return "-".to_owned();
+        }
+        items.iter().map(|i| format!("{} ({})", escape(&i.name), thousands(i.count))).collect::<Vec<_>>().join(", ")
+    };
+    let mut lists =
+        vec![("Endpoints", list(&top.endpoints)), ("Projects", list(&top.projects)), ("Clients", list(&top.clients))];
+    if !top.sources.is_empty() {
+        lists.push(("Sources", list(&top.sources)));
+    }
+    if !top.request_ids.is_empty() {
+        let ids: Vec<String> = top
+            .request_ids
+            .iter()
+            .map(|s| format!("{} <span class=\"small\">{}:{}</span>", escape(&s.request_id), escape(&s.file), s.line))
+            .collect();
+        lists.push(("Request ids", ids.join(", ")));
+    }
+    let cells: Vec<String> = lists.iter().map(|(label, items)| format!("<b>{label}:</b> {items}")).collect();
+    let _ = writeln!(page, "<tr class=\"detail top\"><td></td><td colspan=\"9\">{}</td></tr>", cells.join(" · "));
 }
 
 /// Escapes text for HTML element content and attribute values, after the
@@ -345,6 +409,28 @@ mod tests {
         {
             assert_eq!(axis(n), (top, step), "{n}");
         }
+    }
+
+    #[test]
+    fn ticks_fall_on_round_times() {
+        let minute = 60_000;
+        let at_08_40 = 1_795_768_800_000; // 2026-11-27T08:40:00Z
+        let labels = |first: i64, span: i64, point: i64| -> Vec<String> {
+            ticks(first, span, point).map(|at| time_label(at, span)).collect()
+        };
+        // 85 minutes of one-minute bars: every 15 minutes.
+        assert_eq!(labels(at_08_40, 85 * minute, minute), ["08:45", "09:00", "09:15", "09:30", "09:45", "10:00"]);
+        // 40 minutes from 08:43: every 10 minutes.
+        assert_eq!(labels(at_08_40 + 3 * minute, 40 * minute, minute), ["08:50", "09:00", "09:10", "09:20"]);
+        // 20 minutes: every 5.
+        assert_eq!(labels(at_08_40 + 3 * minute, 20 * minute, minute), ["08:45", "08:50", "08:55", "09:00"]);
+        // A day of ten-minute bars: every 6 hours, from midnight.
+        let day = labels(at_08_40, 24 * 60 * minute, 10 * minute);
+        assert_eq!(day, ["12:00", "18:00", "00:00", "06:00"]);
+        // No wider than a bar: 90 minutes of 30-minute bars.
+        assert_eq!(labels(at_08_40 - 40 * minute, 90 * minute, 30 * minute), ["08:00", "08:30", "09:00"]);
+        // A year: whole days, at most MAX_TICKS.
+        assert!(ticks(at_08_40, 365 * 24 * 60 * minute, 86_400_000).count() <= MAX_TICKS as usize);
     }
 
     #[test]

@@ -17,6 +17,7 @@ mod escape;
 mod html;
 mod json;
 mod markdown;
+mod onset;
 mod prometheus;
 mod series;
 mod table;
@@ -33,6 +34,7 @@ pub use escape::{Escaped, SafeJson, escape, is_unsafe, write_json, write_json_pr
 pub use html::HtmlRenderer;
 pub use json::{JsonRenderer, SCHEMA_VERSION, read_report};
 pub use markdown::MarkdownRenderer;
+pub use onset::spike_onset;
 pub use prometheus::PrometheusRenderer;
 pub use series::{Folding, Series};
 pub use table::TableRenderer;
@@ -275,7 +277,8 @@ pub struct CodeReport {
 /// Where a code's errors come from, the N most frequent of each.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TopReport {
-    /// Endpoints, `METHOD /path` with ids replaced by `{id}`.
+    /// Endpoints: the path, ids replaced by `{id}`, without the method or
+    /// query string.
     pub endpoints: Vec<NameCount>,
     /// Project ids from `/v1.0|v3/{project_id}/…` paths.
     pub projects: Vec<NameCount>,
@@ -482,19 +485,6 @@ fn bucket_range(agg: &Aggregate, bucket_ms: Option<i64>) -> Option<std::ops::Ran
     let first = *agg.request_buckets.counts.keys().next()?;
     let last = *agg.request_buckets.counts.keys().next_back()?;
     Some(first..(last + 1).min(first + MAX_BUCKETS as i64))
-}
-
-/// The bucket where a spike began: the first with at least 3 errors whose
-/// share of the bucket's requests is at least three times the code's
-/// median share over all buckets and at least one percentage point above
-/// it. `None` when no bucket qualifies (steady errors are not a spike).
-pub fn spike_onset(errors: &[u64], requests: &[u64]) -> Option<usize> {
-    let shares: Vec<f64> =
-        errors.iter().zip(requests).map(|(&e, &r)| if r == 0 { 0.0 } else { e as f64 / r as f64 }).collect();
-    let mut sorted = shares.clone();
-    sorted.sort_by(f64::total_cmp);
-    let median = *sorted.get(sorted.len() / 2)?;
-    shares.iter().zip(errors).position(|(&share, &count)| count >= 3 && share >= 3.0 * median && share >= median + 0.01)
 }
 
 impl View<'_> {
