@@ -517,7 +517,7 @@ impl LineSink for CodesSeen {
 
     fn blank(&mut self) {}
 
-    fn filtered(&mut self) {}
+    fn filtered(&mut self, _: Option<crate::lex::time::EpochMillis>) {}
 }
 
 /// Bytes `start..end` of the file at `path` (fewer if it is shorter).
