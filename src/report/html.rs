@@ -15,6 +15,7 @@
 use std::fmt::Write as _;
 use std::io;
 
+use super::series::ROUND_WIDTHS;
 use super::text::{duration_label, ms, ms_percentile, plural, thousands};
 use super::{CodeReport, LatencyReport, NameCount, Render, Report, Series, TopReport};
 use crate::lex::time::format_rfc3339;
@@ -273,26 +274,6 @@ fn axis(n: u64) -> (u64, u64) {
     }
 }
 
-/// Round intervals between time labels, shortest first: minutes, hours,
-/// days, weeks.
-const TICK_STEPS_MS: [i64; 15] = [
-    60_000,
-    120_000,
-    300_000,
-    600_000,
-    900_000,
-    1_800_000,
-    3_600_000,
-    7_200_000,
-    10_800_000,
-    21_600_000,
-    43_200_000,
-    86_400_000,
-    2 * 86_400_000,
-    7 * 86_400_000,
-    14 * 86_400_000,
-];
-
 /// Most time labels under the chart.
 const MAX_TICKS: i64 = 8;
 
@@ -302,9 +283,10 @@ const MAX_TICKS: i64 = 8;
 /// times (`09:00`, `09:15`, …) whatever time the chart starts at.
 fn ticks(first_ms: i64, span_ms: i64, point_ms: i64) -> impl Iterator<Item = i64> {
     const DAY_MS: i64 = 86_400_000;
-    let step = TICK_STEPS_MS
+    // Labels a minute apart at the least.
+    let step = ROUND_WIDTHS
         .into_iter()
-        .find(|&step| step >= point_ms && span_ms / step < MAX_TICKS)
+        .find(|&step| step >= point_ms.max(60_000) && span_ms / step < MAX_TICKS)
         .unwrap_or_else(|| (span_ms / (MAX_TICKS * DAY_MS) + 1) * DAY_MS);
     let first_tick = (first_ms + step - 1).div_euclid(step) * step;
     (0..).map(move |k| first_tick + k * step).take_while(move |&at| at < first_ms + span_ms)

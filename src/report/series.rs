@@ -37,8 +37,9 @@ pub struct Folding {
     first_bucket_ms: i64,
 }
 
-/// Point widths a reader takes in at a glance, in milliseconds.
-const ROUND_WIDTHS: [i64; 22] = [
+/// Point widths a reader takes in at a glance, in milliseconds; also the
+/// steps between the HTML chart's time labels.
+pub(super) const ROUND_WIDTHS: [i64; 22] = [
     1_000,
     2_000,
     5_000,
