@@ -39,6 +39,9 @@ use crate::lex::json::skip_ws;
 use crate::lex::number::parse_status;
 use crate::record::Spans;
 
+/// The key of an error body in every shape but `code` + `message`.
+pub const ERROR_CODE_KEY: &[u8] = b"error_code";
+
 /// The longest error code kept; longer values are not codes.
 pub const MAX_CODE_LEN: usize = 64;
 
@@ -60,7 +63,7 @@ pub struct Extractor {
 impl Default for Extractor {
     fn default() -> Self {
         Extractor {
-            error_code: Finder::new("error_code"),
+            error_code: Finder::new(ERROR_CODE_KEY),
             message: Finder::new("message"),
             code: FinderBuilder::new().build_forward_with_ranker_owned(LogBytes, &b"code"[..]),
         }
@@ -120,7 +123,7 @@ enum KeyKind {
 impl KeyKind {
     fn name(self) -> &'static [u8] {
         match self {
-            KeyKind::ErrorCode => b"error_code",
+            KeyKind::ErrorCode => ERROR_CODE_KEY,
             KeyKind::Message => b"message",
         }
     }
