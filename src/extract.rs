@@ -994,6 +994,8 @@ mod tests {
         for (line, want) in cases {
             assert_eq!(decode_bytes(line), want, "{}", String::from_utf8_lossy(line));
         }
+        let other_service = b"{\"error\":{\"code\":\"VPC.0514\",\"message\":\"caf\xe9\"}}";
+        assert_eq!(decode_bytes(other_service), Some(("VPC.0514".to_owned(), Some("caf\u{FFFD}".to_owned()))));
         // Still an object that must close and reach past its key.
         assert_eq!(decode_bytes(b"{\"error_code\":\"CTS.0003\",\"error_msg\":\"caf\xe9"), None);
         assert_eq!(decode_bytes(b"{\"a\":\"\xe9\"} \"error_code\":\"CTS.0003\""), None);

@@ -147,8 +147,8 @@ fn ndjson_lines_cut_inside_a_string_or_object_are_truncated() {
 
 /// Low item: a UTF-8 BOM before the first line is no part of it, for
 /// detection and parsing: NDJSON (two requests, one body), W3C (two
-/// directives counted as blank, two requests) and an access log, whose
-/// first client is named without the BOM.
+/// directives counted as blank, two requests), a CTS trace document and an
+/// access log, whose first client is named without the BOM.
 #[test]
 fn a_leading_bom_is_taken_off_before_detection_and_parsing() {
     let r = scan("bom.ndjson", &[]);
@@ -161,6 +161,10 @@ fn a_leading_bom_is_taken_off_before_detection_and_parsing() {
         assert_eq!(lines(&r), [4, 2, 2, 0, 0]);
         assert_eq!(r["summary"]["latency_ms"]["all"]["max"], 120.0);
     }
+    // A ListTraces response: two traces, one with a CTS.0003 response.
+    let r = scan("bom_traces.json", &[]);
+    assert_eq!(lines(&r), [2, 2, 0, 0, 0]);
+    assert_eq!(bodies(&r), (1, 0));
     let r = scan("bom_access.log", &["--top", "3"]);
     assert_eq!(r["inputs"][0]["format"], "combined");
     assert_eq!(lines(&r), [2, 2, 0, 0, 0]);
