@@ -194,14 +194,14 @@ impl Lines<'_, '_> {
         let mut line_index = 0u64;
         while start < data.len() {
             let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
-            let raw = data[start..end].strip_suffix(b"\r").unwrap_or(&data[start..end]);
+            let whole = &data[start..end];
+            let raw = whole.strip_suffix(b"\r").unwrap_or(whole);
             let has_hit = candidates.line_has_hit(start, end);
             let position = LinePosition { line: first.line + line_index, ..*first };
             line_index += 1;
-            let line_len = end - start;
             start = end + 1;
-            if line_len >= *max_line_len {
-                count_long_line(extractor, scratch, &long_line_sample(raw), position, sink);
+            if whole.len() >= *max_line_len {
+                count_long_line(extractor, scratch, &long_line_sample(whole), position, sink);
                 continue;
             }
             if is_blank(raw) {
