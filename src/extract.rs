@@ -458,7 +458,7 @@ fn copy_as_json(buf: &[u8], open: usize, out: &mut Vec<u8>) -> Option<usize> {
                 continue;
             }
             b'{' | b'[' => depth += 1,
-            b'}' | b']' => depth -= 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
         out.push(byte);
