@@ -3,9 +3,9 @@
 //! line streams past and is dropped.
 //!
 //! Memory stays bounded whatever the line's length: the last [`CONTEXT`]
-//! bytes fed (and a key's length), and the bytes within [`CONTEXT`] of each of the first
-//! [`MAX_WINDOWS`] occurrences. A key cut by the edge of a chunk is found
-//! all the same.
+//! bytes fed (and a key's length), and the bytes within [`CONTEXT`] of
+//! each of the first [`MAX_WINDOWS`] occurrences. A key cut by the edge of
+//! a chunk is found all the same.
 
 use std::ops::Range;
 
