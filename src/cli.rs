@@ -199,8 +199,9 @@ pub struct ScanArgs {
     #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
     pub block_size: usize,
 
-    /// Lines longer than this are counted as malformed (line-too-long) and
-    /// skipped without being buffered.
+    /// Lines this long or longer are counted as malformed (line-too-long)
+    /// and skipped without being buffered; an error body in them still
+    /// counts, as in_malformed_lines.
     #[arg(long, value_name = "SIZE", default_value = "1MiB", value_parser = parse_size)]
     pub max_line_len: usize,
 

@@ -39,6 +39,9 @@ use crate::lex::json::skip_ws;
 use crate::lex::number::parse_status;
 use crate::record::Spans;
 
+/// The key of an error body in every shape but `code` + `message`.
+pub const ERROR_CODE_KEY: &[u8] = b"error_code";
+
 /// The longest error code kept; longer values are not codes.
 pub const MAX_CODE_LEN: usize = 64;
 
@@ -60,7 +63,7 @@ pub struct Extractor {
 impl Default for Extractor {
     fn default() -> Self {
         Extractor {
-            error_code: Finder::new("error_code"),
+            error_code: Finder::new(ERROR_CODE_KEY),
             message: Finder::new("message"),
             code: FinderBuilder::new().build_forward_with_ranker_owned(LogBytes, &b"code"[..]),
         }
@@ -120,7 +123,7 @@ enum KeyKind {
 impl KeyKind {
     fn name(self) -> &'static [u8] {
         match self {
-            KeyKind::ErrorCode => b"error_code",
+            KeyKind::ErrorCode => ERROR_CODE_KEY,
             KeyKind::Message => b"message",
         }
     }
@@ -455,7 +458,7 @@ fn copy_as_json(buf: &[u8], open: usize, out: &mut Vec<u8>) -> Option<usize> {
                 continue;
             }
             b'{' | b'[' => depth += 1,
-            b'}' | b']' => depth -= 1,
+            b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
         out.push(byte);
@@ -991,6 +994,8 @@ mod tests {
         for (line, want) in cases {
             assert_eq!(decode_bytes(line), want, "{}", String::from_utf8_lossy(line));
         }
+        let other_service = b"{\"error\":{\"code\":\"VPC.0514\",\"message\":\"caf\xe9\"}}";
+        assert_eq!(decode_bytes(other_service), Some(("VPC.0514".to_owned(), Some("caf\u{FFFD}".to_owned()))));
         // Still an object that must close and reach past its key.
         assert_eq!(decode_bytes(b"{\"error_code\":\"CTS.0003\",\"error_msg\":\"caf\xe9"), None);
         assert_eq!(decode_bytes(b"{\"a\":\"\xe9\"} \"error_code\":\"CTS.0003\""), None);

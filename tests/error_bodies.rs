@@ -147,8 +147,8 @@ fn ndjson_lines_cut_inside_a_string_or_object_are_truncated() {
 
 /// Low item: a UTF-8 BOM before the first line is no part of it, for
 /// detection and parsing: NDJSON (two requests, one body), W3C (two
-/// directives counted as blank, two requests) and an access log, whose
-/// first client is named without the BOM.
+/// directives counted as blank, two requests), a CTS trace document and an
+/// access log, whose first client is named without the BOM.
 #[test]
 fn a_leading_bom_is_taken_off_before_detection_and_parsing() {
     let r = scan("bom.ndjson", &[]);
@@ -161,6 +161,10 @@ fn a_leading_bom_is_taken_off_before_detection_and_parsing() {
         assert_eq!(lines(&r), [4, 2, 2, 0, 0]);
         assert_eq!(r["summary"]["latency_ms"]["all"]["max"], 120.0);
     }
+    // A ListTraces response: two traces, one with a CTS.0003 response.
+    let r = scan("bom_traces.json", &[]);
+    assert_eq!(lines(&r), [2, 2, 0, 0, 0]);
+    assert_eq!(bodies(&r), (1, 0));
     let r = scan("bom_access.log", &["--top", "3"]);
     assert_eq!(r["inputs"][0]["format"], "combined");
     assert_eq!(lines(&r), [2, 2, 0, 0, 0]);
@@ -177,4 +181,34 @@ fn integral_float_and_reason_phrase_statuses_are_read() {
     assert_eq!(r["summary"]["invalid_fields"]["status"], 2);
     assert_eq!(code(&r, "CTS.0003")["statuses"], json!({"400": 2}));
     assert_eq!(code(&r, "CTS.0003")["status_mismatches"], 0);
+}
+
+/// 3: lines of 200 bytes or more with `--max-line-len 200` are skipped as
+/// `line-too-long` (lines 2, 3, 4 and 6), and the error body found in their
+/// bytes counts under `in_malformed_lines`: CTS.0003 (nested), APIGW.0301
+/// (escaped string) and CTS.0002 (5000 bytes after a phantom
+/// `error_code=` in the URL, which is no body). Line 5's CTS.0004 is a
+/// request's. The same for any block size, below or above the cap.
+#[test]
+fn error_bodies_in_lines_over_the_cap_count_in_malformed_lines() {
+    for block_size in ["1MiB", "64", "199", "200", "4096"] {
+        let r = scan("long_lines.ndjson", &["--max-line-len", "200", "--block-size", block_size]);
+        assert_eq!(lines(&r), [6, 2, 0, 4, 0], "block size {block_size}");
+        assert_eq!(r["summary"]["malformed_by_kind"], json!({"line-too-long": 4}));
+        let samples: Vec<&Value> =
+            r["summary"]["malformed_samples"].as_array().unwrap().iter().map(|s| &s["line"]).collect();
+        assert_eq!(samples, [&json!(2), &json!(3), &json!(4), &json!(6)]);
+        assert_eq!(bodies(&r), (1, 3));
+        let counts: Vec<(&str, u64, u64)> = r["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                (c["code"].as_str().unwrap(), c["count"].as_u64().unwrap(), c["in_malformed_lines"].as_u64().unwrap())
+            })
+            .collect();
+        let mut counts = counts;
+        counts.sort();
+        assert_eq!(counts, [("APIGW.0301", 0, 1), ("CTS.0002", 0, 1), ("CTS.0003", 0, 1), ("CTS.0004", 1, 0)]);
+    }
 }

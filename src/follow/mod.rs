@@ -36,7 +36,7 @@ use crate::extract::{ErrorBody, Extractor};
 use crate::filter::{Filter, resolve_window};
 use crate::format::{self, FormatKind, Layout};
 use crate::input::{self, BlockContent, BlockReader, HEAD_BYTES, Source};
-use crate::record::{Malformed, Record};
+use crate::record::Record;
 use crate::scan::{BufferLayout, LineScanner, ScanOptions};
 use crate::state::{InputSummary, State};
 
@@ -284,9 +284,11 @@ impl Follower {
             }
             match &block.content {
                 BlockContent::Lines(buf) => self.scan(index, buf.as_slice()),
-                BlockContent::LongLine { .. } => {
+                BlockContent::LongLine { sample, .. } => {
                     let position = LinePosition { file: index as u32, block: 0, line: self.inputs[index].lines };
-                    self.since_start.add_malformed(Malformed::LineTooLong, position, None);
+                    let mut scanner =
+                        LineScanner::new(&self.extractor, &self.options.scan, &self.filter, Collect::default());
+                    scanner.long_line(sample, position, &mut self.since_start);
                     self.since_start.lines += 1;
                     self.inputs[index].lines += 1;
                 }

@@ -253,7 +253,7 @@ impl CustomParser {
                     let end = match field_end(line, pos, *slot, quoted, next) {
                         Some(end) => end,
                         // A quoted value that never closes: cut short.
-                        None if quoted && memchr::memchr(b'"', &line[pos..]).is_none() => {
+                        None if quoted && closing_quote(line, pos).is_none() => {
                             return Err(Malformed::Truncated);
                         }
                         None => return Err(Malformed::NotAccessLog),
@@ -327,24 +327,25 @@ fn assign<'a>(
     }
 }
 
+/// Inside quotes from `pos`: the next quote not escaped by a backslash.
+fn closing_quote(line: &[u8], pos: usize) -> Option<usize> {
+    let mut i = pos;
+    loop {
+        let found = memchr::memchr2(b'"', b'\\', line.get(i..)?)? + i;
+        if line[found] == b'"' {
+            return Some(found);
+        }
+        i = found + 2;
+    }
+}
+
 /// Where the value of a field starting at `pos` ends.
 fn field_end(line: &[u8], pos: usize, slot: Slot, quoted: bool, next: Option<&[u8]>) -> Option<usize> {
     let Some(next) = next else {
         return Some(line.len());
     };
     if quoted && next.starts_with(b"\"") {
-        // Inside quotes: the next quote not escaped by a backslash.
-        let mut i = pos;
-        loop {
-            let found = memchr::memchr2(b'"', b'\\', &line[i..])? + i;
-            if line[found] == b'"' {
-                return Some(found);
-            }
-            i = found + 2;
-            if i > line.len() {
-                return None;
-            }
-        }
+        return closing_quote(line, pos);
     }
     if slot == Slot::TimeLocal && line.len() >= pos + 26 && line[pos + 26..].starts_with(next) {
         // `27/Nov/2026:10:00:00 +0000` holds a space.
@@ -451,6 +452,20 @@ mod tests {
         let format = NGINX_FORMATS[1].0;
         assert_eq!(parse(format, NGINX_FORMATS[0].1), Err(Malformed::NotAccessLog));
         assert_eq!(parse(format, ""), Err(Malformed::NotAccessLog));
+    }
+
+    #[test]
+    fn lines_cut_inside_a_quoted_value_are_truncated() {
+        let format = r#"$remote_addr "$request" $status "$resp_body""#;
+        for cut in [
+            r#"10.0.0.1 "GET / HTTP/1.1" 400 "{\"error_code\":\"CTS.0003\",\"error_msg\":\"Inv"#,
+            r#"10.0.0.1 "GET / HTTP/1.1" 400 "{\x22error_code\x22:\x22CTS.00"#,
+            r#"10.0.0.1 "GET / HTTP/1.1" 400 "{\"a\":\"b\\"#,
+        ] {
+            assert_eq!(parse(format, cut).err(), Some(Malformed::Truncated), "{cut}");
+        }
+        let whole = r#"10.0.0.1 "GET / HTTP/1.1" 400 "{\"error_code\":\"CTS.0003\",\"error_msg\":\"a \\\"q\\\"\"}""#;
+        assert_eq!(parse(format, whole).map(|r| r.status), Ok(Some(400)));
     }
 
     #[test]

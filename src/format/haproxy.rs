@@ -56,6 +56,10 @@ impl HaproxyParser {
         record.latency_us = parse_scaled(last_timer.strip_prefix(b"+").unwrap_or(last_timer), 3);
         record.invalid.latency = record.latency_us.is_none();
         let request_end = memchr::memrchr(b'"', line).ok_or(not_request)?;
+        // A last quote with text right after it opens a request cut short.
+        if line.get(request_end + 1).is_some_and(|&b| b != b' ') {
+            return Err(Malformed::Truncated);
+        }
         let request_start = memchr::memrchr(b'"', &line[..request_end]).ok_or(Malformed::Truncated)?;
         record.not_body.push(request_start..request_end + 1);
         if full {
@@ -111,6 +115,19 @@ mod tests {
         assert_eq!((r.status, r.latency_us), (Some(503), Some(42_000)));
         let r = parse(r#"10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in api/srv1 10/0/-1/-1/-1 502 0 - - CD-- 0/0/0/0/0 0/0 "GET / HTTP/1.1""#).unwrap();
         assert_eq!((r.latency_us, r.invalid.latency), (None, true));
+    }
+
+    #[test]
+    fn a_request_cut_short_is_truncated() {
+        let head = "haproxy[14389]: 10.0.1.3:33318 [27/Nov/2026:10:00:02.100] api~ cts/srv1 5/0/1/40/46 400 191 - - ---- 1/1/1/1/0 0/0";
+        for cut in [
+            format!(r#"{head} "POST /v3/p1/tra"#),
+            format!(r#"{head} {{{{"error_code":"CTS.0003"}}}} "POST /v3/p1/tra"#),
+        ] {
+            assert_eq!(parse(&cut).err(), Some(Malformed::Truncated), "{cut}");
+        }
+        let whole = format!(r#"{head} {{{{"error_code":"CTS.0003"}}}} "POST /v3/p1/tracker HTTP/1.1""#);
+        assert_eq!(parse(&whole).map(|r| r.status), Ok(Some(400)));
     }
 
     #[test]

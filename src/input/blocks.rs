@@ -9,6 +9,7 @@ use memchr::{memchr, memrchr};
 
 use super::decode::{self, Compression, SizeWatch};
 use super::fingerprint::Fingerprinter;
+use super::long_line::KeyWindows;
 use super::{Source, object};
 use crate::error::Error;
 
@@ -18,8 +19,9 @@ pub struct ReaderOptions {
     /// Bytes read per block (default 1 MiB). A block holds at least one
     /// whole line, so it grows up to `max_line_len` for longer lines.
     pub block_size: usize,
-    /// Lines longer than this are skipped and reported as one
-    /// [`BlockContent::LongLine`] (default 1 MiB).
+    /// Lines this long or longer that no block holds whole are skipped
+    /// and reported as one [`BlockContent::LongLine`] (default 1 MiB); the
+    /// line scanner treats those a block holds the same way.
     pub max_line_len: usize,
 }
 
@@ -34,10 +36,14 @@ impl Default for ReaderOptions {
 pub enum BlockContent {
     /// Whole lines (the last one of an input may lack its newline).
     Lines(Buffer),
-    /// One line longer than the cap, skipped; it starts at this byte offset.
+    /// One line longer than the cap, skipped unbuffered.
     LongLine {
         /// Byte offset of the line in its input.
         offset: u64,
+        /// What is kept of it for the error-body finder: the bytes around
+        /// its first few `error_code` keys, pieces separated by `\n`
+        /// (see [`KeyWindows`]); empty when it has none.
+        sample: Vec<u8>,
     },
 }
 
@@ -297,8 +303,12 @@ impl BlockReader {
     }
 
     /// Reads and drops bytes up to and including the next newline, keeping
-    /// what follows it in `carry`. Returns the bytes skipped.
-    fn skip_line(&mut self, mut buf: Vec<u8>) -> u64 {
+    /// what follows it in `carry`; `buf[..len]` holds the line's first
+    /// bytes. Returns the bytes skipped after those, and the line's
+    /// [`KeyWindows`] sample.
+    fn skip_line(&mut self, mut buf: Vec<u8>, len: usize) -> (u64, Vec<u8>) {
+        let mut windows = KeyWindows::default();
+        windows.feed(&buf[..len]);
         let mut skipped = 0u64;
         loop {
             let len = self.fill(&mut buf, 0);
@@ -306,16 +316,18 @@ impl BlockReader {
                 break;
             }
             if let Some(i) = memchr(b'\n', &buf[..len]) {
+                windows.feed(&buf[..i]);
                 skipped += i as u64 + 1;
                 self.carry.extend_from_slice(&buf[i + 1..len]);
                 break;
             }
+            windows.feed(&buf[..len]);
             skipped += len as u64;
         }
         if let Ok(mut pool) = self.pool.lock() {
             pool.push(buf);
         }
-        skipped
+        (skipped, windows.finish())
     }
 
     fn emit(&mut self, content: BlockContent) -> Block {
@@ -429,9 +441,9 @@ impl Iterator for BlockReader {
                 if len >= self.options.max_line_len {
                     let input = self.current.as_mut().expect("open input");
                     let offset = input.offset;
-                    let skipped = self.skip_line(buf);
+                    let (skipped, sample) = self.skip_line(buf, len);
                     self.current.as_mut().expect("open input").offset = offset + len as u64 + skipped;
-                    return Some(self.emit(BlockContent::LongLine { offset }));
+                    return Some(self.emit(BlockContent::LongLine { offset, sample }));
                 }
                 let grown = (buf.len() * 2).min(self.options.max_line_len.max(buf.len() + 1));
                 buf.resize(grown, 0);
@@ -455,6 +467,7 @@ impl BlockReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::long_line_sample;
     use proptest::prelude::*;
     use std::io::Write;
 
@@ -503,11 +516,32 @@ mod tests {
         let offsets: Vec<u64> = blocks
             .iter()
             .filter_map(|b| match b.content {
-                BlockContent::LongLine { offset } => Some(offset),
+                BlockContent::LongLine { offset, .. } => Some(offset),
                 _ => None,
             })
             .collect();
         assert_eq!(offsets, vec![2, 105]);
+    }
+
+    #[test]
+    fn a_long_line_keeps_the_bytes_around_its_error_code_only() {
+        let body = br#"{"error_code":"CTS.0003","error_msg":"x"}"#;
+        let line = [&b"a".repeat(3000)[..], body, &b"z".repeat(3000)].concat();
+        let data = [&b"ok\n"[..], &line, b"\nok\n"].concat();
+        let want = long_line_sample(&line);
+        assert!(want.len() < 4 * 1024 + 16 && want.windows(body.len()).any(|w| w == body));
+        for block_size in [1, 7, 64, 4096] {
+            let blocks = read_all(&data, block_size, 100);
+            assert_eq!(concat(&blocks), b"ok\n<long>\nok\n", "block size {block_size}");
+            let samples: Vec<&[u8]> = blocks
+                .iter()
+                .filter_map(|b| match &b.content {
+                    BlockContent::LongLine { sample, .. } => Some(&sample[..]),
+                    BlockContent::Lines(_) => None,
+                })
+                .collect();
+            assert_eq!(samples, [&want[..]], "block size {block_size}");
+        }
     }
 
     #[test]

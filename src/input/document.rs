@@ -12,6 +12,7 @@ use std::io::{self, BufRead, BufReader, Read, Write};
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::producer::{self, ChunkSink};
+use crate::lex::text::strip_bom;
 
 /// The input as lines: a JSON document unwrapped, or the input itself.
 ///
@@ -20,9 +21,12 @@ use super::producer::{self, ChunkSink};
 /// When the first bytes cannot be read.
 pub fn lines_of(rdr: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
     let mut rdr = BufReader::with_capacity(64 << 10, rdr);
-    if !is_document(rdr.fill_buf()?) {
+    let head = rdr.fill_buf()?;
+    if !is_document(strip_bom(head)) {
         return Ok(Box::new(rdr));
     }
+    let bom = head.len() - strip_bom(head).len();
+    rdr.consume(bom);
     Ok(producer::spawn("json", move |sink| {
         let emitted = Cell::new(false);
         let mut rdr = Recording { inner: rdr, kept: Some(Vec::new()), emitted: &emitted };
@@ -188,6 +192,13 @@ mod tests {
     fn arrays_and_one_line_documents() {
         assert_eq!(lines(r#"[{"a":1},{"b":[2]}]"#), "{\"a\":1}\n{\"b\":[2]}\n");
         assert_eq!(lines(r#"{"traces":[{"a":1}],"meta_data":{}}"#), "{\"a\":1}\n");
+    }
+
+    #[test]
+    fn a_document_after_a_bom_is_unwrapped() {
+        assert_eq!(lines("\u{feff}[{\"a\":1},{\"b\":2}]"), "{\"a\":1}\n{\"b\":2}\n");
+        // Lines keep theirs, for the line scanner to take off.
+        assert_eq!(lines("\u{feff}{\"a\":1}\n"), "\u{feff}{\"a\":1}\n");
     }
 
     #[test]

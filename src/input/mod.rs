@@ -16,6 +16,7 @@ mod blocks;
 mod decode;
 mod document;
 pub mod fingerprint;
+mod long_line;
 mod object;
 mod producer;
 mod walk;
@@ -27,6 +28,7 @@ pub use blocks::{
     Block, BlockContent, BlockReader, HEAD_BYTES, HEAD_LINES, InputStats, Progress, ProgressFn, ReaderOptions,
 };
 pub use decode::{Compression, compression_of};
+pub use long_line::long_line_sample;
 pub use object::{ObjectUrl, Scheme};
 
 pub use walk::expand;

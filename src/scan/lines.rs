@@ -12,8 +12,9 @@ use crate::aggregate::{Collect, LinePosition, LineSink};
 use crate::extract::{Extractor, Scratch};
 use crate::filter::Filter;
 use crate::format::{Format, FormatKind, Layout, LineParser, ParseLine, UnwrapBuf, Wrapper, settle_invalid};
+use crate::input::long_line_sample;
 use crate::lex::text::strip_bom;
-use crate::record::{OverrideUse, Record, Spans, is_blank};
+use crate::record::{Malformed, OverrideUse, Record, Spans, is_blank};
 
 /// How to read one buffer of lines.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,6 +48,8 @@ pub struct LineScanner<'e> {
     collect: Collect,
     scratch: Scratch,
     unwrap: UnwrapBuf,
+    /// `--max-line-len`.
+    max_line_len: usize,
 }
 
 impl<'e> LineScanner<'e> {
@@ -65,6 +68,7 @@ impl<'e> LineScanner<'e> {
             collect,
             scratch: Scratch::default(),
             unwrap: UnwrapBuf::default(),
+            max_line_len: options.reader.max_line_len.max(1),
         }
     }
 
@@ -79,8 +83,20 @@ impl<'e> LineScanner<'e> {
     /// needle, one parse per line, and a body decode only for lines with a
     /// prefilter hit.
     pub fn scan(&mut self, data: &[u8], first: LinePosition, layout: &BufferLayout, sink: &mut impl LineSink) -> u64 {
-        let LineScanner { extractor, fixed, ndjson, combined, common, w3c, haproxy, filter, collect, scratch, unwrap } =
-            self;
+        let LineScanner {
+            extractor,
+            fixed,
+            ndjson,
+            combined,
+            common,
+            w3c,
+            haproxy,
+            filter,
+            collect,
+            scratch,
+            unwrap,
+            max_line_len,
+        } = self;
         let parser = match (fixed, layout.layout.kind) {
             (Some(fixed), _) => fixed,
             (None, FormatKind::Ndjson) => ndjson,
@@ -91,8 +107,18 @@ impl<'e> LineScanner<'e> {
         };
         // A byte order mark before an input's first line is no part of it.
         let data = if first.block == 0 && first.line == 0 { strip_bom(data) } else { data };
-        let mut lines =
-            Lines { data, first, wrapper: layout.layout.wrapper, extractor, filter, collect, scratch, unwrap };
+        let max_line_len = *max_line_len;
+        let mut lines = Lines {
+            data,
+            first,
+            wrapper: layout.layout.wrapper,
+            extractor,
+            filter,
+            collect,
+            scratch,
+            unwrap,
+            max_line_len,
+        };
         // One loop per parser type, so that no line pays for a dispatch.
         match parser {
             LineParser::Ndjson(p) => lines.scan(p, sink),
@@ -110,6 +136,14 @@ impl<'e> LineScanner<'e> {
 }
 
 impl LineScanner<'_> {
+    /// Counts a line too long to read as malformed, with the error body in
+    /// `sample`, what the block reader kept of it ([`BlockContent::LongLine`]).
+    ///
+    /// [`BlockContent::LongLine`]: crate::input::BlockContent::LongLine
+    pub fn long_line(&mut self, sample: &[u8], position: LinePosition, sink: &mut impl LineSink) {
+        count_long_line(self.extractor, &mut self.scratch, sample, position, sink);
+    }
+
     /// `(name, use)` of every NDJSON field override.
     pub fn override_uses(&self) -> impl Iterator<Item = (String, OverrideUse)> + '_ {
         [self.fixed.as_ref(), Some(&self.ndjson)]
@@ -123,6 +157,19 @@ impl LineScanner<'_> {
     }
 }
 
+/// Counts a line longer than the cap as malformed, with the error body in
+/// `sample` (the bytes kept around its `error_code` keys), if any.
+fn count_long_line(
+    extractor: &Extractor,
+    scratch: &mut Scratch,
+    sample: &[u8],
+    position: LinePosition,
+    sink: &mut impl LineSink,
+) {
+    let body = extractor.decode(sample, &Spans::default(), scratch);
+    sink.malformed(Malformed::LineTooLong, position, body);
+}
+
 /// One buffer being scanned, and what its lines need.
 struct Lines<'d, 's> {
     data: &'d [u8],
@@ -133,22 +180,30 @@ struct Lines<'d, 's> {
     collect: &'s Collect,
     scratch: &'s mut Scratch,
     unwrap: &'s mut UnwrapBuf,
+    /// Lines this long or longer are malformed (`--max-line-len`), also
+    /// when a block larger than the cap holds them whole.
+    max_line_len: usize,
 }
 
 impl Lines<'_, '_> {
     fn scan<P: ParseLine>(&mut self, parser: &mut P, sink: &mut impl LineSink) -> u64 {
-        let Lines { data, first, wrapper, extractor, filter, collect, scratch, unwrap } = self;
+        let Lines { data, first, wrapper, extractor, filter, collect, scratch, unwrap, max_line_len } = self;
         let data = *data;
         let mut candidates = extractor.candidates(data);
         let mut start = 0;
         let mut line_index = 0u64;
         while start < data.len() {
             let end = memchr(b'\n', &data[start..]).map_or(data.len(), |i| start + i);
-            let raw = data[start..end].strip_suffix(b"\r").unwrap_or(&data[start..end]);
+            let whole = &data[start..end];
+            let raw = whole.strip_suffix(b"\r").unwrap_or(whole);
             let has_hit = candidates.line_has_hit(start, end);
             let position = LinePosition { line: first.line + line_index, ..*first };
             line_index += 1;
             start = end + 1;
+            if whole.len() >= *max_line_len {
+                count_long_line(extractor, scratch, &long_line_sample(whole), position, sink);
+                continue;
+            }
             if is_blank(raw) {
                 sink.blank();
                 continue;

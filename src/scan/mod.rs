@@ -20,7 +20,7 @@ use crate::extract::{ErrorBody, Extractor};
 use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec, resolve_window};
 use crate::format::{self, FieldOverrides, Foreign, Format, FormatKind, Layout};
 use crate::input::{self, Block, BlockContent, BlockReader, ProgressFn, ReaderOptions, Source};
-use crate::record::{Malformed, Record};
+use crate::record::Record;
 use crate::state::{InputSummary, State};
 
 mod lines;
@@ -310,9 +310,9 @@ impl<'e> Worker<'e> {
                 };
                 self.aggregate.add_block(block.file, block.index, lines);
             }
-            BlockContent::LongLine { .. } => {
+            BlockContent::LongLine { sample, .. } => {
                 let position = LinePosition { file: block.file, block: block.index, line: 0 };
-                self.aggregate.add_malformed(Malformed::LineTooLong, position, None);
+                self.lines.long_line(sample, position, &mut self.aggregate);
                 self.aggregate.add_block(block.file, block.index, 1);
             }
         }
