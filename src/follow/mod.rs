@@ -36,7 +36,7 @@ use crate::extract::{ErrorBody, Extractor};
 use crate::filter::{Filter, resolve_window};
 use crate::format::{self, FormatKind, Layout};
 use crate::input::{self, BlockContent, BlockReader, HEAD_BYTES, Source};
-use crate::record::Record;
+use crate::record::{Malformed, Record};
 use crate::scan::{BufferLayout, LineScanner, ScanOptions};
 use crate::state::{InputSummary, State};
 
