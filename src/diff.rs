@@ -7,10 +7,13 @@
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
+use std::path::Path;
 
 use serde::Serialize;
 
-use crate::report::{CodeReport, Report, SCHEMA_VERSION};
+use crate::error::Error;
+use crate::filter;
+use crate::report::{CodeReport, Report, SCHEMA_VERSION, read_report};
 
 /// How rows are ordered, as the renderers say it.
 pub const ORDER: &str = "Rows: codes that appeared or vanished first, then the others by how far their rate per 1,000 requests moved (p99 change breaks ties), unchanged codes last.";
@@ -76,6 +79,34 @@ pub struct Diff {
     pub new_requests: u64,
     /// Codes, in [`ORDER`].
     pub codes: Vec<CodeDiff>,
+}
+
+/// Reads the JSON reports at `base` and `new`, refusing a pair that
+/// answers different questions: written with different `--since`,
+/// `--until`, `--status` or `--code` (a code hidden from one report would
+/// look vanished). Other schema versions are refused as they are read.
+///
+/// # Errors
+///
+/// When a report cannot be read ([`read_report`]), or
+/// [`Error::Incompatible`] naming the setting, both files and both values.
+pub fn read_comparable(base: &Path, new: &Path) -> Result<(Report, Report), Error> {
+    let (base_report, new_report) = (read_report(base)?, read_report(new)?);
+    let settings = |report: &Report| match &report.summary.filter {
+        Some(f) => filter::settings(f.since.clone(), f.until.clone(), &f.statuses, &f.codes),
+        None => filter::settings(None, None, &[], &[]),
+    };
+    match filter::first_difference(settings(&base_report), settings(&new_report)) {
+        Some((setting, theirs, ours)) => Err(Error::Incompatible {
+            what: "reports compare",
+            setting,
+            first: base.to_owned(),
+            theirs,
+            second: new.to_owned(),
+            ours,
+        }),
+        None => Ok((base_report, new_report)),
+    }
 }
 
 impl Diff {

@@ -206,12 +206,15 @@ pub enum Error {
         /// The later state.
         second: PathBuf,
     },
-    /// Two states to merge were written with different settings.
+    /// Two states to merge, or reports to compare, were written with
+    /// different settings.
     #[error(
-        "{}: written with {setting} {ours}, but {} with {theirs}; states merge only when written with the same {setting}",
+        "{}: written with {setting} {ours}, but {} with {theirs}; {what} only when written with the same {setting}",
         second.display(), first.display()
     )]
     Incompatible {
+        /// What needs the same settings: `states merge`, `reports compare`.
+        what: &'static str,
         /// The setting that differs, e.g. `--since`.
         setting: &'static str,
         /// The earlier state.

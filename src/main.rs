@@ -90,7 +90,7 @@ fn diff(
     output_file: Option<&Path>,
     rules: &[rules::Rule],
 ) -> anyhow::Result<ExitCode> {
-    let (base, new) = (report::read_report(base)?, report::read_report(new)?);
+    let (base, new) = diff::read_comparable(base, new)?;
     let comparison = diff::Diff::new(&base, &new);
     config::write_output(output_file, |wtr| match output {
         DiffOutput::Table => comparison.render_table(wtr),

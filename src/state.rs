@@ -42,10 +42,9 @@ use serde::{Deserialize, Serialize};
 use crate::aggregate::accounting::{Broken, equal, sum};
 use crate::aggregate::{Aggregate, Collect};
 use crate::error::Error;
-use crate::filter::Filter;
+use crate::filter::{Filter, first_difference};
 use crate::format::{Foreign, FormatKind, Wrapper};
 use crate::input::Compression;
-use crate::lex::time::format_rfc3339;
 
 /// The version of the state's structure; any change bumps it.
 pub const STATE_VERSION: u32 = 1;
@@ -379,33 +378,20 @@ fn remember_inputs(
 /// Refuses to merge `b` into `a` when they were written with settings
 /// that make their counts mean different things.
 fn check_compatible(a_path: &Path, a: &State, b_path: &Path, b: &State) -> Result<(), Error> {
-    let time = |t: Option<i64>| t.map_or_else(|| "none".to_owned(), format_rfc3339);
-    let list = |items: Vec<String>| if items.is_empty() { "none".to_owned() } else { items.join(",") };
-    let (fa, fb) = (&a.filter, &b.filter);
-    let settings: [(&'static str, String, String); 6] = [
-        ("--since", time(fa.since), time(fb.since)),
-        ("--until", time(fa.until), time(fb.until)),
-        (
-            "--status",
-            list(fa.statuses.iter().map(ToString::to_string).collect()),
-            list(fb.statuses.iter().map(ToString::to_string).collect()),
-        ),
-        (
-            "--code",
-            list(fa.codes.iter().map(ToString::to_string).collect()),
-            list(fb.codes.iter().map(ToString::to_string).collect()),
-        ),
-        (
-            "--bucket",
-            a.collect.bucket_ms.map_or("none".to_owned(), |ms| format!("{} s", ms as f64 / 1000.0)),
-            b.collect.bucket_ms.map_or("none".to_owned(), |ms| format!("{} s", ms as f64 / 1000.0)),
-        ),
-        ("--top", on_off(a.collect.breakdowns), on_off(b.collect.breakdowns)),
-    ];
-    match settings.into_iter().find(|(_, x, y)| x != y) {
-        Some((setting, theirs, ours)) => {
-            Err(Error::Incompatible { setting, first: a_path.to_owned(), theirs, second: b_path.to_owned(), ours })
-        }
+    let bucket = |s: &State| {
+        ("--bucket", s.collect.bucket_ms.map_or("none".to_owned(), |ms| format!("{} s", ms as f64 / 1000.0)))
+    };
+    let top = |s: &State| ("--top", on_off(s.collect.breakdowns));
+    let settings = |s: &State| s.filter.settings().into_iter().chain([bucket(s), top(s)]);
+    match first_difference(settings(a), settings(b)) {
+        Some((setting, theirs, ours)) => Err(Error::Incompatible {
+            what: "states merge",
+            setting,
+            first: a_path.to_owned(),
+            theirs,
+            second: b_path.to_owned(),
+            ours,
+        }),
         None => Ok(()),
     }
 }
