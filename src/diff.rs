@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::error::Error;
+use crate::error::{Comparison, Error};
 use crate::filter;
 use crate::report::{CodeReport, Report, SCHEMA_VERSION, read_report};
 
@@ -98,7 +98,7 @@ pub fn read_comparable(base: &Path, new: &Path) -> Result<(Report, Report), Erro
     };
     match filter::first_difference(settings(&base_report), settings(&new_report)) {
         Some((setting, theirs, ours)) => Err(Error::Incompatible {
-            what: "reports compare",
+            what: Comparison::Diff,
             setting,
             first: base.to_owned(),
             theirs,

@@ -213,8 +213,8 @@ pub enum Error {
         second.display(), first.display()
     )]
     Incompatible {
-        /// What needs the same settings: `states merge`, `reports compare`.
-        what: &'static str,
+        /// What needs the same settings.
+        what: Comparison,
         /// The setting that differs, e.g. `--since`.
         setting: &'static str,
         /// The earlier state.
@@ -226,6 +226,24 @@ pub enum Error {
         /// Its value there.
         ours: String,
     },
+}
+
+/// What two files with different settings were refused for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    /// `merge` of states.
+    Merge,
+    /// `diff` of reports.
+    Diff,
+}
+
+impl std::fmt::Display for Comparison {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Comparison::Merge => "states merge",
+            Comparison::Diff => "reports compare",
+        })
+    }
 }
 
 /// `NoFiles`'s hint about hidden entries.

@@ -41,7 +41,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::accounting::{Broken, equal, sum};
 use crate::aggregate::{Aggregate, Collect};
-use crate::error::Error;
+use crate::error::{Comparison, Error};
 use crate::filter::{Filter, first_difference};
 use crate::format::{Foreign, FormatKind, Wrapper};
 use crate::input::Compression;
@@ -385,7 +385,7 @@ fn check_compatible(a_path: &Path, a: &State, b_path: &Path, b: &State) -> Resul
     let settings = |s: &State| s.filter.settings().into_iter().chain([bucket(s), top(s)]);
     match first_difference(settings(a), settings(b)) {
         Some((setting, theirs, ours)) => Err(Error::Incompatible {
-            what: "states merge",
+            what: Comparison::Merge,
             setting,
             first: a_path.to_owned(),
             theirs,
