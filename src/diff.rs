@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::error::{Comparison, Error};
 use crate::filter;
+use crate::report::text::{fixed, ms_percentile_plain};
 use crate::report::{CodeReport, Report, SCHEMA_VERSION, read_report};
 
 /// How rows are ordered, as the renderers say it.
@@ -163,7 +164,7 @@ impl Diff {
     pub fn render_table(&self, wtr: &mut dyn Write) -> io::Result<()> {
         writeln!(wtr, "requests: {} → {}", self.base_requests, self.new_requests)?;
         let header = TABLE_HEADER.map(str::to_owned);
-        let rows: Vec<[String; COLUMNS]> = self.codes.iter().map(|c| cells(c, two_decimals)).collect();
+        let rows: Vec<[String; COLUMNS]> = self.codes.iter().map(|c| cells(c, two_decimals, two_decimals)).collect();
         let mut widths = header.clone().map(|h| h.len());
         for row in &rows {
             for (w, cell) in widths.iter_mut().zip(row) {
@@ -195,7 +196,11 @@ impl Diff {
         let mut csv = csv::Writer::from_writer(wtr);
         csv.write_record(HEADER)?;
         for c in &self.codes {
-            csv.write_record(cells(c, |v| v.map_or(String::new(), |v| v.to_string())))?;
+            csv.write_record(cells(
+                c,
+                |v| v.map_or(String::new(), |v| fixed(v, 2)),
+                |v| v.map_or(String::new(), ms_percentile_plain),
+            ))?;
         }
         csv.flush()
     }
@@ -260,8 +265,9 @@ const TABLE_HEADER: [&str; COLUMNS] = [
 ];
 
 /// A row: code, change, then base, new, change and relative change (in %)
-/// of count, rate and p99, numbers written by `num`.
-fn cells(c: &CodeDiff, num: fn(Option<f64>) -> String) -> [String; COLUMNS] {
+/// of count, rate and p99; rates and percentages written by `num`,
+/// milliseconds by `ms`.
+fn cells(c: &CodeDiff, num: fn(Option<f64>) -> String, ms: fn(Option<f64>) -> String) -> [String; COLUMNS] {
     let count = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.0}"));
     let pct = |d: &Delta| num(d.relative.map(|r| r * 100.0));
     [
@@ -275,9 +281,9 @@ fn cells(c: &CodeDiff, num: fn(Option<f64>) -> String) -> [String; COLUMNS] {
         num(c.per_1k.new),
         num(c.per_1k.change),
         pct(&c.per_1k),
-        num(c.p99_ms.base),
-        num(c.p99_ms.new),
-        num(c.p99_ms.change),
+        ms(c.p99_ms.base),
+        ms(c.p99_ms.new),
+        ms(c.p99_ms.change),
         pct(&c.p99_ms),
     ]
 }

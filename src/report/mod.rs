@@ -19,7 +19,7 @@ mod markdown;
 mod prometheus;
 mod series;
 mod table;
-mod text;
+pub(crate) mod text;
 
 use std::collections::BTreeMap;
 use std::io;
