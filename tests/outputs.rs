@@ -114,6 +114,18 @@ fn completions_and_man_page() {
 }
 
 #[test]
+fn the_man_page_has_an_exit_status_section() {
+    let man = output(&["man"]);
+    let section = man.split(".SH \"EXIT STATUS\"\n").nth(1).expect("an EXIT STATUS section");
+    let section = section.split("\n.SH").next().unwrap();
+    let codes: Vec<&str> = section.split(".TP\n").skip(1).map(|entry| entry.lines().next().unwrap()).collect();
+    assert_eq!(codes, ["0", "1", "2"], "{section}");
+    assert!(section.contains("a \\-\\-fail\\-on rule was breached"), "{section}");
+    assert!(section.contains("could not be opened or read"), "{section}");
+    assert!(man.contains(".SH OPTIONS") && man.contains(".SH VERSION"));
+}
+
+#[test]
 fn diff_two_nights() {
     let dir = tempfile::tempdir().unwrap();
     let gateway_text = std::fs::read_to_string(fixture("ndjson/gateway.ndjson")).unwrap();
