@@ -67,7 +67,13 @@ impl ScanConfig {
         if args.paths.is_empty() && io::stdin().is_terminal() {
             bail!("no input: give one or more log files, or '-' to read standard input (see --help)");
         }
-        let delivery = Delivery::new(args.report.clone(), None);
+        let mut delivery = Delivery::new(args.report.clone(), None);
+        let stdin_args = args.paths.iter().filter(|path| is_stdin(path)).count();
+        if stdin_args > 1 {
+            delivery.warnings.push(format!(
+                "'-' (standard input) is given {stdin_args} times: reading it once, where it first appears"
+            ));
+        }
         Ok(ScanConfig { args, delivery })
     }
 
@@ -82,10 +88,13 @@ impl ScanConfig {
         };
         let window = (absolute(&self.args.since), absolute(&self.args.until));
         let endpoint = self.args.endpoint.as_deref();
+        let first_stdin = self.args.paths.iter().position(|path| is_stdin(path));
         self.args
             .paths
             .iter()
-            .map(|path| match Source::from_arg(path, endpoint) {
+            .enumerate()
+            .filter(|&(i, path)| !is_stdin(path) || Some(i) == first_stdin)
+            .map(|(_, path)| match Source::from_arg(path, endpoint) {
                 Source::Object(url) => Source::Object(ObjectUrl { window, ..url }),
                 source => source,
             })
@@ -337,6 +346,12 @@ fn temporary_beside(path: &Path, permissions: Option<std::fs::Permissions>) -> a
         temp.as_file().set_permissions(permissions).with_context(|| format!("{}: cannot write", path.display()))?;
     }
     Ok(temp)
+}
+
+/// Whether a path argument is `-`, standard input, which can be read
+/// only once.
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 /// The width of the terminal on stdout, in columns.

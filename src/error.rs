@@ -53,6 +53,16 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// A symbolic link below a directory given as input that leads
+    /// nowhere (dangling, or in a loop); skipped, with a warning.
+    #[error("{}: skipped: a symbolic link to nothing or in a loop ({source}); fix or remove it", path.display())]
+    BrokenLink {
+        /// The link.
+        path: PathBuf,
+        /// Why its target cannot be read.
+        #[source]
+        source: io::Error,
+    },
     /// A bucket or prefix given as input could not be listed.
     #[error(
         "{url}: cannot list objects: {source} (check the bucket name, the credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and --endpoint)"

@@ -74,6 +74,10 @@ pub struct State {
     pub top: Option<usize>,
     /// The counts.
     pub aggregate: Aggregate,
+    /// Entries below input directories that were skipped with a warning
+    /// (links that lead nowhere); not stored.
+    #[serde(skip)]
+    pub walk_warnings: Vec<String>,
     /// Wall time of the scan that produced this state; not stored, and
     /// `None` after a merge.
     #[serde(skip)]
@@ -176,14 +180,17 @@ impl State {
             collect,
             top,
             aggregate,
+            walk_warnings: Vec::new(),
             elapsed: None,
         }
     }
 
-    /// Warnings about the scan itself: NDJSON field overrides that were
-    /// looked for and never matched.
+    /// Warnings about the scan itself: entries of input directories
+    /// skipped, NDJSON field overrides that were looked for and never
+    /// matched.
     pub fn warnings(&self) -> Vec<String> {
-        self.aggregate
+        let overrides = self
+            .aggregate
             .override_uses
             .iter()
             .filter(|(_, used)| used.looked > 0 && used.matched == 0)
@@ -192,8 +199,8 @@ impl State {
                     "the field override {name:?} matched none of the {} lines it was looked for on (check the name; dots go into nested objects)",
                     used.looked
                 )
-            })
-            .collect()
+            });
+        self.walk_warnings.iter().cloned().chain(overrides).collect()
     }
 
     /// Every error an input or directory gave, as messages.
