@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::aggregate::accounting::{Broken, at_most, equal, sum};
 use crate::error::{Comparison, Error};
 use crate::filter;
 use crate::report::text::{fixed, ms_percentile_plain};
@@ -92,7 +93,7 @@ pub struct Diff {
 /// When a report cannot be read ([`read_report`]), or
 /// [`Error::Incompatible`] naming the setting, both files and both values.
 pub fn read_comparable(base: &Path, new: &Path) -> Result<(Report, Report), Error> {
-    let (base_report, new_report) = (read_report(base)?, read_report(new)?);
+    let (base_report, new_report) = (read_checked(base)?, read_checked(new)?);
     let settings = |report: &Report| match &report.summary.filter {
         Some(f) => filter::settings(f.since.clone(), f.until.clone(), &f.statuses, &f.codes),
         None => filter::settings(None, None, &[], &[]),
@@ -108,6 +109,25 @@ pub fn read_comparable(base: &Path, new: &Path) -> Result<(Report, Report), Erro
         }),
         None => Ok((base_report, new_report)),
     }
+}
+
+/// Reads the JSON report at `path` and checks its accounting rule.
+fn read_checked(path: &Path) -> Result<Report, Error> {
+    let report = read_report(path)?;
+    check_accounting(&report).map_err(|rule| Error::Accounting { path: path.to_owned(), what: "JSON report", rule })?;
+    Ok(report)
+}
+
+/// The accounting rule of a report: every line has one outcome, error
+/// bodies are requests, and the codes and statuses shown fit in them.
+fn check_accounting(report: &Report) -> Result<(), Broken> {
+    let s = &report.summary;
+    let outcomes = sum("requests + blank + malformed + filtered", [s.requests, s.blank, s.malformed, s.filtered])?;
+    equal("requests + blank + malformed + filtered", outcomes, "lines", s.lines)?;
+    at_most("error_bodies", s.error_bodies, "requests", s.requests)?;
+    let codes = sum("the per-code counts", report.codes.iter().map(|c| c.count))?;
+    at_most("the per-code counts", codes, "error_bodies", s.error_bodies)?;
+    at_most("the status counts", sum("the status counts", s.statuses.values().copied())?, "requests", s.requests)
 }
 
 impl Diff {

@@ -191,15 +191,17 @@ pub enum Error {
         /// The version this build reads.
         supported: u32,
     },
-    /// A state whose figures break the accounting rule or do not add up:
-    /// edited or damaged.
+    /// A state or report whose figures break the accounting rule or do
+    /// not add up: edited or damaged.
     #[error(
-        "{}: the state breaks the accounting rule: {rule}; it was edited or damaged: scan its inputs again with --output state",
+        "{}: the {what} breaks the accounting rule: {rule}; it was edited or damaged: write it again from its inputs",
         path.display()
     )]
     Accounting {
         /// The file.
         path: PathBuf,
+        /// `state` or `JSON report`.
+        what: &'static str,
         /// The rule broken, with the figures.
         rule: String,
     },

@@ -252,7 +252,11 @@ impl State {
         match (header.kind.as_deref(), header.state_version, header.schema_version) {
             (Some(STATE_KIND), Some(STATE_VERSION), _) => {
                 let state: State = serde_json::from_slice(bytes).map_err(parse_error)?;
-                state.check_accounting().map_err(|rule| Error::Accounting { path: path.to_owned(), rule })?;
+                state.check_accounting().map_err(|rule| Error::Accounting {
+                    path: path.to_owned(),
+                    what: "state",
+                    rule,
+                })?;
                 Ok(state)
             }
             (Some(STATE_KIND), found, _) => Err(Error::Version {
@@ -343,7 +347,7 @@ pub fn merge(parts: Vec<(PathBuf, State)>, allow_overlap: bool) -> Result<State,
         if merged.aggregate.lines.checked_add(part.aggregate.lines).is_none() {
             let rule =
                 format!("the lines of the states merged so far and of this one add up to more than {}", u64::MAX);
-            return Err(Error::Accounting { path, rule });
+            return Err(Error::Accounting { path, what: "state", rule });
         }
         merged.aggregate.merge(part.aggregate);
     }

@@ -163,3 +163,25 @@ fn diff_refuses_a_report_of_another_schema_version_by_name() {
         .code(2)
         .stderr(predicate::str::contains(format!("{}: JSON report version 1, but this build", old.display())));
 }
+
+#[test]
+fn diff_refuses_a_report_that_breaks_the_accounting_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = report(dir.path(), "all.json", &[]);
+    let original: Value = serde_json::from_slice(&fs::read(&all).unwrap()).unwrap();
+    let edits: [(&str, Value, &str); 2] = [
+        ("/summary/error_bodies", 1_000_000_000u64.into(), "error_bodies > requests (1000000000 > 8)"),
+        ("/summary/lines", 12.into(), "requests + blank + malformed + filtered ≠ lines (11 ≠ 12)"),
+    ];
+    for (pointer, value, rule) in edits {
+        let mut edited = original.clone();
+        *edited.pointer_mut(pointer).unwrap() = value;
+        let edited = write_json(dir.path(), "edited.json", &edited);
+        cmd().args(["diff", &all, edited.to_str().unwrap()]).assert().code(2).stdout("").stderr(
+            predicate::str::contains(format!(
+                "{}: the JSON report breaks the accounting rule: {rule}",
+                edited.display()
+            )),
+        );
+    }
+}
