@@ -305,7 +305,7 @@ impl Delivery {
 pub fn write_output(path: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> anyhow::Result<()> {
     let Some(path) = path else {
         let mut out = BufWriter::new(io::stdout().lock());
-        return write(&mut out).and_then(|()| out.flush()).context("cannot write to standard output");
+        return write(&mut out).and_then(|()| out.flush()).context("cannot write the report to standard output");
     };
     let existing = std::fs::metadata(path).ok();
     if existing.as_ref().is_some_and(|meta| !meta.is_file()) {
