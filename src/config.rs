@@ -295,8 +295,9 @@ impl Delivery {
 /// which is then renamed over `path`, so that a reader (node_exporter's
 /// textfile collector, a job reading `report.json`) never sees a
 /// half-written file, and a run that fails leaves the previous file as it
-/// was. The file keeps the permissions of the one it replaces. A path
-/// that is not a regular file (`/dev/stdout`, a FIFO) is written in place.
+/// was. The file keeps the permissions of the one it replaces; a symbolic
+/// link is followed. A path that is not a regular file (`/dev/stdout`, a
+/// FIFO) is written in place.
 ///
 /// # Errors
 ///
@@ -307,19 +308,22 @@ pub fn write_output(path: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> i
         let mut out = BufWriter::new(io::stdout().lock());
         return write(&mut out).and_then(|()| out.flush()).context("cannot write the report to standard output");
     };
+    // A link is followed: the file it leads to is replaced, not the link.
+    let resolved = path.is_symlink().then(|| std::fs::canonicalize(path).ok()).flatten();
+    let path = resolved.as_deref().unwrap_or(path);
+    let cannot_write = || format!("{}: cannot write", path.display());
     let existing = std::fs::metadata(path).ok();
     if existing.as_ref().is_some_and(|meta| !meta.is_file()) {
         let file =
             OpenOptions::new().write(true).open(path).with_context(|| format!("{}: cannot open", path.display()))?;
         let mut out = BufWriter::new(file);
-        return write(&mut out).and_then(|()| out.flush()).with_context(|| format!("{}: cannot write", path.display()));
+        return write(&mut out).and_then(|()| out.flush()).with_context(cannot_write);
     }
     let temp = temporary_beside(path, existing.map(|meta| meta.permissions()))?;
     let mut out = BufWriter::new(temp);
-    write(&mut out).and_then(|()| out.flush()).with_context(|| format!("{}: cannot write", path.display()))?;
-    let temp =
-        out.into_inner().map_err(|e| e.into_error()).with_context(|| format!("{}: cannot write", path.display()))?;
-    temp.as_file().sync_all().with_context(|| format!("{}: cannot write", path.display()))?;
+    write(&mut out).and_then(|()| out.flush()).with_context(cannot_write)?;
+    let temp = out.into_inner().map_err(|e| e.into_error()).with_context(cannot_write)?;
+    temp.as_file().sync_all().with_context(cannot_write)?;
     temp.persist(path).map_err(|e| e.error).with_context(|| format!("{}: cannot replace", path.display()))?;
     Ok(())
 }
