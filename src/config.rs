@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use clap::ValueEnum;
 use cts_logscan::aggregate::{Collect, Precision};
 use cts_logscan::filter::{CodePattern, TimeSpec};
 use cts_logscan::follow::{AlertRule, FollowOptions};
@@ -188,22 +189,9 @@ impl Delivery {
     /// Without `--output`, the format follows the `-o` file's extension.
     pub fn new(args: ReportArgs, top: Option<usize>) -> Delivery {
         let by_extension = args.output_file.as_deref().and_then(format_of_file);
-        let mut warnings = Vec::new();
-        let output = match (args.output, by_extension) {
-            (Some(asked), Some(named)) if asked != named => {
-                let path = args.output_file.as_deref().map_or_else(String::new, |p| p.display().to_string());
-                warnings.push(format!(
-                    "-o {path} looks like {} output, but --output {} was given: writing {}",
-                    format_name(named),
-                    format_name(asked),
-                    format_name(asked)
-                ));
-                asked
-            }
-            (Some(asked), _) => asked,
-            (None, Some(named)) => named,
-            (None, None) => OutputFormat::Table,
-        };
+        let (output, warning) =
+            pick_format(args.output, by_extension, args.output_file.as_deref(), OutputFormat::Table);
+        let warnings = warning.into_iter().collect();
         Delivery {
             output,
             warnings,
@@ -387,20 +375,48 @@ fn format_of_file(path: &Path) -> Option<OutputFormat> {
 }
 
 /// The format of `diff`: `--output`, else the `-o` file's extension
-/// (`.json`, `.csv`, `.md`, `.txt`), else a table.
-pub fn diff_output(asked: Option<DiffOutput>, output_file: Option<&Path>) -> DiffOutput {
-    let by_extension = || match format_of_file(output_file?)? {
+/// (`.json`, `.csv`, `.md`, `.txt`), else a table; with a warning when
+/// `--output` and the extension disagree.
+pub fn diff_output(asked: Option<DiffOutput>, output_file: Option<&Path>) -> (DiffOutput, Option<String>) {
+    let by_extension = output_file.and_then(format_of_file).and_then(|format| match format {
+        OutputFormat::Table => Some(DiffOutput::Table),
         OutputFormat::Json => Some(DiffOutput::Json),
         OutputFormat::Csv => Some(DiffOutput::Csv),
         OutputFormat::Markdown => Some(DiffOutput::Markdown),
-        _ => None,
-    };
-    asked.or_else(by_extension).unwrap_or(DiffOutput::Table)
+        OutputFormat::Html | OutputFormat::Prometheus | OutputFormat::State => None,
+    });
+    pick_format(asked, by_extension, output_file, DiffOutput::Table)
+}
+
+/// The output format: the one `--output` asked for, else the one the `-o`
+/// file's extension names, else `default`; with a warning when the two
+/// disagree (`--output` wins).
+fn pick_format<F: ValueEnum + Copy + PartialEq>(
+    asked: Option<F>,
+    named: Option<F>,
+    output_file: Option<&Path>,
+    default: F,
+) -> (F, Option<String>) {
+    match (asked, named) {
+        (Some(asked), Some(named)) if asked != named => {
+            let path = output_file.map_or_else(String::new, |p| p.display().to_string());
+            let warning = format!(
+                "-o {path} looks like {} output, but --output {} was given: writing {}",
+                format_name(named),
+                format_name(asked),
+                format_name(asked)
+            );
+            (asked, Some(warning))
+        }
+        (Some(asked), _) => (asked, None),
+        (None, Some(named)) => (named, None),
+        (None, None) => (default, None),
+    }
 }
 
 /// The name of a format as `--output` spells it.
-fn format_name(format: OutputFormat) -> String {
-    clap::ValueEnum::to_possible_value(&format).map_or_else(String::new, |v| v.get_name().to_owned())
+fn format_name(format: impl ValueEnum) -> String {
+    format.to_possible_value().map_or_else(String::new, |v| v.get_name().to_owned())
 }
 
 #[cfg(test)]
@@ -418,11 +434,16 @@ mod tests {
 
     #[test]
     fn diff_output_follows_the_extension_unless_asked() {
-        assert_eq!(diff_output(None, Some(Path::new("d.csv"))), DiffOutput::Csv);
-        assert_eq!(diff_output(None, Some(Path::new("d.md"))), DiffOutput::Markdown);
-        assert_eq!(diff_output(None, Some(Path::new("d.json"))), DiffOutput::Json);
-        assert_eq!(diff_output(Some(DiffOutput::Json), Some(Path::new("d.csv"))), DiffOutput::Json);
-        assert_eq!(diff_output(None, Some(Path::new("d.html"))), DiffOutput::Table);
-        assert_eq!(diff_output(None, None), DiffOutput::Table);
+        assert_eq!(diff_output(None, Some(Path::new("d.csv"))), (DiffOutput::Csv, None));
+        assert_eq!(diff_output(None, Some(Path::new("d.md"))), (DiffOutput::Markdown, None));
+        assert_eq!(diff_output(None, Some(Path::new("d.json"))), (DiffOutput::Json, None));
+        assert_eq!(diff_output(None, Some(Path::new("d.html"))), (DiffOutput::Table, None));
+        assert_eq!(diff_output(None, None), (DiffOutput::Table, None));
+        let (output, warning) = diff_output(Some(DiffOutput::Json), Some(Path::new("d.csv")));
+        assert_eq!(output, DiffOutput::Json);
+        assert_eq!(
+            warning.as_deref(),
+            Some("-o d.csv looks like csv output, but --output json was given: writing json")
+        );
     }
 }

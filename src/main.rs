@@ -52,7 +52,8 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Diff { base, new, output, output_file, fail_on }) => {
-            let output = config::diff_output(output, output_file.as_deref());
+            let (output, warning) = config::diff_output(output, output_file.as_deref());
+            warning.iter().for_each(|warning| eprintln!("cts-logscan: {warning}"));
             diff(&base, &new, output, output_file.as_deref(), &fail_on)
         }
         Some(Command::Merge { states, allow_overlap, top, report }) => {
