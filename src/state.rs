@@ -224,6 +224,16 @@ impl State {
         writeln!(wtr)
     }
 
+    /// Checks the accounting rule of the aggregate and that its inputs add
+    /// up to it (see [`crate::aggregate::accounting`]).
+    fn check_accounting(&self) -> Result<(), Broken> {
+        self.aggregate.check_accounting()?;
+        let lines = sum("the inputs' lines", self.inputs.iter().map(|input| input.lines))?;
+        equal("the inputs' lines", lines, "lines", self.aggregate.lines)?;
+        let malformed = sum("the inputs' malformed lines", self.inputs.iter().map(|input| input.malformed))?;
+        equal("the inputs' malformed lines", malformed, "malformed", self.aggregate.malformed_total())
+    }
+
     /// Reads a state written by `--output state`.
     ///
     /// # Errors
@@ -275,18 +285,6 @@ impl State {
                 reason: "is not a cts-logscan state; write one with --output state".to_owned(),
             }),
         }
-    }
-}
-
-impl State {
-    /// Checks the accounting rule of the aggregate and that its inputs add
-    /// up to it (see [`crate::aggregate::accounting`]).
-    fn check_accounting(&self) -> Result<(), Broken> {
-        self.aggregate.check_accounting()?;
-        let lines = sum("the inputs' lines", self.inputs.iter().map(|input| input.lines))?;
-        equal("the inputs' lines", lines, "lines", self.aggregate.lines)?;
-        let malformed = sum("the inputs' malformed lines", self.inputs.iter().map(|input| input.malformed))?;
-        equal("the inputs' malformed lines", malformed, "malformed", self.aggregate.malformed_total())
     }
 }
 

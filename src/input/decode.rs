@@ -253,8 +253,10 @@ fn invalid_data(message: &str) -> io::Error {
 /// Decodes zstd frames one after another into `sink`, one block per step:
 /// each step is given at most the rest of the current block (never the
 /// next block's header with it), so that a damaged block loses only its
-/// own bytes and everything decoded before it is kept, as `zstd -dc`
-/// keeps it.
+/// own bytes and everything decoded before it is kept (`zstd -dc` may lose
+/// the block before it too). The error names the compressed byte where
+/// the step that met the damage began: the damaged block's start, or
+/// within its 3-byte header.
 fn copy_zstd_frames(compressed: &mut Consumed<impl BufRead>, sink: &mut ChunkSink) -> io::Result<()> {
     use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
     let mut decoder = Decoder::new()?;
