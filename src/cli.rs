@@ -38,6 +38,19 @@ pub struct Cli {
     pub scan: ScanArgs,
 }
 
+/// The exit codes and what they mean: the man page's EXIT STATUS.
+pub const EXIT_STATUS: [(u8, &str); 3] = [
+    (0, "The run succeeded; also when the reader of standard output went away (| head)."),
+    (
+        1,
+        "The run succeeded, and a --fail-on rule was breached (for diff, by the newer report; with --follow --exit-on-alert, an alert fired).",
+    ),
+    (
+        2,
+        "Usage error, or an input could not be opened or read (the other inputs are still scanned and reported; the message names the file and, where it applies, the line or byte offset); a report of a scan that read nothing; merge of states that overlap, disagree on their settings, have another version or break the accounting rule; diff of reports written with different filters or of another version; an output file that could not be written.",
+    ),
+];
+
 /// Subcommands besides scanning.
 #[derive(Debug, Subcommand)]
 pub enum Command {

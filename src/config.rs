@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, bail};
+use clap::ValueEnum;
 use cts_logscan::aggregate::{Collect, Precision};
 use cts_logscan::filter::TimeSpec;
 use cts_logscan::follow::{AlertRule, FollowOptions};
@@ -76,6 +77,12 @@ impl ScanConfig {
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
         let (threads, warning) = capped_threads(args.threads, cpus);
         delivery.warnings.extend(warning);
+        let stdin_args = args.paths.iter().filter(|path| is_stdin(path)).count();
+        if stdin_args > 1 {
+            delivery.warnings.push(format!(
+                "'-' (standard input) is given {stdin_args} times: reading it once, where it first appears"
+            ));
+        }
         Ok(ScanConfig { args, delivery, threads })
     }
 
@@ -90,10 +97,13 @@ impl ScanConfig {
         };
         let window = (absolute(&self.args.since), absolute(&self.args.until));
         let endpoint = self.args.endpoint.as_deref();
+        let first_stdin = self.args.paths.iter().position(|path| is_stdin(path));
         self.args
             .paths
             .iter()
-            .map(|path| match Source::from_arg(path, endpoint) {
+            .enumerate()
+            .filter(|&(i, path)| !is_stdin(path) || Some(i) == first_stdin)
+            .map(|(_, path)| match Source::from_arg(path, endpoint) {
                 Source::Object(url) => Source::Object(ObjectUrl { window, ..url }),
                 source => source,
             })
@@ -187,22 +197,9 @@ impl Delivery {
     /// Without `--output`, the format follows the `-o` file's extension.
     pub fn new(args: ReportArgs, top: Option<usize>) -> Delivery {
         let by_extension = args.output_file.as_deref().and_then(format_of_file);
-        let mut warnings = Vec::new();
-        let output = match (args.output, by_extension) {
-            (Some(asked), Some(named)) if asked != named => {
-                let path = args.output_file.as_deref().map_or_else(String::new, |p| p.display().to_string());
-                warnings.push(format!(
-                    "-o {path} looks like {} output, but --output {} was given: writing {}",
-                    format_name(named),
-                    format_name(asked),
-                    format_name(asked)
-                ));
-                asked
-            }
-            (Some(asked), _) => asked,
-            (None, Some(named)) => named,
-            (None, None) => OutputFormat::Table,
-        };
+        let (output, warning) =
+            pick_format(args.output, by_extension, args.output_file.as_deref(), OutputFormat::Table);
+        let warnings = warning.into_iter().collect();
         Delivery {
             output,
             warnings,
@@ -308,8 +305,9 @@ fn capped_threads(asked: usize, cpus: usize) -> (usize, Option<String>) {
 /// which is then renamed over `path`, so that a reader (node_exporter's
 /// textfile collector, a job reading `report.json`) never sees a
 /// half-written file, and a run that fails leaves the previous file as it
-/// was. The file keeps the permissions of the one it replaces. A path
-/// that is not a regular file (`/dev/stdout`, a FIFO) is written in place.
+/// was. The file keeps the permissions of the one it replaces; a symbolic
+/// link is followed. A path that is not a regular file (`/dev/stdout`, a
+/// FIFO) is written in place.
 ///
 /// # Errors
 ///
@@ -318,21 +316,24 @@ fn capped_threads(asked: usize, cpus: usize) -> (usize, Option<String>) {
 pub fn write_output(path: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> anyhow::Result<()> {
     let Some(path) = path else {
         let mut out = BufWriter::new(io::stdout().lock());
-        return write(&mut out).and_then(|()| out.flush()).context("cannot write to standard output");
+        return write(&mut out).and_then(|()| out.flush()).context("cannot write the report to standard output");
     };
+    // A link is followed: the file it leads to is replaced, not the link.
+    let resolved = path.is_symlink().then(|| std::fs::canonicalize(path).ok()).flatten();
+    let path = resolved.as_deref().unwrap_or(path);
+    let cannot_write = || format!("{}: cannot write", path.display());
     let existing = std::fs::metadata(path).ok();
     if existing.as_ref().is_some_and(|meta| !meta.is_file()) {
         let file =
             OpenOptions::new().write(true).open(path).with_context(|| format!("{}: cannot open", path.display()))?;
         let mut out = BufWriter::new(file);
-        return write(&mut out).and_then(|()| out.flush()).with_context(|| format!("{}: cannot write", path.display()));
+        return write(&mut out).and_then(|()| out.flush()).with_context(cannot_write);
     }
     let temp = temporary_beside(path, existing.map(|meta| meta.permissions()))?;
     let mut out = BufWriter::new(temp);
-    write(&mut out).and_then(|()| out.flush()).with_context(|| format!("{}: cannot write", path.display()))?;
-    let temp =
-        out.into_inner().map_err(|e| e.into_error()).with_context(|| format!("{}: cannot write", path.display()))?;
-    temp.as_file().sync_all().with_context(|| format!("{}: cannot write", path.display()))?;
+    write(&mut out).and_then(|()| out.flush()).with_context(cannot_write)?;
+    let temp = out.into_inner().map_err(|e| e.into_error()).with_context(cannot_write)?;
+    temp.as_file().sync_all().with_context(cannot_write)?;
     temp.persist(path).map_err(|e| e.error).with_context(|| format!("{}: cannot replace", path.display()))?;
     Ok(())
 }
@@ -359,6 +360,12 @@ fn temporary_beside(path: &Path, permissions: Option<std::fs::Permissions>) -> a
         temp.as_file().set_permissions(permissions).with_context(|| format!("{}: cannot write", path.display()))?;
     }
     Ok(temp)
+}
+
+/// Whether a path argument is `-`, standard input, which can be read
+/// only once.
+fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
 }
 
 /// The width of the terminal on stdout, in columns.
@@ -390,20 +397,48 @@ fn format_of_file(path: &Path) -> Option<OutputFormat> {
 }
 
 /// The format of `diff`: `--output`, else the `-o` file's extension
-/// (`.json`, `.csv`, `.md`, `.txt`), else a table.
-pub fn diff_output(asked: Option<DiffOutput>, output_file: Option<&Path>) -> DiffOutput {
-    let by_extension = || match format_of_file(output_file?)? {
+/// (`.json`, `.csv`, `.md`, `.txt`), else a table; with a warning when
+/// `--output` and the extension disagree.
+pub fn diff_output(asked: Option<DiffOutput>, output_file: Option<&Path>) -> (DiffOutput, Option<String>) {
+    let by_extension = output_file.and_then(format_of_file).and_then(|format| match format {
+        OutputFormat::Table => Some(DiffOutput::Table),
         OutputFormat::Json => Some(DiffOutput::Json),
         OutputFormat::Csv => Some(DiffOutput::Csv),
         OutputFormat::Markdown => Some(DiffOutput::Markdown),
-        _ => None,
-    };
-    asked.or_else(by_extension).unwrap_or(DiffOutput::Table)
+        OutputFormat::Html | OutputFormat::Prometheus | OutputFormat::State => None,
+    });
+    pick_format(asked, by_extension, output_file, DiffOutput::Table)
+}
+
+/// The output format: the one `--output` asked for, else the one the `-o`
+/// file's extension names, else `default`; with a warning when the two
+/// disagree (`--output` wins).
+fn pick_format<F: ValueEnum + Copy + PartialEq>(
+    asked: Option<F>,
+    named: Option<F>,
+    output_file: Option<&Path>,
+    default: F,
+) -> (F, Option<String>) {
+    match (asked, named) {
+        (Some(asked), Some(named)) if asked != named => {
+            let path = output_file.map_or_else(String::new, |p| p.display().to_string());
+            let warning = format!(
+                "-o {path} looks like {} output, but --output {} was given: writing {}",
+                format_name(named),
+                format_name(asked),
+                format_name(asked)
+            );
+            (asked, Some(warning))
+        }
+        (Some(asked), _) => (asked, None),
+        (None, Some(named)) => (named, None),
+        (None, None) => (default, None),
+    }
 }
 
 /// The name of a format as `--output` spells it.
-fn format_name(format: OutputFormat) -> String {
-    clap::ValueEnum::to_possible_value(&format).map_or_else(String::new, |v| v.get_name().to_owned())
+fn format_name(format: impl ValueEnum) -> String {
+    format.to_possible_value().map_or_else(String::new, |v| v.get_name().to_owned())
 }
 
 #[cfg(test)]
@@ -430,11 +465,16 @@ mod tests {
 
     #[test]
     fn diff_output_follows_the_extension_unless_asked() {
-        assert_eq!(diff_output(None, Some(Path::new("d.csv"))), DiffOutput::Csv);
-        assert_eq!(diff_output(None, Some(Path::new("d.md"))), DiffOutput::Markdown);
-        assert_eq!(diff_output(None, Some(Path::new("d.json"))), DiffOutput::Json);
-        assert_eq!(diff_output(Some(DiffOutput::Json), Some(Path::new("d.csv"))), DiffOutput::Json);
-        assert_eq!(diff_output(None, Some(Path::new("d.html"))), DiffOutput::Table);
-        assert_eq!(diff_output(None, None), DiffOutput::Table);
+        assert_eq!(diff_output(None, Some(Path::new("d.csv"))), (DiffOutput::Csv, None));
+        assert_eq!(diff_output(None, Some(Path::new("d.md"))), (DiffOutput::Markdown, None));
+        assert_eq!(diff_output(None, Some(Path::new("d.json"))), (DiffOutput::Json, None));
+        assert_eq!(diff_output(None, Some(Path::new("d.html"))), (DiffOutput::Table, None));
+        assert_eq!(diff_output(None, None), (DiffOutput::Table, None));
+        let (output, warning) = diff_output(Some(DiffOutput::Json), Some(Path::new("d.csv")));
+        assert_eq!(output, DiffOutput::Json);
+        assert_eq!(
+            warning.as_deref(),
+            Some("-o d.csv looks like csv output, but --output json was given: writing json")
+        );
     }
 }

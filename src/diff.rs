@@ -7,10 +7,15 @@
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
+use std::path::Path;
 
 use serde::Serialize;
 
-use crate::report::{CodeReport, Report, SCHEMA_VERSION, escape};
+use crate::aggregate::accounting::{Broken, at_most, equal, sum};
+use crate::error::{Comparison, Error};
+use crate::filter;
+use crate::report::text::{fixed, ms_percentile_plain};
+use crate::report::{CodeReport, Report, SCHEMA_VERSION, escape, read_report};
 
 /// How rows are ordered, as the renderers say it.
 pub const ORDER: &str = "Rows: codes that appeared or vanished first, then the others by how far their rate per 1,000 requests moved (p99 change breaks ties), unchanged codes last.";
@@ -78,6 +83,53 @@ pub struct Diff {
     pub codes: Vec<CodeDiff>,
 }
 
+/// Reads the JSON reports at `base` and `new`, refusing a pair that
+/// answers different questions: written with different `--since`,
+/// `--until`, `--status` or `--code` (a code hidden from one report would
+/// look vanished). Other schema versions are refused as they are read.
+///
+/// # Errors
+///
+/// When a report cannot be read ([`read_report`]), or
+/// [`Error::Incompatible`] naming the setting, both files and both values.
+pub fn read_comparable(base: &Path, new: &Path) -> Result<(Report, Report), Error> {
+    let (base_report, new_report) = (read_checked(base)?, read_checked(new)?);
+    let settings = |report: &Report| match &report.summary.filter {
+        Some(f) => filter::settings(f.since.clone(), f.until.clone(), &f.statuses, &f.codes),
+        None => filter::settings(None, None, &[], &[]),
+    };
+    match filter::first_difference(settings(&base_report), settings(&new_report)) {
+        Some((setting, theirs, ours)) => Err(Error::Incompatible {
+            what: Comparison::Diff,
+            setting,
+            first: base.to_owned(),
+            theirs,
+            second: new.to_owned(),
+            ours,
+        }),
+        None => Ok((base_report, new_report)),
+    }
+}
+
+/// Reads the JSON report at `path` and checks its accounting rule.
+fn read_checked(path: &Path) -> Result<Report, Error> {
+    let report = read_report(path)?;
+    check_accounting(&report).map_err(|rule| Error::Accounting { path: path.to_owned(), what: "JSON report", rule })?;
+    Ok(report)
+}
+
+/// The accounting rule of a report: every line has one outcome, error
+/// bodies are requests, and the codes and statuses shown fit in them.
+fn check_accounting(report: &Report) -> Result<(), Broken> {
+    let s = &report.summary;
+    let outcomes = sum("requests + blank + malformed + filtered", [s.requests, s.blank, s.malformed, s.filtered])?;
+    equal("requests + blank + malformed + filtered", outcomes, "lines", s.lines)?;
+    at_most("error_bodies", s.error_bodies, "requests", s.requests)?;
+    let codes = sum("the per-code counts", report.codes.iter().map(|c| c.count))?;
+    at_most("the per-code counts", codes, "error_bodies", s.error_bodies)?;
+    at_most("the status counts", sum("the status counts", s.statuses.values().copied())?, "requests", s.requests)
+}
+
 impl Diff {
     /// Compares `base` with `new`.
     pub fn new(base: &Report, new: &Report) -> Diff {
@@ -132,7 +184,7 @@ impl Diff {
     pub fn render_table(&self, wtr: &mut dyn Write) -> io::Result<()> {
         writeln!(wtr, "requests: {} → {}", self.base_requests, self.new_requests)?;
         let header = TABLE_HEADER.map(str::to_owned);
-        let rows: Vec<[String; COLUMNS]> = self.codes.iter().map(|c| cells(c, two_decimals)).collect();
+        let rows: Vec<[String; COLUMNS]> = self.codes.iter().map(|c| cells(c, two_decimals, two_decimals)).collect();
         let mut widths = header.clone().map(|h| h.len());
         for row in &rows {
             for (w, cell) in widths.iter_mut().zip(row) {
@@ -164,7 +216,11 @@ impl Diff {
         let mut csv = csv::Writer::from_writer(wtr);
         csv.write_record(HEADER)?;
         for c in &self.codes {
-            csv.write_record(cells(c, |v| v.map_or(String::new(), |v| v.to_string())))?;
+            csv.write_record(cells(
+                c,
+                |v| v.map_or(String::new(), |v| fixed(v, 2)),
+                |v| v.map_or(String::new(), ms_percentile_plain),
+            ))?;
         }
         csv.flush()
     }
@@ -229,8 +285,9 @@ const TABLE_HEADER: [&str; COLUMNS] = [
 ];
 
 /// A row: code, change, then base, new, change and relative change (in %)
-/// of count, rate and p99, numbers written by `num`.
-fn cells(c: &CodeDiff, num: fn(Option<f64>) -> String) -> [String; COLUMNS] {
+/// of count, rate and p99; rates and percentages written by `num`,
+/// milliseconds by `ms`.
+fn cells(c: &CodeDiff, num: fn(Option<f64>) -> String, ms: fn(Option<f64>) -> String) -> [String; COLUMNS] {
     let count = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v:.0}"));
     let pct = |d: &Delta| num(d.relative.map(|r| r * 100.0));
     [
@@ -244,9 +301,9 @@ fn cells(c: &CodeDiff, num: fn(Option<f64>) -> String) -> [String; COLUMNS] {
         num(c.per_1k.new),
         num(c.per_1k.change),
         pct(&c.per_1k),
-        num(c.p99_ms.base),
-        num(c.p99_ms.new),
-        num(c.p99_ms.change),
+        ms(c.p99_ms.base),
+        ms(c.p99_ms.new),
+        ms(c.p99_ms.change),
         pct(&c.p99_ms),
     ]
 }

@@ -53,6 +53,16 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// A symbolic link below a directory given as input that leads
+    /// nowhere (dangling, or in a loop); skipped, with a warning.
+    #[error("{}: skipped: a symbolic link to nothing or in a loop ({source}); fix or remove it", path.display())]
+    BrokenLink {
+        /// The link.
+        path: PathBuf,
+        /// Why its target cannot be read.
+        #[source]
+        source: io::Error,
+    },
     /// A bucket or prefix given as input could not be listed.
     #[error(
         "{url}: cannot list objects: {source} (check the bucket name, the credentials in AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY and --endpoint)"
@@ -191,15 +201,17 @@ pub enum Error {
         /// The version this build reads.
         supported: u32,
     },
-    /// A state whose figures break the accounting rule or do not add up:
-    /// edited or damaged.
+    /// A state or report whose figures break the accounting rule or do
+    /// not add up: edited or damaged.
     #[error(
-        "{}: the state breaks the accounting rule: {rule}; it was edited or damaged: scan its inputs again with --output state",
+        "{}: the {what} breaks the accounting rule: {rule}; it was edited or damaged: write it again from its inputs",
         path.display()
     )]
     Accounting {
         /// The file.
         path: PathBuf,
+        /// `state` or `JSON report`.
+        what: &'static str,
         /// The rule broken, with the figures.
         rule: String,
     },
@@ -216,12 +228,15 @@ pub enum Error {
         /// The later state.
         second: PathBuf,
     },
-    /// Two states to merge were written with different settings.
+    /// Two states to merge, or reports to compare, were written with
+    /// different settings.
     #[error(
-        "{}: written with {setting} {ours}, but {} with {theirs}; states merge only when written with the same {setting}",
+        "{}: written with {setting} {ours}, but {} with {theirs}; {what} only when written with the same {setting}",
         second.display(), first.display()
     )]
     Incompatible {
+        /// What needs the same settings.
+        what: Comparison,
         /// The setting that differs, e.g. `--since`.
         setting: &'static str,
         /// The earlier state.
@@ -233,6 +248,24 @@ pub enum Error {
         /// Its value there.
         ours: String,
     },
+}
+
+/// What two files with different settings were refused for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Comparison {
+    /// `merge` of states.
+    Merge,
+    /// `diff` of reports.
+    Diff,
+}
+
+impl std::fmt::Display for Comparison {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Comparison::Merge => "states merge",
+            Comparison::Diff => "reports compare",
+        })
+    }
 }
 
 /// `NoFiles`'s hint about hidden entries.

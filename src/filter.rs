@@ -268,7 +268,43 @@ impl CodePattern {
     }
 }
 
+/// A filter setting as `merge` and `diff` name it, and its value (`none`
+/// when not given).
+pub type Setting = (&'static str, String);
+
+/// The settings of a filter, given with its times already written out
+/// (RFC 3339): what states and reports must share to be merged or
+/// compared.
+pub fn settings(
+    since: Option<String>,
+    until: Option<String>,
+    statuses: &[StatusPattern],
+    codes: &[CodePattern],
+) -> [Setting; 4] {
+    let list = |items: Vec<String>| if items.is_empty() { "none".to_owned() } else { items.join(",") };
+    [
+        ("--since", since.unwrap_or_else(|| "none".to_owned())),
+        ("--until", until.unwrap_or_else(|| "none".to_owned())),
+        ("--status", list(statuses.iter().map(ToString::to_string).collect())),
+        ("--code", list(codes.iter().map(ToString::to_string).collect())),
+    ]
+}
+
+/// The first setting whose values differ: its name, the value in `a`,
+/// the value in `b`.
+pub fn first_difference(
+    a: impl IntoIterator<Item = Setting>,
+    b: impl IntoIterator<Item = Setting>,
+) -> Option<(&'static str, String, String)> {
+    a.into_iter().zip(b).find(|((_, x), (_, y))| x != y).map(|((name, x), (_, y))| (name, x, y))
+}
+
 impl Filter {
+    /// The settings `merge` compares (see [`settings`]).
+    pub fn settings(&self) -> [Setting; 4] {
+        settings(self.since.map(format_rfc3339), self.until.map(format_rfc3339), &self.statuses, &self.codes)
+    }
+
     /// Whether the request counts; a request without a time or status is
     /// kept only when no window or status filter is set.
     pub fn keeps(&self, record: &Record<'_>) -> bool {

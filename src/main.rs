@@ -52,7 +52,8 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Diff { base, new, output, output_file, fail_on }) => {
-            let output = config::diff_output(output, output_file.as_deref());
+            let (output, warning) = config::diff_output(output, output_file.as_deref());
+            warning.iter().for_each(|warning| eprintln!("cts-logscan: {warning}"));
             diff(&base, &new, output, output_file.as_deref(), &fail_on)
         }
         Some(Command::Merge { states, allow_overlap, top, report }) => {
@@ -60,12 +61,36 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Some(Command::Man) => {
             let mut out = io::stdout().lock();
-            clap_mangen::Man::new(Cli::command()).render(&mut out)?;
+            render_man(&mut out)?;
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
         None => scan_command(&ScanConfig::new(cli.scan)?),
     }
+}
+
+/// The man page: clap's sections, then EXIT STATUS (in place of the
+/// one-line summary that ends `--help`), then the version.
+fn render_man(out: &mut dyn Write) -> io::Result<()> {
+    let man = clap_mangen::Man::new(Cli::command());
+    man.render_title(out)?;
+    man.render_name_section(out)?;
+    man.render_synopsis_section(out)?;
+    man.render_description_section(out)?;
+    man.render_options_section(out)?;
+    man.render_subcommands_section(out)?;
+    writeln!(out, ".SH \"EXIT STATUS\"")?;
+    for (code, meaning) in cli::EXIT_STATUS {
+        writeln!(out, ".TP\n{code}\n{}", roff_text(meaning))?;
+    }
+    man.render_version_section(out)
+}
+
+/// `text` as a roff text line: backslashes and hyphens escaped, a
+/// leading `.` or `'` kept from being read as a request.
+fn roff_text(text: &str) -> String {
+    let escaped = text.replace('\\', "\\e").replace('-', "\\-");
+    if escaped.starts_with(['.', '\'']) { format!("\\&{escaped}") } else { escaped }
 }
 
 fn explain(code: &str, output: CatalogOutput) -> anyhow::Result<ExitCode> {
@@ -90,7 +115,7 @@ fn diff(
     output_file: Option<&Path>,
     rules: &[rules::Rule],
 ) -> anyhow::Result<ExitCode> {
-    let (base, new) = (report::read_report(base)?, report::read_report(new)?);
+    let (base, new) = diff::read_comparable(base, new)?;
     let comparison = diff::Diff::new(&base, &new);
     config::write_output(output_file, |wtr| match output {
         DiffOutput::Table => comparison.render_table(wtr),

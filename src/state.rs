@@ -41,8 +41,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::aggregate::accounting::{Broken, equal, sum};
 use crate::aggregate::{Aggregate, Collect};
-use crate::error::Error;
-use crate::filter::Filter;
+use crate::error::{Comparison, Error};
+use crate::filter::{Filter, first_difference};
 use crate::format::{Foreign, FormatKind, Wrapper};
 use crate::input::Compression;
 use crate::lex::time::format_rfc3339;
@@ -75,6 +75,10 @@ pub struct State {
     pub top: Option<usize>,
     /// The counts.
     pub aggregate: Aggregate,
+    /// Entries below input directories that were skipped with a warning
+    /// (links that lead nowhere); not stored.
+    #[serde(skip)]
+    pub walk_warnings: Vec<String>,
     /// Wall time of the scan that produced this state; not stored, and
     /// `None` after a merge.
     #[serde(skip)]
@@ -177,24 +181,35 @@ impl State {
             collect,
             top,
             aggregate,
+            walk_warnings: Vec::new(),
             elapsed: None,
         }
     }
 
-    /// Warnings about what was read: NDJSON field overrides that were
-    /// looked for and never matched, `--code` patterns that match no code
-    /// seen, and a run that read no request (or whose window selected
-    /// none), which a nightly job could take for a quiet night.
+    /// Warnings about what was read: entries of input directories skipped,
+    /// NDJSON field overrides that were looked for and never matched,
+    /// `--code` patterns that match no code seen, and a run that read no
+    /// request (or whose window selected none), which a nightly job could
+    /// take for a quiet night.
     pub fn warnings(&self) -> Vec<String> {
-        let overrides = self.aggregate.override_uses.iter().filter(|(_, used)| used.looked > 0 && used.matched == 0).map(
-            |(name, used)| {
+        let overrides = self
+            .aggregate
+            .override_uses
+            .iter()
+            .filter(|(_, used)| used.looked > 0 && used.matched == 0)
+            .map(|(name, used)| {
                 format!(
                     "the field override {name:?} matched none of the {} lines it was looked for on (check the name; dots go into nested objects)",
                     used.looked
                 )
-            },
-        );
-        overrides.chain(self.unmatched_code_patterns()).chain(self.no_requests()).collect()
+            });
+        self.walk_warnings
+            .iter()
+            .cloned()
+            .chain(overrides)
+            .chain(self.unmatched_code_patterns())
+            .chain(self.no_requests())
+            .collect()
     }
 
     /// A warning per `--code` pattern that matches none of the codes seen.
@@ -275,6 +290,16 @@ impl State {
         writeln!(wtr)
     }
 
+    /// Checks the accounting rule of the aggregate and that its inputs add
+    /// up to it (see [`crate::aggregate::accounting`]).
+    fn check_accounting(&self) -> Result<(), Broken> {
+        self.aggregate.check_accounting()?;
+        let lines = sum("the inputs' lines", self.inputs.iter().map(|input| input.lines))?;
+        equal("the inputs' lines", lines, "lines", self.aggregate.lines)?;
+        let malformed = sum("the inputs' malformed lines", self.inputs.iter().map(|input| input.malformed))?;
+        equal("the inputs' malformed lines", malformed, "malformed", self.aggregate.malformed_total())
+    }
+
     /// Reads a state written by `--output state`.
     ///
     /// # Errors
@@ -303,7 +328,11 @@ impl State {
         match (header.kind.as_deref(), header.state_version, header.schema_version) {
             (Some(STATE_KIND), Some(STATE_VERSION), _) => {
                 let state: State = serde_json::from_slice(bytes).map_err(parse_error)?;
-                state.check_accounting().map_err(|rule| Error::Accounting { path: path.to_owned(), rule })?;
+                state.check_accounting().map_err(|rule| Error::Accounting {
+                    path: path.to_owned(),
+                    what: "state",
+                    rule,
+                })?;
                 Ok(state)
             }
             (Some(STATE_KIND), found, _) => Err(Error::Version {
@@ -322,18 +351,6 @@ impl State {
                 reason: "is not a cts-logscan state; write one with --output state".to_owned(),
             }),
         }
-    }
-}
-
-impl State {
-    /// Checks the accounting rule of the aggregate and that its inputs add
-    /// up to it (see [`crate::aggregate::accounting`]).
-    fn check_accounting(&self) -> Result<(), Broken> {
-        self.aggregate.check_accounting()?;
-        let lines = sum("the inputs' lines", self.inputs.iter().map(|input| input.lines))?;
-        equal("the inputs' lines", lines, "lines", self.aggregate.lines)?;
-        let malformed = sum("the inputs' malformed lines", self.inputs.iter().map(|input| input.malformed))?;
-        equal("the inputs' malformed lines", malformed, "malformed", self.aggregate.malformed_total())
     }
 }
 
@@ -394,7 +411,7 @@ pub fn merge(parts: Vec<(PathBuf, State)>, allow_overlap: bool) -> Result<State,
         if merged.aggregate.lines.checked_add(part.aggregate.lines).is_none() {
             let rule =
                 format!("the lines of the states merged so far and of this one add up to more than {}", u64::MAX);
-            return Err(Error::Accounting { path, rule });
+            return Err(Error::Accounting { path, what: "state", rule });
         }
         merged.aggregate.merge(part.aggregate);
     }
@@ -436,33 +453,20 @@ fn remember_inputs(
 /// Refuses to merge `b` into `a` when they were written with settings
 /// that make their counts mean different things.
 fn check_compatible(a_path: &Path, a: &State, b_path: &Path, b: &State) -> Result<(), Error> {
-    let time = |t: Option<i64>| t.map_or_else(|| "none".to_owned(), format_rfc3339);
-    let list = |items: Vec<String>| if items.is_empty() { "none".to_owned() } else { items.join(",") };
-    let (fa, fb) = (&a.filter, &b.filter);
-    let settings: [(&'static str, String, String); 6] = [
-        ("--since", time(fa.since), time(fb.since)),
-        ("--until", time(fa.until), time(fb.until)),
-        (
-            "--status",
-            list(fa.statuses.iter().map(ToString::to_string).collect()),
-            list(fb.statuses.iter().map(ToString::to_string).collect()),
-        ),
-        (
-            "--code",
-            list(fa.codes.iter().map(ToString::to_string).collect()),
-            list(fb.codes.iter().map(ToString::to_string).collect()),
-        ),
-        (
-            "--bucket",
-            a.collect.bucket_ms.map_or("none".to_owned(), |ms| format!("{} s", ms as f64 / 1000.0)),
-            b.collect.bucket_ms.map_or("none".to_owned(), |ms| format!("{} s", ms as f64 / 1000.0)),
-        ),
-        ("--top", on_off(a.collect.breakdowns), on_off(b.collect.breakdowns)),
-    ];
-    match settings.into_iter().find(|(_, x, y)| x != y) {
-        Some((setting, theirs, ours)) => {
-            Err(Error::Incompatible { setting, first: a_path.to_owned(), theirs, second: b_path.to_owned(), ours })
-        }
+    let bucket = |s: &State| {
+        ("--bucket", s.collect.bucket_ms.map_or("none".to_owned(), |ms| format!("{} s", ms as f64 / 1000.0)))
+    };
+    let top = |s: &State| ("--top", on_off(s.collect.breakdowns));
+    let settings = |s: &State| s.filter.settings().into_iter().chain([bucket(s), top(s)]);
+    match first_difference(settings(a), settings(b)) {
+        Some((setting, theirs, ours)) => Err(Error::Incompatible {
+            what: Comparison::Merge,
+            setting,
+            first: a_path.to_owned(),
+            theirs,
+            second: b_path.to_owned(),
+            ours,
+        }),
         None => Ok(()),
     }
 }

@@ -87,3 +87,19 @@ fn diff_writes_its_file_whole_in_the_format_its_extension_names() {
     assert!(String::from_utf8(to_stdout).unwrap().starts_with("code,change,"));
     assert_eq!(names(dir.path()), ["base.json", "nightly.csv"]);
 }
+
+#[test]
+fn a_link_is_followed_and_stdout_as_a_path_is_written_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let (target, link) = (dir.path().join("real.json"), dir.path().join("link.json"));
+    fs::write(&target, "old\n").unwrap();
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    cmd().args([&gateway(), "-o", link.to_str().unwrap()]).assert().success();
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+    let report: serde_json::Value = serde_json::from_slice(&fs::read(&target).unwrap()).unwrap();
+    assert_eq!(report["summary"]["lines"], 11);
+    assert_eq!(names(dir.path()), ["link.json", "real.json"]);
+    // /dev/stdout cannot be renamed over: it is written as it is.
+    let out = cmd().args([&gateway(), "--output", "csv", "-o", "/dev/stdout"]).assert().success();
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).starts_with("code,count,"));
+}

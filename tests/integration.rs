@@ -12,6 +12,7 @@ mod formats;
 mod fuzz_corpus;
 mod ground_truth;
 mod hostile;
+mod input_warnings;
 mod invariants;
 mod k8s_manifest;
 mod merge;

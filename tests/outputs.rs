@@ -121,6 +121,18 @@ fn completions_and_man_page() {
 }
 
 #[test]
+fn the_man_page_has_an_exit_status_section() {
+    let man = output(&["man"]);
+    let section = man.split(".SH \"EXIT STATUS\"\n").nth(1).expect("an EXIT STATUS section");
+    let section = section.split("\n.SH").next().unwrap();
+    let codes: Vec<&str> = section.split(".TP\n").skip(1).map(|entry| entry.lines().next().unwrap()).collect();
+    assert_eq!(codes, ["0", "1", "2"], "{section}");
+    assert!(section.contains("a \\-\\-fail\\-on rule was breached"), "{section}");
+    assert!(section.contains("could not be opened or read"), "{section}");
+    assert!(man.contains(".SH OPTIONS") && man.contains(".SH VERSION"));
+}
+
+#[test]
 fn diff_two_nights() {
     let dir = tempfile::tempdir().unwrap();
     let gateway_text = std::fs::read_to_string(fixture("ndjson/gateway.ndjson")).unwrap();
@@ -152,7 +164,7 @@ fn diff_two_nights() {
     assert!(table.lines().nth(2).unwrap().starts_with("CTS.0004   appeared     0   1 +1"), "{table}");
     assert!(table.contains("Rows: codes that appeared or vanished first"), "{table}");
     let csv = output(&["diff", base.to_str().unwrap(), new.to_str().unwrap(), "--output", "csv"]);
-    assert_eq!(csv.lines().nth(1).unwrap(), "CTS.0004,appeared,0,1,+1,,0,125,125,,,900,,");
+    assert_eq!(csv.lines().nth(1).unwrap(), "CTS.0004,appeared,0,1,+1,,0.00,125.00,125.00,,,900,,");
     let markdown = output(&["diff", base.to_str().unwrap(), new.to_str().unwrap(), "--output", "markdown"]);
     assert!(
         markdown.contains(
@@ -178,6 +190,47 @@ fn diff_two_nights() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("not a cts-logscan JSON report"));
+}
+
+#[test]
+fn csv_numbers_are_rounded_as_in_the_table() {
+    // CTS.0003: 2 of 5 error bodies, 2 of 8 requests over 4 minutes,
+    // latencies 30.008 and 120 ms: p50 30.0 to three digits.
+    let text = output(&[&gateway(), "--output", "csv"]);
+    assert_eq!(
+        text.lines().nth(1).unwrap().split(',').take(14).collect::<Vec<_>>(),
+        [
+            "CTS.0003",
+            "2",
+            "0.4000",
+            "250.00",
+            "0.50",
+            "true",
+            "400",
+            "1",
+            "400:1 500:1",
+            "0",
+            "30.0",
+            "120",
+            "120",
+            "120"
+        ]
+    );
+    // Tonight: one more CTS.0003 in 0.5 s, 9 requests. Its rate goes from
+    // 250 to 333.33 per 1,000 (+83.33, +33.33 %), the others' from 125 to
+    // 111.11 (-13.89, -11.11 %).
+    let dir = tempfile::tempdir().unwrap();
+    let mut tonight = std::fs::read_to_string(gateway()).unwrap();
+    tonight.push_str(r#"{"time":"2026-11-27T10:04:00Z","status":400,"request_time":0.5,"response":{"error_code":"CTS.0003","error_msg":"x"}}"#);
+    let tonight_log = dir.path().join("tonight.ndjson");
+    std::fs::write(&tonight_log, tonight).unwrap();
+    let (base, new) = (dir.path().join("base.json"), dir.path().join("new.json"));
+    cmd().args([&gateway(), "-o", base.to_str().unwrap()]).assert().success();
+    cmd().args([tonight_log.to_str().unwrap(), "-o", new.to_str().unwrap()]).assert().success();
+    let csv = output(&["diff", base.to_str().unwrap(), new.to_str().unwrap(), "--output", "csv"]);
+    let rows: Vec<&str> = csv.lines().collect();
+    assert_eq!(rows[1], "CTS.0003,changed,2,3,+1,50.00,250.00,333.33,83.33,33.33,120,500,380,316.67");
+    assert_eq!(rows[2], "APIGW.0301,changed,1,1,0,0.00,125.00,111.11,-13.89,-11.11,20.0,20.0,0,0.00");
 }
 
 #[test]

@@ -123,3 +123,65 @@ fn states_whose_lines_add_up_past_u64_are_refused_in_the_merge() {
             u64::MAX
         )));
 }
+
+/// A JSON report of the gateway fixture with `args`, written to `name`.
+fn report(dir: &Path, name: &str, args: &[&str]) -> String {
+    let path = dir.join(name);
+    cmd().arg(fixture("ndjson/gateway.ndjson")).args(args).args(["-o", path.to_str().unwrap()]).assert().success();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn diff_refuses_reports_written_with_different_filters() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = report(dir.path(), "all.json", &[]);
+    let one_code = report(dir.path(), "one-code.json", &["--code", "CTS.0004"]);
+    cmd().args(["diff", &all, &one_code]).assert().code(2).stdout("").stderr(predicate::str::contains(format!(
+        "{one_code}: written with --code CTS.0004, but {all} with none; reports compare only when written with the same --code"
+    )));
+    let since = report(dir.path(), "since.json", &["--since", "2026-11-27T10:02:00Z"]);
+    cmd().args(["diff", &since, &all]).assert().code(2).stderr(predicate::str::contains(format!(
+        "{all}: written with --since none, but {since} with 2026-11-27T10:02:00.000Z"
+    )));
+    let statuses = report(dir.path(), "5xx.json", &["--status", "5xx"]);
+    cmd().args(["diff", &all, &statuses]).assert().code(2).stderr(predicate::str::contains("--status 5xx"));
+    // The same filter on both sides compares.
+    let again = report(dir.path(), "again.json", &["--code", "CTS.0004"]);
+    cmd().args(["diff", &one_code, &again]).assert().success();
+}
+
+#[test]
+fn diff_refuses_a_report_of_another_schema_version_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = report(dir.path(), "all.json", &[]);
+    let mut old: Value = serde_json::from_slice(&fs::read(&all).unwrap()).unwrap();
+    old["schema_version"] = 1.into();
+    let old = write_json(dir.path(), "old.json", &old);
+    cmd()
+        .args(["diff", old.to_str().unwrap(), &all])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(format!("{}: JSON report version 1, but this build", old.display())));
+}
+
+#[test]
+fn diff_refuses_a_report_that_breaks_the_accounting_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let all = report(dir.path(), "all.json", &[]);
+    let original: Value = serde_json::from_slice(&fs::read(&all).unwrap()).unwrap();
+    let edits: [(&str, Value, &str); 2] = [
+        ("/summary/error_bodies", 1_000_000_000u64.into(), "error_bodies > requests (1000000000 > 8)"),
+        ("/summary/lines", 12.into(), "requests + blank + malformed + filtered ≠ lines (11 ≠ 12)"),
+    ];
+    for (pointer, value, rule) in edits {
+        let mut edited = original.clone();
+        *edited.pointer_mut(pointer).unwrap() = value;
+        let edited = write_json(dir.path(), "edited.json", &edited);
+        cmd().args(["diff", &all, edited.to_str().unwrap()]).assert().code(2).stdout("").stderr(
+            predicate::str::contains(format!(
+                "{}: the JSON report breaks the accounting rule: {rule}",
+                edited.display()
+            )),
+        );
+    }
+}

@@ -122,3 +122,41 @@ pub(crate) fn at_most(part: &str, value: u64, whole: &str, limit: u64) -> Result
 pub(crate) fn equal(part: &str, value: u64, whole: &str, expected: u64) -> Result<(), Broken> {
     if value == expected { Ok(()) } else { Err(format!("{part} ≠ {whole} ({value} ≠ {expected})")) }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// 3 lines: 2 requests, 1 blank; one request has an error body.
+    fn small() -> Aggregate {
+        let mut aggregate = Aggregate { lines: 3, requests: 2, blank: 1, error_bodies: 1, ..Aggregate::default() };
+        aggregate.codes.insert("CTS.0003".to_owned(), CodeStats { count: 1, ..CodeStats::default() });
+        aggregate.statuses.add_count(400, 1);
+        aggregate
+    }
+
+    #[test]
+    fn an_aggregate_that_adds_up_passes() {
+        assert_eq!(Aggregate::default().check_accounting(), Ok(()));
+        assert_eq!(small().check_accounting(), Ok(()));
+    }
+
+    #[test]
+    fn each_rule_is_named_with_its_figures() {
+        let broken = |edit: fn(&mut Aggregate)| {
+            let mut aggregate = small();
+            edit(&mut aggregate);
+            aggregate.check_accounting().unwrap_err()
+        };
+        assert_eq!(
+            broken(|a| a.blank = 0),
+            "lines = requests + blank + malformed + filtered does not hold (3 ≠ 2 + 0 + 0 + 0)"
+        );
+        assert_eq!(broken(|a| a.error_bodies = 0), "the per-code counts ≠ error_bodies (1 ≠ 0)");
+        assert_eq!(broken(|a| a.statuses.add_count(200, 2)), "the status counts > requests (3 > 2)");
+        assert_eq!(
+            broken(|a| a.codes.get_mut("CTS.0003").unwrap().statuses = vec![(400, u64::MAX), (500, 1)]),
+            format!("CTS.0003: the status counts add up to more than {}", u64::MAX)
+        );
+    }
+}

@@ -177,7 +177,7 @@ const KEPT: &str = "every line decoded before it was scanned";
 /// The compressed offset of the damage and what it is.
 fn copy_gzip_member(compressed: &mut Consumed<impl BufRead>, sink: &mut ChunkSink) -> Result<(), (u64, io::Error)> {
     let at_damage = |compressed: &Consumed<_>, e: io::Error| (compressed.consumed, e);
-    skip_gzip_header(compressed).map_err(|e| at_damage(compressed, e))?;
+    skip_gzip_header(compressed).map_err(|e| at_damage(compressed, ended_inside_member(e)))?;
     let mut inflate = flate2::Decompress::new(false);
     let mut crc = flate2::Crc::new();
     loop {
@@ -198,14 +198,14 @@ fn copy_gzip_member(compressed: &mut Consumed<impl BufRead>, sink: &mut ChunkSin
         match status {
             Ok(flate2::Status::StreamEnd) => break,
             Ok(_) if ended && consumed == 0 && produced == 0 => {
-                return Err(at_damage(compressed, invalid_data("the stream ends inside a member")));
+                return Err(at_damage(compressed, ended_inside_member(io::ErrorKind::UnexpectedEof.into())));
             }
             Ok(_) => {}
             Err(e) => return Err(at_damage(compressed, invalid_data(&e.to_string()))),
         }
     }
     let mut trailer = [0u8; 8];
-    compressed.read_exact(&mut trailer).map_err(|e| at_damage(compressed, e))?;
+    compressed.read_exact(&mut trailer).map_err(|e| at_damage(compressed, ended_inside_member(e)))?;
     let [c0, c1, c2, c3, s0, s1, s2, s3] = trailer;
     if u32::from_le_bytes([c0, c1, c2, c3]) != crc.sum() || u32::from_le_bytes([s0, s1, s2, s3]) != crc.amount() {
         return Err(at_damage(compressed, invalid_data("the member's checksum or length does not match its data")));
@@ -238,6 +238,14 @@ fn skip_gzip_header(compressed: &mut impl BufRead) -> io::Result<()> {
     Ok(())
 }
 
+/// An end of input inside a gzip member said as such.
+fn ended_inside_member(e: io::Error) -> io::Error {
+    match e.kind() {
+        io::ErrorKind::UnexpectedEof => io::Error::new(e.kind(), "the stream ends inside a member (truncated)"),
+        _ => e,
+    }
+}
+
 fn invalid_data(message: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.to_owned())
 }
@@ -245,8 +253,10 @@ fn invalid_data(message: &str) -> io::Error {
 /// Decodes zstd frames one after another into `sink`, one block per step:
 /// each step is given at most the rest of the current block (never the
 /// next block's header with it), so that a damaged block loses only its
-/// own bytes and everything decoded before it is kept, as `zstd -dc`
-/// keeps it.
+/// own bytes and everything decoded before it is kept (`zstd -dc` may lose
+/// the block before it too). The error names the compressed byte where
+/// the step that met the damage began: the damaged block's start, or
+/// within its 3-byte header.
 fn copy_zstd_frames(compressed: &mut Consumed<impl BufRead>, sink: &mut ChunkSink) -> io::Result<()> {
     use zstd::stream::raw::{Decoder, InBuffer, Operation, OutBuffer};
     let mut decoder = Decoder::new()?;

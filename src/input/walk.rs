@@ -13,7 +13,9 @@ use crate::error::Error;
 /// `hidden`). Symbolic links to files are followed, links to directories
 /// are not, so a link loop cannot recur forever. Directories that cannot be
 /// listed are reported and skipped, and so is a directory with no file to
-/// read ([`Error::NoFiles`]); the rest is still scanned.
+/// read ([`Error::NoFiles`]); the rest is still scanned. A link that leads
+/// nowhere (dangling, or in a loop) is skipped and reported as
+/// [`Error::BrokenLink`], which is a warning, not a failure.
 pub fn expand(sources: Vec<Source>, hidden: bool) -> (Vec<Source>, Vec<Error>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
@@ -63,7 +65,11 @@ fn walk(dir: &Path, hidden: bool, files: &mut Vec<Source>, errors: &mut Vec<Erro
         match entry.file_type() {
             Ok(kind) if kind.is_dir() => paths.push((path, true)),
             Ok(kind) if kind.is_file() => paths.push((path, false)),
-            Ok(kind) if kind.is_symlink() && path.metadata().is_ok_and(|m| m.is_file()) => paths.push((path, false)),
+            Ok(kind) if kind.is_symlink() => match path.metadata() {
+                Ok(target) if target.is_file() => paths.push((path, false)),
+                Ok(_) => {}
+                Err(source) => errors.push(Error::BrokenLink { path, source }),
+            },
             Ok(_) => {}
             Err(source) => errors.push(Error::Walk { path, source }),
         }
@@ -116,6 +122,32 @@ mod tests {
         );
         let (files, errors) = expand(vec![Source::File(dir.path().join("empty"))], true);
         assert_eq!((files.len(), errors.len()), (1, 0));
+    }
+
+    #[test]
+    fn links_to_nothing_are_named_and_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(root.join("a.log"), "").unwrap();
+        std::os::unix::fs::symlink(root.join("gone.log"), root.join("dangling.log")).unwrap();
+        std::os::unix::fs::symlink(root.join("loop2.log"), root.join("loop1.log")).unwrap();
+        std::os::unix::fs::symlink(root.join("loop1.log"), root.join("loop2.log")).unwrap();
+        std::os::unix::fs::symlink(root.join("a.log"), root.join("b.log")).unwrap();
+        let (files, errors) = expand(vec![Source::File(root.to_owned())], false);
+        assert_eq!(files, [Source::File(root.join("a.log")), Source::File(root.join("b.log"))]);
+        let named: Vec<PathBuf> = errors
+            .iter()
+            .map(|e| match e {
+                Error::BrokenLink { path, .. } => path.clone(),
+                other => panic!("{other}"),
+            })
+            .collect();
+        let mut expected = vec![root.join("dangling.log"), root.join("loop1.log"), root.join("loop2.log")];
+        let mut named = named;
+        named.sort();
+        expected.sort();
+        assert_eq!(named, expected);
+        assert!(errors[0].to_string().contains("skipped: a symbolic link to nothing or in a loop"));
     }
 
     #[test]

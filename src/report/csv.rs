@@ -3,11 +3,15 @@
 //! Columns: `code, count, share, per_1k_requests, per_minute, in_catalog,
 //! documented_status, status_mismatches, statuses, in_malformed_lines,
 //! p50_ms, p90_ms, p99_ms, max_ms, first_seen, last_seen, message`. `statuses` is `400:12 500:3`;
-//! empty cells mean "not known".
+//! empty cells mean "not known". Counts are integers; `share` (a
+//! fraction) has 4 decimals, the rates 2, as the table; percentiles the
+//! three significant digits their histogram holds (`30.0`, `726`,
+//! `22700`); `max_ms` is exact.
 
 use std::io;
 
 use super::escape::escape;
+use super::text::{fixed, ms_percentile_plain};
 use super::{CodeReport, Render, Report};
 
 /// Writes the per-code rows as CSV.
@@ -47,22 +51,23 @@ impl Render for CsvRenderer {
 
 fn row(code: &CodeReport) -> [String; 17] {
     let opt = |value: Option<String>| value.unwrap_or_default();
-    let latency = |pick: fn(&super::LatencyReport) -> f64| opt(code.latency_ms.as_ref().map(|l| pick(l).to_string()));
+    let percentile =
+        |pick: fn(&super::LatencyReport) -> f64| opt(code.latency_ms.as_ref().map(|l| ms_percentile_plain(pick(l))));
     [
         code.code.clone(),
         code.count.to_string(),
-        code.share.to_string(),
-        opt(code.per_1k_requests.map(|r| r.to_string())),
-        opt(code.per_minute.map(|r| r.to_string())),
+        fixed(code.share, 4),
+        opt(code.per_1k_requests.map(|r| fixed(r, 2))),
+        opt(code.per_minute.map(|r| fixed(r, 2))),
         code.in_catalog.to_string(),
         opt(code.documented_status.map(|s| s.to_string())),
         code.status_mismatches.to_string(),
         code.statuses.iter().map(|(s, n)| format!("{s}:{n}")).collect::<Vec<_>>().join(" "),
         code.in_malformed_lines.to_string(),
-        latency(|l| l.p50),
-        latency(|l| l.p90),
-        latency(|l| l.p99),
-        latency(|l| l.max),
+        percentile(|l| l.p50),
+        percentile(|l| l.p90),
+        percentile(|l| l.p99),
+        opt(code.latency_ms.as_ref().map(|l| l.max.to_string())),
         opt(code.first_seen.clone()),
         opt(code.last_seen.clone()),
         opt(code.display_message().map(|m| escape(m).into_owned())),

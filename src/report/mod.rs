@@ -21,7 +21,7 @@ mod onset;
 mod prometheus;
 mod series;
 mod table;
-mod text;
+pub(crate) mod text;
 
 use std::collections::BTreeMap;
 use std::io;

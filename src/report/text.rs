@@ -74,16 +74,49 @@ pub fn human_duration(seconds: f64) -> String {
 /// histogram holds: `30.008` → `30.0`, `725.76` → `726`, `22652` →
 /// `22,700`, `0.0523` → `0.0523`.
 pub fn ms_percentile(value: f64) -> String {
+    match three_significant(value) {
+        Rounded::Whole(n) => thousands(n),
+        Rounded::Fraction(value, decimals) => format!("{value:.decimals$}"),
+    }
+}
+
+/// [`ms_percentile`] as a plain number for machines (CSV): no thousands
+/// separator, and a sign, for a change: `22652` → `22700`, `-30.008` →
+/// `-30.0`.
+pub fn ms_percentile_plain(value: f64) -> String {
+    let sign = if value < 0.0 { "-" } else { "" };
+    match three_significant(value.abs()) {
+        Rounded::Whole(0) => "0".to_owned(),
+        Rounded::Whole(n) => format!("{sign}{n}"),
+        Rounded::Fraction(value, decimals) => format!("{sign}{value:.decimals$}"),
+    }
+}
+
+/// A positive value rounded to three significant digits.
+enum Rounded {
+    /// 100 or more: a whole number.
+    Whole(u64),
+    /// Below 100: the value and the decimals that show three digits.
+    Fraction(f64, usize),
+}
+
+fn three_significant(value: f64) -> Rounded {
     if value <= 0.0 || !value.is_finite() {
-        return "0".to_owned();
+        return Rounded::Whole(0);
     }
     let magnitude = value.log10().floor() as i32;
     if magnitude >= 2 {
         let scale = 10f64.powi(magnitude - 2);
-        return thousands(((value / scale).round() * scale) as u64);
+        return Rounded::Whole(((value / scale).round() * scale) as u64);
     }
-    let decimals = (2 - magnitude) as usize;
-    format!("{value:.decimals$}")
+    Rounded::Fraction(value, (2 - magnitude) as usize)
+}
+
+/// A rate or share for machines: `decimals` places, `-0.00` written as
+/// `0.00`.
+pub fn fixed(value: f64, decimals: usize) -> String {
+    let text = format!("{value:.decimals$}");
+    if text.starts_with('-') && text[1..].bytes().all(|b| b == b'0' || b == b'.') { text[1..].to_owned() } else { text }
 }
 
 /// `30 min`, `1 h`, `10 s`, `2 days`: a duration given in milliseconds,
@@ -143,6 +176,16 @@ mod tests {
         assert_eq!(duration_label(7_200_000), "2 h");
         assert_eq!(duration_label(172_800_000), "2 days");
         assert_eq!(duration_label(90_000), "90 s");
+    }
+
+    #[test]
+    fn plain_percentiles_keep_three_digits_without_separators() {
+        assert_eq!(ms_percentile_plain(30.008), "30.0");
+        assert_eq!(ms_percentile_plain(22652.0), "22700");
+        assert_eq!(ms_percentile_plain(-38.91199999999998), "-38.9");
+        assert_eq!(ms_percentile_plain(0.0), "0");
+        assert_eq!(fixed(-38.91199999999998, 2), "-38.91");
+        assert_eq!(fixed(-0.001, 2), "0.00");
     }
 
     #[test]

@@ -78,7 +78,10 @@ pub fn scan(sources: Vec<Source>, options: &ScanOptions) -> Result<State, Error>
     let (sources, walk_errors) = input::expand(sources, options.hidden);
     let filter = resolve_filter(&sources, options)?;
     let mut state = scan_expanded(sources, options, filter, options.collect)?;
+    let (links, walk_errors): (Vec<Error>, Vec<Error>) =
+        walk_errors.into_iter().partition(|e| matches!(e, Error::BrokenLink { .. }));
     state.directory_errors = walk_errors.iter().map(ToString::to_string).collect();
+    state.walk_warnings = links.iter().map(ToString::to_string).collect();
     state.elapsed = Some(started.elapsed());
     Ok(state)
 }
