@@ -247,8 +247,18 @@ impl<'a> Cursor<'a> {
     ///
     /// # Complexity
     ///
-    /// One `memchr` pass over the rest of the line.
+    /// Constant for the usual line, which ends with a closing quote
+    /// ([`ends_outside_quotes`]); else one `memchr` pass over the rest.
     fn skip_rest(&mut self) -> Option<()> {
+        if self.pos < self.line.len() && ends_outside_quotes(self.line) {
+            self.pos = self.line.len();
+            return Some(());
+        }
+        self.walk_rest()
+    }
+
+    /// [`Cursor::skip_rest`] the long way: quoted field by quoted field.
+    fn walk_rest(&mut self) -> Option<()> {
         while let Some(at) = memchr::memchr(b'"', &self.line[self.pos..]) {
             let quote = self.pos + at;
             self.pos = match self.line[..quote].last() {
@@ -290,6 +300,15 @@ impl<'a> Cursor<'a> {
     fn string_end(&self, start: usize) -> Option<usize> {
         crate::lex::json::skip_string(self.line, start)
     }
+}
+
+/// True when `line` ends with a `"` that neither is escaped (no `\\`
+/// before it) nor opens a value (no space or `=` before it). Such a quote
+/// closes the value open before it, if any, so no quoted value of the line
+/// is left open: the walk of [`Cursor::skip_rest`] would agree, without
+/// looking at the rest of the line.
+fn ends_outside_quotes(line: &[u8]) -> bool {
+    matches!(line, [.., before, b'"'] if !matches!(before, b'\\' | b' ' | b'='))
 }
 
 #[cfg(test)]
@@ -377,6 +396,27 @@ mod tests {
         ] {
             let parsed = AccessParser::new(true).parse(cut.as_bytes(), false, &mut Record::default());
             assert_eq!(parsed, Err(Malformed::Truncated), "{cut}");
+        }
+    }
+
+    #[test]
+    fn the_closing_quote_shortcut_agrees_with_the_walk() {
+        // Every rest of up to 7 bytes over the bytes that matter.
+        let alphabet = [b'"', b'\\', b' ', b'=', b'a'];
+        let mut rests: Vec<Vec<u8>> = vec![Vec::new()];
+        for _ in 0..7 {
+            let longer: Vec<Vec<u8>> = rests
+                .iter()
+                .filter(|r| r.len() == rests.last().unwrap().len())
+                .flat_map(|r| alphabet.map(|b| [r.as_slice(), &[b]].concat()))
+                .collect();
+            rests.extend(longer);
+        }
+        for rest in rests {
+            let line = [b"0.085 ".as_slice(), &rest].concat();
+            let mut shortcut = Cursor { line: &line, pos: 6 };
+            let mut walk = Cursor { line: &line, pos: 6 };
+            assert_eq!(shortcut.skip_rest(), walk.walk_rest(), "{:?}", String::from_utf8_lossy(&line));
         }
     }
 
