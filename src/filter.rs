@@ -128,12 +128,12 @@ fn parse_date(text: &str) -> Option<EpochMillis> {
     date_shaped.then(|| TimeParser::default().parse_rfc3339(format!("{text}T00:00:00Z").as_bytes()))?
 }
 
-/// `500ms`, `45s`, `30m`, `2h`, `1d` in milliseconds; a bare number is
-/// seconds, as in `watch -n 1`.
+/// `500ms`, `45s`, `1.5s`, `30m`, `2h`, `1d` in milliseconds; a bare
+/// number is seconds, as in `watch -n 1` or `watch -n 0.5`.
 ///
 /// # Errors
 ///
-/// For anything else, or a zero or negative duration.
+/// For anything else, or a duration under a millisecond.
 pub fn parse_duration(text: &str) -> Result<i64, Error> {
     let error =
         || Error::invalid_value(text, "is not a duration like 500ms, 45s, 30m, 2h or 1d (a bare number is seconds)");
@@ -148,11 +148,15 @@ pub fn parse_duration(text: &str) -> Result<i64, Error> {
             _ => return Err(error()),
         },
     };
-    let amount: i64 = number.parse().map_err(|_| error())?;
-    if amount <= 0 {
+    if !number.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return Err(error());
     }
-    Ok(amount.saturating_mul(unit))
+    let amount: f64 = number.parse().map_err(|_| error())?;
+    let ms = (amount * unit as f64).round();
+    if ms < 1.0 {
+        return Err(Error::invalid_value(text, "is shorter than a millisecond: give a longer duration"));
+    }
+    Ok(if ms >= i64::MAX as f64 { i64::MAX } else { ms as i64 })
 }
 
 /// `400`, or a class such as `4xx`; stored as that text.
@@ -388,8 +392,14 @@ mod tests {
         assert_eq!(parse_duration("1").unwrap(), 1_000);
         assert_eq!(parse_duration("90").unwrap(), 90_000);
         assert_eq!(parse_duration("2h").unwrap(), 7_200_000);
-        for bad in ["0", "-1", "1.5", "", "s", "1w"] {
-            assert!(parse_duration(bad).is_err(), "{bad}");
+        assert_eq!(parse_duration("0.5").unwrap(), 500);
+        assert_eq!(parse_duration("1.5s").unwrap(), 1_500);
+        assert_eq!(parse_duration("1.5h").unwrap(), 5_400_000);
+        for bad in ["-1", "", "s", "1w", "1e3", ".", "1.2.3", "+1", " 1"] {
+            assert!(parse_duration(bad).unwrap_err().to_string().contains("is not a duration"), "{bad}");
+        }
+        for zero in ["0", "0s", "0.0001"] {
+            assert!(parse_duration(zero).unwrap_err().to_string().contains("shorter than a millisecond"), "{zero}");
         }
     }
 

@@ -29,7 +29,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) if is_broken_pipe(&err) => ExitCode::SUCCESS,
         Err(err) => {
-            say(format_args!("{err:#}"));
+            say(error_text(&err));
             ExitCode::from(2)
         }
     }
@@ -130,8 +130,8 @@ fn diff(
 }
 
 /// Judges `report` by `rules` and says so on stderr: warnings about rules
-/// that can only hold (unless `quiet`), then breaches and rules that could
-/// not be judged (always). The exit code: 2 when a rule could not be
+/// that name a code never seen (unless `quiet`), then breaches and rules
+/// that could not be judged (always). The exit code: 2 when a rule could not be
 /// judged, else 1 when one was breached, else 0.
 fn judge(rules: &[rules::Rule], report: &Report, quiet: bool) -> ExitCode {
     if !quiet {
@@ -254,6 +254,21 @@ fn show_progress(bar: &ProgressBar, progress: &Progress<'_>) {
     bar.set_message(file);
     bar.set_position(progress.read);
     bar.tick();
+}
+
+/// The error and its causes joined by `: `, leaving out a cause that the
+/// text before it already states (the library's errors name their source).
+fn error_text(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain().map(ToString::to_string) {
+        if !text.contains(&cause) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 /// A closed pipe (`cts-logscan x.log | head`) ends the program quietly.

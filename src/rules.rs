@@ -296,8 +296,8 @@ impl Rule {
     }
 
     /// A warning when this rule names a code that is neither in the
-    /// catalogue nor in `report`, so it can only hold: a typo, or the
-    /// older lower-case numbering.
+    /// catalogue nor in `report`: a typo, or the older lower-case
+    /// numbering. The rule is still judged, with the code's count 0.
     fn unknown_code_warning(&self, report: &Report) -> Option<String> {
         let code = self.code.as_deref()?;
         if catalog::lookup(code).is_some() || self.code_report(report).is_some() {
@@ -313,7 +313,7 @@ impl Rule {
             None => "check the code (`cts-logscan codes` lists the catalogue)".to_owned(),
         };
         Some(format!(
-            "--fail-on {}: '{code}' is not in the CTS catalogue and was not seen, so the rule can only hold; {advice}",
+            "--fail-on {}: '{code}' is not in the CTS catalogue and was not seen, so the rule judges a count of 0; {advice}",
             self.text
         ))
     }
@@ -339,8 +339,8 @@ pub fn judge(rules: &[Rule], report: &Report) -> Judgement {
     judgement
 }
 
-/// Warnings about rules that can only hold on `report`: they name a code
-/// that is neither in the catalogue nor seen.
+/// Warnings about rules that name a code that is neither in the catalogue
+/// nor seen in `report`.
 pub fn warnings(rules: &[Rule], report: &Report) -> Vec<String> {
     rules.iter().filter_map(|rule| rule.unknown_code_warning(report)).collect()
 }

@@ -253,8 +253,10 @@ impl State {
             outcomes.iter().filter(|(_, n)| *n > 0).map(|(what, n)| format!("{n} {what}")).collect();
         let skipped = self.inputs.iter().filter(|input| input.skipped).count();
         let read = match (agg.lines, skipped) {
-            (0, 0) => "the inputs hold no lines".to_owned(),
-            (0, skipped) => format!("{skipped} input(s) skipped as not access logs, the others hold no lines"),
+            (0, 0) => "no line was read".to_owned(),
+            (0, skipped) => {
+                format!("{skipped} of {} input(s) skipped as not access logs; no line was read", self.inputs.len())
+            }
             (lines, _) => format!("{lines} lines: {}", outcomes.join(", ")),
         };
         Some(format!("no requests read from {} ({read}); {ADVICE}", self.input_names(3)))

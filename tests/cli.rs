@@ -260,3 +260,12 @@ fn version_names_the_commit_and_the_format_versions() {
         format!("cts-logscan {} (commit {commit}, state version 1, report schema 2)\n", env!("CARGO_PKG_VERSION"));
     cmd().arg("--version").assert().success().stdout(expected);
 }
+
+#[test]
+fn an_error_states_its_cause_once() {
+    let gateway = fixture("ndjson/gateway.ndjson");
+    let output = cmd().args(["diff", "nope.json", gateway.to_str().unwrap()]).assert().code(2).get_output().clone();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.matches("No such file or directory").count(), 1, "{stderr}");
+    assert!(stderr.starts_with("cts-logscan: nope.json: cannot read: No such file"), "{stderr}");
+}

@@ -115,7 +115,7 @@ fn reading_no_request_warns_and_requests_below_one_fails() {
     std::fs::write(&empty, "").unwrap();
     let empty = empty.to_str().unwrap();
     let stderr = scan_stderr(&[empty], 0);
-    assert!(stderr.contains(&format!("no requests read from {empty} (the inputs hold no lines)")), "{stderr}");
+    assert!(stderr.contains(&format!("no requests read from {empty} (no line was read)")), "{stderr}");
     assert!(stderr.contains("--fail-on 'requests<1'"), "{stderr}");
     let breached = scan_stderr(&[empty, "--fail-on", "requests<1"], 1);
     assert!(breached.contains("--fail-on requests<1 breached: observed 0"), "{breached}");
@@ -125,7 +125,7 @@ fn reading_no_request_warns_and_requests_below_one_fails() {
         .write_stdin("")
         .assert()
         .code(0)
-        .stderr(predicate::str::contains("no requests read from <stdin> (the inputs hold no lines)"));
+        .stderr(predicate::str::contains("no requests read from <stdin> (no line was read)"));
     let error_log = dir.path().join("error.log");
     std::fs::write(
         &error_log,
@@ -134,7 +134,7 @@ fn reading_no_request_warns_and_requests_below_one_fails() {
     )
     .unwrap();
     let stderr = scan_stderr(&[error_log.to_str().unwrap()], 0);
-    assert!(stderr.contains("error.log (1 input(s) skipped as not access logs"), "{stderr}");
+    assert!(stderr.contains("error.log (1 of 1 input(s) skipped as not access logs; no line was read"), "{stderr}");
     // Lines that are all malformed say so.
     let garbage = dir.path().join("garbage.ndjson");
     std::fs::write(&garbage, "{\"a\":\n{\"b\":\n").unwrap();

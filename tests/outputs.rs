@@ -488,3 +488,13 @@ fn a_table_written_to_a_file_shows_messages_in_full() {
     let message = "You cannot create different trackers to record the same type of operations on the same OBS bucket.";
     assert!(table.contains(message), "{table}");
 }
+
+#[test]
+fn markdown_shows_markup_from_a_log_as_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.ndjson");
+    let line = r#"{"status":400,"response":{"error_code":"APIGW.0399","error_msg":"<script>x</script> & |"}}"#;
+    std::fs::write(&path, format!("{line}\n")).unwrap();
+    let text = output(&[path.to_str().unwrap(), "--output", "markdown"]);
+    assert!(text.contains("| &lt;script&gt;x&lt;/script&gt; &amp; \\| |"), "{text}");
+}

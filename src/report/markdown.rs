@@ -67,7 +67,8 @@ impl Render for MarkdownRenderer {
     }
 }
 
-/// Escapes control characters and what would break a table cell.
+/// Escapes control characters, what would break a table cell, and markup
+/// (a log's `<script>` is shown, not rendered).
 fn cell(text: &str) -> String {
-    escape(text).replace('|', "\\|")
+    escape(text).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('|', "\\|")
 }
