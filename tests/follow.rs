@@ -6,7 +6,7 @@
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
@@ -178,20 +178,27 @@ fn snapshot_until(stdout: &mut impl BufRead, done: impl Fn(&Value) -> bool) -> V
     }
 }
 
+/// `-F path` with snapshots every 100 ms and checks every 50 ms, plus
+/// `args`; its stdout to read snapshots from.
+fn follow_fast(path: &Path, args: &[&str]) -> (Child, BufReader<ChildStdout>) {
+    let mut child = Command::new(bin())
+        .args(["-F", path.to_str().unwrap(), "--interval", "100ms", "--poll-interval", "50ms"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    (child, stdout)
+}
+
 #[test]
 fn the_binary_follows_writes_snapshots_and_a_final_report_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("access.ndjson");
     fs::write(&path, fs::read(fixture("ndjson/gateway.ndjson")).unwrap()).unwrap();
     let report = dir.path().join("final.json");
-    let mut child = Command::new(bin())
-        .args(["-F", path.to_str().unwrap(), "--interval", "100ms", "--poll-interval", "50ms", "-o"])
-        .arg(&report)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, mut stdout) = follow_fast(&path, &["-o", report.to_str().unwrap()]);
     let first = snapshot_until(&mut stdout, |_| true);
     assert_eq!(first["since_start"]["requests"], 0, "starts at the end");
     append(&path, &fs::read(fixture("ndjson/gateway.ndjson")).unwrap());
@@ -372,15 +379,9 @@ fn new_code_fires_once_for_a_code_first_seen_after_following_began_and_new_marks
     let path = dir.path().join("d.ndjson");
     fs::write(&path, fs::read(fixture("ndjson/gateway.ndjson")).unwrap()).unwrap();
     let exec_log = dir.path().join("alerts.env");
-    let mut child = Command::new(bin())
-        .args(["-F", path.to_str().unwrap(), "--interval", "100ms", "--poll-interval", "50ms", "-o", "/dev/null"])
-        .args(["--alert", "new_code", "--alert-exec"])
-        .arg(format!("env | grep '^CTS_ALERT_' | sort >> {}", exec_log.display()))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let exec = format!("env | grep '^CTS_ALERT_' | sort >> {}", exec_log.display());
+    let (mut child, mut stdout) =
+        follow_fast(&path, &["-o", "/dev/null", "--alert", "new_code", "--alert-exec", &exec]);
     // The first snapshot comes after the initial read.
     snapshot_until(&mut stdout, |_| true);
     let error = |time: &str, code: &str| {
