@@ -380,8 +380,7 @@ fn new_code_fires_once_for_a_code_first_seen_after_following_began_and_new_marks
     fs::write(&path, fs::read(fixture("ndjson/gateway.ndjson")).unwrap()).unwrap();
     let exec_log = dir.path().join("alerts.env");
     let exec = format!("env | grep '^CTS_ALERT_' | sort >> {}", exec_log.display());
-    let (mut child, mut stdout) =
-        follow_fast(&path, &["-o", "/dev/null", "--alert", "new_code", "--alert-exec", &exec]);
+    let (child, mut stdout) = follow_fast(&path, &["-o", "/dev/null", "--alert", "new_code", "--alert-exec", &exec]);
     // The first snapshot comes after the initial read.
     snapshot_until(&mut stdout, |_| true);
     let error = |time: &str, code: &str| {
