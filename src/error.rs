@@ -88,15 +88,6 @@ pub enum Error {
         /// Files and directories skipped because their names start with `.`.
         hidden: usize,
     },
-    /// A report or state could not be written.
-    #[error("{}: cannot write: {source}", path.display())]
-    Write {
-        /// Where it was going.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: io::Error,
-    },
     /// The worker threads could not be started.
     #[error("cannot start {threads} worker threads: {message}")]
     ThreadPool {
