@@ -13,9 +13,10 @@ use serde::Serialize;
 
 use crate::aggregate::accounting::{Broken, at_most, equal, sum};
 use crate::error::{Comparison, Error};
+use crate::escape::escape;
 use crate::filter;
 use crate::report::text::{fixed, ms_percentile_plain};
-use crate::report::{CodeReport, Report, SCHEMA_VERSION, escape, read_report};
+use crate::report::{CodeReport, Report, SCHEMA_VERSION, read_report};
 
 /// How rows are ordered, as the renderers say it.
 pub const ORDER: &str = "Rows: codes that appeared or vanished first, then the others by how far their rate per 1,000 requests moved (p99 change breaks ties), unchanged codes last.";

@@ -25,6 +25,7 @@ pub mod aggregate;
 pub mod catalog;
 pub mod diff;
 mod error;
+pub mod escape;
 pub mod extract;
 pub mod filter;
 pub mod follow;

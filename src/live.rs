@@ -58,7 +58,7 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
                     screen.draw()?;
                 }
                 None => {
-                    cts_logscan::report::write_json(&mut out, &snapshot)?;
+                    cts_logscan::escape::write_json(&mut out, &snapshot)?;
                     writeln!(out)?;
                     out.flush()?;
                 }

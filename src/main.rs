@@ -18,7 +18,7 @@ use cts_logscan::input::Progress;
 use cts_logscan::report::{self, Report, ReportOptions};
 use cts_logscan::scan::scan;
 use cts_logscan::state::{self, State};
-use cts_logscan::{catalog, diff, rules};
+use cts_logscan::{catalog, diff, escape, rules};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cli::{CatalogOutput, Cli, Command, DiffOutput};
@@ -122,7 +122,7 @@ fn diff(
         DiffOutput::Csv => comparison.render_csv(wtr),
         DiffOutput::Markdown => comparison.render_markdown(wtr),
         DiffOutput::Json => {
-            report::write_json_pretty(&mut *wtr, &comparison)?;
+            escape::write_json_pretty(&mut *wtr, &comparison)?;
             writeln!(wtr)
         }
     })?;
@@ -222,7 +222,7 @@ pub(crate) fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<Exit
 /// Prints a message on stderr as `cts-logscan: MESSAGE`, with any control
 /// character in it (from a file name or a log) escaped.
 pub(crate) fn say(message: impl std::fmt::Display) {
-    eprintln!("cts-logscan: {}", report::escape(&message.to_string()));
+    eprintln!("cts-logscan: {}", escape::escape(&message.to_string()));
 }
 
 /// A progress display on stderr, drawn once reading starts.
@@ -245,7 +245,7 @@ fn show_progress(bar: &ProgressBar, progress: &Progress<'_>) {
         bar.set_length(progress.total.unwrap_or(u64::MAX));
     }
     let name = progress.name.to_string();
-    let name = report::escape(&name);
+    let name = escape::escape(&name);
     let file = if progress.inputs > 1 {
         format!("[{}/{}] {name}", progress.input + 1, progress.inputs)
     } else {

@@ -288,7 +288,7 @@ impl State {
     ///
     /// Whatever writing to `wtr` returns.
     pub fn write(&self, wtr: &mut dyn io::Write) -> io::Result<()> {
-        crate::report::write_json(&mut *wtr, self)?;
+        crate::escape::write_json(&mut *wtr, self)?;
         writeln!(wtr)
     }
 

@@ -9,8 +9,8 @@
 use std::time::Instant;
 
 use cts_logscan::catalog;
+use cts_logscan::escape::escape;
 use cts_logscan::follow::{LiveCode, Shift, Snapshot};
-use cts_logscan::report::escape;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};

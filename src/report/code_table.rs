@@ -4,8 +4,8 @@
 //! [`DROP_ORDER`]; `CODE` and `COUNT` always stay.
 
 use super::CodeReport;
-use super::escape::escape;
 use super::text::{ellipsize, ms, ms_percentile, short_time, thousands};
+use crate::escape::escape;
 
 /// Columns of the table.
 const COLUMNS: usize = 15;

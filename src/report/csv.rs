@@ -10,9 +10,9 @@
 
 use std::io;
 
-use super::escape::escape;
 use super::text::{fixed, ms_percentile_plain};
 use super::{CodeReport, Render, Report};
+use crate::escape::escape;
 
 /// Writes the per-code rows as CSV.
 #[derive(Clone, Copy, Debug, Default)]

@@ -372,7 +372,7 @@ fn top_row(page: &mut String, top: &TopReport) {
 /// Escapes text for HTML element content and attribute values, after the
 /// one escape of control characters.
 fn escape(text: &str) -> String {
-    super::escape::escape(text).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    crate::escape::escape(text).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 #[cfg(test)]

@@ -109,7 +109,7 @@ pub struct JsonRenderer;
 
 impl Render for JsonRenderer {
     fn render(&self, report: &Report, wtr: &mut dyn io::Write) -> io::Result<()> {
-        super::write_json_pretty(&mut *wtr, report)?;
+        crate::escape::write_json_pretty(&mut *wtr, report)?;
         writeln!(wtr)
     }
 }

@@ -3,8 +3,8 @@
 
 use std::io;
 
-use super::escape::escape;
 use super::{Render, Report};
+use crate::escape::escape;
 
 /// Writes the report as GitHub-flavoured Markdown.
 #[derive(Clone, Copy, Debug, Default)]

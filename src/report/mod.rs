@@ -13,7 +13,6 @@
 mod catalog;
 mod code_table;
 mod csv;
-mod escape;
 mod html;
 mod json;
 mod markdown;
@@ -30,7 +29,6 @@ use serde::{Deserialize, Serialize};
 
 pub use catalog::{render_codes, render_explain};
 pub use csv::CsvRenderer;
-pub use escape::{Escaped, SafeJson, escape, is_unsafe, write_json, write_json_pretty};
 pub use html::HtmlRenderer;
 pub use json::{JsonRenderer, SCHEMA_VERSION, read_report};
 pub use markdown::MarkdownRenderer;

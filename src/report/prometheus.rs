@@ -95,5 +95,5 @@ fn summary(wtr: &mut dyn Write, labels: &str, latency: &LatencyReport) -> io::Re
 /// Label values escape `\` and `"`, after the one escape of control
 /// characters (which leaves no line feed).
 fn escape(value: &str) -> String {
-    super::escape::escape(value).replace('\\', "\\\\").replace('"', "\\\"")
+    crate::escape::escape(value).replace('\\', "\\\\").replace('"', "\\\"")
 }

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::code_table;
-use super::escape::{Escaped, escape};
+use crate::escape::{Escaped, escape};
 use crate::lex::time::format_rfc3339;
 
 use super::text::{

@@ -1,13 +1,13 @@
 //! The one escape for text that came from a log or from the file system.
 //!
 //! Error messages, URIs, request ids, client addresses, sources and file
-//! names reach the table, Markdown, CSV, HTML, diff, the live view and every
-//! message on stderr. Raw, a control character in them could recolour the
+//! names reach the table, Markdown, CSV, HTML, the state, diff, the live
+//! view and every message on stderr, so this module sits below all of them. Raw, a control character in them could recolour the
 //! terminal, set its title, write to the clipboard (OSC 52) or reorder the
 //! text shown (bidi overrides). Every renderer and message passes such text
 //! through [`escape`], which shows each of those characters as a JSON-style
 //! `\u001b` escape; JSON output escapes the same characters in its strings
-//! ([`SafeJson`]), which is lossless.
+//! ([`write_json`]), which is lossless.
 //!
 //! Escaped: C0 controls (U+0000–U+001F, tab and newline too), DEL (U+007F),
 //! C1 controls (U+0080–U+009F, among them CSI U+009B), and the bidi
@@ -29,7 +29,7 @@ pub fn is_unsafe(c: char) -> bool {
 /// borrowed when there is none.
 ///
 /// ```
-/// use cts_logscan::report::escape;
+/// use cts_logscan::escape::escape;
 /// assert_eq!(escape("a\u{1b}[2Jb"), r"a\u001b[2Jb");
 /// assert_eq!(escape("plain"), "plain");
 /// ```
@@ -64,7 +64,7 @@ impl fmt::Display for Escaped<'_> {
 /// it escapes itself). Wraps the compact or the pretty formatter. The JSON
 /// decodes to the same strings.
 #[derive(Clone, Debug)]
-pub struct SafeJson<F>(pub F);
+struct SafeJson<F>(F);
 
 impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for SafeJson<F> {
     fn write_string_fragment<W: ?Sized + io::Write>(&mut self, wtr: &mut W, fragment: &str) -> io::Result<()> {
@@ -114,7 +114,8 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for SafeJson<F> {
     }
 }
 
-/// Writes `value` as one line of compact JSON through [`SafeJson`].
+/// Writes `value` as one line of compact JSON, with C1 and bidi characters
+/// escaped too.
 ///
 /// # Errors
 ///
@@ -124,7 +125,8 @@ pub fn write_json<T: serde::Serialize + ?Sized>(wtr: &mut dyn io::Write, value: 
     value.serialize(&mut ser).map_err(io::Error::from)
 }
 
-/// Writes `value` as indented JSON through [`SafeJson`].
+/// Writes `value` as indented JSON, with C1 and bidi characters escaped
+/// too.
 ///
 /// # Errors
 ///
