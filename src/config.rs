@@ -77,7 +77,8 @@ impl ScanConfig {
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
         let (threads, warning) = capped_threads(args.threads, cpus);
         delivery.warnings.extend(warning);
-        let stdin_args = args.paths.iter().filter(|path| is_stdin(path)).count();
+        let stdin_args =
+            args.paths.iter().filter(|path| matches!(Source::from_arg(*path, None), Source::Stdin)).count();
         if stdin_args > 1 {
             delivery.warnings.push(format!(
                 "'-' (standard input) is given {stdin_args} times: reading it once, where it first appears"
@@ -97,16 +98,16 @@ impl ScanConfig {
         };
         let window = (absolute(&self.args.since), absolute(&self.args.until));
         let endpoint = self.args.endpoint.as_deref();
-        let first_stdin = self.args.paths.iter().position(|path| is_stdin(path));
+        // Standard input is read once, where it first appears.
+        let mut stdin_taken = false;
         self.args
             .paths
             .iter()
-            .enumerate()
-            .filter(|&(i, path)| !is_stdin(path) || Some(i) == first_stdin)
-            .map(|(_, path)| match Source::from_arg(path, endpoint) {
+            .map(|path| match Source::from_arg(path, endpoint) {
                 Source::Object(url) => Source::Object(ObjectUrl { window, ..url }),
                 source => source,
             })
+            .filter(|source| !matches!(source, Source::Stdin) || !std::mem::replace(&mut stdin_taken, true))
             .collect()
     }
 
@@ -318,9 +319,9 @@ pub fn write_output(path: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> i
         let mut out = BufWriter::new(io::stdout().lock());
         return write(&mut out).and_then(|()| out.flush()).context("cannot write the report to standard output");
     };
-    // A link is followed: the file it leads to is replaced, not the link.
-    let resolved = path.is_symlink().then(|| std::fs::canonicalize(path).ok()).flatten();
-    let path = resolved.as_deref().unwrap_or(path);
+    // A link is followed: the file it leads to is replaced (or made, as a
+    // shell's `>` would), not the link.
+    let path = &link_target(path);
     let cannot_write = || format!("{}: cannot write", path.display());
     let existing = std::fs::metadata(path).ok();
     if existing.as_ref().is_some_and(|meta| !meta.is_file()) {
@@ -336,6 +337,24 @@ pub fn write_output(path: Option<&Path>, write: impl FnOnce(&mut dyn Write) -> i
     temp.as_file().sync_all().with_context(cannot_write)?;
     temp.persist(path).map_err(|e| e.error).with_context(|| format!("{}: cannot replace", path.display()))?;
     Ok(())
+}
+
+/// Where `path` leads through symbolic links: the file it names, or for a
+/// link to nothing, the file it would make; `path` itself when it is no
+/// link, leads to no file (`/dev/stdout` to a pipe) or loops.
+fn link_target(path: &Path) -> PathBuf {
+    if !path.is_symlink() {
+        return path.to_owned();
+    }
+    if std::fs::metadata(path).is_ok() {
+        return std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned());
+    }
+    let mut target = path.to_owned();
+    for _ in 0..40 {
+        let Ok(next) = std::fs::read_link(&target) else { return target };
+        target = target.parent().map_or_else(|| next.clone(), |dir| dir.join(&next));
+    }
+    path.to_owned()
 }
 
 /// An empty temporary file in the directory of `path`, named after it
@@ -360,12 +379,6 @@ fn temporary_beside(path: &Path, permissions: Option<std::fs::Permissions>) -> a
         temp.as_file().set_permissions(permissions).with_context(|| format!("{}: cannot write", path.display()))?;
     }
     Ok(temp)
-}
-
-/// Whether a path argument is `-`, standard input, which can be read
-/// only once.
-fn is_stdin(path: &Path) -> bool {
-    path.as_os_str() == "-"
 }
 
 /// The width of the terminal on stdout, in columns.

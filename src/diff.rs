@@ -16,7 +16,7 @@ use crate::error::{Comparison, Error};
 use crate::escape::escape;
 use crate::filter;
 use crate::report::text::{fixed, ms_percentile_plain};
-use crate::report::{CodeReport, Report, SCHEMA_VERSION, read_report};
+use crate::report::{CodeReport, Report, SCHEMA_VERSION, markdown_cell, read_report};
 
 /// How rows are ordered, as the renderers say it.
 pub const ORDER: &str = "Rows: codes that appeared or vanished first, then the others by how far their rate per 1,000 requests moved (p99 change breaks ties), unchanged codes last.";
@@ -244,7 +244,7 @@ impl Diff {
             writeln!(
                 wtr,
                 "| {} | {} | {} → {} | {} | {} | {} | {} | {} |",
-                escape(&c.code).replace('|', "\\|"),
+                markdown_cell(&c.code),
                 change_name(c.change),
                 count(c.count.base),
                 count(c.count.new),

@@ -3,7 +3,7 @@
 //! report shows.
 
 use crate::lex::number::parse_status;
-use crate::lex::time::{EpochMillis, TimeParser, format_rfc3339};
+use crate::lex::time::{DAY_MS, EpochMillis, TimeParser, format_rfc3339};
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -32,14 +32,12 @@ pub enum TimeSpec {
     /// `2h`, `30m`, `45s`, `1d`: that long before the newest record.
     Ago(i64),
     /// `yesterday`: the start (00:00 UTC) of the day before the newest
-    /// record's day. As `--since` without `--until`, the window ends where
-    /// that day ends.
+    /// record's day. As `--since` of a scan without `--until`, the window
+    /// ends where that day ends ([`batch_window`]).
     Yesterday,
     /// `14:05`: the latest such time (UTC) at or before the newest record.
     TimeOfDay(i64),
 }
-
-const DAY_MS: i64 = 86_400_000;
 
 impl TimeSpec {
     /// Parses `2026-11-27T14:05:00Z`, `2026-11-27`, `2h`, `30m`, `45s`,
@@ -70,7 +68,7 @@ impl TimeSpec {
             };
         }
         // A bare number is no time: seconds ago, or since the epoch?
-        if text.bytes().all(|b| b.is_ascii_digit()) {
+        if is_bare_number(text) {
             return Err(error());
         }
         parse_duration(text).map(TimeSpec::Ago).map_err(|_| error())
@@ -94,9 +92,24 @@ impl TimeSpec {
     }
 }
 
+/// A scan's window: [`resolve_window`], where `--since yesterday` without
+/// `--until` ends where yesterday ends (at the newest record's 00:00). A
+/// followed window stays open: what arrives is today's.
+///
+/// # Errors
+///
+/// When `since` is not before `until`: the window could select nothing.
+pub fn batch_window(
+    since: Option<TimeSpec>,
+    until: Option<TimeSpec>,
+    newest: EpochMillis,
+) -> Result<(Option<EpochMillis>, Option<EpochMillis>), Error> {
+    let yesterday_ends = (since == Some(TimeSpec::Yesterday)).then_some(TimeSpec::TimeOfDay(0));
+    resolve_window(since, until.or(yesterday_ends), newest)
+}
+
 /// `--since` and `--until` resolved against `newest` (the newest record,
-/// or now while following) into `[since, until)`. `--since yesterday`
-/// without `--until` ends where yesterday ends.
+/// or now while following) into `[since, until)`.
 ///
 /// # Errors
 ///
@@ -107,11 +120,7 @@ pub fn resolve_window(
     newest: EpochMillis,
 ) -> Result<(Option<EpochMillis>, Option<EpochMillis>), Error> {
     let start = since.map(|t| t.resolve(newest));
-    let end = match (since, until) {
-        (_, Some(until)) => Some(until.resolve(newest)),
-        (Some(TimeSpec::Yesterday), None) => start.map(|yesterday| yesterday + DAY_MS),
-        (_, None) => None,
-    };
+    let end = until.map(|t| t.resolve(newest));
     match (start, end) {
         (Some(start), Some(end)) if start >= end => {
             Err(Error::EmptyWindow { since: format_rfc3339(start), until: format_rfc3339(end) })
@@ -139,8 +148,8 @@ pub fn parse_duration(text: &str) -> Result<i64, Error> {
         || Error::invalid_value(text, "is not a duration like 500ms, 45s, 30m, 2h or 1d (a bare number is seconds)");
     let (number, unit) = match text.strip_suffix("ms") {
         Some(number) => (number, 1),
+        None if is_bare_number(text) => (text, 1_000),
         None => match text.chars().last() {
-            Some('0'..='9') => (text, 1_000),
             Some('s') => (&text[..text.len() - 1], 1_000),
             Some('m') => (&text[..text.len() - 1], 60_000),
             Some('h') => (&text[..text.len() - 1], 3_600_000),
@@ -148,7 +157,7 @@ pub fn parse_duration(text: &str) -> Result<i64, Error> {
             _ => return Err(error()),
         },
     };
-    if !number.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+    if !is_bare_number(number) {
         return Err(error());
     }
     let amount: f64 = number.parse().map_err(|_| error())?;
@@ -157,6 +166,12 @@ pub fn parse_duration(text: &str) -> Result<i64, Error> {
         return Err(Error::invalid_value(text, "is shorter than a millisecond: give a longer duration"));
     }
     Ok(if ms >= i64::MAX as f64 { i64::MAX } else { ms as i64 })
+}
+
+/// Digits and decimal points only: `90`, `0.5` (whether it parses is
+/// for the caller to find).
+fn is_bare_number(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
 }
 
 /// `400`, or a class such as `4xx`; stored as that text.
@@ -419,7 +434,9 @@ mod tests {
         assert_eq!(at("2026-11-27"), 1_795_737_600_000); // 2026-11-27T00:00:00Z
         assert!(!TimeSpec::parse("2026-11-27T10:00:00Z").unwrap().is_relative());
         assert!(!TimeSpec::parse("2026-11-27").unwrap().is_relative());
-        for bad in ["tomorrow", "2x", "-2h", "0m", "25:00", "14:5:3", "", "h", "2026-13-01", "2026-11-2", "1800"] {
+        for bad in
+            ["tomorrow", "2x", "-2h", "0m", "25:00", "14:5:3", "", "h", "2026-13-01", "2026-11-2", "1800", "0.5", "1.5"]
+        {
             assert!(TimeSpec::parse(bad).is_err(), "{bad}");
         }
     }
@@ -429,10 +446,9 @@ mod tests {
         let newest = 1_795_768_800_000; // 2026-11-27T08:40:00Z
         let spec = |text: &str| Some(TimeSpec::parse(text).unwrap());
         let yesterday = 1_795_651_200_000; // 2026-11-26T00:00:00Z
-        assert_eq!(
-            resolve_window(spec("yesterday"), None, newest).unwrap(),
-            (Some(yesterday), Some(yesterday + DAY_MS))
-        );
+        assert_eq!(batch_window(spec("yesterday"), None, newest).unwrap(), (Some(yesterday), Some(yesterday + DAY_MS)));
+        // Following, what arrives is today's: the window stays open.
+        assert_eq!(resolve_window(spec("yesterday"), None, newest).unwrap(), (Some(yesterday), None));
         assert_eq!(resolve_window(spec("yesterday"), spec("2h"), newest).unwrap().1, Some(newest - 7_200_000));
         assert_eq!(resolve_window(None, spec("yesterday"), newest).unwrap(), (None, Some(yesterday)));
         assert_eq!(resolve_window(spec("2h"), None, newest).unwrap(), (Some(newest - 7_200_000), None));

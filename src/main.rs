@@ -53,7 +53,7 @@ fn run() -> anyhow::Result<ExitCode> {
         }
         Some(Command::Diff { base, new, output, output_file, fail_on }) => {
             let (output, warning) = config::diff_output(output, output_file.as_deref());
-            warning.iter().for_each(|warning| eprintln!("cts-logscan: {warning}"));
+            warning.iter().for_each(say);
             diff(&base, &new, output, output_file.as_deref(), &fail_on)
         }
         Some(Command::Merge { states, allow_overlap, top, report }) => {

@@ -39,6 +39,7 @@ use std::fmt;
 use crate::aggregate::bucket_bounds;
 use crate::catalog;
 use crate::error::Error;
+use crate::report::text::ms_percentile_plain;
 use crate::report::{CodeReport, LatencyReport, Report};
 
 /// One parsed `--fail-on` rule.
@@ -237,9 +238,9 @@ impl Rule {
     /// microsecond.
     fn show(&self, observed: f64) -> String {
         match self.metric {
-            Metric::Rate | Metric::MalformedRate => format!("{} %", significant(observed * 100.0, 3, 6)),
+            Metric::Rate | Metric::MalformedRate => format!("{} %", ms_percentile_plain(observed * 100.0)),
             Metric::Latency(Quantile::Max) => format!("{} ms", trim_zeros(&format!("{observed:.3}"))),
-            Metric::Latency(_) => format!("{} ms", significant(observed, 3, 3)),
+            Metric::Latency(_) => format!("{} ms", ms_percentile_plain(observed)),
             Metric::Count | Metric::UnknownCodes | Metric::Requests | Metric::ErrorBodies => format!("{observed:.0}"),
         }
     }
@@ -408,19 +409,6 @@ fn pick(latency: &LatencyReport, quantile: Quantile) -> Observed {
     }
 }
 
-/// `value` rounded to `digits` significant digits, with at most
-/// `max_decimals` decimals: `313.984` → `314`, `30.008` → `30.0`.
-fn significant(value: f64, digits: i32, max_decimals: i32) -> String {
-    if value == 0.0 || !value.is_finite() {
-        return format!("{value}");
-    }
-    let magnitude = value.abs().log10().floor() as i32;
-    let decimals = (digits - 1 - magnitude).min(max_decimals);
-    let scale = 10f64.powi(decimals);
-    let rounded = (value * scale).round() / scale;
-    format!("{rounded:.prec$}", prec = decimals.max(0) as usize)
-}
-
 /// `120.000` → `120`, `0.120` → `0.12`.
 fn trim_zeros(number: &str) -> &str {
     if number.contains('.') { number.trim_end_matches('0').trim_end_matches('.') } else { number }
@@ -478,13 +466,14 @@ mod tests {
 
     #[test]
     fn observed_values_are_rounded_to_what_is_known() {
-        assert_eq!(significant(313.984, 3, 3), "314");
-        assert_eq!(significant(30.008, 3, 3), "30.0");
-        assert_eq!(significant(1234.5, 3, 3), "1230");
-        assert_eq!(significant(0.05, 3, 3), "0.050");
-        assert_eq!(significant(62.5, 3, 6), "62.5");
-        assert_eq!(significant(0.0123456, 3, 6), "0.0123");
-        assert_eq!(significant(0.0, 3, 6), "0");
+        // Three significant digits, as the report prints percentiles.
+        assert_eq!(ms_percentile_plain(313.984), "314");
+        assert_eq!(ms_percentile_plain(30.008), "30.0");
+        assert_eq!(ms_percentile_plain(1234.5), "1230");
+        assert_eq!(ms_percentile_plain(0.05), "0.0500");
+        assert_eq!(ms_percentile_plain(62.5), "62.5");
+        assert_eq!(ms_percentile_plain(0.0123456), "0.0123");
+        assert_eq!(ms_percentile_plain(0.0), "0");
         assert_eq!(trim_zeros("120.000"), "120");
         assert_eq!(trim_zeros("0.120"), "0.12");
     }

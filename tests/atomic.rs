@@ -103,3 +103,14 @@ fn a_link_is_followed_and_stdout_as_a_path_is_written_in_place() {
     let out = cmd().args([&gateway(), "--output", "csv", "-o", "/dev/stdout"]).assert().success();
     assert!(String::from_utf8_lossy(&out.get_output().stdout).starts_with("code,count,"));
 }
+
+#[test]
+fn a_link_to_nothing_makes_the_file_it_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let (target, link) = (dir.path().join("real.json"), dir.path().join("link.json"));
+    std::os::unix::fs::symlink("real.json", &link).unwrap();
+    cmd().args([&gateway(), "-o", link.to_str().unwrap()]).assert().success();
+    assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+    let report: serde_json::Value = serde_json::from_slice(&fs::read(&target).unwrap()).unwrap();
+    assert_eq!(report["summary"]["lines"], 11);
+}

@@ -54,8 +54,11 @@ class Part:
 
     @property
     def label(self) -> str:
-        """The shards as the user gave them: `shard a.log`, `shards a.log, b.log`."""
-        return ("shard " if len(self.shards) == 1 else "shards ") + ", ".join(self.shards)
+        """The shards as the user gave them: `shard a.log`, `shards a.log, b.log`;
+        past three, the first two and the last (`shards a, b, …, z (40 shards)`)."""
+        names = self.shards if len(self.shards) <= 3 else [*self.shards[:2], "…", self.shards[-1]]
+        count = f" ({len(self.shards)} shards)" if len(self.shards) > 3 else ""
+        return ("shard " if len(self.shards) == 1 else "shards ") + ", ".join(names) + count
 
 
 def split_flags(flags: list[str]) -> tuple[list[str], list[str], list[str]]:

@@ -49,6 +49,11 @@ class MergeMessages(unittest.TestCase):
             "cts-logscan: shard copy.log: input x is also in shards web1.log, web2.log; merging would count it twice (pass --allow-overlap after -- if that is what you want)",
         )
 
+    def test_many_shards_are_named_by_the_first_and_the_last(self):
+        part = scan.Part([f"web{i}.log" for i in range(1, 41)], b"{}")
+        self.assertEqual(part.label, "shards web1.log, web2.log, …, web40.log (40 shards)")
+        self.assertEqual(scan.Part(["a", "b", "c"], None).label, "shards a, b, c")
+
 
 if __name__ == "__main__":
     unittest.main()

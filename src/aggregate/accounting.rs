@@ -85,7 +85,7 @@ impl CodeStats {
         ];
         for (name, hitters) in kinds {
             at_most(&format!("top {name}"), hitters.total(), "count", count)?;
-            let kept = hitters.kept_sum().ok_or_else(|| overflow(&format!("the top {name}")))?;
+            let kept = sum(&format!("the top {name}"), hitters.kept_counts())?;
             at_most(
                 &format!("the kept top {name}"),
                 kept,

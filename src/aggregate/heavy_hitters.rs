@@ -104,10 +104,9 @@ impl HeavyHitters {
         self.total
     }
 
-    /// The kept counts added up; `None` when the sum overflows (an edited
-    /// state).
-    pub fn kept_sum(&self) -> Option<u64> {
-        self.counts.values().try_fold(0u64, |sum, &n| sum.checked_add(n))
+    /// The kept counts, in no order.
+    pub(crate) fn kept_counts(&self) -> impl Iterator<Item = u64> + '_ {
+        self.counts.values().copied()
     }
 
     /// How much any count may be below the true one (0: exact).

@@ -19,6 +19,7 @@ mod windows;
 
 use std::collections::BTreeSet;
 use std::io::{self, Read};
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::time::{Duration, Instant, SystemTime};
@@ -90,6 +91,9 @@ pub struct Follower {
     /// Codes seen before following began: in what the files held then (up
     /// to [`KNOWN_CODES_BYTES`] each) and in what was read at the start.
     known_codes: BTreeSet<String>,
+    /// Bytes still to be read for `known_codes`, of
+    /// [`KNOWN_CODES_BUDGET`] for all files.
+    known_codes_budget: u64,
     /// Filesystem events and stream reads cut a wait short.
     wake: (SyncSender<()>, Receiver<()>),
     /// Sends a wake on filesystem events, when watches could be set.
@@ -120,6 +124,7 @@ impl Follower {
             since_start: Aggregate::default(),
             windows,
             known_codes: BTreeSet::new(),
+            known_codes_budget: KNOWN_CODES_BUDGET,
             wake: mpsc::sync_channel(1),
             watcher: None,
             options,
@@ -215,7 +220,9 @@ impl Follower {
                     match Tail::new(path, start) {
                         Ok(tail) => {
                             let before = tail.offset().unwrap_or(0);
-                            let codes = self.codes_before(path, before, input.layout);
+                            let bytes = before.min(KNOWN_CODES_BYTES).min(self.known_codes_budget);
+                            self.known_codes_budget -= bytes;
+                            let codes = self.codes_before(path, before - bytes..before, input.layout);
                             self.known_codes.extend(codes);
                             input.followed = Followed::File(tail);
                         }
@@ -253,13 +260,13 @@ impl Follower {
         }
     }
 
-    /// The codes of error bodies in the last [`KNOWN_CODES_BYTES`] before
-    /// byte `end` of `path`, whatever their time: what the file held before
-    /// following began. Unreadable bytes know no codes.
-    fn codes_before(&self, path: &std::path::Path, end: u64, layout: Option<Layout>) -> BTreeSet<String> {
+    /// The codes of error bodies in bytes `range` of `path` (those before
+    /// following began), whatever their time. Unreadable bytes know no
+    /// codes.
+    fn codes_before(&self, path: &std::path::Path, range: Range<u64>, layout: Option<Layout>) -> BTreeSet<String> {
         let mut codes = CodesSeen::default();
-        let start = end.saturating_sub(KNOWN_CODES_BYTES);
-        let Ok(data) = read_range(path, start, end) else { return codes.0 };
+        let start = range.start;
+        let Ok(data) = read_range(path, start, range.end) else { return codes.0 };
         // A start inside a line: from the next line on.
         let whole = if start == 0 { 0 } else { memchr::memchr(b'\n', &data).map_or(data.len(), |i| i + 1) };
         let layout = layout.unwrap_or(Layout::plain(FormatKind::Combined));
@@ -493,6 +500,11 @@ impl Follower {
 /// codes it already holds (its last 32 MiB), so that NEW and `new_code`
 /// mean new to the log, not to this run, without reading a huge file.
 pub const KNOWN_CODES_BYTES: u64 = 32 << 20;
+
+/// How much is read for known codes over all files followed at the start
+/// (256 MiB): a directory of many large logs starts in seconds, and its
+/// files past the budget know only the codes the others hold.
+pub const KNOWN_CODES_BUDGET: u64 = 256 << 20;
 
 /// The codes of the error bodies of the lines scanned.
 #[derive(Default)]

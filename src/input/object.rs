@@ -20,6 +20,7 @@ use object_store::path::Path as KeyPath;
 use object_store::{BackoffConfig, ObjectStoreExt, RetryConfig};
 
 use super::{aws_profile, producer};
+use crate::lex::time::{DAY_MS, format_rfc3339};
 
 /// Which service an object URL names.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -251,7 +252,6 @@ async fn list_keys(store: &AmazonS3, prefixes: &[String]) -> io::Result<Vec<(Str
 /// after `until` (or today), because file names carry the upload time.
 /// `None` lists the whole prefix.
 fn cts_days(url: &ObjectUrl) -> Option<Vec<String>> {
-    const DAY_MS: i64 = 86_400_000;
     /// More days than this list the prefix instead.
     const MAX_DAYS: i64 = 400;
     let (since, until) = url.window;
@@ -268,7 +268,7 @@ fn cts_days(url: &ObjectUrl) -> Option<Vec<String>> {
     }
     let days = (first..=last).filter_map(|day| {
         // `2026-11-29T00:00:00.000Z`
-        let date = crate::lex::time::format_rfc3339(day * DAY_MS);
+        let date = format_rfc3339(day * DAY_MS);
         let (month, day) = (date.get(5..7)?.parse::<u8>().ok()?, date.get(8..10)?.parse::<u8>().ok()?);
         Some(format!("{region}/{}/{month}/{day}", date.get(..4)?))
     });

@@ -12,6 +12,9 @@ use super::number as scalar;
 /// Milliseconds since the Unix epoch, UTC.
 pub type EpochMillis = i64;
 
+/// Milliseconds in a (UTC) day.
+pub const DAY_MS: i64 = 86_400_000;
+
 /// Converts timestamps, caching the last whole second it saw.
 ///
 /// One per worker thread; cheap to create.

@@ -18,7 +18,7 @@ use std::io;
 use super::series::ROUND_WIDTHS;
 use super::text::{duration_label, ms, ms_percentile, plural, thousands};
 use super::{CodeReport, LatencyReport, NameCount, Render, Report, Series, TopReport};
-use crate::lex::time::format_rfc3339;
+use crate::lex::time::{DAY_MS, format_rfc3339};
 
 /// Most bars drawn.
 pub const MAX_BARS: usize = 96;
@@ -282,7 +282,6 @@ const MAX_TICKS: i64 = 8;
 /// bar) that gives at most [`MAX_TICKS`] labels, so they fall on round
 /// times (`09:00`, `09:15`, …) whatever time the chart starts at.
 fn ticks(first_ms: i64, span_ms: i64, point_ms: i64) -> impl Iterator<Item = i64> {
-    const DAY_MS: i64 = 86_400_000;
     // Labels a minute apart at the least.
     let step = ROUND_WIDTHS
         .into_iter()
@@ -296,8 +295,8 @@ fn ticks(first_ms: i64, span_ms: i64, point_ms: i64) -> impl Iterator<Item = i64
 fn time_label(ms_since_epoch: i64, span_ms: i64) -> String {
     let text = format_rfc3339(ms_since_epoch);
     match span_ms {
-        s if s <= 86_400_000 => text[11..16].to_owned(),
-        s if s <= 31 * 86_400_000 => format!("{} {}", &text[5..10], &text[11..16]),
+        s if s <= DAY_MS => text[11..16].to_owned(),
+        s if s <= 31 * DAY_MS => format!("{} {}", &text[5..10], &text[11..16]),
         _ => text[..10].to_owned(),
     }
 }
@@ -371,7 +370,7 @@ fn top_row(page: &mut String, top: &TopReport) {
 
 /// Escapes text for HTML element content and attribute values, after the
 /// one escape of control characters.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     crate::escape::escape(text).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 

@@ -4,7 +4,6 @@
 use std::io;
 
 use super::{Render, Report};
-use crate::escape::escape;
 
 /// Writes the report as GitHub-flavoured Markdown.
 #[derive(Clone, Copy, Debug, Default)]
@@ -30,7 +29,7 @@ impl Render for MarkdownRenderer {
                 filter.since.as_deref().unwrap_or("-"),
                 filter.until.as_deref().unwrap_or("-"),
                 patterns(filter.statuses.iter().map(ToString::to_string).collect()),
-                cell(&patterns(filter.codes.iter().map(ToString::to_string).collect())),
+                markdown_cell(&patterns(filter.codes.iter().map(ToString::to_string).collect())),
             )?;
         }
         if let (Some(first), Some(last)) = (&s.first_time, &s.last_time) {
@@ -52,7 +51,7 @@ impl Render for MarkdownRenderer {
             writeln!(
                 wtr,
                 "| {} | {} | {:.1} % | {} | {} | {} | {} | {} | {} |",
-                cell(&code.code),
+                markdown_cell(&code.code),
                 code.count,
                 code.share * 100.0,
                 code.per_1k_requests.map_or("-".to_owned(), |r| format!("{r:.2}")),
@@ -60,15 +59,15 @@ impl Render for MarkdownRenderer {
                 latency(|l| l.p99),
                 code.documented_status.map_or("not in catalogue".to_owned(), |s| s.to_string()),
                 code.status_mismatches,
-                cell(code.display_message().unwrap_or("-")),
+                markdown_cell(code.display_message().unwrap_or("-")),
             )?;
         }
         Ok(())
     }
 }
 
-/// Escapes control characters, what would break a table cell, and markup
-/// (a log's `<script>` is shown, not rendered).
-fn cell(text: &str) -> String {
-    escape(text).replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('|', "\\|")
+/// `text` for a Markdown table cell: control characters and markup
+/// escaped as for HTML (a log's `<script>` is shown, not rendered), and `|`.
+pub fn markdown_cell(text: &str) -> String {
+    super::html::escape(text).replace('|', "\\|")
 }

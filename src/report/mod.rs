@@ -31,7 +31,7 @@ pub use catalog::{render_codes, render_explain};
 pub use csv::CsvRenderer;
 pub use html::HtmlRenderer;
 pub use json::{JsonRenderer, SCHEMA_VERSION, read_report};
-pub use markdown::MarkdownRenderer;
+pub use markdown::{MarkdownRenderer, markdown_cell};
 pub use onset::spike_onset;
 pub use prometheus::PrometheusRenderer;
 pub use series::{Folding, Series};

@@ -17,7 +17,7 @@ use crate::aggregate::{
 };
 use crate::error::Error;
 use crate::extract::{ErrorBody, Extractor};
-use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec, resolve_window};
+use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec, batch_window};
 use crate::format::{self, FieldOverrides, Foreign, Format, FormatKind, Layout};
 use crate::input::{self, Block, BlockContent, BlockReader, ProgressFn, ReaderOptions, Source};
 use crate::record::Record;
@@ -99,7 +99,7 @@ fn resolve_filter(sources: &[Source], options: &ScanOptions) -> Result<Filter, E
     } else {
         0
     };
-    let (since, until) = resolve_window(options.since, options.until, newest)?;
+    let (since, until) = batch_window(options.since, options.until, newest)?;
     Ok(Filter { since, until, statuses: options.statuses.clone(), codes: options.codes.clone() })
 }
 
