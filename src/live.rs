@@ -78,6 +78,9 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
         }
     }
     drop(screen);
+    // What a stream or a file's unfinished last line holds counts, as it
+    // would in a batch scan of the same bytes.
+    follower.finish(false);
     let code = crate::deliver(&follower.state(), delivery)?;
     Ok(if live.exit_on_alert && alerted { ExitCode::from(1) } else { code })
 }

@@ -1,34 +1,40 @@
 //! `--follow`: read inputs as they grow and keep live windows over them.
 //!
-//! A [`Follower`] holds every followed input — files by name
-//! ([`tail::Tail`]), directories (new files in them are followed from
-//! their start), stdin and FIFOs (until they end), compressed files (read
-//! once) — and folds what each [`Follower::poll`] reads into a since-start
-//! [`Aggregate`] and the [`windows::Windows`] ring, through the same
-//! [`LineScanner`] as a batch scan. Once the inputs stop changing, the
-//! since-start state equals a batch scan of the same bytes.
+//! Follow is a driver of the one pipeline: it only knows which bytes are
+//! new. [`files::Files`] follows files by name and in directories, known by
+//! identity, through rotation, compression, truncation and replacement;
+//! [`stream::Stream`] reads pipes until they end. Each read is a span of
+//! an input from a byte offset, through the same [`BlockReader`] (line cap,
+//! decompression) and [`InputLayouts`] (format detection, W3C columns,
+//! per-input summary) as a batch scan, into the same [`LineScanner`].
+//! A followed file's unfinished last line is held back and read whole
+//! later, so once the inputs stop changing the since-start state equals a
+//! batch scan of the same bytes by construction.
 //!
-//! Filesystem events (the `notify` crate) only wake [`Follower::wait`]; a
-//! stat of every file at each poll is the truth, so missed events, NFS or
-//! exhausted inotify watches cannot stall it.
+//! Filesystem events (the `notify` crate) only wake [`Follower::wait`];
+//! a check of every name at each poll is the truth, so missed events, NFS
+//! or exhausted inotify watches cannot stall it. Memory is bounded by the
+//! blocks in flight, whatever arrives.
 
 mod alerts;
+mod files;
 mod snapshot;
-mod tail;
+mod stream;
 mod windows;
 
 use std::collections::BTreeSet;
 use std::io::{self, Read};
 use std::ops::Range;
-use std::path::PathBuf;
-use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
-use std::time::{Duration, Instant, SystemTime};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::time::{Duration, SystemTime};
 
 pub use alerts::{AlertEvent, AlertRule, AlertState, Alerts};
+pub use files::Retired;
 pub use snapshot::{
     Attribution, ErrorRate, LiveCode, LiveInput, SNAPSHOT_VERSION, Shift, Snapshot, Totals, WindowCount, WindowLatency,
 };
-pub use tail::{Start, Tail, TailEvent};
 pub use windows::{BUCKET_MS, SPARKLINE_MINUTES, Windows};
 
 use crate::aggregate::{Aggregate, AlsoRequests, Collect, LinePosition, LineSink, PLAUSIBLE_TIMES};
@@ -36,10 +42,14 @@ use crate::error::Error;
 use crate::extract::{ErrorBody, Extractor};
 use crate::filter::{Filter, resolve_window};
 use crate::format::{self, FormatKind, Layout};
-use crate::input::{self, BlockContent, BlockReader, HEAD_BYTES, Source};
+use crate::input::fingerprint::Fingerprinter;
+use crate::input::identity::{FileId, HeadPrint};
+use crate::input::{self, Block, BlockContent, BlockReader, HEAD_BYTES, Handle, InputStats, Source, Span};
 use crate::record::{Malformed, Record};
-use crate::scan::{BufferLayout, LineScanner, ScanOptions};
+use crate::scan::{BufferLayout, InputLayouts, LineScanner, ScanOptions};
 use crate::state::{InputSummary, State};
+use files::{Files, Found};
+use stream::{Message, Stream};
 
 /// How to follow.
 #[derive(Clone)]
@@ -49,33 +59,53 @@ pub struct FollowOptions {
     pub scan: ScanOptions,
     /// Window lengths in milliseconds (`--windows 1m,5m,15m`).
     pub windows: Vec<i64>,
-    /// How long a last line without its newline waits for it.
+    /// How long an unfinished last line waits before its input shows as
+    /// waiting for it; it is never split, and is counted once its newline
+    /// comes, its file is let go, its stream ends or following stops.
     pub partial_timeout: Duration,
 }
 
-/// A followed input.
-enum Followed {
-    /// A file by name.
-    File(Tail),
-    /// A pipe, read on a thread of its own until it ends.
-    Stream { chunks: Receiver<io::Result<Vec<u8>>>, carry: Vec<u8>, since: Option<Instant> },
-    /// Read once: compressed, or a stream or file that ended.
-    Done,
+/// Where a followed file was when following began: what a resumed run
+/// knows of it (see [`Follower::resume`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Resume {
+    /// The file.
+    pub id: FileId,
+    /// Its head then.
+    pub head: HeadPrint,
+    /// Where the whole lines read end.
+    pub offset: u64,
+    /// Lines read of it.
+    pub lines: u64,
 }
 
 /// What is known of one input.
 struct Input {
     source: Source,
-    followed: Followed,
-    layout: Option<Layout>,
-    /// For W3C: the `#Fields:` directive in effect.
-    w3c_fields: Option<std::sync::Arc<[u8]>>,
-    /// Lines read so far: positions are kept as lines of the input, so
-    /// nothing grows with the number of reads.
+    /// Bytes counted (`end`), raw bytes, compression and fingerprint of all
+    /// reads of it.
+    read: InputStats,
+    raw_bytes: u64,
+    fingerprint: Fingerprinter,
     lines: u64,
-    bytes: u64,
-    state: &'static str,
+    state: String,
     error: Option<String>,
+    /// Read once, ended or let go: nothing more comes.
+    done: bool,
+}
+
+impl Input {
+    fn new(source: Source, state: &str) -> Input {
+        let (read, raw_bytes, fingerprint) = (InputStats::default(), 0, Fingerprinter::default());
+        Input { source, read, raw_bytes, fingerprint, lines: 0, state: state.to_owned(), error: None, done: false }
+    }
+
+    /// Takes note of a read of it.
+    fn add(&mut self, stats: &InputStats) {
+        self.read.end += stats.end - stats.start;
+        self.raw_bytes += stats.raw_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        self.read.compression = self.read.compression.or(stats.compression);
+    }
 }
 
 /// Everything followed, and what was counted.
@@ -84,8 +114,11 @@ pub struct Follower {
     extractor: Extractor,
     filter: Filter,
     inputs: Vec<Input>,
-    /// Directories whose new files are followed.
-    directories: Vec<(PathBuf, BTreeSet<PathBuf>)>,
+    layouts: InputLayouts,
+    files: Files,
+    streams: Vec<(usize, Stream)>,
+    /// Where files known to a resumed run start.
+    resume: Vec<Resume>,
     since_start: Aggregate,
     windows: Windows,
     /// Codes seen before following began: in what the files held then (up
@@ -94,6 +127,8 @@ pub struct Follower {
     /// Bytes still to be read for `known_codes`, of
     /// [`KNOWN_CODES_BUDGET`] for all files.
     known_codes_budget: u64,
+    /// Whether following has begun (files found from now on are new).
+    started: bool,
     /// Filesystem events and stream reads cut a wait short.
     wake: (SyncSender<()>, Receiver<()>),
     /// Sends a wake on filesystem events, when watches could be set.
@@ -110,319 +145,336 @@ impl Follower {
     /// When `--since` is given relative to the newest record of a pipe, or
     /// is not before `--until`.
     pub fn new(sources: Vec<Source>, options: FollowOptions) -> Result<Follower, Error> {
+        Follower::resume(sources, options, Vec::new(), Vec::new())
+    }
+
+    /// Starts following `sources` as [`Follower::new`] does, except that a
+    /// file in `resume` (the same file, by identity and head) is read on
+    /// from its offset, and every other file found is new to the run and
+    /// read from its start; compressed files whose decoded head is that of
+    /// a `retired` file are read after what was read of it.
+    ///
+    /// # Errors
+    ///
+    /// As [`Follower::new`].
+    pub fn resume(
+        sources: Vec<Source>,
+        options: FollowOptions,
+        resume: Vec<Resume>,
+        retired: Vec<Retired>,
+    ) -> Result<Follower, Error> {
         let scan = &options.scan;
         // While following, relative times count back from now, not from
         // the newest record.
         let (since, until) = resolve_window(scan.since, scan.until, now_ms())?;
         let filter = Filter { since, until, statuses: scan.statuses.clone(), codes: scan.codes.clone() };
-        let windows = Windows::new(options.windows.clone());
+        let (mut names, mut directories, mut others) = (Vec::new(), Vec::new(), Vec::new());
+        for source in sources {
+            match &source {
+                Source::File(path) if path.is_dir() => directories.push(path.clone()),
+                // Pipes are read until they end, compressed files once.
+                Source::File(path) if is_pipe(path) || is_compressed(path) => others.push(source),
+                Source::File(path) => names.push(path.clone()),
+                Source::Stdin | Source::Object(_) => others.push(source),
+            }
+        }
+        let mut files = Files::new(names, directories, scan.hidden);
+        let resumed = !resume.is_empty() || !retired.is_empty();
+        retired.into_iter().for_each(|r| files.remember(r));
+        let wake = mpsc::sync_channel(1);
+        let watcher = if files.is_empty() { None } else { watcher(&files.watched(), wake.0.clone()) };
         let mut follower = Follower {
             extractor: Extractor::default(),
             filter,
             inputs: Vec::new(),
-            directories: Vec::new(),
+            layouts: InputLayouts::new(0, scan.format.as_ref().map(|f| f.kind())),
+            files,
+            streams: Vec::new(),
+            resume,
             since_start: Aggregate::default(),
-            windows,
+            windows: Windows::new(options.windows.clone()),
             known_codes: BTreeSet::new(),
             known_codes_budget: KNOWN_CODES_BUDGET,
-            wake: mpsc::sync_channel(1),
-            watcher: None,
+            // A resumed run reads files it did not know from their start.
+            started: resumed,
+            wake,
+            watcher,
             options,
         };
-        let mut watched: Vec<PathBuf> = Vec::new();
-        for source in sources {
-            match &source {
-                Source::File(path) if path.is_dir() => {
-                    let (files, _) = input::expand(vec![source.clone()], follower.options.scan.hidden);
-                    let known: BTreeSet<PathBuf> = files
-                        .iter()
-                        .filter_map(|f| match f {
-                            Source::File(p) => Some(p.clone()),
-                            Source::Stdin | Source::Object(_) => None,
-                        })
-                        .collect();
-                    for file in files {
-                        follower.add(file, false);
-                    }
-                    watched.push(path.clone());
-                    follower.directories.push((path.clone(), known));
-                }
-                Source::File(path) => {
-                    watched.push(path.parent().map(PathBuf::from).unwrap_or_default());
-                    follower.add(source.clone(), false);
-                }
-                Source::Stdin => follower.add(source.clone(), false),
-                Source::Object(_) => {
-                    let (objects, errors) = input::expand(vec![source.clone()], follower.options.scan.hidden);
-                    if let Some(error) = errors.into_iter().next() {
-                        return Err(error);
-                    }
-                    objects.into_iter().for_each(|object| follower.add(object, false));
-                }
-            }
+        for source in others {
+            follower.add_other(source)?;
         }
-        follower.watcher = watcher(&watched, follower.wake.0.clone());
-        follower.read_start();
+        follower.poll();
+        follower.known_codes.extend(follower.since_start.codes.keys().cloned());
+        follower.started = true;
         Ok(follower)
     }
 
-    /// The initial read: each file from where it is followed to its
-    /// current end (the `--since` catch-up); the codes seen so far are the
-    /// known ones. Streams are not read here: all they send comes after
-    /// following began.
-    fn read_start(&mut self) {
-        for index in 0..self.inputs.len() {
-            if matches!(self.inputs[index].followed, Followed::File(_)) {
-                self.read_new(index);
-            }
-        }
-        self.known_codes.extend(self.since_start.codes.keys().cloned());
-    }
-
-    /// Adds an input; `from_start` for files that appeared after following
-    /// began.
-    fn add(&mut self, source: Source, from_start: bool) {
-        let fixed = self.options.scan.format.as_ref().map(|f| f.kind());
-        let mut input = Input {
-            source,
-            followed: Followed::Done,
-            layout: fixed.map(Layout::plain),
-            w3c_fields: None,
-            lines: 0,
-            bytes: 0,
-            state: "following",
-            error: None,
-        };
-        match &input.source {
-            // Objects do not grow.
-            Source::Object(_) => input.state = "read once",
-            Source::Stdin => {
-                input.followed = stream(|| Ok(Box::new(io::stdin()) as Box<dyn Read>), self.wake.0.clone())
-            }
-            Source::File(path) => {
-                let is_fifo = std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir());
-                let compressed = !is_fifo && input::compression_of(path).ok().flatten().is_some();
-                if is_fifo {
-                    // Opening a FIFO waits for its writer: on the stream's
-                    // own thread.
-                    let path = path.clone();
-                    let open = move || std::fs::File::open(path).map(|f| Box::new(f) as Box<dyn Read>);
-                    input.followed = stream(open, self.wake.0.clone());
-                } else if compressed {
-                    input.state = "read once";
-                } else {
-                    let head = read_head(path);
-                    if !head.is_empty() {
-                        input.layout = Some(self.layout_of(&head));
-                    }
-                    let kind = input.layout.map(|l| l.kind);
-                    let start = if from_start { Start::Offset(0) } else { self.start_of(path, &head, kind) };
-                    match Tail::new(path, start) {
-                        Ok(tail) => {
-                            let before = tail.offset().unwrap_or(0);
-                            let bytes = before.min(KNOWN_CODES_BYTES).min(self.known_codes_budget);
-                            self.known_codes_budget -= bytes;
-                            let codes = self.codes_before(path, before - bytes..before, input.layout);
-                            self.known_codes.extend(codes);
-                            input.followed = Followed::File(tail);
-                        }
-                        Err(e) => input.error = Some(Error::open(&input.source, e).to_string()),
-                    }
+    /// Adds a stream, or the objects of an object source (read once).
+    fn add_other(&mut self, source: Source) -> Result<(), Error> {
+        match source {
+            Source::Object(_) => {
+                let (objects, errors) = input::expand(vec![source], self.options.scan.hidden);
+                if let Some(error) = errors.into_iter().next() {
+                    return Err(error);
+                }
+                for object in objects {
+                    let input = self.add_input(object.clone(), "read once");
+                    self.read_span(input, Span::whole(object));
+                    self.inputs[input].done = true;
                 }
             }
-        }
-        let index = self.inputs.len();
-        let read_once = input.state == "read once";
-        self.inputs.push(input);
-        if read_once {
-            self.read_once(index);
-        }
-    }
-
-    /// Where to start reading a file that exists as following begins: its
-    /// end, or with `--since`, the first line at or after that time, found
-    /// by bisecting the file by the times of its lines.
-    /// The layout of an input starting with `head`; a given format still
-    /// has its lines unwrapped.
-    fn layout_of(&self, head: &[u8]) -> Layout {
-        let detected = format::detect_layout(head);
-        let kind = self.options.scan.format.as_ref().map_or(detected.kind, |f| f.kind());
-        Layout { wrapper: detected.wrapper, kind }
-    }
-
-    fn start_of(&self, path: &std::path::Path, head: &[u8], format: Option<FormatKind>) -> Start {
-        let Some(since) = self.filter.since else { return Start::End };
-        let format = format.unwrap_or(FormatKind::Combined);
-        match bisect::first_at_or_after(path, since, &self.options.scan, format) {
-            Ok(offset) => Start::Offset(offset),
-            Err(_) if head.is_empty() => Start::End,
-            Err(_) => Start::Offset(0),
-        }
-    }
-
-    /// The codes of error bodies in bytes `range` of `path` (those before
-    /// following began), whatever their time. Unreadable bytes know no
-    /// codes.
-    fn codes_before(&self, path: &std::path::Path, range: Range<u64>, layout: Option<Layout>) -> BTreeSet<String> {
-        let mut codes = CodesSeen::default();
-        let start = range.start;
-        let Ok(data) = read_range(path, start, range.end) else { return codes.0 };
-        // A start inside a line: from the next line on.
-        let whole = if start == 0 { 0 } else { memchr::memchr(b'\n', &data).map_or(data.len(), |i| i + 1) };
-        let layout = layout.unwrap_or(Layout::plain(FormatKind::Combined));
-        let any_time = Filter::default();
-        let mut scanner = LineScanner::new(&self.extractor, &self.options.scan, &any_time, Collect::default());
-        let first = LinePosition { file: 0, block: 0, line: 0 };
-        scanner.scan(&data[whole..], first, &BufferLayout::of(layout), &mut codes);
-        codes.0
-    }
-
-    /// Reads a compressed file to its end, once.
-    fn read_once(&mut self, index: usize) {
-        let source = self.inputs[index].source.clone();
-        let reader = BlockReader::new(vec![source], self.options.scan.reader);
-        let mut errors = Vec::new();
-        let mut reader = reader;
-        let blocks: Vec<_> = reader.by_ref().collect();
-        errors.extend(reader.take_errors());
-        for block in blocks {
-            if let Some(head) = &block.head {
-                self.inputs[index].layout = Some(self.layout_of(head));
+            Source::File(ref path) if !is_pipe(path) && is_compressed(path) => {
+                let input = self.add_input(source.clone(), "read once");
+                self.read_span(input, Span::whole(source));
+                self.inputs[input].done = true;
             }
-            match &block.content {
-                BlockContent::Lines(buf) => self.scan(index, buf.as_slice()),
-                BlockContent::LongLine { sample, .. } => {
-                    let position = LinePosition { file: index as u32, block: 0, line: self.inputs[index].lines };
-                    let mut scanner =
-                        LineScanner::new(&self.extractor, &self.options.scan, &self.filter, Collect::default());
-                    scanner.long_line(sample, position, &mut self.since_start);
-                    self.since_start.lines += 1;
-                    self.inputs[index].lines += 1;
-                }
+            source => {
+                let input = self.add_input(source.clone(), "following");
+                let stream = Stream::spawn(source, self.options.scan.reader, self.wake.0.clone());
+                self.streams.push((input, stream));
             }
         }
-        if let Some((_, error)) = errors.into_iter().next() {
-            self.inputs[index].error = Some(error.to_string());
-        }
+        Ok(())
+    }
+
+    fn add_input(&mut self, source: Source, state: &str) -> usize {
+        self.inputs.push(Input::new(source, state));
+        self.layouts.push()
     }
 
     /// Reads everything new from every input and counts it. Returns the
     /// bytes read.
     pub fn poll(&mut self) -> u64 {
-        self.discover();
-        (0..self.inputs.len()).map(|index| self.read_new(index)).sum()
+        let before = self.bytes();
+        for found in self.files.check() {
+            self.on_found(found);
+        }
+        let changed: Vec<usize> = self.files.tracked.iter().filter(|t| t.changed()).map(|t| t.input).collect();
+        for input in changed {
+            self.read_file(input, false);
+        }
+        self.read_streams();
+        self.bytes() - before
     }
 
-    /// Reads and counts what is new in input `index`. Returns the bytes
-    /// read.
-    fn read_new(&mut self, index: usize) -> u64 {
-        let mut out = Vec::new();
-        let timeout = self.options.partial_timeout;
-        let input = &mut self.inputs[index];
-        match &mut input.followed {
-            Followed::File(tail) => match tail.poll(&mut out, timeout) {
-                Ok(events) => {
-                    if events.contains(&TailEvent::Deleted) {
-                        input.state = "deleted";
-                    } else if !events.is_empty() {
-                        input.state = "following";
+    fn bytes(&self) -> u64 {
+        self.inputs.iter().map(|i| i.read.end).sum()
+    }
+
+    /// Acts on what a check of the files found.
+    fn on_found(&mut self, found: Found) {
+        match found {
+            Found::New { path, file, meta, head, by_name } => {
+                let input = self.add_input(Source::File(path.clone()), "following");
+                let id = FileId::of(&meta);
+                let resumed = self.resume.iter().find(|r| r.id == id && r.head.matches(&head)).copied();
+                let offset = match resumed {
+                    Some(resume) if resume.offset <= meta.len() => {
+                        self.inputs[input].lines = resume.lines;
+                        resume.offset
                     }
+                    Some(_) => 0,
+                    None if self.started => 0,
+                    None => self.start_of(&path, &head, meta.len()),
+                };
+                if offset > 0 && !head.is_empty() {
+                    self.layouts.learn(input, &head[..head.len().min(HEAD_BYTES)]);
                 }
-                Err(e) => input.error = Some(Error::read(&input.source, input.bytes, e).to_string()),
-            },
-            Followed::Stream { chunks, carry, since } => {
-                let mut ended = false;
-                loop {
-                    match chunks.try_recv() {
-                        Ok(Ok(chunk)) => carry.extend_from_slice(&chunk),
-                        Ok(Err(e)) => {
-                            input.error = Some(Error::read(&input.source, input.bytes, e).to_string());
-                            ended = true;
-                            break;
-                        }
-                        Err(TryRecvError::Empty) => break,
-                        Err(TryRecvError::Disconnected) => {
-                            ended = true;
-                            break;
-                        }
-                    }
+                if !self.started {
+                    self.learn_known_codes(&path, offset, input);
                 }
-                if let Some(last) = memchr::memrchr(b'\n', carry) {
-                    out.extend(carry.drain(..=last));
-                }
-                let waited = since.get_or_insert_with(Instant::now).elapsed() >= timeout;
-                if carry.is_empty() {
-                    *since = None;
-                } else if ended || waited {
-                    out.append(carry);
-                    out.push(b'\n');
-                    *since = None;
-                }
-                if ended {
-                    input.followed = Followed::Done;
-                    input.state = "ended";
+                self.files.track(input, path, file, &meta, offset, by_name);
+            }
+            Found::Compressed { path, start } => {
+                let input = self.add_input(Source::File(path.clone()), "read once");
+                let span = Span { start, ..Span::whole(Source::File(path)) };
+                self.read_span(input, span);
+                self.inputs[input].done = true;
+            }
+            Found::Copy { path, input } => self.inputs[input].state = format!("compressed as {}", path.display()),
+            Found::Renamed { input, to } => self.inputs[input].state = format!("renamed to {}", to.display()),
+            Found::Restarted { input, truncated } => {
+                self.inputs[input].state = if truncated { "truncated" } else { "rewritten" }.to_owned();
+            }
+            Found::Missing { input } => self.inputs[input].state = "deleted".to_owned(),
+            Found::Gone { input } => {
+                self.read_file(input, true);
+                self.files.retire(input);
+                self.inputs[input].done = true;
+                if self.inputs[input].state == "following" {
+                    self.inputs[input].state = "rotated".to_owned();
                 }
             }
-            Followed::Done => {}
-        }
-        if !out.is_empty() {
-            if self.inputs[index].layout.is_none() {
-                self.inputs[index].layout = Some(self.layout_of(&out[..out.len().min(HEAD_BYTES)]));
-            }
-            self.scan(index, &out);
-        }
-        out.len() as u64
-    }
-
-    /// Follows files that appeared in followed directories, from their start.
-    fn discover(&mut self) {
-        let hidden = self.options.scan.hidden;
-        let mut found = Vec::new();
-        for (dir, known) in &mut self.directories {
-            let (files, _) = input::expand(vec![Source::File(dir.clone())], hidden);
-            for file in files {
-                if let Source::File(path) = &file
-                    && known.insert(path.clone())
-                {
-                    found.push(file);
-                }
-            }
-        }
-        for file in found {
-            self.add(file, true);
         }
     }
 
-    /// Counts whole lines read from input `index`.
-    fn scan(&mut self, index: usize, data: &[u8]) {
-        let input = &mut self.inputs[index];
-        input.bytes += data.len() as u64;
-        let layout = input.layout.unwrap_or(Layout::plain(FormatKind::Combined));
-        let buffer = BufferLayout { layout, w3c_fields: input.w3c_fields.clone() };
-        if layout.kind == FormatKind::W3c
-            && let Some(fields) = format::last_fields(data)
-        {
-            input.w3c_fields = Some(fields.into());
+    /// Reads what is new of the followed file of `input`; with `last`, its
+    /// unfinished last line too (the file is let go, or following stops).
+    fn read_file(&mut self, input: usize, last: bool) {
+        let Some(tracked) = self.files.of_input(input) else { return };
+        let (offset, size) = (tracked.offset, tracked.size);
+        let span = Span {
+            source: Source::File(tracked.name.clone()),
+            start: offset,
+            hold_partial: !last,
+            handle: Some(Handle::File(Arc::clone(&tracked.file))),
+        };
+        let end = self.read_span(input, span);
+        let size = size.max(end);
+        if let Some(tracked) = self.files.of_input(input) {
+            tracked.read_to(end, size);
         }
-        let first = LinePosition { file: index as u32, block: 0, line: input.lines };
+    }
+
+    /// Reads `span` of `input` through the block reader and counts its
+    /// lines; returns where the lines read end.
+    fn read_span(&mut self, input: usize, span: Span) -> u64 {
+        let mut reader = BlockReader::spans(vec![span], self.options.scan.reader);
+        for block in reader.by_ref() {
+            self.scan_block(input, &block);
+        }
+        if let Some((_, error)) = reader.take_errors().into_iter().next() {
+            self.inputs[input].error = Some(error.to_string());
+        }
+        let stats = &reader.stats()[0];
+        self.inputs[input].add(stats);
+        stats.end
+    }
+
+    /// Counts what the streams sent.
+    fn read_streams(&mut self) {
+        let mut messages = Vec::new();
+        for (input, stream) in &self.streams {
+            while let Some(message) = stream.try_next() {
+                messages.push((*input, message));
+            }
+        }
+        for (input, message) in messages {
+            self.on_message(input, message);
+        }
+        let inputs = &self.inputs;
+        self.streams.retain(|(input, _)| !inputs[*input].done);
+    }
+
+    fn on_message(&mut self, input: usize, message: Message) {
+        match message {
+            Message::Block(block) => {
+                let start = self.inputs[input].read.end;
+                self.scan_block(input, &block);
+                let read = &mut self.inputs[input].read;
+                read.end = start + block_bytes(&block).max(read.end - start);
+            }
+            Message::End(stats, error) => {
+                let entry = &mut self.inputs[input];
+                entry.read.end = stats.end;
+                entry.raw_bytes = stats.raw_bytes.load(std::sync::atomic::Ordering::Relaxed);
+                entry.read.compression = stats.compression;
+                entry.error = error.map(|e| e.to_string());
+                entry.done = true;
+                entry.state = "ended".to_owned();
+            }
+        }
+    }
+
+    /// Counts the lines of `block` of `input`.
+    fn scan_block(&mut self, input: usize, block: &Block) {
+        let Some(buffer) = self.layouts.prepare(input, block) else { return };
+        let first = LinePosition { file: input as u32, block: 0, line: self.inputs[input].lines };
+        let lines = match &block.content {
+            BlockContent::Lines(buf) => {
+                self.inputs[input].fingerprint.update(buf.as_slice());
+                self.scan_lines(buf.as_slice(), first, &buffer)
+            }
+            BlockContent::LongLine { sample, .. } => {
+                let mut scanner =
+                    LineScanner::new(&self.extractor, &self.options.scan, &self.filter, Collect::default());
+                scanner.long_line(sample, first, &mut self.since_start);
+                1
+            }
+        };
+        self.since_start.lines += lines;
+        self.inputs[input].lines += lines;
+    }
+
+    /// Counts whole lines, since the start and in the window of each
+    /// request's time.
+    fn scan_lines(&mut self, data: &[u8], first: LinePosition, buffer: &BufferLayout) -> u64 {
         let collect =
             Collect { bucket_ms: None, breakdowns: self.options.scan.collect.breakdowns, ..Collect::default() };
         let mut scanner = LineScanner::new(&self.extractor, &self.options.scan, &self.filter, collect);
-        // Each request also goes to the window bucket of its time.
         let (windows, arrival_ms) = (&mut self.windows, now_ms());
         let also = |record: &Record<'_>, body: Option<ErrorBody<'_>>, position| {
             let time = record.time.filter(|t| PLAUSIBLE_TIMES.contains(t)).unwrap_or(arrival_ms);
             windows.add_request(time, record, body, position);
         };
-        let lines = scanner.scan(data, first, &buffer, &mut AlsoRequests { aggregate: &mut self.since_start, also });
-        self.since_start.lines += lines;
-        self.inputs[index].lines += lines;
+        scanner.scan(data, first, buffer, &mut AlsoRequests { aggregate: &mut self.since_start, also })
+    }
+
+    /// Where to start reading a file that exists as following begins: its
+    /// end, or with `--since`, the first line at or after that time, found
+    /// by bisecting the file by the times of its lines.
+    fn start_of(&self, path: &Path, head: &[u8], size: u64) -> u64 {
+        let Some(since) = self.filter.since else { return size };
+        let kind = self.options.scan.format.as_ref().map_or_else(|| format::detect_layout(head).kind, |f| f.kind());
+        match bisect::first_at_or_after(path, since, &self.options.scan, kind) {
+            Ok(offset) => offset,
+            Err(_) if head.is_empty() => size,
+            Err(_) => 0,
+        }
+    }
+
+    /// Learns the codes of the last [`KNOWN_CODES_BYTES`] before `offset`
+    /// in the file at `path` (what it held before following began).
+    fn learn_known_codes(&mut self, path: &Path, offset: u64, input: usize) {
+        let bytes = offset.min(KNOWN_CODES_BYTES).min(self.known_codes_budget);
+        self.known_codes_budget -= bytes;
+        let layout = self.layouts.layout(input);
+        let codes = self.codes_before(path, offset - bytes..offset, layout);
+        self.known_codes.extend(codes);
+    }
+
+    /// Stops following: the streams are read to where they stand and, unless
+    /// `keep_unfinished` (a checkpoint will resume them), the unfinished
+    /// last line of each file is counted as a batch scan counts it.
+    pub fn finish(&mut self, keep_unfinished: bool) {
+        for (_, stream) in &self.streams {
+            stream.stop();
+        }
+        let streams = std::mem::take(&mut self.streams);
+        for (input, stream) in streams {
+            while let Some(message) = stream.next_within(Duration::from_secs(5)) {
+                let ended = matches!(message, Message::End(..));
+                self.on_message(input, message);
+                if ended {
+                    break;
+                }
+            }
+        }
+        if !keep_unfinished {
+            let inputs: Vec<usize> = self.files.tracked.iter().map(|t| t.input).collect();
+            for input in inputs {
+                self.read_file(input, true);
+            }
+        }
+    }
+
+    /// Where each followed file stands, for a checkpoint.
+    pub fn positions(&self) -> Vec<(PathBuf, Resume)> {
+        self.files
+            .tracked
+            .iter()
+            .map(|t| {
+                let (id, head) = t.identity();
+                (t.name.clone(), Resume { id, head, offset: t.offset, lines: self.inputs[t.input].lines })
+            })
+            .collect()
     }
 
     /// Whether every input has ended (pipes closed, compressed files read);
     /// files followed by name never end.
     pub fn all_ended(&self) -> bool {
-        self.directories.is_empty() && self.inputs.iter().all(|i| matches!(i.followed, Followed::Done))
+        self.files.is_empty() && self.inputs.iter().all(|i| i.done)
     }
 
     /// Waits for a filesystem event, data on a stream, or `timeout`,
@@ -437,10 +489,10 @@ impl Follower {
         self.wake.1.try_recv().is_ok()
     }
 
-    /// Whether filesystem events wake the follower (else files are only
-    /// checked every poll interval).
+    /// Whether filesystem events wake the follower, or there is nothing to
+    /// watch (else files are only checked every poll interval).
     pub fn has_events(&self) -> bool {
-        self.watcher.is_some()
+        self.watcher.is_some() || self.files.is_empty()
     }
 
     /// The since-start figures as a state, as a batch scan of the same
@@ -451,19 +503,11 @@ impl Follower {
             .inputs
             .iter()
             .enumerate()
-            .map(|(file, input)| InputSummary {
-                path: input.source.to_string(),
-                format: input.layout.map(|l| l.kind).filter(|_| input.bytes > 0),
-                wrapper: input.layout.and_then(|l| l.wrapper).filter(|_| input.bytes > 0),
-                compression: None,
-                bytes: input.bytes,
-                raw_bytes: input.bytes,
-                lines: input.lines,
-                malformed: aggregate.malformed_by_file.get(&(file as u32)).copied().unwrap_or(0),
-                fingerprint: None,
-                looks_like: None,
-                skipped: false,
-                error: input.error.clone(),
+            .map(|(file, input)| {
+                let malformed = aggregate.malformed_by_file.get(&(file as u32)).copied().unwrap_or(0);
+                let summary = self.layouts.summary(file, &input.source, &input.read, input.lines, malformed);
+                let fingerprint = summary.fingerprint.as_ref().map(|_| input.fingerprint.finish());
+                InputSummary { raw_bytes: input.raw_bytes, fingerprint, error: input.error.clone(), ..summary }
             })
             .collect();
         aggregate.malformed_by_file.clear();
@@ -479,9 +523,15 @@ impl Follower {
         let inputs = self
             .inputs
             .iter()
-            .map(|i| LiveInput { path: i.source.to_string(), state: i.state.to_owned(), bytes: i.bytes })
+            .map(|i| LiveInput { path: i.source.to_string(), state: self.state_of(i), bytes: i.read.end })
             .collect();
         Snapshot::build(&self.since_start, &self.windows, &self.new_codes(), inputs)
+    }
+
+    /// What an input is doing, for the live view.
+    fn state_of(&self, input: &Input) -> String {
+        let waiting = self.files.waiting().any(|p| Source::File(p.clone()) == input.source);
+        if waiting { "waiting: still being compressed".to_owned() } else { input.state.clone() }
     }
 
     /// The windows, for alerts.
@@ -494,6 +544,41 @@ impl Follower {
     pub fn new_codes(&self) -> BTreeSet<String> {
         self.since_start.codes.keys().filter(|code| !self.known_codes.contains(*code)).cloned().collect()
     }
+
+    /// The codes of error bodies in bytes `range` of `path` (those before
+    /// following began), whatever their time. Unreadable bytes know no
+    /// codes.
+    fn codes_before(&self, path: &Path, range: Range<u64>, layout: Option<Layout>) -> BTreeSet<String> {
+        let mut codes = CodesSeen::default();
+        let start = range.start;
+        let Ok(data) = read_range(path, start, range.end) else { return codes.0 };
+        // A start inside a line: from the next line on.
+        let whole = if start == 0 { 0 } else { memchr::memchr(b'\n', &data).map_or(data.len(), |i| i + 1) };
+        let layout = layout.unwrap_or(Layout::plain(FormatKind::Combined));
+        let any_time = Filter::default();
+        let mut scanner = LineScanner::new(&self.extractor, &self.options.scan, &any_time, Collect::default());
+        let first = LinePosition { file: 0, block: 0, line: 0 };
+        scanner.scan(&data[whole..], first, &BufferLayout::of(layout), &mut codes);
+        codes.0
+    }
+}
+
+/// The bytes of lines a block holds.
+fn block_bytes(block: &Block) -> u64 {
+    match &block.content {
+        BlockContent::Lines(buf) => buf.as_slice().len() as u64,
+        BlockContent::LongLine { .. } => 0,
+    }
+}
+
+/// Whether the file at `path` is compressed.
+fn is_compressed(path: &Path) -> bool {
+    matches!(input::compression_of(path), Ok(Some(_)))
+}
+
+/// Whether `path` is a pipe (a FIFO or a device), read as a stream.
+fn is_pipe(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
 
 /// How much of a file's content before following began is read for the
@@ -545,70 +630,36 @@ fn read_range(path: &std::path::Path, start: u64, end: u64) -> io::Result<Vec<u8
 }
 
 /// Watches `paths` (directories of followed files, followed directories)
-/// and wakes the follower on any event; `None` when no watch could be set
-/// (the caller says so once, and files are checked every poll interval).
+/// and wakes the follower when something in them is created, written,
+/// renamed or removed; `None` when no watch could be set (the caller says
+/// so once, and files are checked every poll interval). Reads and opens
+/// (`IN_OPEN`, `IN_ACCESS`, `IN_CLOSE_NOWRITE`) do not wake it: listing a
+/// watched directory raises one, and would wake the follower that listed
+/// it, for ever.
 fn watcher(paths: &[PathBuf], wake: SyncSender<()>) -> Option<notify::RecommendedWatcher> {
     use notify::Watcher;
-    let mut watcher = notify::recommended_watcher(move |_: notify::Result<notify::Event>| {
-        let _ = wake.try_send(());
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if event.is_ok_and(|event| wakes(&event.kind)) {
+            let _ = wake.try_send(());
+        }
     })
     .ok()?;
     let mut watching = false;
     for path in paths {
-        let path = if path.as_os_str().is_empty() { std::path::Path::new(".") } else { path };
         watching |= watcher.watch(path, notify::RecursiveMode::NonRecursive).is_ok();
     }
     watching.then_some(watcher)
 }
 
-/// Opens a pipe with `open` and reads it on a thread of its own, sending
-/// what it reads and a `wake` after each read; an error opening or reading
-/// it ends the stream.
-fn stream(open: impl FnOnce() -> io::Result<Box<dyn Read>> + Send + 'static, wake: SyncSender<()>) -> Followed {
-    let (tx, chunks) = mpsc::sync_channel(8);
-    let spawned = std::thread::Builder::new().name("cts-logscan-follow".into()).spawn(move || {
-        let mut rdr = match open() {
-            Ok(rdr) => rdr,
-            Err(e) => {
-                let _ = tx.send(Err(e));
-                return;
-            }
-        };
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            match rdr.read(&mut buf) {
-                Ok(0) => {
-                    drop(tx);
-                    let _ = wake.try_send(());
-                    return;
-                }
-                Ok(n) => {
-                    if tx.send(Ok(buf[..n].to_vec())).is_err() {
-                        return;
-                    }
-                    let _ = wake.try_send(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => {
-                    let _ = tx.send(Err(e));
-                    return;
-                }
-            }
-        }
-    });
-    match spawned {
-        Ok(_) => Followed::Stream { chunks, carry: Vec::new(), since: None },
-        Err(_) => Followed::Done,
+/// Whether a filesystem event may mean new bytes or files.
+fn wakes(kind: &notify::EventKind) -> bool {
+    use notify::EventKind;
+    use notify::event::{AccessKind, AccessMode};
+    match kind {
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        _ => true,
     }
-}
-
-/// The first [`HEAD_BYTES`] of a file, for format detection.
-fn read_head(path: &std::path::Path) -> Vec<u8> {
-    let mut head = Vec::new();
-    if let Ok(file) = std::fs::File::open(path) {
-        let _ = file.take(HEAD_BYTES as u64).read_to_end(&mut head);
-    }
-    head
 }
 
 /// Now, in epoch milliseconds.

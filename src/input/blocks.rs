@@ -10,7 +10,7 @@ use memchr::{memchr, memrchr};
 use super::decode::{self, Compression, SizeWatch};
 use super::fingerprint::Fingerprinter;
 use super::long_line::KeyWindows;
-use super::{Source, object};
+use super::{Handle, Source, Span, object};
 use crate::error::Error;
 
 /// Block reader settings.
@@ -104,6 +104,13 @@ pub struct InputStats {
     pub compression: Option<Compression>,
     /// The input's first and last bytes (decompressed).
     pub fingerprint: Fingerprinter,
+    /// Where reading started: the span's `start` (decoded bytes).
+    pub start: u64,
+    /// Where the lines handed out end (decoded bytes from the input's
+    /// start): after the last whole line, or at the end of an input whose
+    /// unterminated last line was handed out too. A later read of a span
+    /// that holds its unfinished line back starts here.
+    pub end: u64,
 }
 
 /// Reads sources one after another as blocks of whole lines.
@@ -112,6 +119,9 @@ pub struct InputStats {
 /// [`BlockReader::take_errors`] and skipped; the others are still read.
 pub struct BlockReader {
     sources: Vec<Source>,
+    /// Per source: where to start, whether to hold back an unfinished last
+    /// line, and an already open file to read instead of the name.
+    plans: Vec<Plan>,
     options: ReaderOptions,
     next_source: usize,
     current: Option<OpenInput>,
@@ -145,6 +155,13 @@ pub struct Progress<'a> {
     pub name: &'a Source,
 }
 
+/// How a source is read, besides its name.
+struct Plan {
+    start: u64,
+    hold_partial: bool,
+    handle: Option<Handle>,
+}
+
 struct OpenInput {
     file: u32,
     rdr: Box<dyn Read + Send>,
@@ -156,16 +173,33 @@ struct OpenInput {
     /// Byte offset of the start of `carry` in the input.
     offset: u64,
     eof: bool,
+    /// A stream being followed: lines are handed out as soon as a read
+    /// brings them, not once a block is full.
+    eager: bool,
 }
 
 impl BlockReader {
-    /// A reader over `sources`, in order.
+    /// A reader over the whole of each of `sources`, in order.
     pub fn new(sources: Vec<Source>, options: ReaderOptions) -> Self {
+        BlockReader::spans(sources.into_iter().map(Span::whole).collect(), options)
+    }
+
+    /// A reader over `spans`, in order: each from its start, its
+    /// unfinished last line handed out or held back as it asks.
+    pub fn spans(spans: Vec<Span>, options: ReaderOptions) -> Self {
         let options =
             ReaderOptions { block_size: options.block_size.max(1), max_line_len: options.max_line_len.max(1) };
-        let stats = vec![InputStats::default(); sources.len()];
+        let stats = spans
+            .iter()
+            .map(|span| InputStats { start: span.start, end: span.start, ..InputStats::default() })
+            .collect();
+        let (sources, plans) = spans
+            .into_iter()
+            .map(|span| (span.source, Plan { start: span.start, hold_partial: span.hold_partial, handle: span.handle }))
+            .unzip();
         BlockReader {
             sources,
+            plans,
             options,
             next_source: 0,
             current: None,
@@ -219,21 +253,38 @@ impl BlockReader {
             }
             let fetched = self.fetch_ahead(file as usize);
             let source = &self.sources[file as usize];
-            match fetched.and_then(|fetched| decode::open(source, fetched)) {
+            let plan = &mut self.plans[file as usize];
+            let start = plan.start;
+            let eager = matches!(plan.handle, Some(Handle::Stream(_)));
+            let opened = match plan.handle.take() {
+                Some(Handle::File(file)) => file.try_clone().and_then(|file| decode::open_at(source, file, start)),
+                Some(Handle::Stream(stream)) => decode::open(source, Some(stream)).map(|opened| opened.skip(start)),
+                None if start > 0 => match source {
+                    Source::File(path) => {
+                        std::fs::File::open(path).and_then(|handle| decode::open_at(source, handle, start))
+                    }
+                    _ => fetched.and_then(|fetched| decode::open(source, fetched)).map(|o| o.skip(start)),
+                },
+                None => fetched.and_then(|fetched| decode::open(source, fetched)),
+            };
+            match opened {
                 Ok(opened) => {
                     let stats = &mut self.stats[file as usize];
                     stats.compression = opened.compression;
                     stats.raw_bytes = opened.raw_bytes;
-                    let (head, rdr) = read_head(opened.rdr);
+                    // Only an input read from its start has a head to
+                    // detect its format by.
+                    let (head, rdr) = if start == 0 { read_head(opened.rdr, eager) } else { (Vec::new(), opened.rdr) };
                     self.carry.clear();
                     self.current = Some(OpenInput {
                         file,
                         rdr,
-                        head: Some(head),
+                        head: (start == 0).then_some(head),
                         size_watch: opened.size_watch,
                         next_index: 0,
-                        offset: 0,
+                        offset: start,
                         eof: false,
+                        eager,
                     });
                     return Some(());
                 }
@@ -290,6 +341,9 @@ impl BlockReader {
                     stats.bytes += n as u64;
                     stats.fingerprint.update(&buf[len..len + n]);
                     len += n;
+                    if input.eager {
+                        break;
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
@@ -304,12 +358,15 @@ impl BlockReader {
 
     /// Reads and drops bytes up to and including the next newline, keeping
     /// what follows it in `carry`; `buf[..len]` holds the line's first
-    /// bytes. Returns the bytes skipped after those, and the line's
+    /// bytes.
+    /// Returns the bytes skipped after those, whether the line ended (in a
+    /// newline, not at the end of the input), and the line's
     /// [`KeyWindows`] sample.
-    fn skip_line(&mut self, mut buf: Vec<u8>, len: usize) -> (u64, Vec<u8>) {
+    fn skip_line(&mut self, mut buf: Vec<u8>, len: usize) -> (u64, bool, Vec<u8>) {
         let mut windows = KeyWindows::default();
         windows.feed(&buf[..len]);
         let mut skipped = 0u64;
+        let mut ended = false;
         loop {
             let len = self.fill(&mut buf, 0);
             if len == 0 {
@@ -319,6 +376,7 @@ impl BlockReader {
                 windows.feed(&buf[..i]);
                 skipped += i as u64 + 1;
                 self.carry.extend_from_slice(&buf[i + 1..len]);
+                ended = true;
                 break;
             }
             windows.feed(&buf[..len]);
@@ -327,7 +385,7 @@ impl BlockReader {
         if let Ok(mut pool) = self.pool.lock() {
             pool.push(buf);
         }
-        (skipped, windows.finish())
+        (skipped, ended, windows.finish())
     }
 
     fn emit(&mut self, content: BlockContent) -> Block {
@@ -352,7 +410,8 @@ impl BlockReader {
 /// Reads the head of an input (see [`Block::head`]) and returns it with a
 /// reader that replays it before the rest. A read error ends the head; the
 /// reader then reports it where the head ends.
-fn read_head(mut rdr: Box<dyn Read + Send>) -> (Vec<u8>, Box<dyn Read + Send>) {
+/// An `eager` head ends with the first read that brings a whole line.
+fn read_head(mut rdr: Box<dyn Read + Send>, eager: bool) -> (Vec<u8>, Box<dyn Read + Send>) {
     let mut head = vec![0u8; HEAD_BYTES];
     let (mut len, mut lines, mut eof) = (0, 0, false);
     let mut failure = None;
@@ -365,6 +424,9 @@ fn read_head(mut rdr: Box<dyn Read + Send>) -> (Vec<u8>, Box<dyn Read + Send>) {
             Ok(n) => {
                 lines += memchr::memchr_iter(b'\n', &head[len..len + n]).count();
                 len += n;
+                if eager && lines > 0 {
+                    break;
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
@@ -426,11 +488,14 @@ impl Iterator for BlockReader {
                 len = self.fill(&mut buf, len);
                 let eof = self.current.as_ref().is_none_or(|i| i.eof);
                 if eof {
-                    if len == 0 {
+                    // An unfinished last line that may still be written
+                    // waits for a later read.
+                    let end = if self.holds_partial() { memrchr(b'\n', &buf[..len]).map_or(0, |i| i + 1) } else { len };
+                    if end == 0 {
                         self.current = None;
                         break;
                     }
-                    let block = self.lines_block(buf, len);
+                    let block = self.lines_block(buf, end);
                     self.current = None;
                     return Some(block);
                 }
@@ -441,9 +506,19 @@ impl Iterator for BlockReader {
                 if len >= self.options.max_line_len {
                     let input = self.current.as_mut().expect("open input");
                     let offset = input.offset;
-                    let (skipped, sample) = self.skip_line(buf, len);
-                    self.current.as_mut().expect("open input").offset = offset + len as u64 + skipped;
+                    let (skipped, ended, sample) = self.skip_line(buf, len);
+                    if !ended && self.holds_partial() {
+                        self.current = None;
+                        break;
+                    }
+                    let input = self.current.as_mut().expect("open input");
+                    input.offset = offset + len as u64 + skipped;
+                    self.stats[input.file as usize].end = input.offset;
                     return Some(self.emit(BlockContent::LongLine { offset, sample }));
+                }
+                if len < buf.len() {
+                    // An eager read handed out what a stream had.
+                    continue;
                 }
                 let grown = (buf.len() * 2).min(self.options.max_line_len.max(buf.len() + 1));
                 buf.resize(grown, 0);
@@ -453,11 +528,17 @@ impl Iterator for BlockReader {
 }
 
 impl BlockReader {
+    /// Whether the open input holds back an unfinished last line.
+    fn holds_partial(&self) -> bool {
+        self.current.as_ref().is_some_and(|input| self.plans[input.file as usize].hold_partial)
+    }
+
     /// Emits `buf[..end]` as a block of lines; what follows `end` is
     /// already in `carry`.
     fn lines_block(&mut self, buf: Vec<u8>, end: usize) -> Block {
         if let Some(input) = self.current.as_mut() {
             input.offset += end as u64;
+            self.stats[input.file as usize].end = input.offset;
         }
         let buffer = Buffer { bytes: buf, len: end, pool: Arc::clone(&self.pool) };
         self.emit(BlockContent::Lines(buffer))

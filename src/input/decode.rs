@@ -74,18 +74,72 @@ impl SizeWatch {
 ///
 /// When the file cannot be opened or read.
 pub fn compression_of(path: &std::path::Path) -> io::Result<Option<Compression>> {
-    let head = read_head(&mut File::open(path)?)?;
-    Ok(if head.starts_with(&[0x1f, 0x8b]) {
+    Ok(sniff(&read_head(&mut File::open(path)?)?))
+}
+
+/// The compression whose magic bytes `head` starts with.
+fn sniff(head: &[u8]) -> Option<Compression> {
+    if head.starts_with(&[0x1f, 0x8b]) {
         Some(Compression::Gzip)
     } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
         Some(Compression::Zstd)
     } else {
         None
-    })
+    }
+}
+
+/// Opens the already open `file` (the input `source`) from decoded byte
+/// `start`: a plain file is read from there, a compressed one is decoded
+/// from its start and its first `start` decoded bytes dropped.
+///
+/// # Errors
+///
+/// When the file cannot be read or positioned.
+pub fn open_at(source: &Source, mut file: File, start: u64) -> io::Result<Opened> {
+    use std::io::{Seek, SeekFrom};
+    file.seek(SeekFrom::Start(0))?;
+    let mut magic = Vec::with_capacity(4);
+    (&mut file).take(4).read_to_end(&mut magic)?;
+    file.seek(SeekFrom::Start(0))?;
+    if start == 0 || sniff(&magic).is_some() {
+        return Ok(open(source, Some(Box::new(file)))?.skip(start));
+    }
+    let meta = file.metadata()?;
+    let size_watch = file.try_clone().ok().map(|watched| SizeWatch { file: watched, size_at_open: meta.len() });
+    file.seek(SeekFrom::Start(start))?;
+    let raw_bytes = Arc::new(AtomicU64::new(0));
+    let rdr = Box::new(Counting { prefix: Vec::new(), rdr: Box::new(file), count: Arc::clone(&raw_bytes) });
+    Ok(Opened { rdr, compression: None, raw_bytes, size_watch })
+}
+
+impl Opened {
+    /// The same input without its first `bytes` decoded bytes (read by an
+    /// earlier run).
+    pub fn skip(mut self, bytes: u64) -> Opened {
+        if bytes > 0 {
+            let mut rdr = self.rdr;
+            let skipped = io::copy(&mut (&mut rdr).take(bytes), &mut io::sink());
+            self.rdr = match skipped {
+                Ok(_) => rdr,
+                Err(e) => Box::new(FailFirst(Some(e))),
+            };
+        }
+        self
+    }
+}
+
+/// A reader whose first read fails with the error it holds.
+struct FailFirst(Option<io::Error>);
+
+impl Read for FailFirst {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        self.0.take().map_or(Ok(0), Err)
+    }
 }
 
 /// Opens `source`, detecting compression from its first bytes. `fetched`
-/// is an object's byte stream when its fetch was started ahead.
+/// is its byte stream when that is already open: an object whose fetch
+/// was started ahead, or a file opened earlier.
 ///
 /// # Errors
 ///
@@ -94,9 +148,10 @@ pub fn compression_of(path: &std::path::Path) -> io::Result<Option<Compression>>
 pub fn open(source: &Source, fetched: Option<Box<dyn Read + Send>>) -> io::Result<Opened> {
     let raw_bytes = Arc::new(AtomicU64::new(0));
     let mut size_watch = None;
-    let rdr: Box<dyn Read + Send> = match source {
-        Source::Stdin => Box::new(io::stdin()),
-        Source::File(path) => {
+    let rdr: Box<dyn Read + Send> = match (source, fetched) {
+        (_, Some(fetched)) => fetched,
+        (Source::Stdin, None) => Box::new(io::stdin()),
+        (Source::File(path), None) => {
             let file = File::open(path)?;
             let meta = file.metadata()?;
             if meta.is_dir() {
@@ -107,20 +162,11 @@ pub fn open(source: &Source, fetched: Option<Box<dyn Read + Send>>) -> io::Resul
             }
             Box::new(file)
         }
-        Source::Object(url) => match fetched {
-            Some(fetched) => fetched,
-            None => super::object::open(url)?,
-        },
+        (Source::Object(url), None) => super::object::open(url)?,
     };
     let mut counting = Counting { prefix: Vec::new(), rdr, count: Arc::clone(&raw_bytes) };
     let head = read_head(&mut counting)?;
-    let compression = if head.starts_with(&[0x1f, 0x8b]) {
-        Some(Compression::Gzip)
-    } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
-        Some(Compression::Zstd)
-    } else {
-        None
-    };
+    let compression = sniff(&head);
     counting.prefix = head;
     let rdr: Box<dyn Read + Send> = match compression {
         None => Box::new(counting),

@@ -16,6 +16,7 @@ mod blocks;
 mod decode;
 mod document;
 pub mod fingerprint;
+pub mod identity;
 mod long_line;
 mod object;
 mod producer;
@@ -32,6 +33,46 @@ pub use long_line::long_line_sample;
 pub use object::{ObjectUrl, Scheme};
 
 pub use walk::expand;
+
+/// The decoded bytes of `file`, the input `source`, whatever its
+/// compression; a damaged stream ends in an error.
+///
+/// # Errors
+///
+/// When its first bytes cannot be read.
+pub fn decode_file(source: &Source, file: std::fs::File) -> std::io::Result<Box<dyn std::io::Read + Send>> {
+    Ok(decode::open(source, Some(Box::new(file)))?.rdr)
+}
+
+/// What of one source to read.
+pub struct Span {
+    /// The input.
+    pub source: Source,
+    /// Decoded bytes from its start already read (by an earlier poll or
+    /// run): reading starts after them.
+    pub start: u64,
+    /// An unterminated last line may still be written: hold it back, to
+    /// be read whole by a later read from
+    /// [`InputStats::end`](blocks::InputStats::end).
+    pub hold_partial: bool,
+    /// The input, already open: read it instead of opening the name.
+    pub handle: Option<Handle>,
+}
+
+/// An input already open.
+pub enum Handle {
+    /// A file (a followed file that may have been renamed or deleted).
+    File(std::sync::Arc<std::fs::File>),
+    /// A stream's raw bytes (a pipe read until it is told to stop).
+    Stream(Box<dyn std::io::Read + Send>),
+}
+
+impl Span {
+    /// All of `source`, its last line as it is.
+    pub fn whole(source: Source) -> Span {
+        Span { source, start: 0, hold_partial: false, handle: None }
+    }
+}
 
 /// Where lines come from.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -6,7 +6,6 @@
 //! thread, and at most one block per worker is in flight.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -18,13 +17,15 @@ use crate::aggregate::{
 use crate::error::Error;
 use crate::extract::{ErrorBody, Extractor};
 use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec, batch_window};
-use crate::format::{self, FieldOverrides, Foreign, Format, FormatKind, Layout};
-use crate::input::{self, Block, BlockContent, BlockReader, ProgressFn, ReaderOptions, Source};
+use crate::format::{FieldOverrides, Format};
+use crate::input::{self, Block, BlockContent, BlockReader, ProgressFn, ReaderOptions, Source, Span};
 use crate::record::Record;
 use crate::state::{InputSummary, State};
 
+mod inputs;
 mod lines;
 
+pub use inputs::InputLayouts;
 pub use lines::{BufferLayout, LineScanner};
 
 /// How to scan.
@@ -124,17 +125,26 @@ fn scan_expanded(
     filter: Filter,
     collect: Collect,
 ) -> Result<State, Error> {
+    scan_spans(sources.into_iter().map(Span::whole).collect(), options, filter, collect)
+}
+
+/// One pass over `spans`: the bytes of each input that this run reads
+/// (all of it for a batch scan, what is new for a resumed one), with
+/// `filter` resolved.
+///
+/// # Errors
+///
+/// When the worker threads cannot be started.
+pub fn scan_spans(spans: Vec<Span>, options: &ScanOptions, filter: Filter, collect: Collect) -> Result<State, Error> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(options.threads)
         .thread_name(|i| format!("cts-logscan-{i}"))
         .build()
         .map_err(|e| Error::ThreadPool { threads: options.threads, message: e.to_string() })?;
     let extractor = Extractor::default();
-    let fixed = options.format.as_ref().map(Format::kind);
-    let mut layouts: Vec<Option<Layout>> = vec![fixed.map(Layout::plain); sources.len()];
-    let mut w3c_fields: Vec<Option<Arc<[u8]>>> = vec![None; sources.len()];
-    let mut looks_like: Vec<Option<Foreign>> = vec![None; sources.len()];
-    let mut reader = BlockReader::new(sources.clone(), options.reader);
+    let sources: Vec<Source> = spans.iter().map(|span| span.source.clone()).collect();
+    let mut layouts = InputLayouts::new(sources.len(), options.format.as_ref().map(Format::kind));
+    let mut reader = BlockReader::spans(spans, options.reader);
     if let Some(progress) = &options.progress {
         reader.on_progress(Arc::clone(progress));
     }
@@ -148,32 +158,7 @@ fn scan_expanded(
         reader
             .by_ref()
             .filter_map(|block| {
-                let file = block.file as usize;
-                if let Some(head) = &block.head {
-                    looks_like[file] = format::recognise(head);
-                    let detected = format::detect_layout(head);
-                    // A given format still has its lines unwrapped.
-                    let kind = fixed.unwrap_or(detected.kind);
-                    layouts[file] = Some(Layout { wrapper: detected.wrapper, kind });
-                }
-                // An nginx error log among access logs holds no requests:
-                // skipped, unless its format was given.
-                let skipped = fixed.is_none() && looks_like[file].is_some_and(Foreign::is_skipped);
-                let layout = layouts[file].unwrap_or(Layout::plain(FormatKind::Combined));
-                let mut buffer = BufferLayout::of(layout);
-                if layout.kind == FormatKind::W3c
-                    && let BlockContent::Lines(buf) = &block.content
-                {
-                    // The columns in effect where the block starts, and
-                    // those it leaves for the next one.
-                    buffer.w3c_fields = w3c_fields[file].clone();
-                    if let Some(fields) = format::last_fields(buf.as_slice()) {
-                        w3c_fields[file] = Some(fields.into());
-                    }
-                }
-                if skipped {
-                    return None;
-                }
+                let buffer = layouts.prepare(block.file as usize, &block)?;
                 sequence += 1;
                 Some((sequence - 1, block, buffer))
             })
@@ -200,24 +185,14 @@ fn scan_expanded(
     }
     let inputs: Vec<InputSummary> = sources
         .iter()
-        .zip(layouts)
         .zip(reader.stats())
         .zip(errors)
-        .zip(looks_like)
         .enumerate()
-        .map(|(file, ((((source, layout), stats), error), looks_like))| InputSummary {
-            path: source.to_string(),
-            format: layout.map(|l| l.kind).filter(|_| stats.bytes > 0),
-            wrapper: layout.and_then(|l| l.wrapper).filter(|_| stats.bytes > 0),
-            compression: stats.compression,
-            bytes: stats.bytes,
-            raw_bytes: stats.raw_bytes.load(Ordering::Relaxed),
-            lines: aggregate.lines_of_file(file as u32),
-            malformed: aggregate.malformed_by_file.get(&(file as u32)).copied().unwrap_or(0),
-            fingerprint: (stats.bytes > 0).then(|| stats.fingerprint.finish()),
-            looks_like,
-            skipped: fixed.is_none() && looks_like.is_some_and(Foreign::is_skipped),
-            error: error.map(|e| e.to_string()),
+        .map(|(file, ((source, stats), error))| {
+            let index = file as u32;
+            let malformed = aggregate.malformed_by_file.get(&index).copied().unwrap_or(0);
+            let summary = layouts.summary(file, source, stats, aggregate.lines_of_file(index), malformed);
+            InputSummary { error: error.map(|e| e.to_string()), ..summary }
         })
         .collect();
     aggregate.malformed_by_file.clear();
