@@ -14,6 +14,7 @@ use cts_logscan::follow::{AlertEvent, AlertState, Alerts, Follower};
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 
 use crate::config::{Live, ScanConfig};
+use crate::messages::say;
 use crate::tui::{Action, View};
 
 /// Follows the inputs of `config` until stopped.
@@ -26,7 +27,7 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     let delivery = config.delivery();
     let mut follower = Follower::new(config.sources(), config.follow_options())?;
     if !follower.has_events() && !delivery.quiet() {
-        crate::say(format_args!(
+        say(format_args!(
             "no filesystem events (inotify watches may be exhausted): checking every {} ms",
             live.poll_interval.as_millis()
         ));
@@ -48,7 +49,7 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
                 let text = announce(&event, &live, &mut children);
                 match &mut screen {
                     Some(screen) => screen.view.alert(text),
-                    None => crate::say(&text),
+                    None => say(&text),
                 }
                 alerted |= event.state == AlertState::Firing;
             }
@@ -81,7 +82,7 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     // What a stream or a file's unfinished last line holds counts, as it
     // would in a batch scan of the same bytes.
     follower.finish(false);
-    let code = crate::deliver(&follower.state(), delivery)?;
+    let code = delivery.deliver(&follower.state())?;
     Ok(if live.exit_on_alert && alerted { ExitCode::from(1) } else { code })
 }
 
@@ -157,7 +158,7 @@ fn announce(event: &AlertEvent, live: &Live, children: &mut Vec<Child>) -> Strin
         .spawn();
     match spawned {
         Ok(child) => children.push(child),
-        Err(e) => crate::say(format_args!("--alert-exec could not run {command:?}: {e}")),
+        Err(e) => say(format_args!("--alert-exec could not run {command:?}: {e}")),
     }
     text
 }

@@ -1,10 +1,17 @@
 //! The `cts-logscan` binary: parse arguments, call the library, map errors to
 //! exit codes (0 success, 1 a `--fail-on` rule breached, 2 usage error or
 //! unreadable input).
+//!
+//! Below it: `config` (the command line validated, with factories), `live`
+//! (`--follow`), `output` (how a finished state is written and judged, and
+//! the exit code that follows) and `messages` (everything said on stderr).
+//! Calls go down only.
 
 mod cli;
 mod config;
 mod live;
+mod messages;
+mod output;
 mod tui;
 
 use std::io::{self, IsTerminal, Write};
@@ -15,7 +22,7 @@ use std::sync::Arc;
 use anyhow::bail;
 use clap::{CommandFactory, Parser};
 use cts_logscan::input::Progress;
-use cts_logscan::report::{self, Report, ReportOptions};
+use cts_logscan::report;
 use cts_logscan::scan::scan;
 use cts_logscan::state::{self, State};
 use cts_logscan::{catalog, diff, escape, rules};
@@ -23,6 +30,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cli::{CatalogOutput, Cli, Command, DiffOutput};
 use config::{Delivery, ScanConfig};
+use messages::say;
 
 fn main() -> ExitCode {
     match run() {
@@ -126,27 +134,7 @@ fn diff(
             writeln!(wtr)
         }
     })?;
-    Ok(judge(rules, &new, false))
-}
-
-/// Judges `report` by `rules` and says so on stderr: warnings about rules
-/// that name a code never seen (unless `quiet`), then breaches and rules
-/// that could not be judged (always). The exit code: 2 when a rule could not be
-/// judged, else 1 when one was breached, else 0.
-fn judge(rules: &[rules::Rule], report: &Report, quiet: bool) -> ExitCode {
-    if !quiet {
-        rules::warnings(rules, report).iter().for_each(say);
-    }
-    let judgement = rules::judge(rules, report);
-    judgement.breaches.iter().for_each(say);
-    judgement.unjudged.iter().for_each(say);
-    if !judgement.unjudged.is_empty() {
-        ExitCode::from(2)
-    } else if !judgement.breaches.is_empty() {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    }
+    Ok(output::judge(rules, &new, false))
 }
 
 fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
@@ -172,7 +160,7 @@ fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     if !delivery.quiet() {
         state.inputs.iter().filter_map(|input| input.format_hint()).for_each(say);
     }
-    deliver(&state, delivery)
+    delivery.deliver(&state)
 }
 
 /// Reads states, merges them and delivers the result like a scan's.
@@ -183,46 +171,7 @@ fn merge(paths: &[PathBuf], allow_overlap: bool, delivery: &Delivery) -> anyhow:
     // The inputs that failed in the scans fail the merge too (exit 2):
     // say which, as the scan did.
     state.errors().for_each(say);
-    deliver(&state, delivery)
-}
-
-/// Writes `state` (or its report) as asked, checks the `--fail-on` rules,
-/// and picks the exit code: 2 when an input failed, else 1 when a rule was
-/// breached.
-pub(crate) fn deliver(state: &State, delivery: &Delivery) -> anyhow::Result<ExitCode> {
-    if !delivery.quiet() {
-        delivery.warnings().iter().for_each(say);
-    }
-    if delivery.renderer().is_some() && state.nothing_read() {
-        // No report of zeros that a nightly job could take for a quiet
-        // night. A state is still written, so that the merge of a fan-out
-        // lists the inputs that failed.
-        return Ok(ExitCode::from(2));
-    }
-    if !delivery.quiet() {
-        state.warnings().iter().for_each(say);
-    }
-    let options = delivery.report_options(state);
-    let report = Report::build(state, &options);
-    delivery.write(|wtr| match delivery.renderer() {
-        Some(renderer) => renderer.render(&report, wtr),
-        None => state.write(wtr),
-    })?;
-    // Rules see every code, also those --code hides from the report, and
-    // their breaches are printed even with -q.
-    let judged = if delivery.rules().is_empty() || options.codes.is_empty() {
-        judge(delivery.rules(), &report, delivery.quiet())
-    } else {
-        let all_codes = Report::build(state, &ReportOptions { codes: Vec::new(), ..options });
-        judge(delivery.rules(), &all_codes, delivery.quiet())
-    };
-    Ok(if state.errors().next().is_some() { ExitCode::from(2) } else { judged })
-}
-
-/// Prints a message on stderr as `cts-logscan: MESSAGE`, with any control
-/// character in it (from a file name or a log) escaped.
-pub(crate) fn say(message: impl std::fmt::Display) {
-    eprintln!("cts-logscan: {}", escape::escape(&message.to_string()));
+    delivery.deliver(&state)
 }
 
 /// A progress display on stderr, drawn once reading starts.

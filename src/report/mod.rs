@@ -20,6 +20,8 @@ mod onset;
 mod prometheus;
 mod series;
 mod table;
+#[cfg(test)]
+mod tests;
 pub(crate) mod text;
 
 use std::collections::BTreeMap;
@@ -392,10 +394,9 @@ impl Report {
                 .then_with(|| a.code.cmp(&b.code))
         });
         let unknown_code_bodies = code_reports.iter().filter(|c| !c.in_catalog).map(|c| c.count).sum();
-        code_reports.retain(|c| options.shows_code(&c.code));
         let bytes: u64 = state.inputs.iter().map(|i| i.bytes).sum();
         let filter = &state.filter;
-        Report {
+        let mut report = Report {
             schema_version: SCHEMA_VERSION,
             tool: state.tool.clone(),
             summary: Summary {
@@ -445,9 +446,62 @@ impl Report {
             },
             codes: code_reports,
             inputs: state.inputs.clone(),
+        };
+        report.set_aside_codes(options);
+        report
+    }
+
+    /// Takes the codes that `options` does not show (its `--code`
+    /// patterns) out of [`Report::codes`] and returns them;
+    /// [`Report::put_back_codes`] puts them back where they were.
+    ///
+    /// [`Report::build`] does this to every report, so one report built
+    /// with every code serves both as the view `options` asks for and, with
+    /// its codes put back, as what `--fail-on` rules judge (they see every
+    /// code). The totals do not change: they cover every code either way.
+    ///
+    /// # Complexity
+    ///
+    /// Linear in the number of codes; nothing is set aside, and nothing
+    /// allocated, without patterns.
+    pub fn set_aside_codes(&mut self, options: &ReportOptions) -> HiddenCodes {
+        if options.codes.is_empty() {
+            return HiddenCodes::default();
         }
+        let mut hidden = Vec::new();
+        let mut shown = Vec::with_capacity(self.codes.len());
+        for (index, code) in std::mem::take(&mut self.codes).into_iter().enumerate() {
+            if options.shows_code(&code.code) {
+                shown.push(code);
+            } else {
+                hidden.push((index, code));
+            }
+        }
+        self.codes = shown;
+        HiddenCodes(hidden)
+    }
+
+    /// Puts codes set aside by [`Report::set_aside_codes`] back into
+    /// [`Report::codes`], each at the place it had.
+    pub fn put_back_codes(&mut self, hidden: HiddenCodes) {
+        if hidden.0.is_empty() {
+            return;
+        }
+        let mut shown = std::mem::take(&mut self.codes).into_iter();
+        let mut codes = Vec::with_capacity(shown.len() + hidden.0.len());
+        for (index, code) in hidden.0 {
+            codes.extend(shown.by_ref().take(index.saturating_sub(codes.len())));
+            codes.push(code);
+        }
+        codes.extend(shown);
+        self.codes = codes;
     }
 }
+
+/// The codes of a report that its view does not show, with the place each
+/// had: see [`Report::set_aside_codes`].
+#[derive(Clone, Debug, Default)]
+pub struct HiddenCodes(Vec<(usize, CodeReport)>);
 
 impl Timing {
     fn of(wall_seconds: f64, bytes: u64) -> Timing {
