@@ -29,7 +29,7 @@ pub use snapshot::{
     Attribution, ErrorRate, LiveCode, LiveInput, SNAPSHOT_VERSION, Shift, Snapshot, Totals, WindowCount, WindowLatency,
 };
 pub use tail::{Start, Tail, TailEvent};
-pub use windows::{BUCKET_MS, SPARKLINE_MINUTES, Windows};
+pub use windows::{BUCKET_MS, SLACK_MS, SPARKLINE_MINUTES, Windows};
 
 use crate::aggregate::{Aggregate, AlsoRequests, Collect, LinePosition, LineSink, PLAUSIBLE_TIMES};
 use crate::error::Error;
@@ -310,7 +310,10 @@ impl Follower {
     /// bytes read.
     pub fn poll(&mut self) -> u64 {
         self.discover();
-        (0..self.inputs.len()).map(|index| self.read_new(index)).sum()
+        let read = (0..self.inputs.len()).map(|index| self.read_new(index)).sum();
+        // Windows end on the wall clock: they slide also when nothing came.
+        self.windows.advance(now_ms());
+        read
     }
 
     /// Reads and counts what is new in input `index`. Returns the bytes
@@ -412,7 +415,7 @@ impl Follower {
         let (windows, arrival_ms) = (&mut self.windows, now_ms());
         let also = |record: &Record<'_>, body: Option<ErrorBody<'_>>, position| {
             let time = record.time.filter(|t| PLAUSIBLE_TIMES.contains(t)).unwrap_or(arrival_ms);
-            windows.add_request(time, record, body, position);
+            windows.add_request(time, record, body, position, arrival_ms);
         };
         let lines = scanner.scan(data, first, &buffer, &mut AlsoRequests { aggregate: &mut self.since_start, also });
         self.since_start.lines += lines;
