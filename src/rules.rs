@@ -1,4 +1,6 @@
-//! `--fail-on` thresholds: rules evaluated against a finished report.
+//! `--fail-on` and `--alert` thresholds: rules evaluated against the
+//! [`Figures`] of a finished report (`--fail-on`) or of the merged
+//! aggregate of a live window (`--alert`), by the same code.
 //!
 //! A rule is `[CODE:]METRIC OP VALUE`, or `CODE OP VALUE` for a code's
 //! count:
@@ -36,11 +38,105 @@
 
 use std::fmt;
 
-use crate::aggregate::bucket_bounds;
+use crate::aggregate::{Aggregate, bucket_bounds};
 use crate::catalog;
 use crate::error::Error;
 use crate::report::text::ms_percentile_plain;
-use crate::report::{CodeReport, LatencyReport, Report};
+use crate::report::{LatencyReport, Report, ratio};
+
+/// What a rule can name, read from a [`Report`] (`--fail-on`) or straight
+/// from an [`Aggregate`] (a live window for `--alert`, without building a
+/// report). Both give the same figures for the same aggregate, so a rule
+/// judges them alike.
+pub trait Figures {
+    /// Lines read.
+    fn lines(&self) -> u64;
+    /// Requests.
+    fn requests(&self) -> u64;
+    /// Requests with an error body.
+    fn error_bodies(&self) -> u64;
+    /// Malformed lines.
+    fn malformed(&self) -> u64;
+    /// Error bodies whose code is not in the CTS catalogue (codes beyond
+    /// the distinct-code limit included).
+    fn unknown_code_bodies(&self) -> u64;
+    /// Requests with `code`; `None` when the code is not listed at all.
+    fn code_count(&self, code: &str) -> Option<u64>;
+    /// Latency percentiles of all requests (`code` `None`) or of those
+    /// with `code`; `None` when none of them has a latency.
+    fn latency(&self, code: Option<&str>) -> Option<LatencyReport>;
+}
+
+impl Figures for Report {
+    fn lines(&self) -> u64 {
+        self.summary.lines
+    }
+
+    fn requests(&self) -> u64 {
+        self.summary.requests
+    }
+
+    fn error_bodies(&self) -> u64 {
+        self.summary.error_bodies
+    }
+
+    fn malformed(&self) -> u64 {
+        self.summary.malformed
+    }
+
+    fn unknown_code_bodies(&self) -> u64 {
+        self.summary.unknown_code_bodies
+    }
+
+    fn code_count(&self, code: &str) -> Option<u64> {
+        self.codes.iter().find(|c| c.code == code).map(|c| c.count)
+    }
+
+    fn latency(&self, code: Option<&str>) -> Option<LatencyReport> {
+        match code {
+            None => self.summary.latency_ms.all.clone(),
+            Some(code) => self.codes.iter().find(|c| c.code == code)?.latency_ms.clone(),
+        }
+    }
+}
+
+/// The figures [`Report::build`] derives, taken from the aggregate
+/// directly.
+impl Figures for Aggregate {
+    fn lines(&self) -> u64 {
+        self.lines
+    }
+
+    fn requests(&self) -> u64 {
+        self.requests
+    }
+
+    fn error_bodies(&self) -> u64 {
+        self.error_bodies
+    }
+
+    fn malformed(&self) -> u64 {
+        self.malformed_total()
+    }
+
+    fn unknown_code_bodies(&self) -> u64 {
+        let unknown: u64 =
+            self.codes.iter().filter(|(code, _)| catalog::lookup(code).is_none()).map(|(_, s)| s.count).sum();
+        // The report lists them as `*other*`, which is not in the catalogue.
+        unknown + self.other_codes.as_ref().map_or(0, |s| s.count)
+    }
+
+    fn code_count(&self, code: &str) -> Option<u64> {
+        self.codes.get(code).map(|s| s.count)
+    }
+
+    fn latency(&self, code: Option<&str>) -> Option<LatencyReport> {
+        match code {
+            None => LatencyReport::from_latency(&self.latency_all()),
+            Some(code) => LatencyReport::from_latency(&self.codes.get(code)?.latency),
+        }
+    }
+}
 
 /// One parsed `--fail-on` rule.
 #[derive(Clone, Debug, PartialEq)]
@@ -195,30 +291,24 @@ impl Rule {
         Ok(Rule { text: text.to_owned(), code, metric, op, threshold })
     }
 
-    /// What this rule looks at in `report`; `None` when the report does not
-    /// have it.
-    fn observe(&self, report: &Report) -> Option<Observed> {
-        let summary = &report.summary;
-        let share = |part: u64, whole: u64| (whole > 0).then(|| Observed::exact(part as f64 / whole as f64));
+    /// What this rule looks at in `figures`; `None` when they do not have
+    /// it.
+    fn observe<F: Figures + ?Sized>(&self, figures: &F) -> Option<Observed> {
+        let share = |part: u64, whole: u64| ratio(part, whole).map(Observed::exact);
         let count = |n: u64| Some(Observed::exact(n as f64));
-        match (self.metric, self.code_report(report)) {
-            (Metric::UnknownCodes, _) => count(summary.unknown_code_bodies),
-            (Metric::Requests, _) => count(summary.requests),
-            (Metric::ErrorBodies, _) => count(summary.error_bodies),
-            (Metric::MalformedRate, _) => share(summary.malformed, summary.lines),
-            (Metric::Rate, None) if self.code.is_none() => share(summary.error_bodies, summary.requests),
-            (Metric::Latency(q), None) if self.code.is_none() => summary.latency_ms.all.as_ref().map(|l| pick(l, q)),
-            (Metric::Count, found) => count(found.map_or(0, |c| c.count)),
-            (Metric::Rate, found) => share(found.map_or(0, |c| c.count), summary.requests),
-            (Metric::Latency(q), found) => found?.latency_ms.as_ref().map(|l| pick(l, q)),
+        let code = self.code.as_deref();
+        match self.metric {
+            Metric::UnknownCodes => count(figures.unknown_code_bodies()),
+            Metric::Requests => count(figures.requests()),
+            Metric::ErrorBodies => count(figures.error_bodies()),
+            Metric::MalformedRate => share(figures.malformed(), figures.lines()),
+            Metric::Rate => match code {
+                None => share(figures.error_bodies(), figures.requests()),
+                Some(code) => share(figures.code_count(code).unwrap_or(0), figures.requests()),
+            },
+            Metric::Count => count(code.and_then(|code| figures.code_count(code)).unwrap_or(0)),
+            Metric::Latency(q) => figures.latency(code).map(|l| pick(&l, q)),
         }
-    }
-
-    /// The report of this rule's code, if the rule has one and the report
-    /// lists it.
-    fn code_report<'r>(&self, report: &'r Report) -> Option<&'r CodeReport> {
-        let code = self.code.as_deref()?;
-        report.codes.iter().find(|c| c.code == code)
     }
 
     /// The code this rule is about, if any.
@@ -226,10 +316,10 @@ impl Rule {
         self.code.as_deref()
     }
 
-    /// What this rule observes in `report`, with its unit; `-` when the
-    /// report does not have it.
-    pub fn observed_text(&self, report: &Report) -> String {
-        self.observe(report).map_or("-".to_owned(), |observed| self.show(observed.shown))
+    /// What this rule observes in `figures`, with its unit; `-` when they
+    /// do not have it.
+    pub fn observed_text<F: Figures + ?Sized>(&self, figures: &F) -> String {
+        self.observe(figures).map_or("-".to_owned(), |observed| self.show(observed.shown))
     }
 
     /// `observed` as the report knows it: counts as integers, rates as
@@ -245,10 +335,11 @@ impl Rule {
         }
     }
 
-    /// What this rule says about `report`.
-    pub fn verdict(&self, report: &Report) -> Verdict {
-        let Some(observed) = self.observe(report) else {
-            return match self.missing_data(report) {
+    /// What this rule says about `figures`: a [`Report`] or the aggregate
+    /// of a window.
+    pub fn verdict<F: Figures + ?Sized>(&self, figures: &F) -> Verdict {
+        let Some(observed) = self.observe(figures) else {
+            return match self.missing_data(figures) {
                 Some(reason) => Verdict::Unjudged(Unjudged { rule: self.text.clone(), reason }),
                 None => Verdict::Holds,
             };
@@ -268,29 +359,27 @@ impl Rule {
         }
     }
 
-    /// Why a figure the report does not have leaves this rule unjudged;
+    /// Why a figure `figures` do not have leaves this rule unjudged;
     /// `None` when its absence means the rule holds (a code that never
     /// occurred, a rate without requests).
-    fn missing_data(&self, report: &Report) -> Option<String> {
+    fn missing_data<F: Figures + ?Sized>(&self, figures: &F) -> Option<String> {
         let Metric::Latency(_) = self.metric else {
             return None;
         };
-        match (&self.code, self.code_report(report)) {
-            (None, _) => Some(
+        match &self.code {
+            None => Some(
                 "no request in the input has a latency; log one (nginx $request_time, Apache %D) or name its field with --latency-field"
                     .to_owned(),
             ),
-            (Some(code), Some(found)) if found.count > 0 => Some(format!(
-                "none of the {} {code} requests has a latency; log one (nginx $request_time, Apache %D) or name its field with --latency-field",
-                found.count
+            Some(code) => figures.code_count(code).filter(|&count| count > 0).map(|count| format!(
+                "none of the {count} {code} requests has a latency; log one (nginx $request_time, Apache %D) or name its field with --latency-field"
             )),
-            _ => None,
         }
     }
 
-    /// The breach, if `report` breaks this rule.
-    pub fn check(&self, report: &Report) -> Option<Breach> {
-        match self.verdict(report) {
+    /// The breach, if `figures` break this rule.
+    pub fn check<F: Figures + ?Sized>(&self, figures: &F) -> Option<Breach> {
+        match self.verdict(figures) {
             Verdict::Breached(breach) => Some(breach),
             Verdict::Holds | Verdict::Unjudged(_) => None,
         }
@@ -301,7 +390,7 @@ impl Rule {
     /// numbering. The rule is still judged, with the code's count 0.
     fn unknown_code_warning(&self, report: &Report) -> Option<String> {
         let code = self.code.as_deref()?;
-        if catalog::lookup(code).is_some() || self.code_report(report).is_some() {
+        if catalog::lookup(code).is_some() || report.code_count(code).is_some() {
             return None;
         }
         let spelled = catalog::all()
@@ -327,11 +416,12 @@ impl Metric {
     }
 }
 
-/// Every rule's verdict on `report`.
-pub fn judge(rules: &[Rule], report: &Report) -> Judgement {
+/// Every rule's verdict on `figures`: a [`Report`] or the aggregate of a
+/// window.
+pub fn judge<F: Figures + ?Sized>(rules: &[Rule], figures: &F) -> Judgement {
     let mut judgement = Judgement::default();
     for rule in rules {
-        match rule.verdict(report) {
+        match rule.verdict(figures) {
             Verdict::Holds => {}
             Verdict::Breached(breach) => judgement.breaches.push(breach),
             Verdict::Unjudged(unjudged) => judgement.unjudged.push(unjudged),
@@ -455,6 +545,116 @@ mod tests {
         assert_eq!(Rule::parse("malformed_rate>1%").unwrap().metric, Metric::MalformedRate);
         assert!(message("malformed_rate>5").contains("did you mean 5%?"));
         assert!(message("CTS.0003:malformed_rate>1%").contains("unknown metric"));
+    }
+
+    /// An aggregate with every kind of figure a rule can name: codes in
+    /// the catalogue and not, with and without latency, one seen only in a
+    /// malformed line, codes beyond the distinct-code limit, malformed
+    /// lines.
+    fn varied_aggregate(precision: crate::aggregate::Precision) -> Aggregate {
+        use crate::aggregate::{Collect, LinePosition};
+        use crate::extract::ErrorBody;
+        use crate::record::{Malformed, Record};
+        let collect = Collect { latency: precision, ..Collect::default() };
+        let position = LinePosition { file: 0, block: 0, line: 0 };
+        fn body(code: &str) -> Option<ErrorBody<'_>> {
+            Some(ErrorBody { code, message: None, status: None, request_id: None })
+        }
+        let mut agg = Aggregate::default();
+        let mut add = |latency_us: Option<u64>, code: Option<&str>| {
+            let record = Record { status: Some(200), latency_us, ..Record::default() };
+            agg.add_record(&record, code.and_then(body), position, &collect);
+        };
+        for i in 0..200 {
+            add(Some(1_000 + i * 37), None);
+        }
+        for i in 0..7 {
+            add(Some(40_000 + i * 90_001), Some("CTS.0003"));
+        }
+        for _ in 0..3 {
+            add(Some(1_500), Some("CTS.0004"));
+        }
+        add(Some(2_000_000), Some("APIGW.0301"));
+        // Without any latency.
+        add(None, Some("CTS.0012"));
+        add(None, None);
+        agg.add_malformed(Malformed::Truncated, position, body("CTS.0209"));
+        agg.add_malformed(Malformed::Truncated, position, None);
+        agg.lines = agg.requests + 2;
+        agg
+    }
+
+    /// Every form of rule, each metric with each operator somewhere.
+    const EVERY_RULE: &[&str] = &[
+        "error_rate>0.5%",
+        "error_rate<=1",
+        "error_rate<5%",
+        "malformed_rate>0.5%",
+        "malformed_rate>=50%",
+        "unknown_codes>0",
+        "unknown_codes>=2",
+        "requests<100",
+        "requests>=1",
+        "error_bodies>1000",
+        "error_bodies>=1",
+        "p50>1ms",
+        "p50<=2ms",
+        "p90>=2ms",
+        "p99>2s",
+        "p99<5ms",
+        "max>=1.1s",
+        "max<10ms",
+        "CTS.0004>0",
+        "CTS.0004>=3",
+        "CTS.0004:rate>1%",
+        "CTS.0003:count>=100",
+        "CTS.0003:rate<=50%",
+        "CTS.0003:p99>500ms",
+        "CTS.0003:p50<1ms",
+        "CTS.0003:p90>=100ms",
+        "CTS.0003:max>=1ms",
+        "APIGW.0301>0",
+        "APIGW.0301:p99>1ms",
+        "CTS.0012:p99>1ms",
+        "CTS.0209>0",
+        "CTS.0209:p99>1ms",
+        "CTS.9999>0",
+        "CTS.9999:p99>1ms",
+        "CTS.9999:rate<1%",
+    ];
+
+    #[test]
+    fn an_aggregate_and_its_report_give_every_rule_the_same_verdict() {
+        use crate::aggregate::{Collect, Precision};
+        use crate::filter::Filter;
+        use crate::state::State;
+        let rules: Vec<Rule> = EVERY_RULE.iter().map(|r| Rule::parse(r).unwrap()).collect();
+        let mut beyond_limit = varied_aggregate(Precision::Live);
+        for i in 0..=crate::aggregate::MAX_CODES {
+            let body =
+                crate::extract::ErrorBody { code: &format!("X.{i:05}"), message: None, status: None, request_id: None };
+            let record = crate::record::Record::default();
+            let position = crate::aggregate::LinePosition { file: 0, block: 0, line: 0 };
+            beyond_limit.add_record(&record, Some(body), position, &Collect::default());
+        }
+        assert!(beyond_limit.other_codes.is_some());
+        let aggregates =
+            [Aggregate::default(), varied_aggregate(Precision::Exact), varied_aggregate(Precision::Live), beyond_limit];
+        for agg in aggregates {
+            let state = State::new(Vec::new(), Vec::new(), Filter::default(), Collect::default(), None, agg.clone());
+            let report = Report::of(&state);
+            for rule in &rules {
+                assert_eq!(rule.verdict(&agg), rule.verdict(&report), "{}", rule.text);
+                assert_eq!(rule.observed_text(&agg), rule.observed_text(&report), "{}", rule.text);
+            }
+            assert_eq!(judge(&rules, &agg), judge(&rules, &report));
+        }
+        // The varied aggregate gives every verdict.
+        let judgement = judge(&rules, &varied_aggregate(Precision::Exact));
+        assert!(judgement.breaches.len() > 10 && judgement.unjudged.len() == 1, "{judgement:?}");
+        assert_eq!(judgement.unjudged[0].rule, "CTS.0012:p99>1ms");
+        let judgement = judge(&rules, &Aggregate::default());
+        assert_eq!(judgement.unjudged.len(), 7, "the 7 latency rules over all requests: {judgement:?}");
     }
 
     #[test]

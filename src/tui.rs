@@ -11,6 +11,7 @@ use std::time::Instant;
 use cts_logscan::catalog;
 use cts_logscan::escape::escape;
 use cts_logscan::follow::{LiveCode, Shift, Snapshot};
+use cts_logscan::report::sparkline;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -209,12 +210,23 @@ impl View {
                 snapshot.window_end.as_deref().map_or("-", |t| t.get(11..19).unwrap_or(t)),
                 snapshot.since_start.requests,
             )),
-            Line::from(format!(
-                "error rate {}: {} · baseline {}",
-                snapshot.error_rate.window,
-                rate(snapshot.error_rate.now),
-                baseline
-            )),
+            Line::from(vec![
+                Span::raw(format!(
+                    "error rate {}: {} · baseline {}",
+                    snapshot.error_rate.window,
+                    rate(snapshot.error_rate.now),
+                    baseline
+                )),
+                // Requests stamped ahead of the clock or too old for the
+                // windows: counted since the start only.
+                Span::styled(
+                    match snapshot.since_start.out_of_window {
+                        0 => String::new(),
+                        n => format!(" · {n} out of window"),
+                    },
+                    Style::default().fg(Color::Yellow),
+                ),
+            ]),
         ]
     }
 
@@ -325,13 +337,6 @@ fn detail_pane(code: &LiveCode) -> Paragraph<'static> {
         .block(Block::default().borders(Borders::TOP).title(format!(" {} ", escape(&code.code))))
 }
 
-/// `▁▂▃▄▅▆▇█`, a space for an empty minute.
-fn sparkline(points: &[u64]) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let top = points.iter().copied().max().unwrap_or(0).max(1);
-    points.iter().map(|&n| if n == 0 { ' ' } else { BARS[((n * 8 - 1) / top).min(7) as usize] }).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,7 +374,13 @@ mod tests {
             time: "2026-11-27T10:15:00.000Z".to_owned(),
             window_end: Some("2026-11-27T10:15:00.000Z".to_owned()),
             inputs: vec![LiveInput { path: "access.log".to_owned(), state: "following".to_owned(), bytes: 10 }],
-            since_start: cts_logscan::follow::Totals { lines: 100, requests: 90, error_bodies: 30, malformed: 1 },
+            since_start: cts_logscan::follow::Totals {
+                lines: 100,
+                requests: 90,
+                error_bodies: 30,
+                malformed: 1,
+                out_of_window: 0,
+            },
             windows: vec!["1m".to_owned(), "5m".to_owned(), "15m".to_owned()],
             error_rate: cts_logscan::follow::ErrorRate {
                 window: "1m".to_owned(),
@@ -398,11 +409,22 @@ mod tests {
         let lines = screen(80, 24, &view);
         assert!(lines[0].starts_with("cts-logscan --follow · access.log (following)"), "{lines:#?}");
         assert!(lines[2].contains("error rate 1m: 20.00 % · baseline 5.00 %"), "{lines:#?}");
+        assert!(!lines[2].contains("out of window"), "{}", lines[2]);
         let row = lines.iter().find(|l| l.starts_with("CTS.0004")).unwrap();
         assert!(row.contains("NEW ↑10:14:20"), "{row}");
         assert!(lines.iter().any(|l| l.starts_with("APIGW.0301\\")), "control characters are escaped: {lines:#?}");
         assert!(!lines.concat().contains('\x07'));
         assert!(lines[23].starts_with("q quit · p pause · s sort: now"), "{}", lines[23]);
+    }
+
+    #[test]
+    fn requests_out_of_window_are_counted_in_the_header() {
+        let mut view = View::new();
+        let mut stamped_ahead = snapshot();
+        stamped_ahead.since_start.out_of_window = 2;
+        view.update(stamped_ahead);
+        let lines = screen(80, 24, &view);
+        assert!(lines[2].contains("error rate 1m: 20.00 % · baseline 5.00 % · 2 out of window"), "{}", lines[2]);
     }
 
     #[test]

@@ -47,6 +47,32 @@ fn requests(follower: &Follower) -> u64 {
     follower.snapshot().since_start.requests
 }
 
+/// Now, in epoch milliseconds.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// The gateway fixture with its times moved so that its last request
+/// (10:04:00) is now: live windows end on the wall clock, and count only
+/// requests of the last minutes.
+fn gateway_now() -> Vec<u8> {
+    let now = now_ms();
+    let text = fs::read_to_string(fixture("ndjson/gateway.ndjson")).unwrap();
+    let mut shifted = String::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find("\"2026-11-27T10:") {
+        let (head, tail) = rest.split_at(at);
+        shifted.push_str(head);
+        // "2026-11-27T10:MM:SSZ"
+        let (minutes, seconds): (i64, i64) = (tail[15..17].parse().unwrap(), tail[18..20].parse().unwrap());
+        let time = now - (240 - minutes * 60 - seconds) * 1000;
+        shifted.push_str(&format!("\"{}", cts_logscan::lex::time::format_rfc3339(time)));
+        rest = &tail[21..];
+    }
+    shifted.push_str(rest);
+    shifted.into_bytes()
+}
+
 fn gateway_lines() -> Vec<String> {
     fs::read_to_string(fixture("ndjson/gateway.ndjson")).unwrap().lines().map(|l| format!("{l}\n")).collect()
 }
@@ -203,7 +229,7 @@ fn the_binary_follows_writes_snapshots_and_a_final_report_on_sigterm() {
     let (mut child, mut stdout) = follow_fast(&path, &["-o", report.to_str().unwrap()]);
     let first = snapshot_until(&mut stdout, |_| true);
     assert_eq!(first["since_start"]["requests"], 0, "starts at the end");
-    append(&path, &fs::read(fixture("ndjson/gateway.ndjson")).unwrap());
+    append(&path, &gateway_now());
     let grown = snapshot_until(&mut stdout, |s| s["since_start"]["lines"] == 11);
     assert_eq!(grown["since_start"]["error_bodies"], 5);
     let codes = grown["codes"].as_array().unwrap();
@@ -245,7 +271,7 @@ fn stdin_is_followed_until_it_ends_and_alerts_fire_with_their_command() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(&fs::read(fixture("ndjson/gateway.ndjson")).unwrap()).unwrap();
+    child.stdin.take().unwrap().write_all(&gateway_now()).unwrap();
     let output = child.wait_with_output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -303,9 +329,12 @@ fn since_starts_where_its_time_does_without_reading_from_the_top() {
 
 #[test]
 fn exit_on_alert_stops_at_the_first_firing_with_exit_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("gateway.ndjson");
+    fs::write(&input, gateway_now()).unwrap();
     let output = Command::new(bin())
         .args(["-F", "-", "--interval", "50ms", "--alert", "error_rate>10%/15m", "--exit-on-alert", "-o", "/dev/null"])
-        .stdin(fs::File::open(fixture("ndjson/gateway.ndjson")).unwrap())
+        .stdin(fs::File::open(&input).unwrap())
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -415,4 +444,40 @@ fn new_code_fires_once_for_a_code_first_seen_after_following_began_and_new_marks
     let env = fs::read_to_string(&exec_log).unwrap();
     assert_eq!(env.matches("CTS_ALERT_RULE=new_code").count(), 1, "{env}");
     assert!(env.contains("CTS_ALERT_STATE=firing") && !env.contains("CTS.0003"), "{env}");
+}
+
+#[test]
+fn a_line_stamped_2099_neither_empties_the_windows_nor_silences_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("skew.ndjson");
+    fs::write(&path, "").unwrap();
+    let (child, mut stdout) = follow_fast(&path, &["-o", "/dev/null", "--alert", "CTS.0004>2/1m"]);
+    snapshot_until(&mut stdout, |_| true);
+    // One line from a host whose clock is 73 years ahead, read first.
+    append(&path, b"{\"time\":\"2099-06-01T00:00:00Z\",\"status\":200,\"request_time\":0.01}\n");
+    snapshot_until(&mut stdout, |s| s["since_start"]["lines"] == 1);
+    // Then ten requests stamped now, three of them CTS.0004 (30 %).
+    let now = cts_logscan::lex::time::format_rfc3339(now_ms());
+    let mut text = String::new();
+    for i in 0..10 {
+        let body = if i % 3 == 0 && i > 0 { r#","response":{"error_code":"CTS.0004"}"# } else { "" };
+        let status = if body.is_empty() { 200 } else { 500 };
+        text.push_str(&format!("{{\"time\":\"{now}\",\"status\":{status},\"request_time\":0.01{body}}}\n"));
+    }
+    append(&path, text.as_bytes());
+    let grown = snapshot_until(&mut stdout, |s| s["since_start"]["lines"] == 11);
+    assert_eq!(grown["since_start"]["requests"], 11, "{grown}");
+    let code = grown["codes"].as_array().unwrap().iter().find(|c| c["code"] == "CTS.0004").unwrap();
+    let counts: Vec<u64> = code["windows"].as_array().unwrap().iter().map(|w| w["count"].as_u64().unwrap()).collect();
+    assert_eq!(counts, [3, 3, 3], "the windows hold the requests of now: {grown}");
+    assert_eq!(grown["error_rate"]["now"], 0.3, "{grown}");
+    assert_eq!(grown["since_start"]["out_of_window"], 1, "the 2099 line is out of window: {grown}");
+    // A few more intervals, then stop: the alert has fired.
+    for _ in 0..3 {
+        snapshot_until(&mut stdout, |_| true);
+    }
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("alert firing: CTS.0004>2/1m (observed 3 over 1m"), "{stderr}");
 }

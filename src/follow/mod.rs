@@ -35,7 +35,7 @@ pub use files::Retired;
 pub use snapshot::{
     Attribution, ErrorRate, LiveCode, LiveInput, SNAPSHOT_VERSION, Shift, Snapshot, Totals, WindowCount, WindowLatency,
 };
-pub use windows::{BUCKET_MS, SPARKLINE_MINUTES, Windows};
+pub use windows::{BUCKET_MS, SLACK_MS, SPARKLINE_MINUTES, Windows};
 
 use crate::aggregate::{Aggregate, AlsoRequests, Collect, LinePosition, LineSink, PLAUSIBLE_TIMES};
 use crate::error::Error;
@@ -255,6 +255,8 @@ impl Follower {
             self.read_file(input, false);
         }
         self.read_streams();
+        // Windows end on the wall clock: they slide also when nothing came.
+        self.windows.advance(now_ms());
         self.bytes() - before
     }
 
@@ -406,7 +408,7 @@ impl Follower {
         let (windows, arrival_ms) = (&mut self.windows, now_ms());
         let also = |record: &Record<'_>, body: Option<ErrorBody<'_>>, position| {
             let time = record.time.filter(|t| PLAUSIBLE_TIMES.contains(t)).unwrap_or(arrival_ms);
-            windows.add_request(time, record, body, position);
+            windows.add_request(time, record, body, position, arrival_ms);
         };
         scanner.scan(data, first, buffer, &mut AlsoRequests { aggregate: &mut self.since_start, also })
     }

@@ -3,12 +3,13 @@
 //!
 //! # Format
 //!
-//! Version [`SNAPSHOT_VERSION`]; fields are only added within a version.
+//! Version [`SNAPSHOT_VERSION`]; fields are only added within a version
+//! (`since_start.out_of_window` was added to version 1).
 //!
 //! ```json
-//! {"snapshot_version":1,"time":"2026-12-01T07:30:00.000Z","window_end":"2026-12-01T07:29:50.000Z",
+//! {"snapshot_version":1,"time":"2026-12-01T07:30:03.000Z","window_end":"2026-12-01T07:30:10.000Z",
 //!  "inputs":[{"path":"access.log","state":"following","bytes":1830}],
-//!  "since_start":{"lines":10,"requests":8,"error_bodies":4,"malformed":1},
+//!  "since_start":{"lines":10,"requests":8,"error_bodies":4,"malformed":1,"out_of_window":1},
 //!  "windows":["1m","5m","15m"],
 //!  "error_rate":{"window":"1m","now":0.5,"baseline":0.1},
 //!  "codes":[{"code":"CTS.0003","in_catalog":true,"new":false,"since_start":2,
@@ -20,9 +21,15 @@
 //!                                         "share_now":1.0,"share_baseline":0.0}],"projects":[],"clients":[]}}]}
 //! ```
 //!
-//! `window_end` is the end of the newest 10-second bucket, in the logs'
-//! own time. `error_rate.now` is over the shortest window, `baseline` over
-//! the rest of the longest one. A code is `new` when it was first seen
+//! Windows end on the wall clock: `window_end` is the end of the
+//! 10-second bucket holding `time` (the next one when a request stamped up
+//! to 10 s ahead of the clock falls in it; see [`super::windows`]).
+//! `since_start.out_of_window` counts the requests since following began
+//! whose logged time was more than 10 s ahead of the wall clock or older
+//! than the 30-minute ring (or the longest window, if longer): they are in
+//! `since_start` and in no window, and they never move `window_end`.
+//! `error_rate.now` is over the shortest window, `baseline` over the rest
+//! of the longest one. A code is `new` when it was first seen
 //! after following began ([`super::Follower::new_codes`]). `started` follows the `--bucket`
 //! rule over the 10-second buckets of the last 30 minutes; `sparkline` has
 //! one count per minute of them. `attribution` appears for a code whose
@@ -38,7 +45,7 @@ use super::windows::{BUCKET_MS, Windows};
 use crate::aggregate::{Aggregate, HeavyHitters};
 use crate::catalog;
 use crate::lex::time::format_rfc3339;
-use crate::report::spike_onset;
+use crate::report::{ratio, spike_onset};
 
 /// The version of the snapshot's structure.
 pub const SNAPSHOT_VERSION: u32 = 1;
@@ -50,7 +57,7 @@ pub struct Snapshot {
     pub snapshot_version: u32,
     /// When the snapshot was taken (wall clock, RFC 3339).
     pub time: String,
-    /// The end of the windows (log time, RFC 3339).
+    /// The end of the windows (on the wall clock, RFC 3339).
     pub window_end: Option<String>,
     /// The inputs followed.
     pub inputs: Vec<LiveInput>,
@@ -87,6 +94,9 @@ pub struct Totals {
     pub error_bodies: u64,
     /// Lines that did not parse.
     pub malformed: u64,
+    /// Requests whose logged time was more than 10 s ahead of the wall
+    /// clock or older than the windows keep: in these totals, in no window.
+    pub out_of_window: u64,
 }
 
 /// The error rate now against its baseline.
@@ -249,6 +259,7 @@ impl Snapshot {
                 requests: since_start.requests,
                 error_bodies: since_start.error_bodies,
                 malformed: since_start.malformed_total(),
+                out_of_window: windows.out_of_window(),
             },
             windows: lengths.iter().map(|&l| label(l)).collect(),
             error_rate: ErrorRate {
@@ -259,10 +270,6 @@ impl Snapshot {
             codes,
         }
     }
-}
-
-fn ratio(part: u64, whole: u64) -> Option<f64> {
-    (whole > 0).then(|| part as f64 / whole as f64)
 }
 
 /// `1m`, `90s`, `2h`.

@@ -38,6 +38,7 @@ pub use onset::spike_onset;
 pub use prometheus::PrometheusRenderer;
 pub use series::{Folding, Series};
 pub use table::TableRenderer;
+pub use text::sparkline;
 
 use crate::aggregate::{Aggregate, CodeStats, HeavyHitters, InvalidCounts, Latency, MAX_BUCKETS, TopStrings};
 use crate::catalog::{self as codes, Edition};
@@ -349,7 +350,9 @@ impl CodeReport {
 }
 
 impl LatencyReport {
-    fn from_latency(latency: &Latency) -> Option<Self> {
+    /// The percentiles of `latency` in milliseconds; `None` when it holds
+    /// no value.
+    pub fn from_latency(latency: &Latency) -> Option<Self> {
         let p = latency.percentiles()?;
         let ms = |us: u64| us as f64 / 1000.0;
         Some(LatencyReport {
@@ -526,7 +529,15 @@ fn per_minute(count: u64, span_seconds: f64) -> f64 {
     count as f64 * 60.0 / span_seconds.max(60.0)
 }
 
-fn ratio(part: u64, whole: u64) -> Option<f64> {
+/// `part / whole`, or `None` when `whole` is 0: every share and rate of a
+/// report, a live snapshot and a rule.
+///
+/// ```
+/// use cts_logscan::report::ratio;
+/// assert_eq!(ratio(1, 4), Some(0.25));
+/// assert_eq!(ratio(0, 0), None);
+/// ```
+pub fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 

@@ -8,7 +8,8 @@ use crate::escape::{Escaped, escape};
 use crate::lex::time::format_rfc3339;
 
 use super::text::{
-    duration_label, ellipsize, human_bytes, human_duration, ms, ms_percentile, plural, short_time, thousands, wrap,
+    duration_label, ellipsize, human_bytes, human_duration, ms, ms_percentile, plural, short_time, sparkline,
+    thousands, wrap,
 };
 use super::{CodeReport, FilterReport, NameCount, Render, Report};
 
@@ -292,13 +293,6 @@ fn visible_len(text: &str) -> usize {
 /// Widest sparkline; longer series are folded by [`super::Series::fold`].
 const SPARK_WIDTH: usize = 60;
 
-/// `▁▂▃▄▅▆▇█` scaled to the largest count; a space for an empty point.
-fn sparkline(points: &[u64]) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let top = points.iter().copied().max().unwrap_or(0).max(1);
-    points.iter().map(|&n| if n == 0 { ' ' } else { BARS[((n * 8 - 1) / top).min(7) as usize] }).collect()
-}
-
 /// `since 2026-11-27T14:05:00.000Z · status 5xx · codes CTS.02*`.
 fn filter_text(filter: &FilterReport) -> String {
     let mut parts = Vec::new();
@@ -319,14 +313,4 @@ fn filter_text(filter: &FilterReport) -> String {
         ));
     }
     escape(&parts.join(" · ")).into_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sparklines_scale_to_the_largest_point() {
-        assert_eq!(sparkline(&[0, 1, 4, 8]), " ▁▄█");
-    }
 }

@@ -133,6 +133,18 @@ pub fn duration_label(ms: i64) -> String {
     format!("{ms} ms")
 }
 
+/// `▁▂▃▄▅▆▇█`, one character per point, scaled to the largest; a space
+/// for a point of 0: the table's `--bucket` lines and the live view.
+///
+/// ```
+/// assert_eq!(cts_logscan::report::sparkline(&[0, 1, 4, 8]), " ▁▄█");
+/// ```
+pub fn sparkline(points: &[u64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let top = points.iter().copied().max().unwrap_or(0).max(1);
+    points.iter().map(|&n| if n == 0 { ' ' } else { BARS[((n * 8 - 1) / top).min(7) as usize] }).collect()
+}
+
 /// `text` broken at spaces into lines of at most `width` characters
 /// (a longer word gets a line of its own).
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
@@ -202,6 +214,14 @@ mod tests {
         ] {
             assert_eq!(ms_percentile(value), shown, "{value}");
         }
+    }
+
+    #[test]
+    fn sparklines_scale_to_the_largest_point() {
+        assert_eq!(sparkline(&[0, 1, 4, 8]), " ▁▄█");
+        assert_eq!(sparkline(&[0, 0]), "  ");
+        assert_eq!(sparkline(&[]), "");
+        assert_eq!(sparkline(&[u64::MAX / 8, 1]), "█▁");
     }
 
     #[test]
