@@ -7,6 +7,7 @@ mod compressed;
 mod dask;
 mod error_bodies;
 mod escape;
+mod fault_matrix;
 mod follow;
 mod formats;
 mod fuzz_corpus;
