@@ -38,6 +38,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
+use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use cts_logscan::lex::time::format_rfc3339;
@@ -1960,4 +1961,51 @@ fn bug_rotation_racing_a_directory_check_counts_nothing_twice() {
     }
     let report = finished(follower);
     assert_eq!(report["summary"]["lines"], written);
+}
+
+// ---------------------------------------------------------------------------
+// Random interleavings.
+// ---------------------------------------------------------------------------
+
+/// What happens between two checkpoint runs.
+#[derive(Clone, Copy, Debug)]
+enum Op {
+    Append(usize),
+    Rotate { compress: bool },
+    Run,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// Random appends, logrotate rotations (with or without `compress`)
+    /// and `--checkpoint` runs of a file or its directory: the merged
+    /// states of the runs equal one batch scan of every byte written.
+    #[test]
+    fn fault_matrix_random_appends_rotations_and_checkpoint_runs_equal_one_batch_scan(
+        directory in any::<bool>(),
+        ops in proptest::collection::vec(
+            prop_oneof![
+                5 => (1usize..30).prop_map(Op::Append),
+                2 => any::<bool>().prop_map(|compress| Op::Rotate { compress }),
+                2 => Just(Op::Run),
+            ],
+            1..16,
+        ),
+    ) {
+        if !CHECKPOINT_LANDED {
+            return Ok(());
+        }
+        let mut steps = vec![Create(L), Start];
+        steps.extend(ops.iter().map(|op| match *op {
+            Op::Append(n) => Append(L, n),
+            Op::Rotate { compress } => Rotate { compress },
+            Op::Run => Sync,
+        }));
+        // Something to count.
+        steps.push(Append(L, 1));
+        let source = if directory { Src::Dir } else { Src::File };
+        let result = run_cell(source, Mode::Checkpoint, &steps);
+        prop_assert!(result.is_ok(), "{:?}", result);
+    }
 }
