@@ -271,8 +271,9 @@ pub struct ScanArgs {
     #[arg(long, value_name = "LIST", default_value = "1m,5m,15m", value_parser = parse_windows)]
     pub windows: Windows,
 
-    /// With --follow: how long a last line without its newline waits for
-    /// it before it is read as it is.
+    /// With --follow: after how long a last line without its newline shows
+    /// its input as waiting for it. The line is never split: it is counted
+    /// once its newline comes, its file is rotated away or following stops.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub partial_timeout: i64,
 
@@ -293,6 +294,12 @@ pub struct ScanArgs {
     /// report and exit with 1.
     #[arg(long)]
     pub exit_on_alert: bool,
+
+    /// Read only what earlier runs with this checkpoint did not: by byte
+    /// offset and file identity, along rotation and compression. Written
+    /// atomically once the output is; with --follow, also every --interval.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
 
     #[command(flatten)]
     pub report: ReportArgs,

@@ -167,6 +167,11 @@ impl ScanConfig {
         &self.delivery
     }
 
+    /// The `--checkpoint` file, if any.
+    pub fn checkpoint(&self) -> Option<&std::path::Path> {
+        self.args.checkpoint.as_deref()
+    }
+
     /// Whether to follow the inputs (`-F`).
     pub fn follows(&self) -> bool {
         self.args.follow

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::input::fingerprint::EDGE;
 use crate::input::identity::{FileId, HeadPrint, decoded_head, raw_head};
 use crate::input::{self, Source, compression_of};
 
@@ -72,7 +73,7 @@ impl Tracked {
     pub fn read_to(&mut self, offset: u64, size: u64) {
         self.offset = offset;
         self.read_size = size;
-        if (self.head.len as usize) < crate::input::fingerprint::EDGE
+        if (self.head.len as usize) < EDGE
             && let Ok(head) = raw_head(&self.file)
         {
             self.head = HeadPrint::of(&head);
@@ -246,7 +247,7 @@ impl Files {
         }
         self.waiting.remove(&path);
         self.settled.insert(id);
-        let head = decoded_head(&Source::File(path.clone()), &file).unwrap_or_default();
+        let head = decoded_head(&Source::File(path.clone()), &file, EDGE).unwrap_or_default();
         if let Some(of) = self.tracked.iter().find(|t| t.head.matches(&head)) {
             found.push(Found::Copy { path, input: of.input });
             return;

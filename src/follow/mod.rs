@@ -31,7 +31,6 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::time::{Duration, SystemTime};
 
 pub use alerts::{AlertEvent, AlertRule, AlertState, Alerts};
-pub use files::Retired;
 pub use snapshot::{
     Attribution, ErrorRate, LiveCode, LiveInput, SNAPSHOT_VERSION, Shift, Snapshot, Totals, WindowCount, WindowLatency,
 };
@@ -42,13 +41,15 @@ use crate::error::Error;
 use crate::extract::{ErrorBody, Extractor};
 use crate::filter::{Filter, resolve_window};
 use crate::format::{self, FormatKind, Layout};
+use crate::input::checkpoint::{Checkpoint, FileMark};
+use crate::input::fingerprint::EDGE;
 use crate::input::fingerprint::Fingerprinter;
 use crate::input::identity::{FileId, HeadPrint};
 use crate::input::{self, Block, BlockContent, BlockReader, HEAD_BYTES, Handle, InputStats, Source, Span};
 use crate::record::{Malformed, Record};
 use crate::scan::{BufferLayout, InputLayouts, LineScanner, ScanOptions};
 use crate::state::{InputSummary, State};
-use files::{Files, Found};
+use files::{Files, Found, Retired};
 use stream::{Message, Stream};
 
 /// How to follow.
@@ -65,20 +66,6 @@ pub struct FollowOptions {
     pub partial_timeout: Duration,
 }
 
-/// Where a followed file was when following began: what a resumed run
-/// knows of it (see [`Follower::resume`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Resume {
-    /// The file.
-    pub id: FileId,
-    /// Its head then.
-    pub head: HeadPrint,
-    /// Where the whole lines read end.
-    pub offset: u64,
-    /// Lines read of it.
-    pub lines: u64,
-}
-
 /// What is known of one input.
 struct Input {
     source: Source,
@@ -87,7 +74,11 @@ struct Input {
     read: InputStats,
     raw_bytes: u64,
     fingerprint: Fingerprinter,
+    /// Lines read of it, in this run.
     lines: u64,
+    /// Lines before where this run started reading it (a resumed run):
+    /// positions count from here.
+    first_line: u64,
     state: String,
     error: Option<String>,
     /// Read once, ended or let go: nothing more comes.
@@ -97,7 +88,17 @@ struct Input {
 impl Input {
     fn new(source: Source, state: &str) -> Input {
         let (read, raw_bytes, fingerprint) = (InputStats::default(), 0, Fingerprinter::default());
-        Input { source, read, raw_bytes, fingerprint, lines: 0, state: state.to_owned(), error: None, done: false }
+        Input {
+            source,
+            read,
+            raw_bytes,
+            fingerprint,
+            lines: 0,
+            first_line: 0,
+            state: state.to_owned(),
+            error: None,
+            done: false,
+        }
     }
 
     /// Takes note of a read of it.
@@ -118,7 +119,9 @@ pub struct Follower {
     files: Files,
     streams: Vec<(usize, Stream)>,
     /// Where files known to a resumed run start.
-    resume: Vec<Resume>,
+    resume: Checkpoint,
+    /// Compressed files read whole, for the checkpoint.
+    read_whole: Vec<FileMark>,
     since_start: Aggregate,
     windows: Windows,
     /// Codes seen before following began: in what the files held then (up
@@ -145,24 +148,20 @@ impl Follower {
     /// When `--since` is given relative to the newest record of a pipe, or
     /// is not before `--until`.
     pub fn new(sources: Vec<Source>, options: FollowOptions) -> Result<Follower, Error> {
-        Follower::resume(sources, options, Vec::new(), Vec::new())
+        Follower::resume(sources, options, Checkpoint::default())
     }
 
     /// Starts following `sources` as [`Follower::new`] does, except that a
-    /// file in `resume` (the same file, by identity and head) is read on
-    /// from its offset, and every other file found is new to the run and
-    /// read from its start; compressed files whose decoded head is that of
-    /// a `retired` file are read after what was read of it.
+    /// file marked in `checkpoint` (the same file, by identity and head) is
+    /// read on from its mark, a compressed file it marks as read whole and
+    /// unchanged is not read again, a compressed copy of a file it marks is
+    /// read after what was read of it, and every other file found is new
+    /// to the run and read from its start.
     ///
     /// # Errors
     ///
     /// As [`Follower::new`].
-    pub fn resume(
-        sources: Vec<Source>,
-        options: FollowOptions,
-        resume: Vec<Resume>,
-        retired: Vec<Retired>,
-    ) -> Result<Follower, Error> {
+    pub fn resume(sources: Vec<Source>, options: FollowOptions, checkpoint: Checkpoint) -> Result<Follower, Error> {
         let scan = &options.scan;
         // While following, relative times count back from now, not from
         // the newest record.
@@ -179,8 +178,10 @@ impl Follower {
             }
         }
         let mut files = Files::new(names, directories, scan.hidden);
-        let resumed = !resume.is_empty() || !retired.is_empty();
-        retired.into_iter().for_each(|r| files.remember(r));
+        let resumed = !checkpoint.files.is_empty() || !checkpoint.objects.is_empty();
+        for mark in checkpoint.files.iter().filter(|mark| !mark.compressed) {
+            files.remember(Retired { head: mark.head, offset: mark.offset });
+        }
         let wake = mpsc::sync_channel(1);
         let watcher = if files.is_empty() { None } else { watcher(&files.watched(), wake.0.clone()) };
         let mut follower = Follower {
@@ -190,7 +191,8 @@ impl Follower {
             layouts: InputLayouts::new(0, scan.format.as_ref().map(|f| f.kind())),
             files,
             streams: Vec::new(),
-            resume,
+            resume: checkpoint,
+            read_whole: Vec::new(),
             since_start: Aggregate::default(),
             windows: Windows::new(options.windows.clone()),
             known_codes: BTreeSet::new(),
@@ -224,11 +226,7 @@ impl Follower {
                     self.inputs[input].done = true;
                 }
             }
-            Source::File(ref path) if !is_pipe(path) && is_compressed(path) => {
-                let input = self.add_input(source.clone(), "read once");
-                self.read_span(input, Span::whole(source));
-                self.inputs[input].done = true;
-            }
+            Source::File(path) if !is_pipe(&path) && is_compressed(&path) => self.read_compressed(path, 0),
             source => {
                 let input = self.add_input(source.clone(), "following");
                 let stream = Stream::spawn(source, self.options.scan.reader, self.wake.0.clone());
@@ -270,10 +268,11 @@ impl Follower {
             Found::New { path, file, meta, head, by_name } => {
                 let input = self.add_input(Source::File(path.clone()), "following");
                 let id = FileId::of(&meta);
-                let resumed = self.resume.iter().find(|r| r.id == id && r.head.matches(&head)).copied();
+                let marks = &self.resume.files;
+                let resumed = marks.iter().find(|m| !m.compressed && m.id == id && m.head.matches(&head)).cloned();
                 let offset = match resumed {
                     Some(resume) if resume.offset <= meta.len() => {
-                        self.inputs[input].lines = resume.lines;
+                        self.inputs[input].first_line = resume.lines;
                         resume.offset
                     }
                     Some(_) => 0,
@@ -288,12 +287,7 @@ impl Follower {
                 }
                 self.files.track(input, path, file, &meta, offset, by_name);
             }
-            Found::Compressed { path, start } => {
-                let input = self.add_input(Source::File(path.clone()), "read once");
-                let span = Span { start, ..Span::whole(Source::File(path)) };
-                self.read_span(input, span);
-                self.inputs[input].done = true;
-            }
+            Found::Compressed { path, start } => self.read_compressed(path, start),
             Found::Copy { path, input } => self.inputs[input].state = format!("compressed as {}", path.display()),
             Found::Renamed { input, to } => self.inputs[input].state = format!("renamed to {}", to.display()),
             Found::Restarted { input, truncated } => {
@@ -311,6 +305,26 @@ impl Follower {
         }
     }
 
+    /// Reads the compressed file at `path` once, from decoded byte `start`,
+    /// unless a resumed run's checkpoint marks it read whole and unchanged.
+    fn read_compressed(&mut self, path: PathBuf, start: u64) {
+        let source = Source::File(path.clone());
+        let Ok(meta) = std::fs::metadata(&path) else { return };
+        let head = std::fs::File::open(&path)
+            .and_then(|file| input::identity::decoded_head(&source, &file, EDGE))
+            .unwrap_or_default();
+        let now = FileMark::of(&path, &meta, HeadPrint::of(&head), true);
+        let done = self.resume.files.iter().find(|m| m.compressed && m.id == now.id && m.head == now.head);
+        if let Some(done) = done.filter(|m| m.size == now.size && m.modified_ns == now.modified_ns) {
+            self.read_whole.push(done.clone());
+            return;
+        }
+        let input = self.add_input(source.clone(), "read once");
+        let end = self.read_span(input, Span { start, ..Span::whole(source) });
+        self.inputs[input].done = true;
+        self.read_whole.push(FileMark { offset: end, lines: self.inputs[input].lines, ..now });
+    }
+
     /// Reads what is new of the followed file of `input`; with `last`, its
     /// unfinished last line too (the file is let go, or following stops).
     fn read_file(&mut self, input: usize, last: bool) {
@@ -321,6 +335,10 @@ impl Follower {
             start: offset,
             hold_partial: !last,
             handle: Some(Handle::File(Arc::clone(&tracked.file))),
+            // Positions are counted by the follower, and the layout is
+            // known from the file's head.
+            first_line: 0,
+            head: None,
         };
         let end = self.read_span(input, span);
         let size = size.max(end);
@@ -382,7 +400,11 @@ impl Follower {
     /// Counts the lines of `block` of `input`.
     fn scan_block(&mut self, input: usize, block: &Block) {
         let Some(buffer) = self.layouts.prepare(input, block) else { return };
-        let first = LinePosition { file: input as u32, block: 0, line: self.inputs[input].lines };
+        let first = LinePosition {
+            file: input as u32,
+            block: 0,
+            line: self.inputs[input].first_line + self.inputs[input].lines,
+        };
         let lines = match &block.content {
             BlockContent::Lines(buf) => {
                 self.inputs[input].fingerprint.update(buf.as_slice());
@@ -461,16 +483,17 @@ impl Follower {
         }
     }
 
-    /// Where each followed file stands, for a checkpoint.
-    pub fn positions(&self) -> Vec<(PathBuf, Resume)> {
-        self.files
-            .tracked
-            .iter()
-            .map(|t| {
-                let (id, head) = t.identity();
-                (t.name.clone(), Resume { id, head, offset: t.offset, lines: self.inputs[t.input].lines })
-            })
-            .collect()
+    /// Where each followed file stands, and the compressed files read
+    /// whole, for a checkpoint.
+    pub fn marks(&self) -> Vec<FileMark> {
+        let followed = self.files.tracked.iter().filter_map(|t| {
+            let (id, head) = t.identity();
+            let meta = t.file.metadata().ok()?;
+            let mark = FileMark::of(&t.name, &meta, head, false);
+            let input = &self.inputs[t.input];
+            Some(FileMark { id, offset: t.offset, lines: input.first_line + input.lines, ..mark })
+        });
+        followed.chain(self.read_whole.iter().cloned()).collect()
     }
 
     /// Whether every input has ended (pipes closed, compressed files read);

@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::extract::{ErrorBody, Extractor};
 use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec, batch_window};
 use crate::format::{FieldOverrides, Format};
+use crate::input::checkpoint::{Checkpoint, Plan};
 use crate::input::{self, Block, BlockContent, BlockReader, ProgressFn, ReaderOptions, Source, Span};
 use crate::record::Record;
 use crate::state::{InputSummary, State};
@@ -78,13 +79,40 @@ pub fn scan(sources: Vec<Source>, options: &ScanOptions) -> Result<State, Error>
     let started = Instant::now();
     let (sources, walk_errors) = input::expand(sources, options.hidden);
     let filter = resolve_filter(&sources, options)?;
-    let mut state = scan_expanded(sources, options, filter, options.collect)?;
+    let state = scan_expanded(sources, options, filter, options.collect)?;
+    Ok(with_walk_errors(state, walk_errors, started))
+}
+
+/// Scans what of `sources` the runs recorded in `checkpoint` did not read,
+/// as [`scan`] scans all of it. Returns the state and the plan that, once
+/// the run's output is written, gives the next checkpoint
+/// ([`Plan::commit`]).
+///
+/// # Errors
+///
+/// As [`scan`].
+pub fn scan_resumed(
+    sources: Vec<Source>,
+    options: &ScanOptions,
+    checkpoint: &Checkpoint,
+) -> Result<(State, Plan), Error> {
+    let started = Instant::now();
+    let (sources, walk_errors) = input::expand(sources, options.hidden);
+    let filter = resolve_filter(&sources, options)?;
+    let mut plan = checkpoint.plan(sources);
+    let state = scan_spans(std::mem::take(&mut plan.spans), options, filter, options.collect)?;
+    Ok((with_walk_errors(state, walk_errors, started), plan))
+}
+
+/// `state` with the errors and warnings of walking its directories, and
+/// the time since `started`.
+fn with_walk_errors(mut state: State, walk_errors: Vec<Error>, started: Instant) -> State {
     let (links, walk_errors): (Vec<Error>, Vec<Error>) =
         walk_errors.into_iter().partition(|e| matches!(e, Error::BrokenLink { .. }));
     state.directory_errors = walk_errors.iter().map(ToString::to_string).collect();
     state.walk_warnings = links.iter().map(ToString::to_string).collect();
     state.elapsed = Some(started.elapsed());
-    Ok(state)
+    state
 }
 
 /// The filter of `options`, with relative times resolved against the
@@ -143,6 +171,7 @@ pub fn scan_spans(spans: Vec<Span>, options: &ScanOptions, filter: Filter, colle
         .map_err(|e| Error::ThreadPool { threads: options.threads, message: e.to_string() })?;
     let extractor = Extractor::default();
     let sources: Vec<Source> = spans.iter().map(|span| span.source.clone()).collect();
+    let first_lines: Vec<u64> = spans.iter().map(|span| span.first_line).collect();
     let mut layouts = InputLayouts::new(sources.len(), options.format.as_ref().map(Format::kind));
     let mut reader = BlockReader::spans(spans, options.reader);
     if let Some(progress) = &options.progress {
@@ -197,6 +226,7 @@ pub fn scan_spans(spans: Vec<Span>, options: &ScanOptions, filter: Filter, colle
         .collect();
     aggregate.malformed_by_file.clear();
     aggregate.resolve_positions();
+    aggregate.number_from(&first_lines);
     Ok(State::new(inputs, Vec::new(), filter, collect, options.top, aggregate))
 }
 
