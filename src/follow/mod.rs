@@ -28,7 +28,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 pub use alerts::{AlertEvent, AlertRule, AlertState, Alerts};
 pub use snapshot::{
@@ -83,6 +83,9 @@ struct Input {
     error: Option<String>,
     /// Read once, ended or let go: nothing more comes.
     done: bool,
+    /// Since when an unfinished last line of it waits for its newline, and
+    /// how long it is.
+    unfinished: Option<(Instant, u64)>,
 }
 
 impl Input {
@@ -98,6 +101,7 @@ impl Input {
             state: state.to_owned(),
             error: None,
             done: false,
+            unfinished: None,
         }
     }
 
@@ -342,6 +346,8 @@ impl Follower {
         };
         let end = self.read_span(input, span);
         let size = size.max(end);
+        let unfinished = &mut self.inputs[input].unfinished;
+        *unfinished = (end < size).then(|| (unfinished.map_or_else(Instant::now, |(since, _)| since), size - end));
         if let Some(tracked) = self.files.of_input(input) {
             tracked.read_to(end, size);
         }
@@ -556,7 +562,13 @@ impl Follower {
     /// What an input is doing, for the live view.
     fn state_of(&self, input: &Input) -> String {
         let waiting = self.files.waiting().any(|p| Source::File(p.clone()) == input.source);
-        if waiting { "waiting: still being compressed".to_owned() } else { input.state.clone() }
+        match input.unfinished {
+            _ if waiting => "waiting: still being compressed".to_owned(),
+            Some((since, bytes)) if since.elapsed() >= self.options.partial_timeout => {
+                format!("{}, waiting for the newline of a {bytes}-byte last line", input.state)
+            }
+            _ => input.state.clone(),
+        }
     }
 
     /// The windows, for alerts.
