@@ -178,7 +178,8 @@ fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     if let Some((path, plan)) = plan
         && delivery.writes(&state)
     {
-        output::commit_checkpoint(path, &plan.commit(&state))?;
+        let read: Vec<(u64, u64)> = state.inputs.iter().map(|input| (input.bytes, input.lines)).collect();
+        output::commit_checkpoint(path, &plan.commit(&read))?;
     }
     Ok(code)
 }

@@ -22,7 +22,6 @@ use serde::{Deserialize, Serialize};
 use super::identity::{FileId, HeadPrint, decoded_head};
 use super::{HEAD_BYTES, Source, Span, compression_of};
 use crate::error::Error;
-use crate::state::State;
 
 /// The version of the checkpoint's schema.
 pub const CHECKPOINT_VERSION: u32 = 1;
@@ -256,22 +255,18 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The checkpoint after this run, whose state (inputs in span order)
-    /// is `state`: every input read without error moves its mark to where
-    /// the lines read end; an input that failed keeps its old mark, to be
-    /// read again.
-    pub fn commit(self, state: &State) -> Checkpoint {
+    /// The checkpoint after this run, which read `read[i]` (decoded bytes
+    /// and lines, as the state's input summaries say) of span `i`: each
+    /// mark moves to where the lines read end. The lines read before an
+    /// input failed were delivered, so they are not read again either.
+    pub fn commit(self, read: &[(u64, u64)]) -> Checkpoint {
         let mut checkpoint = self.before;
         let now = now_ms();
         let mut added = Vec::new();
-        for (pending, input) in self.pending.into_iter().zip(&state.inputs) {
-            if input.error.is_some() {
-                continue;
-            }
+        for (pending, &(bytes, lines)) in self.pending.into_iter().zip(read) {
             match pending {
                 Pending::File { mark, fresh } => {
-                    let updated =
-                        FileMark { offset: fresh.offset + input.bytes, lines: fresh.lines + input.lines, ..fresh };
+                    let updated = FileMark { offset: fresh.offset + bytes, lines: fresh.lines + lines, ..fresh };
                     match mark {
                         Some(index) => checkpoint.files[index] = updated,
                         None => added.push(updated),
@@ -364,7 +359,8 @@ mod tests {
     fn run(checkpoint: &mut Checkpoint, dir: &Path) -> (u64, u64) {
         let options = ScanOptions { threads: 1, ..ScanOptions::default() };
         let (state, plan) = scan_resumed(vec![Source::File(dir.to_owned())], &options, checkpoint).unwrap();
-        *checkpoint = plan.commit(&state);
+        let read: Vec<(u64, u64)> = state.inputs.iter().map(|i| (i.bytes, i.lines)).collect();
+        *checkpoint = plan.commit(&read);
         (state.aggregate.lines, state.aggregate.requests)
     }
 
