@@ -763,3 +763,122 @@ mod bisect {
         Ok(time_at(lo)?.map_or(lo, |(line, _)| line.min(lo.max(line))))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scan::scan;
+    use std::fs;
+    use std::io::Write;
+
+    fn options() -> FollowOptions {
+        FollowOptions { scan: ScanOptions::default(), windows: vec![60_000], partial_timeout: Duration::ZERO }
+    }
+
+    fn append(path: &Path, text: &str) {
+        fs::OpenOptions::new().create(true).append(true).open(path).unwrap().write_all(text.as_bytes()).unwrap();
+    }
+
+    fn line(n: u32) -> String {
+        format!("{{\"status\":500,\"uri\":\"/v{n}\",\"body\":{{\"error_code\":\"CTS.0003\",\"error_msg\":\"x\"}}}}\n")
+    }
+
+    /// Lines, requests and error bodies.
+    fn figures(state: &State) -> (u64, u64, u64) {
+        (state.aggregate.lines, state.aggregate.requests, state.aggregate.error_bodies)
+    }
+
+    #[test]
+    fn a_line_whose_writer_stalls_is_never_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        fs::write(&log, "").unwrap();
+        let mut follower = Follower::new(vec![Source::File(log.clone())], options()).unwrap();
+        append(&log, &line(1));
+        append(&log, "{\"status\":500,\"uri\":\"/half\",");
+        follower.poll();
+        // However many polls pass past the partial timeout.
+        follower.poll();
+        follower.poll();
+        assert_eq!(figures(&follower.state()), (1, 1, 1));
+        assert!(follower.snapshot().inputs[0].state.contains("waiting for the newline"));
+        append(&log, "\"body\":{\"error_code\":\"CTS.0004\",\"error_msg\":\"y\"}}\n");
+        follower.poll();
+        assert_eq!(figures(&follower.state()), (2, 2, 2));
+        assert_eq!(
+            figures(&follower.state()),
+            figures(&scan(vec![Source::File(log)], &ScanOptions::default()).unwrap())
+        );
+    }
+
+    #[test]
+    fn stopping_counts_an_unfinished_line_as_batch_does_unless_a_checkpoint_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        fs::write(&log, "").unwrap();
+        for keep in [false, true] {
+            fs::write(&log, "").unwrap();
+            let mut follower = Follower::new(vec![Source::File(log.clone())], options()).unwrap();
+            append(&log, &line(1));
+            append(&log, "{\"status\":500,\"uri\":\"/cut");
+            follower.poll();
+            follower.finish(keep);
+            let batch = scan(vec![Source::File(log.clone())], &ScanOptions::default()).unwrap();
+            if keep {
+                assert_eq!(figures(&follower.state()), (1, 1, 1));
+                assert_eq!(follower.marks()[0].offset, line(1).len() as u64);
+            } else {
+                assert_eq!(figures(&follower.state()), figures(&batch));
+                assert_eq!(follower.state().aggregate.lines, 2);
+            }
+        }
+    }
+
+    #[test]
+    fn rotation_in_a_followed_directory_reads_every_line_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("access.log");
+        fs::write(&log, "").unwrap();
+        let mut follower = Follower::new(vec![Source::File(dir.path().to_owned())], options()).unwrap();
+        (0..15).for_each(|n| append(&log, &line(n)));
+        follower.poll();
+        fs::rename(&log, dir.path().join("access.log.1")).unwrap();
+        append(&dir.path().join("access.log.1"), &line(15));
+        fs::write(&log, "").unwrap();
+        (16..20).for_each(|n| append(&log, &line(n)));
+        follower.poll();
+        follower.poll();
+        assert_eq!(figures(&follower.state()), (20, 20, 20));
+        let states: Vec<String> = follower.snapshot().inputs.into_iter().map(|i| i.state).collect();
+        assert!(states[0].starts_with("renamed to"), "{states:?}");
+    }
+
+    #[test]
+    fn an_idle_poll_reads_nothing_and_nothing_to_watch_is_no_missing_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        append(&log, &line(1));
+        let mut follower = Follower::new(vec![Source::File(dir.path().to_owned())], options()).unwrap();
+        assert_eq!((follower.poll(), follower.poll()), (0, 0));
+        assert!(Follower::new(Vec::new(), options()).unwrap().has_events());
+    }
+
+    #[test]
+    fn a_50_mb_line_is_skipped_in_bounded_memory_and_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        fs::write(&log, "").unwrap();
+        let mut follower = Follower::new(vec![Source::File(log.clone())], options()).unwrap();
+        let long = format!("{{\"status\":500,\"pad\":\"{}\"}}", "x".repeat(50 << 20));
+        append(&log, &long[..long.len() / 2]);
+        follower.poll();
+        assert_eq!(follower.state().aggregate.lines, 0, "unfinished: not a line yet");
+        append(&log, &long[long.len() / 2..]);
+        append(&log, "\n");
+        append(&log, &line(2));
+        follower.poll();
+        let state = follower.state();
+        assert_eq!(state.aggregate.lines, 2);
+        assert_eq!(figures(&state), figures(&scan(vec![Source::File(log)], &ScanOptions::default()).unwrap()));
+    }
+}
