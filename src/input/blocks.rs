@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use memchr::{memchr, memrchr};
 
-use super::decode::{self, Compression, SizeWatch};
+use super::decode::{self, Compression, FailOnce, SizeWatch};
 use super::fingerprint::Fingerprinter;
 use super::long_line::KeyWindows;
 use super::{Handle, Source, Span, object};
@@ -469,14 +469,6 @@ fn whole_lines(mut head: Vec<u8>, lines: usize) -> Vec<u8> {
     head
 }
 
-/// A reader that fails once with the error it holds, then ends.
-struct FailOnce(Option<io::Error>);
-
-impl Read for FailOnce {
-    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-        self.0.take().map_or(Ok(0), Err)
-    }
-}
 
 /// When stdin is a pipe, asks the kernel for a pipe buffer as large as a
 /// block (Linux caps it at `/proc/sys/fs/pipe-max-size`, 1 MiB by default).

@@ -121,17 +121,17 @@ impl Opened {
             let skipped = io::copy(&mut (&mut rdr).take(bytes), &mut io::sink());
             self.rdr = match skipped {
                 Ok(_) => rdr,
-                Err(e) => Box::new(FailFirst(Some(e))),
+                Err(e) => Box::new(FailOnce(Some(e))),
             };
         }
         self
     }
 }
 
-/// A reader whose first read fails with the error it holds.
-struct FailFirst(Option<io::Error>);
+/// A reader that fails once with the error it holds, then ends.
+pub(super) struct FailOnce(pub(super) Option<io::Error>);
 
-impl Read for FailFirst {
+impl Read for FailOnce {
     fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
         self.0.take().map_or(Ok(0), Err)
     }
