@@ -469,7 +469,6 @@ fn whole_lines(mut head: Vec<u8>, lines: usize) -> Vec<u8> {
     head
 }
 
-
 /// When stdin is a pipe, asks the kernel for a pipe buffer as large as a
 /// block (Linux caps it at `/proc/sys/fs/pipe-max-size`, 1 MiB by default).
 /// With the default 64 KiB the writer and this reader take turns every

@@ -329,3 +329,63 @@ impl<'e> Worker<'e> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(text.as_bytes()).unwrap();
+        tmp
+    }
+
+    fn line(n: u32, code: &str) -> String {
+        format!(
+            "{{\"time\":\"2026-11-27T10:00:{:02}Z\",\"status\":500,\"uri\":\"/v{n}\",\"body\":{{\"error_code\":\"{code}\",\"error_msg\":\"m\"}}}}\n",
+            n % 60
+        )
+    }
+
+    /// Lines, requests, error bodies, malformed.
+    fn figures(state: &State) -> (u64, u64, u64, u64) {
+        let a = &state.aggregate;
+        (a.lines, a.requests, a.error_bodies, a.malformed.total())
+    }
+
+    #[test]
+    fn a_span_from_an_offset_counts_what_follows_it_detected_by_the_head_it_brings() {
+        let head: String = (0..3).map(|n| line(n, "CTS.0003")).collect();
+        let tail: String = (3..8).map(|n| line(n, "CTS.0004")).collect();
+        let whole = file(&format!("{head}{tail}"));
+        let source = Source::File(whole.path().to_owned());
+        let span = Span {
+            start: head.len() as u64,
+            head: Some(head.clone().into_bytes()),
+            first_line: 3,
+            ..Span::whole(source)
+        };
+        let options = ScanOptions::default();
+        let state = scan_spans(vec![span], &options, Filter::default(), Collect::default()).unwrap();
+        assert_eq!(figures(&state), (5, 5, 5, 0));
+        assert_eq!(state.inputs[0].bytes, tail.len() as u64);
+        assert!(state.aggregate.codes.contains_key("CTS.0004") && !state.aggregate.codes.contains_key("CTS.0003"));
+    }
+
+    #[test]
+    fn a_held_unfinished_line_is_left_out_and_the_same_bytes_give_the_same_figures_on_any_threads() {
+        let text: String = (0..40).map(|n| line(n, "CTS.0003")).collect::<String>() + "{\"status\":200";
+        let tmp = file(&text);
+        let held = Span { hold_partial: true, ..Span::whole(Source::File(tmp.path().to_owned())) };
+        let state = scan_spans(vec![held], &ScanOptions::default(), Filter::default(), Collect::default()).unwrap();
+        assert_eq!(figures(&state), (40, 40, 40, 0));
+        let mut all = Vec::new();
+        for (threads, block_size) in [(1, 1 << 20), (2, 97), (4, 300)] {
+            let reader = ReaderOptions { block_size, ..ReaderOptions::default() };
+            let options = ScanOptions { threads, reader, ..ScanOptions::default() };
+            all.push(figures(&scan(vec![Source::File(tmp.path().to_owned())], &options).unwrap()));
+        }
+        assert_eq!(all, vec![(41, 40, 40, 1); 3], "the last line read as it is: truncated");
+    }
+}
