@@ -17,6 +17,12 @@
 //! ```
 //!
 //! Latencies are microseconds; histograms are HDR V2 with deflate, base64.
+//! Formats, wrappers, compressions and kinds of foreign log are stable
+//! names: `format` is a format's registry name (`ndjson`,
+//! `combined`, `common`, `w3c`, `haproxy`, `custom`), `wrapper` is `syslog`
+//! or `lts`, `compression` is `gzip` or `zstd`, `looks_like` is
+//! `nginx-error` or `binary`. They do not change when the enums behind
+//! them do.
 //! Line positions are 0-based line indexes within their input. A reader
 //! refuses any other `state_version` and names both versions, and a state
 //! that breaks the accounting rule or whose figures do not add up
@@ -107,11 +113,13 @@ pub struct InputSummary {
     /// The path as given, or `<stdin>`.
     pub path: String,
     /// The format its lines were read as; `None` if nothing was read.
+    #[serde(default, with = "names")]
     pub format: Option<FormatKind>,
     /// What its lines were wrapped in (syslog, LTS), if anything.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "names")]
     pub wrapper: Option<Wrapper>,
     /// The compression found, if any.
+    #[serde(default, with = "names")]
     pub compression: Option<Compression>,
     /// Bytes read, after decompression.
     pub bytes: u64,
@@ -125,7 +133,7 @@ pub struct InputSummary {
     /// `bytes`, what identifies the input when states are merged.
     pub fingerprint: Option<String>,
     /// A kind of log this tool does not read that the input looks like.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "names")]
     pub looks_like: Option<Foreign>,
     /// Whether the input was left out for what it looks like (an nginx
     /// error log); its lines are in no figure.
@@ -144,7 +152,7 @@ impl InputSummary {
             return Some(format!("{}: {}", self.path, foreign.advice()));
         }
         let format = self.format?;
-        let advice = if format == FormatKind::Custom {
+        let advice = if format.takes_layout() {
             "check the --log-format layout against a line of the file"
         } else {
             "if that is not its format, pass --format or --log-format"
@@ -356,6 +364,109 @@ impl State {
     }
 }
 
+/// The names the schema gives formats, wrappers, compressions and kinds of
+/// foreign log, read and written here by name, never by an enum's derived
+/// form: the schema stays still when an enum changes. A name once written
+/// is never changed; a new value adds a name.
+mod names {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::format::{Foreign, FormatKind, Wrapper};
+    use crate::input::Compression;
+
+    /// Every compression, named by [`Compression::name`].
+    pub const COMPRESSIONS: [Compression; 2] = [Compression::Gzip, Compression::Zstd];
+
+    /// A value a state carries by its name.
+    pub trait Named: Copy + Sized + 'static {
+        /// What the value is, for messages.
+        const WHAT: &'static str;
+
+        /// The name in the schema.
+        fn name(self) -> &'static str;
+
+        /// Every value, each with its own name.
+        fn every() -> Vec<Self>;
+
+        /// The value of `name`, if one has it.
+        fn named(name: &str) -> Option<Self> {
+            Self::every().into_iter().find(|value| value.name() == name)
+        }
+    }
+
+    impl Named for FormatKind {
+        const WHAT: &'static str = "format";
+
+        fn name(self) -> &'static str {
+            FormatKind::name(self)
+        }
+
+        fn every() -> Vec<Self> {
+            FormatKind::all().collect()
+        }
+    }
+
+    impl Named for Wrapper {
+        const WHAT: &'static str = "wrapper";
+
+        fn name(self) -> &'static str {
+            Wrapper::name(self)
+        }
+
+        fn every() -> Vec<Self> {
+            Wrapper::ALL.to_vec()
+        }
+    }
+
+    impl Named for Foreign {
+        const WHAT: &'static str = "kind of log";
+
+        fn name(self) -> &'static str {
+            Foreign::name(self)
+        }
+
+        fn every() -> Vec<Self> {
+            Foreign::ALL.to_vec()
+        }
+    }
+
+    impl Named for Compression {
+        const WHAT: &'static str = "compression";
+
+        fn name(self) -> &'static str {
+            Compression::name(self)
+        }
+
+        fn every() -> Vec<Self> {
+            COMPRESSIONS.to_vec()
+        }
+    }
+
+    /// Writes `value` by its name, or `null`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `serializer` returns.
+    pub fn serialize<T: Named, S: Serializer>(value: &Option<T>, serializer: S) -> Result<S::Ok, S::Error> {
+        value.map(T::name).serialize(serializer)
+    }
+
+    /// Reads a name, or `null`.
+    ///
+    /// # Errors
+    ///
+    /// When the value is neither a string nor `null`, or a name no value
+    /// has (a state of a newer build), naming those this build knows.
+    pub fn deserialize<'de, T: Named, D: Deserializer<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+        let Some(name) = Option::<String>::deserialize(deserializer)? else { return Ok(None) };
+        T::named(&name).map(Some).ok_or_else(|| {
+            let known: Vec<&str> = T::every().into_iter().map(T::name).collect();
+            D::Error::custom(format!("unknown {} {name:?}; this build knows {}", T::WHAT, known.join(", ")))
+        })
+    }
+}
+
 /// The first JSON value of `bytes`, ignoring what follows it, so that
 /// telling what a file is never fails on the rest of it.
 ///
@@ -475,4 +586,62 @@ fn check_compatible(a_path: &Path, a: &State, b_path: &Path, b: &State) -> Resul
 
 fn on_off(on: bool) -> String {
     if on { "on".to_owned() } else { "off".to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names a state gives formats, wrappers, compressions and kinds of
+    /// foreign log. States in the field carry them: they never change.
+    #[test]
+    fn the_schema_names_are_pinned() {
+        let formats: Vec<&str> = FormatKind::all().map(FormatKind::name).collect();
+        assert_eq!(formats, ["ndjson", "combined", "common", "w3c", "haproxy", "custom"]);
+        let wrappers: Vec<&str> = Wrapper::ALL.iter().map(|w| w.name()).collect();
+        assert_eq!(wrappers, ["syslog", "lts"]);
+        let compressions: Vec<&str> = names::COMPRESSIONS.iter().map(|c| c.name()).collect();
+        assert_eq!(compressions, ["gzip", "zstd"]);
+        let foreign: Vec<&str> = Foreign::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(foreign, ["nginx-error", "binary"]);
+
+        // An input as this version wrote it before the names moved here.
+        let written = r#"{"path":"a.log.gz","format":"haproxy","wrapper":"syslog","compression":"gzip","bytes":9,"raw_bytes":5,"lines":1,"malformed":1,"fingerprint":"ab","looks_like":"nginx-error","error":null}"#;
+        let input: InputSummary = serde_json::from_str(written).unwrap();
+        assert_eq!(input.format, FormatKind::named("haproxy"));
+        assert_eq!(input.wrapper, Some(Wrapper::Syslog));
+        assert_eq!(input.compression, Some(Compression::Gzip));
+        assert_eq!(input.looks_like, Some(Foreign::NginxError));
+        assert_eq!(serde_json::to_string(&input).unwrap(), written);
+        let mut input = input;
+        (input.format, input.wrapper, input.compression, input.looks_like) = (None, None, None, None);
+        assert_eq!(
+            serde_json::to_string(&input).unwrap(),
+            r#"{"path":"a.log.gz","format":null,"compression":null,"bytes":9,"raw_bytes":5,"lines":1,"malformed":1,"fingerprint":"ab","error":null}"#
+        );
+        for format in FormatKind::all() {
+            let json = serde_json::to_string(&InputSummary { format: Some(format), ..input.clone() }).unwrap();
+            let back: InputSummary = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.format, Some(format));
+        }
+    }
+
+    /// Does not compile when a compression is added: name it in
+    /// `names::COMPRESSIONS` (and in the test above).
+    #[allow(dead_code)]
+    fn every_compression_is_named(compression: Compression) {
+        match compression {
+            Compression::Gzip | Compression::Zstd => {}
+        }
+    }
+
+    #[test]
+    fn unknown_names_are_refused_and_missing_ones_are_none() {
+        let bad = r#"{"path":"a","format":"xml","compression":null,"bytes":0,"raw_bytes":0,"lines":0,"malformed":0,"fingerprint":null,"error":null}"#;
+        let error = serde_json::from_str::<InputSummary>(bad).unwrap_err().to_string();
+        assert!(error.starts_with("unknown format \"xml\"; this build knows ndjson, combined, common"), "{error}");
+        let old = r#"{"path":"a","bytes":0,"raw_bytes":0,"lines":0,"malformed":0,"fingerprint":null,"error":null}"#;
+        let input: InputSummary = serde_json::from_str(old).unwrap();
+        assert_eq!((input.format, input.compression), (None, None));
+    }
 }
