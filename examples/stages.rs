@@ -82,7 +82,8 @@ fn main() {
     );
     let options = ScanOptions::default();
     let filter = Filter::default();
-    let layout = BufferLayout::of(Layout::plain(if nginx { FormatKind::Combined } else { FormatKind::Ndjson }));
+    let format = FormatKind::named(if nginx { "combined" } else { "ndjson" }).expect("a registered format");
+    let layout = BufferLayout::of(Layout::plain(format));
     for (name, collect) in
         [("scan", Collect::default()), ("scan --top", Collect { breakdowns: true, ..Collect::default() })]
     {

@@ -5,10 +5,11 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cts_logscan::filter::{CodePattern, StatusPattern, TimeSpec, parse_duration};
 use cts_logscan::follow::AlertRule;
-use cts_logscan::format::LogFormat;
+use cts_logscan::format::{FormatKind, LogFormat};
 use cts_logscan::rules::Rule;
 
 /// `--version`: the version, the commit built from, and the versions of
@@ -156,7 +157,7 @@ pub struct ScanArgs {
     pub endpoint: Option<String>,
 
     /// Line format; `auto` detects it per input from its first lines.
-    #[arg(short = 'f', long, value_enum, default_value_t = FormatArg::Auto)]
+    #[arg(short = 'f', long, default_value = "auto", value_parser = format_arg())]
     pub format: FormatArg,
 
     /// Access logs in a layout of your own: the nginx `log_format` string
@@ -341,21 +342,23 @@ pub struct ReportArgs {
     pub color: ColorChoice,
 }
 
-/// `--format`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+/// `--format`: `auto`, or a format of the registry
+/// ([`cts_logscan::format::FORMATS`]) by its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FormatArg {
     /// Detect per input.
     Auto,
-    /// One JSON object per line.
-    Ndjson,
-    /// NCSA combined access log, plus trailing fields.
-    Combined,
-    /// NCSA common access log, plus trailing fields.
-    Common,
-    /// W3C extended log (IIS), columns from `#Fields:`.
-    W3c,
-    /// HAProxy HTTP log.
-    Haproxy,
+    /// This format.
+    Named(FormatKind),
+}
+
+/// The values of `--format`: `auto`, then every format the registry offers
+/// there, each with its help.
+fn format_arg() -> impl TypedValueParser<Value = FormatArg> {
+    let auto = PossibleValue::new("auto").help("Detect per input");
+    let named = FormatKind::selectable().map(|kind| PossibleValue::new(kind.name()).help(kind.help()));
+    PossibleValuesParser::new(std::iter::once(auto).chain(named))
+        .map(|name| FormatKind::named(&name).map_or(FormatArg::Auto, FormatArg::Named))
 }
 
 /// `--output`.

@@ -133,13 +133,9 @@ impl ScanConfig {
             }
         }
         let format = match (&args.log_format, args.format) {
-            (Some(layout), _) => Some(Format::Custom(layout.clone())),
+            (Some(layout), _) => Some(Format::custom(layout.clone())),
             (None, FormatArg::Auto) => None,
-            (None, FormatArg::Ndjson) => Some(Format::Ndjson),
-            (None, FormatArg::Combined) => Some(Format::Combined),
-            (None, FormatArg::Common) => Some(Format::Common),
-            (None, FormatArg::W3c) => Some(Format::W3c),
-            (None, FormatArg::Haproxy) => Some(Format::Haproxy),
+            (None, FormatArg::Named(kind)) => Some(Format::from_kind(kind)),
         };
         ScanOptions {
             threads: self.threads,
