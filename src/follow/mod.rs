@@ -591,7 +591,7 @@ impl Follower {
         let Ok(data) = read_range(path, start, range.end) else { return codes.0 };
         // A start inside a line: from the next line on.
         let whole = if start == 0 { 0 } else { memchr::memchr(b'\n', &data).map_or(data.len(), |i| i + 1) };
-        let layout = layout.unwrap_or(Layout::plain(FormatKind::Combined));
+        let layout = layout.unwrap_or(Layout::plain(FormatKind::fallback()));
         let any_time = Filter::default();
         let mut scanner = LineScanner::new(&self.extractor, &self.options.scan, &any_time, Collect::default());
         let first = LinePosition { file: 0, block: 0, line: 0 };

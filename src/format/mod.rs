@@ -25,7 +25,7 @@ pub use custom::LogFormat;
 pub use detect::{Layout, detect, detect_layout};
 pub use foreign::{Foreign, recognise};
 pub use ndjson::{Field, FieldOverrides, LatencyUnit};
-pub use w3c::last_fields;
+
 pub use wrap::{UnwrapBuf, Unwrapped, Wrapper};
 
 use crate::record::{Malformed, OverrideUse, Record};
@@ -169,20 +169,6 @@ pub enum Build {
 #[derive(Clone, Copy)]
 pub struct FormatKind(&'static FormatSpec);
 
-/// The two formats the pipeline names, spelt as the variants of the enum
-/// the registry replaced so that code written against it still reads the
-/// same. New code asks the registry instead: [`FormatKind::fallback`] and
-/// [`FormatKind::last_directive`].
-#[allow(non_upper_case_globals)]
-impl FormatKind {
-    /// NCSA combined: the fallback of detection (a test holds them equal).
-    pub const Combined: FormatKind = FormatKind(&access::COMBINED);
-
-    /// W3C extended logs, the one format with a directive carried from
-    /// block to block (see [`FormatSpec::last_directive`]).
-    pub const W3c: FormatKind = FormatKind(&w3c::W3C);
-}
-
 impl FormatKind {
     /// Every format, in registry order.
     pub fn all() -> impl Iterator<Item = FormatKind> {
@@ -206,7 +192,7 @@ impl FormatKind {
             Detect::Lines { rank, .. } => Some(rank),
             Detect::Never | Detect::Marker(_) => None,
         };
-        FormatKind::all().filter(|kind| rank(kind).is_some()).max_by_key(rank).unwrap_or(FormatKind::Combined)
+        FormatKind::all().filter(|kind| rank(kind).is_some()).max_by_key(rank).unwrap_or(FormatKind(&access::COMBINED))
     }
 
     /// The format of this name; `None` for a name no format has.
@@ -402,10 +388,10 @@ mod tests {
         let names = |kinds: &mut dyn Iterator<Item = FormatKind>| kinds.map(FormatKind::name).collect::<Vec<_>>();
         assert_eq!(names(&mut FormatKind::selectable()), ["ndjson", "combined", "common", "w3c", "haproxy"]);
         assert_eq!(names(&mut FormatKind::detectable()), ["ndjson", "combined", "common", "w3c", "haproxy"]);
-        assert_eq!(FormatKind::fallback(), FormatKind::Combined);
+        assert_eq!(FormatKind::fallback().name(), "combined");
         // `Format::parser` builds the fallback for a layout kind without one.
         assert!(!FormatKind::fallback().takes_layout());
-        assert_eq!(FormatKind::W3c.name(), "w3c");
+        assert!(FormatKind::named("w3c").is_some_and(|w3c| w3c.last_directive(b"#Fields: date\n").is_some()));
     }
 
     #[test]

@@ -20,8 +20,7 @@ use super::producer::ChunkSink;
 use super::{Source, document, producer};
 
 /// How an input is compressed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
     /// gzip, possibly several members.
     Gzip,
