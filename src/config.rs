@@ -14,11 +14,11 @@ use cts_logscan::filter::TimeSpec;
 use cts_logscan::follow::{AlertRule, FollowOptions};
 use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit};
 use cts_logscan::input::{ObjectUrl, ReaderOptions, Source};
+use cts_logscan::pipeline::ScanOptions;
 use cts_logscan::report::{
     CsvRenderer, HtmlRenderer, JsonRenderer, MarkdownRenderer, PrometheusRenderer, Render, ReportOptions, TableRenderer,
 };
 use cts_logscan::rules::Rule;
-use cts_logscan::scan::ScanOptions;
 use cts_logscan::state::State;
 use tempfile::NamedTempFile;
 

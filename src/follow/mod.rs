@@ -1,9 +1,9 @@
 //! `--follow`: read inputs as they grow and keep live windows over them.
 //!
 //! Follow is a driver of the one pipeline: it only knows which bytes are
-//! new. [`files::Files`] follows files by name and in directories, known by
+//! new. `files::Files` follows files by name and in directories, known by
 //! identity, through rotation, compression, truncation and replacement;
-//! [`stream::Stream`] reads pipes until they end. Each read is a span of
+//! `stream::Stream` reads pipes until they end. Each read is a span of
 //! an input from a byte offset, through the same [`BlockReader`] (line cap,
 //! decompression) and [`InputLayouts`] (format detection, W3C columns,
 //! per-input summary) as a batch scan, into the same [`LineScanner`].
@@ -46,8 +46,8 @@ use crate::input::fingerprint::EDGE;
 use crate::input::fingerprint::Fingerprinter;
 use crate::input::identity::{FileId, HeadPrint};
 use crate::input::{self, Block, BlockContent, BlockReader, HEAD_BYTES, Handle, InputStats, Source, Span};
+use crate::pipeline::{BufferLayout, InputLayouts, LineScanner, ScanOptions};
 use crate::record::{Malformed, Record};
-use crate::scan::{BufferLayout, InputLayouts, LineScanner, ScanOptions};
 use crate::state::{InputSummary, State};
 use files::{Files, Found, Retired};
 use stream::{Message, Stream};
@@ -713,8 +713,8 @@ mod bisect {
     use std::path::Path;
 
     use crate::format::FormatKind;
+    use crate::pipeline::ScanOptions;
     use crate::record::Record;
-    use crate::scan::ScanOptions;
 
     /// Bytes read at a probe.
     const PROBE: usize = 64 << 10;
@@ -767,7 +767,7 @@ mod bisect {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::scan;
+    use crate::pipeline::scan;
     use std::fs;
     use std::io::Write;
 

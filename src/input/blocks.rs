@@ -42,7 +42,7 @@ pub enum BlockContent {
         offset: u64,
         /// What is kept of it for the error-body finder: the bytes around
         /// its first few `error_code` keys, pieces separated by `\n`
-        /// (see [`KeyWindows`]); empty when it has none.
+        /// (see `long_line::KeyWindows`); empty when it has none.
         sample: Vec<u8>,
     },
 }

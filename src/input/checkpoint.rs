@@ -351,7 +351,7 @@ fn now_ms() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::{ScanOptions, scan, scan_resumed};
+    use crate::pipeline::{ScanOptions, scan, scan_resumed};
     use std::fs;
     use std::io::Write;
 

@@ -1,5 +1,9 @@
-//! The pipeline: block reader → format detection → parallel line scan →
-//! per-worker aggregates → merge → [`State`].
+//! The one pipeline: spans of sources → block reader → format detection
+//! ([`InputLayouts`]) → parallel line scan ([`LineScanner`]) → per-worker
+//! aggregates → merge → [`State`]. A batch scan reads every byte
+//! ([`scan`]), a resumed run the bytes a checkpoint did not read
+//! ([`scan_resumed`]); `--follow` reads the new bytes of each input through
+//! the same reader, [`InputLayouts`] and [`LineScanner`].
 //!
 //! The reader runs inside rayon's `par_bridge`: whichever worker needs work
 //! reads the next block, so reading and scanning overlap without a separate
