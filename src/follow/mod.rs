@@ -210,7 +210,9 @@ impl Follower {
         for source in others {
             follower.add_other(source)?;
         }
-        follower.poll();
+        // The files as following begins (a `--since` catch-up): what they
+        // hold is known. Streams are not read here: all they send is new.
+        follower.read_files();
         follower.known_codes.extend(follower.since_start.codes.keys().cloned());
         follower.started = true;
         Ok(follower)
@@ -249,6 +251,16 @@ impl Follower {
     /// bytes read.
     pub fn poll(&mut self) -> u64 {
         let before = self.bytes();
+        self.read_files();
+        self.read_streams();
+        // Windows end on the wall clock: they slide also when nothing came.
+        self.windows.advance(now_ms());
+        self.bytes() - before
+    }
+
+    /// Checks the followed names and directories and reads what is new in
+    /// the files.
+    fn read_files(&mut self) {
         for found in self.files.check() {
             self.on_found(found);
         }
@@ -256,10 +268,6 @@ impl Follower {
         for input in changed {
             self.read_file(input, false);
         }
-        self.read_streams();
-        // Windows end on the wall clock: they slide also when nothing came.
-        self.windows.advance(now_ms());
-        self.bytes() - before
     }
 
     fn bytes(&self) -> u64 {
