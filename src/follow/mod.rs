@@ -42,7 +42,6 @@ use crate::extract::{ErrorBody, Extractor};
 use crate::filter::{Filter, resolve_window};
 use crate::format::{self, FormatKind, Layout};
 use crate::input::checkpoint::{Checkpoint, FileMark};
-use crate::input::fingerprint::EDGE;
 use crate::input::fingerprint::Fingerprinter;
 use crate::input::identity::{FileId, HeadPrint};
 use crate::input::{self, Block, BlockContent, BlockReader, HEAD_BYTES, Handle, InputStats, Source, Span};
@@ -126,6 +125,8 @@ pub struct Follower {
     resume: Checkpoint,
     /// Compressed files read whole, for the checkpoint.
     read_whole: Vec<FileMark>,
+    /// Followed files read to their end and let go, for the checkpoint.
+    let_go: Vec<FileMark>,
     since_start: Aggregate,
     windows: Windows,
     /// Codes seen before following began: in what the files held then (up
@@ -197,6 +198,7 @@ impl Follower {
             streams: Vec::new(),
             resume: checkpoint,
             read_whole: Vec::new(),
+            let_go: Vec::new(),
             since_start: Aggregate::default(),
             windows: Windows::new(options.windows.clone()),
             known_codes: BTreeSet::new(),
@@ -277,7 +279,7 @@ impl Follower {
     /// Acts on what a check of the files found.
     fn on_found(&mut self, found: Found) {
         match found {
-            Found::New { path, file, meta, head, by_name } => {
+            Found::New { path, file, meta, head, by_name, copy_of } => {
                 let input = self.add_input(Source::File(path.clone()), "following");
                 let id = FileId::of(&meta);
                 let marks = &self.resume.files;
@@ -288,7 +290,7 @@ impl Follower {
                         resume.offset
                     }
                     Some(_) => 0,
-                    None if self.started => 0,
+                    None if self.started => copy_of.filter(|&offset| offset <= meta.len()).unwrap_or(0),
                     None => self.start_of(&path, &head, meta.len()),
                 };
                 if offset > 0 && !head.is_empty() {
@@ -300,7 +302,15 @@ impl Follower {
                 self.files.track(input, path, file, &meta, offset, by_name);
             }
             Found::Compressed { path, start } => self.read_compressed(path, start),
-            Found::Copy { path, input } => self.inputs[input].state = format!("compressed as {}", path.display()),
+            Found::Copy { path, input } => {
+                self.inputs[input].state = format!("compressed as {}", path.display());
+                // Its content is read as the file's: the copy is done.
+                if let Ok(meta) = std::fs::metadata(&path) {
+                    let of = self.marks_of(|t| t.input == input).pop();
+                    let (head, offset) = of.map_or((HeadPrint::of(b""), 0), |m| (m.head, m.offset));
+                    self.read_whole.push(FileMark { offset, ..FileMark::of(&path, &meta, head, true) });
+                }
+            }
             Found::Renamed { input, to } => self.inputs[input].state = format!("renamed to {}", to.display()),
             Found::Restarted { input, truncated } => {
                 self.inputs[input].state = if truncated { "truncated" } else { "rewritten" }.to_owned();
@@ -308,6 +318,9 @@ impl Follower {
             Found::Missing { input } => self.inputs[input].state = "deleted".to_owned(),
             Found::Gone { input } => {
                 self.read_file(input, true);
+                // Where it ends, for a checkpoint: its compressed copy is
+                // then read after it.
+                self.let_go.extend(self.marks_of(|t| t.input == input));
                 self.files.retire(input);
                 self.inputs[input].done = true;
                 if self.inputs[input].state == "following" {
@@ -323,7 +336,7 @@ impl Follower {
         let source = Source::File(path.clone());
         let Ok(meta) = std::fs::metadata(&path) else { return };
         let head = std::fs::File::open(&path)
-            .and_then(|file| input::identity::decoded_head(&source, &file, EDGE))
+            .and_then(|file| input::identity::decoded_head(&source, &file, HEAD_BYTES))
             .unwrap_or_default();
         let now = FileMark::of(&path, &meta, HeadPrint::of(&head), true);
         let done = self.resume.files.iter().find(|m| m.compressed && m.id == now.id && m.head == now.head);
@@ -332,7 +345,9 @@ impl Follower {
             return;
         }
         let input = self.add_input(source.clone(), "read once");
-        let end = self.read_span(input, Span { start, ..Span::whole(source) });
+        // Read from further on, it is detected by its head.
+        let head = (start > 0).then_some(head);
+        let end = self.read_span(input, Span { start, head, ..Span::whole(source) });
         self.inputs[input].done = true;
         self.read_whole.push(FileMark { offset: end, lines: self.inputs[input].lines, ..now });
     }
@@ -394,10 +409,8 @@ impl Follower {
     fn on_message(&mut self, input: usize, message: Message) {
         match message {
             Message::Block(block) => {
-                let start = self.inputs[input].read.end;
                 self.scan_block(input, &block);
-                let read = &mut self.inputs[input].read;
-                read.end = start + block_bytes(&block).max(read.end - start);
+                self.inputs[input].read.end += block_bytes(&block);
             }
             Message::End(stats, error) => {
                 let entry = &mut self.inputs[input];
@@ -497,17 +510,23 @@ impl Follower {
         }
     }
 
-    /// Where each followed file stands, and the compressed files read
-    /// whole, for a checkpoint.
+    /// Where each followed file stands, the files let go, and the
+    /// compressed files read whole, for a checkpoint.
     pub fn marks(&self) -> Vec<FileMark> {
-        let followed = self.files.tracked.iter().filter_map(|t| {
+        let followed = self.marks_of(|_| true);
+        followed.into_iter().chain(self.let_go.iter().cloned()).chain(self.read_whole.iter().cloned()).collect()
+    }
+
+    /// Where the followed files `which` picks stand.
+    fn marks_of(&self, which: impl Fn(&files::Tracked) -> bool) -> Vec<FileMark> {
+        let followed = self.files.tracked.iter().filter(|t| which(t)).filter_map(|t| {
             let (id, head) = t.identity();
             let meta = t.file.metadata().ok()?;
             let mark = FileMark::of(&t.name, &meta, head, false);
             let input = &self.inputs[t.input];
             Some(FileMark { id, offset: t.offset, lines: input.first_line + input.lines, ..mark })
         });
-        followed.chain(self.read_whole.iter().cloned()).collect()
+        followed.collect()
     }
 
     /// Whether every input has ended (pipes closed, compressed files read);
@@ -859,6 +878,22 @@ mod tests {
         assert_eq!(figures(&follower.state()), (20, 20, 20));
         let states: Vec<String> = follower.snapshot().inputs.into_iter().map(|i| i.state).collect();
         assert!(states[0].starts_with("renamed to"), "{states:?}");
+    }
+
+    #[test]
+    fn copytruncate_in_a_followed_directory_does_not_read_the_copy_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        fs::write(&log, "").unwrap();
+        let mut follower = Follower::new(vec![Source::File(dir.path().to_owned())], options()).unwrap();
+        (0..10).for_each(|n| append(&log, &line(n)));
+        follower.poll();
+        fs::copy(&log, dir.path().join("app.log.1")).unwrap();
+        fs::OpenOptions::new().write(true).open(&log).unwrap().set_len(0).unwrap();
+        (10..12).for_each(|n| append(&log, &line(n)));
+        follower.poll();
+        follower.poll();
+        assert_eq!(figures(&follower.state()), (12, 12, 12));
     }
 
     #[test]

@@ -156,13 +156,14 @@ impl Checkpoint {
         let looked: Vec<Looked> = sources.into_iter().map(look).collect();
         let mut claimed = HashSet::new();
         let mut decisions: Vec<Option<Decision>> = (0..looked.len()).map(|_| None).collect();
-        // Files under a name first, by identity; then compressed copies by
-        // their head, after the files they were made from.
-        for pass in [false, true] {
+        // Files known by identity first; then copies known by their head
+        // alone (`copytruncate`'s plain copy, a rotated file compressed),
+        // after the files they were made from.
+        for pass in [Pass::Identity, Pass::PlainCopy, Pass::Compressed] {
             for (index, looked) in looked.iter().enumerate() {
                 let Looked::File { file, compressed, .. } = looked else { continue };
-                if *compressed == pass {
-                    decisions[index] = Some(self.decide(file, *compressed, &mut claimed));
+                if decisions[index].is_none() {
+                    decisions[index] = self.decide(file, *compressed, pass, &mut claimed);
                 }
             }
         }
@@ -209,37 +210,63 @@ impl Checkpoint {
         plan
     }
 
-    /// Where a file found now (`file`) starts: after what a mark of the
-    /// same content says was read, or at 0.
-    fn decide(&self, file: &FileLook, compressed: bool, claimed: &mut HashSet<usize>) -> Decision {
-        let same_file = |mark: &FileMark| mark.id == file.id && mark.head.matches(&file.head);
-        let found = self.files.iter().position(|mark| same_file(mark) && mark.compressed == compressed);
-        let found = found.or_else(|| {
-            // A compressed copy of a file read before (rotated, then
-            // compressed): by its head alone.
-            compressed.then(|| self.files.iter().position(|mark| !mark.compressed && mark.head.matches(&file.head)))?
-        });
-        let Some(index) = found else {
-            return Decision::Read { start: 0, first_line: 0, hold_partial: !compressed, mark: None };
+    /// Where a file found now (`file`) starts, if `pass` decides it:
+    /// after what a mark of the same content says was read, or at 0.
+    fn decide(&self, file: &FileLook, compressed: bool, pass: Pass, claimed: &mut HashSet<usize>) -> Option<Decision> {
+        let size = file.meta.len();
+        let new_file = Decision::Read { start: 0, first_line: 0, hold_partial: !compressed, mark: None };
+        let index = match pass {
+            Pass::Identity if compressed => return None,
+            Pass::Identity => {
+                let same_inode = self.files.iter().position(|m| !m.compressed && m.id == file.id);
+                let index = same_inode?;
+                let mark = &self.files[index];
+                if size < mark.offset || !mark.head.matches(&file.head) {
+                    // Truncated, or another file under the inode: what it
+                    // holds now is new; its old content may live on as a
+                    // copy, which takes the mark.
+                    return Some(new_file);
+                }
+                index
+            }
+            Pass::PlainCopy if compressed => return None,
+            Pass::Compressed if !compressed => return None,
+            Pass::PlainCopy | Pass::Compressed => {
+                let same =
+                    |m: &FileMark| m.head.matches(&file.head) && (m.compressed || size >= m.offset || compressed);
+                let by_inode = self.files.iter().position(|m| m.compressed && m.id == file.id && same(m));
+                let by_head = || self.files.iter().position(|m| !m.compressed && same(m));
+                match by_inode.or_else(by_head) {
+                    Some(index) => index,
+                    None => return Some(new_file),
+                }
+            }
         };
         if !claimed.insert(index) {
-            return Decision::Skip("a compressed copy of a file this run reads under its own name".to_owned());
+            let why = "a copy of a file this run reads under another name, or another name of it";
+            return Some(Decision::Skip(why.to_owned()));
         }
         let mark = &self.files[index];
-        let size = file.meta.len();
         let unchanged = mark.size == size && mark.modified_ns == modified_ns(&file.meta);
         if compressed && mark.compressed && unchanged {
-            return Decision::Skip("unchanged since the checkpoint".to_owned());
-        }
-        if !compressed && size < mark.offset {
-            // Truncated while the job was stopped: what it holds now is new.
-            return Decision::Read { start: 0, first_line: 0, hold_partial: true, mark: Some(index) };
+            return Some(Decision::Skip("read whole by an earlier run, unchanged since".to_owned()));
         }
         // A file that did not change since the last run will not finish
         // its last line: read it as it is.
-        let hold_partial = !compressed && !unchanged;
-        Decision::Read { start: mark.offset, first_line: mark.lines, hold_partial, mark: Some(index) }
+        let hold_partial = !(compressed || unchanged && mark.id == file.id);
+        Some(Decision::Read { start: mark.offset, first_line: mark.lines, hold_partial, mark: Some(index) })
     }
+}
+
+/// The order in which files found are matched to marks.
+#[derive(Clone, Copy)]
+enum Pass {
+    /// Plain files, by device, inode and head.
+    Identity,
+    /// Plain files by head alone: copies of a file read.
+    PlainCopy,
+    /// Compressed files: by inode and head, else by head alone.
+    Compressed,
 }
 
 /// What a run reads, and what it will record once its output is written.
@@ -266,7 +293,12 @@ impl Plan {
         for (pending, &(bytes, lines)) in self.pending.into_iter().zip(read) {
             match pending {
                 Pending::File { mark, fresh } => {
-                    let updated = FileMark { offset: fresh.offset + bytes, lines: fresh.lines + lines, ..fresh };
+                    let (offset, lines) = (fresh.offset.saturating_add(bytes), fresh.lines.saturating_add(lines));
+                    let updated = FileMark { offset, lines, ..fresh };
+                    if updated.head.len == 0 {
+                        // An empty file has nothing to resume from.
+                        continue;
+                    }
                     match mark {
                         Some(index) => checkpoint.files[index] = updated,
                         None => added.push(updated),
@@ -329,11 +361,12 @@ fn look(source: Source) -> Looked {
             other => Looked::Other(other),
         };
     };
-    let opened = File::open(path).and_then(|handle| Ok((handle.metadata()?, handle)));
-    let Ok((meta, handle)) = opened else { return Looked::Other(source) };
-    if !meta.is_file() {
+    // A FIFO is not opened here: that would wait for its writer.
+    if !std::fs::metadata(path).is_ok_and(|meta| meta.is_file()) {
         return Looked::Other(source);
     }
+    let opened = File::open(path).and_then(|handle| Ok((handle.metadata()?, handle)));
+    let Ok((meta, handle)) = opened else { return Looked::Other(source) };
     let compressed = matches!(compression_of(path), Ok(Some(_)));
     let head = decoded_head(&source, &handle, HEAD_BYTES).unwrap_or_default();
     let id = FileId::of(&meta);
@@ -346,138 +379,4 @@ fn modified_ns(meta: &Metadata) -> i64 {
 
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::pipeline::{ScanOptions, scan, scan_resumed};
-    use std::fs;
-    use std::io::Write;
-
-    /// One run: the lines and requests it counted; the checkpoint moves on.
-    fn run(checkpoint: &mut Checkpoint, dir: &Path) -> (u64, u64) {
-        let options = ScanOptions { threads: 1, ..ScanOptions::default() };
-        let (state, plan) = scan_resumed(vec![Source::File(dir.to_owned())], &options, checkpoint).unwrap();
-        let read: Vec<(u64, u64)> = state.inputs.iter().map(|i| (i.bytes, i.lines)).collect();
-        *checkpoint = plan.commit(&read);
-        (state.aggregate.lines, state.aggregate.requests)
-    }
-
-    fn line(n: u32) -> String {
-        format!("{{\"time\":\"2026-11-27T10:00:{:02}Z\",\"status\":200,\"uri\":\"/v{n}\"}}\n", n % 60)
-    }
-
-    fn lines(range: std::ops::Range<u32>) -> String {
-        range.map(line).collect()
-    }
-
-    fn append(path: &Path, text: &str) {
-        fs::OpenOptions::new().create(true).append(true).open(path).unwrap().write_all(text.as_bytes()).unwrap();
-    }
-
-    fn gzip(from: &Path, to: &Path) {
-        let mut gz = flate2::write::GzEncoder::new(fs::File::create(to).unwrap(), flate2::Compression::fast());
-        gz.write_all(&fs::read(from).unwrap()).unwrap();
-        gz.finish().unwrap();
-        fs::remove_file(from).unwrap();
-    }
-
-    #[test]
-    fn the_rotation_chain_is_read_exactly_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("access.log");
-        let mut checkpoint = Checkpoint::default();
-        append(&log, &lines(0..10));
-        assert_eq!(run(&mut checkpoint, dir.path()), (10, 10));
-        assert_eq!(run(&mut checkpoint, dir.path()), (0, 0), "nothing new");
-        // Written to, rotated, written to again, then compressed.
-        append(&log, &lines(10..13));
-        fs::rename(&log, dir.path().join("access.log.1")).unwrap();
-        append(&dir.path().join("access.log.1"), &lines(13..14));
-        append(&log, &lines(14..20));
-        assert_eq!(run(&mut checkpoint, dir.path()), (10, 10));
-        gzip(&dir.path().join("access.log.1"), &dir.path().join("access.log.2.gz"));
-        append(&log, &lines(20..21));
-        assert_eq!(run(&mut checkpoint, dir.path()), (1, 1), "the .gz was read before, as access.log.1");
-        assert_eq!(run(&mut checkpoint, dir.path()), (0, 0));
-    }
-
-    #[test]
-    fn a_compressed_copy_holding_an_unread_tail_gives_only_that_tail() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("access.log");
-        let mut checkpoint = Checkpoint::default();
-        append(&log, &lines(0..5));
-        assert_eq!(run(&mut checkpoint, dir.path()), (5, 5));
-        // Rotated and compressed while the job was stopped, with lines
-        // written after the last run.
-        append(&log, &lines(5..8));
-        gzip(&log, &dir.path().join("access.log.1.gz"));
-        append(&log, &lines(8..9));
-        assert_eq!(run(&mut checkpoint, dir.path()), (4, 4));
-    }
-
-    #[test]
-    fn truncation_and_a_reused_inode_are_read_from_the_start() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("app.log");
-        let mut checkpoint = Checkpoint::default();
-        append(&log, &lines(0..6));
-        assert_eq!(run(&mut checkpoint, dir.path()), (6, 6));
-        // copytruncate while the job was stopped, then two lines.
-        fs::OpenOptions::new().write(true).open(&log).unwrap().set_len(0).unwrap();
-        append(&log, &lines(30..32));
-        assert_eq!(run(&mut checkpoint, dir.path()), (2, 2));
-        // Rewritten in place, longer, with other first bytes: the same inode
-        // holds another file.
-        fs::write(&log, lines(40..50)).unwrap();
-        assert_eq!(run(&mut checkpoint, dir.path()), (10, 10));
-    }
-
-    #[test]
-    fn an_unfinished_last_line_waits_for_its_newline_or_for_the_file_to_stop_changing() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("app.log");
-        let mut checkpoint = Checkpoint::default();
-        append(&log, &lines(0..2));
-        append(&log, "{\"status\":200,");
-        assert_eq!(run(&mut checkpoint, dir.path()), (2, 2));
-        append(&log, "\"uri\":\"/x\"}\n");
-        assert_eq!(run(&mut checkpoint, dir.path()), (1, 1), "one line, not two halves");
-        append(&log, "{\"status\":500");
-        assert_eq!(run(&mut checkpoint, dir.path()), (0, 0));
-        // Unchanged since: read as it is, as a batch scan reads it.
-        assert_eq!(run(&mut checkpoint, dir.path()), (1, 0));
-        let options = ScanOptions::default();
-        let whole = scan(vec![Source::File(log)], &options).unwrap();
-        assert_eq!((whole.aggregate.lines, whole.aggregate.requests), (4, 3));
-    }
-
-    #[test]
-    fn positions_count_lines_of_the_whole_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let log = dir.path().join("app.log");
-        let mut checkpoint = Checkpoint::default();
-        append(&log, &lines(0..7));
-        run(&mut checkpoint, dir.path());
-        append(&log, "not json\n");
-        let options = ScanOptions::default();
-        let (state, _) = scan_resumed(vec![Source::File(log)], &options, &checkpoint).unwrap();
-        let sample = &state.aggregate.samples[0];
-        assert_eq!(sample.position.line, 7, "the 8th line, counted from 0");
-    }
-
-    #[test]
-    fn a_checkpoint_of_another_version_or_not_one_is_refused_with_what_to_do() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cp.json");
-        assert_eq!(Checkpoint::read(&path).unwrap().files.len(), 0, "none yet: a first run");
-        fs::write(&path, "{\"checkpoint_version\":9,\"files\":[],\"objects\":[]}").unwrap();
-        let message = Checkpoint::read(&path).unwrap_err().to_string();
-        assert!(message.contains("checkpoint_version 9") && message.contains("move it away"), "{message}");
-        fs::write(&path, "nonsense").unwrap();
-        let message = Checkpoint::read(&path).unwrap_err().to_string();
-        assert!(message.contains("is not a checkpoint"), "{message}");
-    }
 }

@@ -88,8 +88,9 @@ fn sniff(head: &[u8]) -> Option<Compression> {
 }
 
 /// Opens the already open `file` (the input `source`) from decoded byte
-/// `start`: a plain file is read from there, a compressed one is decoded
-/// from its start and its first `start` decoded bytes dropped.
+/// `start`: a plain file of lines is read from there; a compressed one, or
+/// a JSON document (whose lines are its records), is decoded from its
+/// start and its first `start` decoded bytes dropped.
 ///
 /// # Errors
 ///
@@ -97,10 +98,10 @@ fn sniff(head: &[u8]) -> Option<Compression> {
 pub fn open_at(source: &Source, mut file: File, start: u64) -> io::Result<Opened> {
     use std::io::{Seek, SeekFrom};
     file.seek(SeekFrom::Start(0))?;
-    let mut magic = Vec::with_capacity(4);
-    (&mut file).take(4).read_to_end(&mut magic)?;
+    let mut head = Vec::with_capacity(64 << 10);
+    (&mut file).take(64 << 10).read_to_end(&mut head)?;
     file.seek(SeekFrom::Start(0))?;
-    if start == 0 || sniff(&magic).is_some() {
+    if start == 0 || sniff(&head).is_some() || document::starts_document(&head) {
         return Ok(open(source, Some(Box::new(file)))?.skip(start));
     }
     let meta = file.metadata()?;

@@ -71,7 +71,13 @@ impl InputLayouts {
         known.looks_like = format::recognise(head);
         let detected = format::detect_layout(head);
         // A given format still has its lines unwrapped.
-        known.layout = Some(Layout { wrapper: detected.wrapper, kind: self.fixed.unwrap_or(detected.kind) });
+        let kind = self.fixed.unwrap_or(detected.kind);
+        known.layout = Some(Layout { wrapper: detected.wrapper, kind });
+        // Read from further on, the directive (W3C's columns) in effect is
+        // the head's, unless the blocks read say otherwise.
+        if let Some(fields) = kind.last_directive(head) {
+            known.w3c_fields = Some(fields.into());
+        }
     }
 
     /// The layout of input `file`, when known.

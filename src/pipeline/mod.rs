@@ -29,6 +29,8 @@ use crate::state::{InputSummary, State};
 
 mod inputs;
 mod lines;
+#[cfg(test)]
+mod resumed_tests;
 
 pub use inputs::InputLayouts;
 pub use lines::{BufferLayout, LineScanner};
