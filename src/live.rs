@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use cts_logscan::follow::{AlertEvent, AlertState, Alerts, Follower};
-use cts_logscan::input::checkpoint::{Checkpoint, FileMark};
+use cts_logscan::input::checkpoint::{self, Checkpoint, FileMark};
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 
 use crate::config::{Live, ScanConfig};
@@ -28,6 +28,7 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     let delivery = config.delivery();
     // With --checkpoint, where an earlier follower or run stopped; saved at
     // every interval and on exit.
+    let _held = config.checkpoint().map(checkpoint::lock).transpose()?;
     let mut checkpoint = match config.checkpoint() {
         Some(path) => Some((path, Checkpoint::read(path)?)),
         None => None,

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use anyhow::bail;
 use clap::{CommandFactory, Parser};
 use cts_logscan::input::Progress;
-use cts_logscan::input::checkpoint::Checkpoint;
+use cts_logscan::input::checkpoint::{self, Checkpoint};
 use cts_logscan::pipeline::{scan, scan_resumed};
 use cts_logscan::report;
 use cts_logscan::state::{self, State};
@@ -149,6 +149,7 @@ fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
         let bar = bar.clone();
         options.progress = Some(Arc::new(move |progress: &Progress<'_>| show_progress(&bar, progress)));
     }
+    let _held = config.checkpoint().map(checkpoint::lock).transpose()?;
     let (state, plan) = match config.checkpoint() {
         Some(path) => {
             let (state, plan) = scan_resumed(config.sources(), &options, &Checkpoint::read(path)?)?;

@@ -93,6 +93,33 @@ impl FileMark {
     }
 }
 
+/// Holds the checkpoint at `path` for this run: an exclusive lock on
+/// `PATH.lock`, released when the returned file is dropped, so that two
+/// runs (an hourly job and a `prerotate` one) never read the same bytes.
+///
+/// # Errors
+///
+/// When another run holds it, or the lock file cannot be made.
+pub fn lock(path: &Path) -> Result<File, Error> {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".lock");
+    let failed = |why: String| Error::Checkpoint { path: path.to_owned(), why };
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&name)
+        .map_err(|e| failed(format!("cannot create its lock {}: {e}", Path::new(&name).display())))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(failed(format!(
+            "another run holds it ({} is locked); run again once it is done",
+            Path::new(&name).display()
+        ))),
+        Err(std::fs::TryLockError::Error(e)) => Err(failed(format!("cannot lock it: {e}"))),
+    }
+}
+
 impl Checkpoint {
     /// Records `marks` (where a follower stands): each replaces the mark of
     /// the same file, or is added; marks unseen for 31 days are dropped.
