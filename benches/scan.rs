@@ -20,8 +20,8 @@ use cts_logscan::format::{AccessParser, NdjsonParser};
 use cts_logscan::input::{ReaderOptions, Source};
 use cts_logscan::lex::number::parse_scaled;
 use cts_logscan::lex::time::TimeParser;
+use cts_logscan::pipeline::{ScanOptions, scan};
 use cts_logscan::record::{Record, Spans};
-use cts_logscan::scan::{ScanOptions, scan};
 
 fn corpus(flavor: corpus::Flavor, bytes: u64) -> Vec<u8> {
     let mut data = Vec::with_capacity(bytes as usize + 4096);

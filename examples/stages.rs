@@ -21,8 +21,8 @@ use cts_logscan::aggregate::{Aggregate, Collect, LinePosition};
 use cts_logscan::extract::Extractor;
 use cts_logscan::filter::Filter;
 use cts_logscan::format::{AccessParser, FormatKind, Layout, NdjsonParser};
+use cts_logscan::pipeline::{BufferLayout, LineScanner, ScanOptions};
 use cts_logscan::record::Record;
-use cts_logscan::scan::{BufferLayout, LineScanner, ScanOptions};
 
 /// Bytes of the file read.
 const SAMPLE: usize = 256 << 20;
@@ -82,7 +82,8 @@ fn main() {
     );
     let options = ScanOptions::default();
     let filter = Filter::default();
-    let layout = BufferLayout::of(Layout::plain(if nginx { FormatKind::Combined } else { FormatKind::Ndjson }));
+    let format = FormatKind::named(if nginx { "combined" } else { "ndjson" }).expect("a registered format");
+    let layout = BufferLayout::of(Layout::plain(format));
     for (name, collect) in
         [("scan", Collect::default()), ("scan --top", Collect { breakdowns: true, ..Collect::default() })]
     {

@@ -5,10 +5,11 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::sync::LazyLock;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use cts_logscan::filter::{CodePattern, StatusPattern, TimeSpec, parse_duration};
 use cts_logscan::follow::AlertRule;
-use cts_logscan::format::LogFormat;
+use cts_logscan::format::{FormatKind, LogFormat};
 use cts_logscan::rules::Rule;
 
 /// `--version`: the version, the commit built from, and the versions of
@@ -156,7 +157,7 @@ pub struct ScanArgs {
     pub endpoint: Option<String>,
 
     /// Line format; `auto` detects it per input from its first lines.
-    #[arg(short = 'f', long, value_enum, default_value_t = FormatArg::Auto)]
+    #[arg(short = 'f', long, default_value = "auto", value_parser = format_arg())]
     pub format: FormatArg,
 
     /// Access logs in a layout of your own: the nginx `log_format` string
@@ -271,8 +272,9 @@ pub struct ScanArgs {
     #[arg(long, value_name = "LIST", default_value = "1m,5m,15m", value_parser = parse_windows)]
     pub windows: Windows,
 
-    /// With --follow: how long a last line without its newline waits for
-    /// it before it is read as it is.
+    /// With --follow: after how long a last line without its newline shows
+    /// its input as waiting for it. The line is never split: it is counted
+    /// once its newline comes, its file is rotated away or following stops.
     #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
     pub partial_timeout: i64,
 
@@ -293,6 +295,12 @@ pub struct ScanArgs {
     /// report and exit with 1.
     #[arg(long)]
     pub exit_on_alert: bool,
+
+    /// Read only what earlier runs with this checkpoint did not: by byte
+    /// offset and file identity, along rotation and compression. Written
+    /// atomically once the output is; with --follow, also every --interval.
+    #[arg(long, value_name = "FILE")]
+    pub checkpoint: Option<PathBuf>,
 
     #[command(flatten)]
     pub report: ReportArgs,
@@ -334,21 +342,23 @@ pub struct ReportArgs {
     pub color: ColorChoice,
 }
 
-/// `--format`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+/// `--format`: `auto`, or a format of the registry
+/// ([`cts_logscan::format::FORMATS`]) by its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FormatArg {
     /// Detect per input.
     Auto,
-    /// One JSON object per line.
-    Ndjson,
-    /// NCSA combined access log, plus trailing fields.
-    Combined,
-    /// NCSA common access log, plus trailing fields.
-    Common,
-    /// W3C extended log (IIS), columns from `#Fields:`.
-    W3c,
-    /// HAProxy HTTP log.
-    Haproxy,
+    /// This format.
+    Named(FormatKind),
+}
+
+/// The values of `--format`: `auto`, then every format the registry offers
+/// there, each with its help.
+fn format_arg() -> impl TypedValueParser<Value = FormatArg> {
+    let auto = PossibleValue::new("auto").help("Detect per input");
+    let named = FormatKind::selectable().map(|kind| PossibleValue::new(kind.name()).help(kind.help()));
+    PossibleValuesParser::new(std::iter::once(auto).chain(named))
+        .map(|name| FormatKind::named(&name).map_or(FormatArg::Auto, FormatArg::Named))
 }
 
 /// `--output`.

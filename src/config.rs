@@ -14,11 +14,11 @@ use cts_logscan::filter::TimeSpec;
 use cts_logscan::follow::{AlertRule, FollowOptions};
 use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit};
 use cts_logscan::input::{ObjectUrl, ReaderOptions, Source};
+use cts_logscan::pipeline::ScanOptions;
 use cts_logscan::report::{
     CsvRenderer, HtmlRenderer, JsonRenderer, MarkdownRenderer, PrometheusRenderer, Render, ReportOptions, TableRenderer,
 };
 use cts_logscan::rules::Rule;
-use cts_logscan::scan::ScanOptions;
 use cts_logscan::state::State;
 use tempfile::NamedTempFile;
 
@@ -133,13 +133,9 @@ impl ScanConfig {
             }
         }
         let format = match (&args.log_format, args.format) {
-            (Some(layout), _) => Some(Format::Custom(layout.clone())),
+            (Some(layout), _) => Some(Format::custom(layout.clone())),
             (None, FormatArg::Auto) => None,
-            (None, FormatArg::Ndjson) => Some(Format::Ndjson),
-            (None, FormatArg::Combined) => Some(Format::Combined),
-            (None, FormatArg::Common) => Some(Format::Common),
-            (None, FormatArg::W3c) => Some(Format::W3c),
-            (None, FormatArg::Haproxy) => Some(Format::Haproxy),
+            (None, FormatArg::Named(kind)) => Some(Format::from_kind(kind)),
         };
         ScanOptions {
             threads: self.threads,
@@ -165,6 +161,11 @@ impl ScanConfig {
     /// How the result is delivered.
     pub fn delivery(&self) -> &Delivery {
         &self.delivery
+    }
+
+    /// The `--checkpoint` file, if any.
+    pub fn checkpoint(&self) -> Option<&std::path::Path> {
+        self.args.checkpoint.as_deref()
     }
 
     /// Whether to follow the inputs (`-F`).

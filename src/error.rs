@@ -133,6 +133,14 @@ pub enum Error {
         /// Why it cannot be read twice.
         why: &'static str,
     },
+    /// A `--checkpoint` file that cannot be used.
+    #[error("checkpoint {}: {why}", path.display())]
+    Checkpoint {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        why: String,
+    },
     /// A `--since` at or after `--until`.
     #[error(
         "--since {since} is not before --until {until}: the window would select nothing; give a --since earlier than --until"

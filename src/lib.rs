@@ -7,13 +7,18 @@
 //! The data flows one way:
 //!
 //! ```text
-//! input (blocks of whole lines) → format (one Record per line) + extract
-//! (error body) → aggregate (per worker, merged) → state (the one unit of
-//! merge) → report (a view: model + renderers)
+//! input (spans of sources → blocks of whole lines) → format (one Record per
+//! line) + extract (error body) → aggregate (per worker, merged) → state
+//! (the one unit of merge) → report (a view: model + renderers)
 //! ```
 //!
+//! One [`pipeline`] with three drivers that differ only in which bytes they
+//! ask for and when: a batch scan (all of them), a resumed run
+//! (`--checkpoint`: those not read before) and [`follow`] (those that are
+//! new, as they come).
+//!
 //! ```no_run
-//! use cts_logscan::{input::Source, report::Report, scan::{scan, ScanOptions}};
+//! use cts_logscan::{input::Source, pipeline::{scan, ScanOptions}, report::Report};
 //!
 //! let state = scan(vec![Source::from_arg("access.log", None)], &ScanOptions::default())?;
 //! let report = Report::of(&state);
@@ -32,10 +37,10 @@ pub mod follow;
 pub mod format;
 pub mod input;
 pub mod lex;
+pub mod pipeline;
 pub mod record;
 pub mod report;
 pub mod rules;
-pub mod scan;
 pub mod state;
 
 pub use error::Error;

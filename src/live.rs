@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use cts_logscan::follow::{AlertEvent, AlertState, Alerts, Follower};
+use cts_logscan::input::checkpoint::{self, Checkpoint, FileMark};
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 
 use crate::config::{Live, ScanConfig};
@@ -25,7 +26,15 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     }
     let live = config.live();
     let delivery = config.delivery();
-    let mut follower = Follower::new(config.sources(), config.follow_options())?;
+    // With --checkpoint, where an earlier follower or run stopped; saved at
+    // every interval and on exit.
+    let _held = config.checkpoint().map(checkpoint::lock).transpose()?;
+    let mut checkpoint = match config.checkpoint() {
+        Some(path) => Some((path, Checkpoint::read(path)?)),
+        None => None,
+    };
+    let resume = checkpoint.as_ref().map(|(_, checkpoint)| checkpoint.clone()).unwrap_or_default();
+    let mut follower = Follower::resume(config.sources(), config.follow_options(), resume)?;
     if !follower.has_events() && !delivery.quiet() {
         say(format_args!(
             "no filesystem events (inotify watches may be exhausted): checking every {} ms",
@@ -65,6 +74,9 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
                 }
             }
             last = Some(Instant::now());
+            if let Some((path, checkpoint)) = &mut checkpoint {
+                save(path, checkpoint, follower.marks())?;
+            }
         }
         children.retain_mut(|child| matches!(child.try_wait(), Ok(None)));
         let stopping = stop.load(Ordering::Relaxed) || (live.exit_on_alert && alerted);
@@ -80,10 +92,29 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     }
     drop(screen);
     // What a stream or a file's unfinished last line holds counts, as it
-    // would in a batch scan of the same bytes.
-    follower.finish(false);
-    let code = delivery.deliver(&follower.state())?;
+    // would in a batch scan of the same bytes; with a checkpoint, a file's
+    // is left for the follower that resumes.
+    follower.finish(checkpoint.is_some());
+    let state = follower.state();
+    let code = delivery.deliver(&state)?;
+    if let Some((path, checkpoint)) = &mut checkpoint
+        && delivery.writes(&state)
+    {
+        save(path, checkpoint, follower.marks())?;
+    }
     Ok(if live.exit_on_alert && alerted { ExitCode::from(1) } else { code })
+}
+
+/// Records `marks` in the checkpoint at `path`, written atomically when
+/// they moved.
+fn save(path: &std::path::Path, checkpoint: &mut Checkpoint, marks: Vec<FileMark>) -> anyhow::Result<()> {
+    let positions = |c: &Checkpoint| c.files.iter().map(|m| (m.id, m.offset, m.lines)).collect::<Vec<_>>();
+    let before = positions(checkpoint);
+    checkpoint.update(marks);
+    if before != positions(checkpoint) || !path.exists() {
+        crate::output::commit_checkpoint(path, checkpoint)?;
+    }
+    Ok(())
 }
 
 /// The terminal in the live view: the alternate screen and raw mode, given

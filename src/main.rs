@@ -22,8 +22,9 @@ use std::sync::Arc;
 use anyhow::bail;
 use clap::{CommandFactory, Parser};
 use cts_logscan::input::Progress;
+use cts_logscan::input::checkpoint::{self, Checkpoint};
+use cts_logscan::pipeline::{scan, scan_resumed};
 use cts_logscan::report;
-use cts_logscan::scan::scan;
 use cts_logscan::state::{self, State};
 use cts_logscan::{catalog, diff, escape, rules};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -148,19 +149,40 @@ fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
         let bar = bar.clone();
         options.progress = Some(Arc::new(move |progress: &Progress<'_>| show_progress(&bar, progress)));
     }
-    let state = scan(config.sources(), &options)?;
+    let _held = config.checkpoint().map(checkpoint::lock).transpose()?;
+    let (state, plan) = match config.checkpoint() {
+        Some(path) => {
+            let (state, plan) = scan_resumed(config.sources(), &options, &Checkpoint::read(path)?)?;
+            (state, Some((path, plan)))
+        }
+        None => (scan(config.sources(), &options)?, None),
+    };
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     // Errors are never silenced: -q is for progress and warnings.
     state.errors().for_each(say);
+    let skipped = plan.as_ref().map_or(0, |(_, plan)| plan.skipped.len());
     if state.inputs.is_empty() && state.directory_errors.is_empty() {
+        if skipped > 0 {
+            bail!("nothing new to read: every input was read by an earlier run with this --checkpoint");
+        }
         bail!("no input file to read");
     }
     if !delivery.quiet() {
         state.inputs.iter().filter_map(|input| input.format_hint()).for_each(say);
+        if skipped > 0 {
+            say(format_args!("{skipped} inputs skipped: read whole by an earlier run with this --checkpoint"));
+        }
     }
-    delivery.deliver(&state)
+    let code = delivery.deliver(&state)?;
+    if let Some((path, plan)) = plan
+        && delivery.writes(&state)
+    {
+        let read: Vec<(u64, u64)> = state.inputs.iter().map(|input| (input.bytes, input.lines)).collect();
+        output::commit_checkpoint(path, &plan.commit(&read))?;
+    }
+    Ok(code)
 }
 
 /// Reads states, merges them and delivers the result like a scan's.

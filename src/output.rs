@@ -15,7 +15,11 @@
 //! new report with [`judge`]; so this module sits below `main` and `live`
 //! and calls neither. It knows nothing of how the state was read.
 
+use std::path::Path;
 use std::process::ExitCode;
+
+use anyhow::Context;
+use cts_logscan::input::checkpoint::Checkpoint;
 
 use cts_logscan::report::{Report, ReportOptions};
 use cts_logscan::rules::{self, Judgement, Rule};
@@ -25,6 +29,12 @@ use crate::config::Delivery;
 use crate::messages::say;
 
 impl Delivery {
+    /// Whether [`Delivery::deliver`] writes an output for `state`: not a
+    /// report when nothing was read at all.
+    pub fn writes(&self, state: &State) -> bool {
+        self.renderer().is_none() || !state.nothing_read()
+    }
+
     /// Writes `state` (or its report) as asked, checks the `--fail-on`
     /// rules, and picks the exit code: 2 when an input failed, else what
     /// [`judge`] says.
@@ -45,7 +55,7 @@ impl Delivery {
         if !self.quiet() {
             self.warnings().iter().for_each(say);
         }
-        if self.renderer().is_some() && state.nothing_read() {
+        if !self.writes(state) {
             // No report of zeros that a nightly job could take for a quiet
             // night. A state is still written, so that the merge of a fan-out
             // lists the inputs that failed.
@@ -68,6 +78,22 @@ impl Delivery {
         let judged = judge(self.rules(), &report, self.quiet());
         Ok(if state.errors().next().is_some() { ExitCode::from(2) } else { judged })
     }
+}
+
+/// Records in the `--checkpoint` file at `path` what the run planned by
+/// `plan`, whose output was written, read: atomically, so that a run that
+/// fails later, or a crash, leaves the earlier checkpoint whole.
+///
+/// # Errors
+///
+/// When the checkpoint cannot be written, naming it.
+pub fn commit_checkpoint(path: &Path, checkpoint: &Checkpoint) -> anyhow::Result<()> {
+    crate::config::write_output(Some(path), |wtr| checkpoint.write(wtr)).with_context(|| {
+        format!(
+            "the output was written, but not the checkpoint {}: the next run reads these bytes again",
+            path.display()
+        )
+    })
 }
 
 /// Judges `report` by `rules` and says so on stderr: warnings about rules

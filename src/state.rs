@@ -17,6 +17,12 @@
 //! ```
 //!
 //! Latencies are microseconds; histograms are HDR V2 with deflate, base64.
+//! Formats, wrappers, compressions and kinds of foreign log are stable
+//! names: `format` is a format's registry name (`ndjson`,
+//! `combined`, `common`, `w3c`, `haproxy`, `custom`), `wrapper` is `syslog`
+//! or `lts`, `compression` is `gzip` or `zstd`, `looks_like` is
+//! `nginx-error` or `binary`. They do not change when the enums behind
+//! them do.
 //! Line positions are 0-based line indexes within their input. A reader
 //! refuses any other `state_version` and names both versions, and a state
 //! that breaks the accounting rule or whose figures do not add up
@@ -107,11 +113,13 @@ pub struct InputSummary {
     /// The path as given, or `<stdin>`.
     pub path: String,
     /// The format its lines were read as; `None` if nothing was read.
+    #[serde(default, with = "names")]
     pub format: Option<FormatKind>,
     /// What its lines were wrapped in (syslog, LTS), if anything.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "names")]
     pub wrapper: Option<Wrapper>,
     /// The compression found, if any.
+    #[serde(default, with = "names")]
     pub compression: Option<Compression>,
     /// Bytes read, after decompression.
     pub bytes: u64,
@@ -125,7 +133,7 @@ pub struct InputSummary {
     /// `bytes`, what identifies the input when states are merged.
     pub fingerprint: Option<String>,
     /// A kind of log this tool does not read that the input looks like.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "names")]
     pub looks_like: Option<Foreign>,
     /// Whether the input was left out for what it looks like (an nginx
     /// error log); its lines are in no figure.
@@ -144,7 +152,7 @@ impl InputSummary {
             return Some(format!("{}: {}", self.path, foreign.advice()));
         }
         let format = self.format?;
-        let advice = if format == FormatKind::Custom {
+        let advice = if format.takes_layout() {
             "check the --log-format layout against a line of the file"
         } else {
             "if that is not its format, pass --format or --log-format"
@@ -356,6 +364,109 @@ impl State {
     }
 }
 
+/// The names the schema gives formats, wrappers, compressions and kinds of
+/// foreign log, read and written here by name, never by an enum's derived
+/// form: the schema stays still when an enum changes. A name once written
+/// is never changed; a new value adds a name.
+mod names {
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use crate::format::{Foreign, FormatKind, Wrapper};
+    use crate::input::Compression;
+
+    /// Every compression, named by [`Compression::name`].
+    pub const COMPRESSIONS: [Compression; 2] = [Compression::Gzip, Compression::Zstd];
+
+    /// A value a state carries by its name.
+    pub trait Named: Copy + Sized + 'static {
+        /// What the value is, for messages.
+        const WHAT: &'static str;
+
+        /// The name in the schema.
+        fn name(self) -> &'static str;
+
+        /// Every value, each with its own name.
+        fn every() -> Vec<Self>;
+
+        /// The value of `name`, if one has it.
+        fn named(name: &str) -> Option<Self> {
+            Self::every().into_iter().find(|value| value.name() == name)
+        }
+    }
+
+    impl Named for FormatKind {
+        const WHAT: &'static str = "format";
+
+        fn name(self) -> &'static str {
+            FormatKind::name(self)
+        }
+
+        fn every() -> Vec<Self> {
+            FormatKind::all().collect()
+        }
+    }
+
+    impl Named for Wrapper {
+        const WHAT: &'static str = "wrapper";
+
+        fn name(self) -> &'static str {
+            Wrapper::name(self)
+        }
+
+        fn every() -> Vec<Self> {
+            Wrapper::ALL.to_vec()
+        }
+    }
+
+    impl Named for Foreign {
+        const WHAT: &'static str = "kind of log";
+
+        fn name(self) -> &'static str {
+            Foreign::name(self)
+        }
+
+        fn every() -> Vec<Self> {
+            Foreign::ALL.to_vec()
+        }
+    }
+
+    impl Named for Compression {
+        const WHAT: &'static str = "compression";
+
+        fn name(self) -> &'static str {
+            Compression::name(self)
+        }
+
+        fn every() -> Vec<Self> {
+            COMPRESSIONS.to_vec()
+        }
+    }
+
+    /// Writes `value` by its name, or `null`.
+    ///
+    /// # Errors
+    ///
+    /// Whatever `serializer` returns.
+    pub fn serialize<T: Named, S: Serializer>(value: &Option<T>, serializer: S) -> Result<S::Ok, S::Error> {
+        value.map(T::name).serialize(serializer)
+    }
+
+    /// Reads a name, or `null`.
+    ///
+    /// # Errors
+    ///
+    /// When the value is neither a string nor `null`, or a name no value
+    /// has (a state of a newer build), naming those this build knows.
+    pub fn deserialize<'de, T: Named, D: Deserializer<'de>>(deserializer: D) -> Result<Option<T>, D::Error> {
+        let Some(name) = Option::<String>::deserialize(deserializer)? else { return Ok(None) };
+        T::named(&name).map(Some).ok_or_else(|| {
+            let known: Vec<&str> = T::every().into_iter().map(T::name).collect();
+            D::Error::custom(format!("unknown {} {name:?}; this build knows {}", T::WHAT, known.join(", ")))
+        })
+    }
+}
+
 /// The first JSON value of `bytes`, ignoring what follows it, so that
 /// telling what a file is never fails on the rest of it.
 ///
@@ -475,4 +586,254 @@ fn check_compatible(a_path: &Path, a: &State, b_path: &Path, b: &State) -> Resul
 
 fn on_off(on: bool) -> String {
     if on { "on".to_owned() } else { "off".to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::LinePosition;
+    use crate::extract::ErrorBody;
+    use crate::record::{Malformed, Record};
+
+    /// 2026-11-27T10:00:00Z.
+    const T0: i64 = 1_795_773_600_000;
+
+    fn request(status: u16, latency_ms: u64, time: i64) -> Record<'static> {
+        Record { status: Some(status), latency_us: Some(latency_ms * 1_000), time: Some(time), ..Record::default() }
+    }
+
+    fn body(code: &str) -> Option<ErrorBody<'_>> {
+        Some(ErrorBody { code, message: None, status: None, request_id: None })
+    }
+
+    fn at(file: u32, line: u64) -> LinePosition {
+        LinePosition { file, block: 0, line }
+    }
+
+    /// `web1.log`, as input `file`: 4 lines; a 200 in 10 ms, a 400 with
+    /// CTS.0003 in 30 ms, a blank line, a line that is no access log.
+    fn web1(aggregate: &mut Aggregate, file: u32) {
+        let collect = Collect::default();
+        aggregate.add_block(file, 0, 4);
+        aggregate.add_record(&request(200, 10, T0), None, at(file, 0), &collect);
+        aggregate.add_record(&request(400, 30, T0 + 60_000), body("CTS.0003"), at(file, 1), &collect);
+        aggregate.add_blank();
+        aggregate.add_malformed(Malformed::NotAccessLog, at(file, 3), None);
+    }
+
+    /// `web2.log`, as input `file`: 3 lines; a 500 with CTS.0003 in 50 ms,
+    /// a 403 with CTS.0004 in 20 ms, a 200 in 40 ms.
+    fn web2(aggregate: &mut Aggregate, file: u32) {
+        let collect = Collect::default();
+        aggregate.add_block(file, 0, 3);
+        aggregate.add_record(&request(500, 50, T0 + 120_000), body("CTS.0003"), at(file, 0), &collect);
+        aggregate.add_record(&request(403, 20, T0 + 180_000), body("CTS.0004"), at(file, 1), &collect);
+        aggregate.add_record(&request(200, 40, T0 + 240_000), None, at(file, 2), &collect);
+    }
+
+    fn input(path: &str, lines: u64, malformed: u64) -> InputSummary {
+        InputSummary {
+            path: path.to_owned(),
+            format: FormatKind::named("combined"),
+            wrapper: None,
+            compression: None,
+            bytes: lines * 100,
+            raw_bytes: lines * 100,
+            lines,
+            malformed,
+            fingerprint: Some(format!("{path}-fingerprint")),
+            looks_like: None,
+            skipped: false,
+            error: None,
+        }
+    }
+
+    /// Adds one input's lines to an aggregate, as the input of that index.
+    type Scan = fn(&mut Aggregate, u32);
+
+    /// A state of the inputs `scans` adds, in order: path, lines,
+    /// malformed lines and what the scan of it counts.
+    fn state_of(scans: &[(&str, u64, u64, Scan)]) -> State {
+        let mut aggregate = Aggregate::default();
+        let mut inputs = Vec::new();
+        for (file, &(path, lines, malformed, scan)) in scans.iter().enumerate() {
+            scan(&mut aggregate, file as u32);
+            inputs.push(input(path, lines, malformed));
+        }
+        aggregate.resolve_positions();
+        State::new(inputs, Vec::new(), Filter::default(), Collect::default(), None, aggregate)
+    }
+
+    fn web1_state() -> State {
+        state_of(&[("web1.log", 4, 1, web1)])
+    }
+
+    fn web2_state() -> State {
+        state_of(&[("web2.log", 3, 0, web2)])
+    }
+
+    fn written(state: &State) -> Vec<u8> {
+        let mut out = Vec::new();
+        state.write(&mut out).unwrap();
+        out
+    }
+
+    fn read(bytes: &[u8]) -> Result<State, Error> {
+        State::from_slice(Path::new("s.state"), bytes)
+    }
+
+    /// `state` written, with `edit` applied to its JSON.
+    fn edited(state: &State, edit: impl FnOnce(&mut serde_json::Value)) -> Vec<u8> {
+        let mut value: serde_json::Value = serde_json::from_slice(&written(state)).unwrap();
+        edit(&mut value);
+        serde_json::to_vec(&value).unwrap()
+    }
+
+    #[test]
+    fn a_state_read_back_is_the_state_written() {
+        let state = web1_state();
+        let bytes = written(&state);
+        assert_eq!(bytes.last(), Some(&b'\n'));
+        assert_eq!(bytes.iter().filter(|&&b| b == b'\n').count(), 1, "one line");
+        let back = read(&bytes).unwrap();
+        assert_eq!(written(&back), bytes);
+        let agg = &back.aggregate;
+        assert_eq!((agg.lines, agg.requests, agg.blank, agg.malformed_total()), (4, 2, 1, 1));
+        assert_eq!((agg.error_bodies, agg.codes["CTS.0003"].count), (1, 1));
+        assert_eq!(agg.time_span, Some((T0, T0 + 60_000)));
+        assert_eq!(agg.samples[0].position, at(0, 3));
+        assert_eq!(back.inputs, state.inputs);
+        assert_eq!((back.kind.as_str(), back.state_version), (STATE_KIND, STATE_VERSION));
+    }
+
+    #[test]
+    fn reading_checks_what_the_file_is_and_its_version() {
+        let state = web1_state();
+        let version = |v: serde_json::Value| read(&edited(&state, |s| s["state_version"] = v)).unwrap_err();
+        assert!(matches!(version(2.into()), Error::Version { found: 2, supported: 1, what: "state", .. }));
+        assert!(matches!(version(serde_json::Value::Null), Error::Version { found: 0, supported: 1, .. }));
+        let report = br#"{"schema_version":2,"tool":{"name":"cts-logscan","version":"0.1.0"}}"#;
+        assert!(
+            matches!(read(report), Err(Error::NotReadable { reason, .. }) if reason.starts_with("is a JSON report"))
+        );
+        assert!(
+            matches!(read(b"{\"hello\":1}"), Err(Error::NotReadable { reason, .. }) if reason.starts_with("is not a cts-logscan state"))
+        );
+        let cut = &written(&state)[..60];
+        assert!(matches!(read(cut), Err(Error::Parse { what: "state", line: 1, .. })));
+    }
+
+    #[test]
+    fn reading_checks_the_accounting() {
+        let state = web1_state();
+        let rule = |edit: fn(&mut serde_json::Value)| match read(&edited(&state, edit)) {
+            Err(Error::Accounting { rule, what: "state", .. }) => rule,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            rule(|s| s["aggregate"]["lines"] = 5.into()),
+            "lines = requests + blank + malformed + filtered does not hold (5 ≠ 2 + 1 + 1 + 0)"
+        );
+        assert_eq!(rule(|s| s["inputs"][0]["lines"] = 3.into()), "the inputs' lines ≠ lines (3 ≠ 4)");
+        assert_eq!(rule(|s| s["inputs"][0]["malformed"] = 0.into()), "the inputs' malformed lines ≠ malformed (0 ≠ 1)");
+    }
+
+    #[test]
+    fn merging_two_states_equals_one_state_of_both() {
+        let parts = vec![(PathBuf::from("a.state"), web1_state()), (PathBuf::from("b.state"), web2_state())];
+        let merged = merge(parts, false).unwrap();
+        let both = state_of(&[("web1.log", 4, 1, web1), ("web2.log", 3, 0, web2)]);
+        assert_eq!(written(&merged), written(&both));
+        // 4 + 3 lines: 2 + 3 requests, 1 blank, 1 malformed; CTS.0003 in
+        // each input, CTS.0004 in the second.
+        let agg = &merged.aggregate;
+        assert_eq!((agg.lines, agg.requests, agg.blank, agg.malformed_total()), (7, 5, 1, 1));
+        assert_eq!((agg.codes["CTS.0003"].count, agg.codes["CTS.0004"].count, agg.error_bodies), (2, 1, 3));
+        assert_eq!(agg.statuses.iter().collect::<Vec<_>>(), [(200, 2), (400, 1), (403, 1), (500, 1)]);
+        assert_eq!(agg.time_span, Some((T0, T0 + 240_000)));
+        let paths: Vec<&str> = merged.inputs.iter().map(|i| i.path.as_str()).collect();
+        assert_eq!(paths, ["web1.log", "web2.log"]);
+        // The merged state is a state: it reads back, accounting and all.
+        assert_eq!(written(&read(&written(&merged)).unwrap()), written(&both));
+    }
+
+    #[test]
+    fn merging_nothing_gives_an_empty_state() {
+        let empty = merge(Vec::new(), false).unwrap();
+        assert_eq!((empty.inputs.len(), empty.aggregate.lines), (0, 0));
+    }
+
+    #[test]
+    fn merging_refuses_other_settings_and_shared_inputs() {
+        let mut windowed = web2_state();
+        windowed.filter.since = Some(T0);
+        let parts = vec![(PathBuf::from("a.state"), web1_state()), (PathBuf::from("b.state"), windowed)];
+        assert!(matches!(merge(parts, false), Err(Error::Incompatible { setting: "--since", .. })));
+
+        let twice = || vec![(PathBuf::from("a.state"), web1_state()), (PathBuf::from("b.state"), web1_state())];
+        assert!(matches!(merge(twice(), false), Err(Error::Overlap { .. })));
+        let allowed = merge(twice(), true).unwrap();
+        assert_eq!((allowed.inputs.len(), allowed.aggregate.lines, allowed.aggregate.requests), (2, 8, 4));
+    }
+
+    #[test]
+    fn merging_refuses_lines_beyond_u64() {
+        let mut huge = web2_state();
+        huge.aggregate.lines = u64::MAX;
+        let parts = vec![(PathBuf::from("a.state"), web1_state()), (PathBuf::from("b.state"), huge)];
+        assert!(matches!(merge(parts, false), Err(Error::Accounting { rule, .. }) if rule.contains("more than")));
+    }
+
+    /// The names a state gives formats, wrappers, compressions and kinds of
+    /// foreign log. States in the field carry them: they never change.
+    #[test]
+    fn the_schema_names_are_pinned() {
+        let formats: Vec<&str> = FormatKind::all().map(FormatKind::name).collect();
+        assert_eq!(formats, ["ndjson", "combined", "common", "w3c", "haproxy", "custom"]);
+        let wrappers: Vec<&str> = Wrapper::ALL.iter().map(|w| w.name()).collect();
+        assert_eq!(wrappers, ["syslog", "lts"]);
+        let compressions: Vec<&str> = names::COMPRESSIONS.iter().map(|c| c.name()).collect();
+        assert_eq!(compressions, ["gzip", "zstd"]);
+        let foreign: Vec<&str> = Foreign::ALL.iter().map(|f| f.name()).collect();
+        assert_eq!(foreign, ["nginx-error", "binary"]);
+
+        // An input as this version wrote it before the names moved here.
+        let written = r#"{"path":"a.log.gz","format":"haproxy","wrapper":"syslog","compression":"gzip","bytes":9,"raw_bytes":5,"lines":1,"malformed":1,"fingerprint":"ab","looks_like":"nginx-error","error":null}"#;
+        let input: InputSummary = serde_json::from_str(written).unwrap();
+        assert_eq!(input.format, FormatKind::named("haproxy"));
+        assert_eq!(input.wrapper, Some(Wrapper::Syslog));
+        assert_eq!(input.compression, Some(Compression::Gzip));
+        assert_eq!(input.looks_like, Some(Foreign::NginxError));
+        assert_eq!(serde_json::to_string(&input).unwrap(), written);
+        let mut input = input;
+        (input.format, input.wrapper, input.compression, input.looks_like) = (None, None, None, None);
+        assert_eq!(
+            serde_json::to_string(&input).unwrap(),
+            r#"{"path":"a.log.gz","format":null,"compression":null,"bytes":9,"raw_bytes":5,"lines":1,"malformed":1,"fingerprint":"ab","error":null}"#
+        );
+        for format in FormatKind::all() {
+            let json = serde_json::to_string(&InputSummary { format: Some(format), ..input.clone() }).unwrap();
+            let back: InputSummary = serde_json::from_str(&json).unwrap();
+            assert_eq!(back.format, Some(format));
+        }
+    }
+
+    /// Does not compile when a compression is added: name it in
+    /// `names::COMPRESSIONS` (and in the test above).
+    #[allow(dead_code)]
+    fn every_compression_is_named(compression: Compression) {
+        match compression {
+            Compression::Gzip | Compression::Zstd => {}
+        }
+    }
+
+    #[test]
+    fn unknown_names_are_refused_and_missing_ones_are_none() {
+        let bad = r#"{"path":"a","format":"xml","compression":null,"bytes":0,"raw_bytes":0,"lines":0,"malformed":0,"fingerprint":null,"error":null}"#;
+        let error = serde_json::from_str::<InputSummary>(bad).unwrap_err().to_string();
+        assert!(error.starts_with("unknown format \"xml\"; this build knows ndjson, combined, common"), "{error}");
+        let old = r#"{"path":"a","bytes":0,"raw_bytes":0,"lines":0,"malformed":0,"fingerprint":null,"error":null}"#;
+        let input: InputSummary = serde_json::from_str(old).unwrap();
+        assert_eq!((input.format, input.compression), (None, None));
+    }
 }

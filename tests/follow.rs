@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use cts_logscan::follow::{FollowOptions, Follower};
 use cts_logscan::input::Source;
+use cts_logscan::pipeline::{ScanOptions, scan};
 use cts_logscan::report::Report;
-use cts_logscan::scan::{ScanOptions, scan};
 
 use crate::support::corpus::{self, Flavor};
 use crate::util::fixture;

@@ -38,10 +38,10 @@ fn decode_body_corpus() {
 fn parse_line_corpus() {
     let format = LogFormat::parse(MAIN).unwrap();
     let mut parsers = [
-        LineParser::Ndjson(NdjsonParser::default()),
-        LineParser::Access(AccessParser::new(true)),
-        LineParser::Access(AccessParser::new(false)),
-        LineParser::Custom(CustomParser::new(format)),
+        LineParser::from(NdjsonParser::default()),
+        LineParser::from(AccessParser::new(true)),
+        LineParser::from(AccessParser::new(false)),
+        LineParser::from(CustomParser::new(format)),
     ];
     let mut parsed = 0;
     for line in corpus("parse_line") {

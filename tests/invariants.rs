@@ -10,8 +10,8 @@ use std::path::PathBuf;
 
 use cts_logscan::filter::{CodePattern, StatusPattern, TimeSpec};
 use cts_logscan::input::{ReaderOptions, Source};
+use cts_logscan::pipeline::{ScanOptions, scan};
 use cts_logscan::report::Report;
-use cts_logscan::scan::{ScanOptions, scan};
 use cts_logscan::state::{self, State};
 
 use crate::support::corpus::{self, Flavor};

@@ -10,10 +10,10 @@ const MAIN: &str = r#"$remote_addr - $remote_user [$time_local] "$request" $stat
 fuzz_target!(|line: &[u8]| {
     let format = LogFormat::parse(MAIN).expect("valid layout");
     let mut parsers = [
-        LineParser::Ndjson(NdjsonParser::default()),
-        LineParser::Access(AccessParser::new(true)),
-        LineParser::Access(AccessParser::new(false)),
-        LineParser::Custom(CustomParser::new(format)),
+        LineParser::from(NdjsonParser::default()),
+        LineParser::from(AccessParser::new(true)),
+        LineParser::from(AccessParser::new(false)),
+        LineParser::from(CustomParser::new(format)),
     ];
     for parser in &mut parsers {
         for full in [false, true] {

@@ -491,6 +491,21 @@ impl Aggregate {
         }
     }
 
+    /// Counts the lines of each input `i` from `first_lines[i]`, for a run
+    /// that read inputs from where earlier runs stopped (positions already
+    /// resolved).
+    pub fn number_from(&mut self, first_lines: &[u64]) {
+        let shift = |position: &mut LinePosition| {
+            position.line += first_lines.get(position.file as usize).copied().unwrap_or(0);
+        };
+        self.samples.iter_mut().for_each(|s| shift(&mut s.position));
+        for stats in self.all_code_stats_mut() {
+            if let Some(breakdown) = &mut stats.breakdown {
+                breakdown.samples.iter_mut().for_each(|s| shift(&mut s.position));
+            }
+        }
+    }
+
     /// Renumbers inputs: input `i` becomes `i + by` (for merging states,
     /// whose input lists are concatenated).
     pub fn shift_inputs(&mut self, by: u32) {

@@ -18,13 +18,14 @@
 //!
 //! A check only looks (stat, list); the follower reads.
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::fs::{self, File, Metadata};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::input::fingerprint::EDGE;
 use crate::input::identity::{FileId, HeadPrint, decoded_head, raw_head};
 use crate::input::{self, Source, compression_of};
 
@@ -72,7 +73,7 @@ impl Tracked {
     pub fn read_to(&mut self, offset: u64, size: u64) {
         self.offset = offset;
         self.read_size = size;
-        if (self.head.len as usize) < crate::input::fingerprint::EDGE
+        if (self.head.len as usize) < EDGE
             && let Ok(head) = raw_head(&self.file)
         {
             self.head = HeadPrint::of(&head);
@@ -98,8 +99,16 @@ pub struct Retired {
 #[derive(Debug)]
 pub enum Found {
     /// A file not followed before, at `path`: the follower decides where
-    /// to start and calls [`Files::track`].
-    New { path: PathBuf, file: File, meta: Box<Metadata>, head: Vec<u8>, by_name: Option<PathBuf> },
+    /// to start and calls [`Files::track`]. `copy_of`: it starts as a file
+    /// let go did, of which this much was read.
+    New {
+        path: PathBuf,
+        file: File,
+        meta: Box<Metadata>,
+        head: Vec<u8>,
+        by_name: Option<PathBuf>,
+        copy_of: Option<u64>,
+    },
     /// A complete compressed file to read once, from decoded byte `start`
     /// (after what was read of the file it is a copy of).
     Compressed { path: PathBuf, start: u64 },
@@ -128,10 +137,13 @@ pub struct Files {
     /// The files followed.
     pub tracked: Vec<Tracked>,
     retired: VecDeque<Retired>,
-    /// Compressed files dealt with (read, or copies), not looked at again.
-    settled: HashSet<FileId>,
-    /// Compressed files seen incomplete, with their size then.
-    waiting: BTreeSet<PathBuf>,
+    /// Compressed files dealt with (read, or copies), by identity and
+    /// size, not looked at again.
+    settled: HashSet<(FileId, u64)>,
+    /// Young compressed files not taken yet, with their size and
+    /// modification time at the last check: one is taken once they did not
+    /// change between two checks and it decodes to its end.
+    waiting: BTreeMap<PathBuf, (u64, Option<SystemTime>)>,
 }
 
 impl Files {
@@ -181,9 +193,10 @@ impl Files {
             }));
         }
         let mut missing_names = BTreeSet::new();
+        let mut files = Vec::new();
         for (path, by_name) in paths {
             match fs::metadata(&path) {
-                Ok(meta) if meta.is_file() => self.look_at(path, by_name, meta, &mut found),
+                Ok(meta) if meta.is_file() => files.push((path, by_name, meta)),
                 Ok(_) => {}
                 Err(_) => {
                     if let Some(name) = by_name {
@@ -192,6 +205,14 @@ impl Files {
                 }
             }
         }
+        // Files followed first: a truncation noticed lets the copy made
+        // just before it (`copytruncate`) be known, whatever the names.
+        let (known, new): (Vec<_>, Vec<_>) =
+            files.into_iter().partition(|(_, _, meta)| self.tracked.iter().any(|t| t.id == FileId::of(meta)));
+        for (path, by_name, meta) in known.into_iter().chain(new) {
+            self.look_at(path, by_name, meta, &mut found);
+        }
+        self.waiting.retain(|path, _| path.exists());
         for tracked in &self.tracked {
             if tracked.seen {
                 continue;
@@ -224,29 +245,35 @@ impl Files {
             } else {
                 return;
             }
+            // What it held may live on as a copy (`copytruncate`): known by
+            // its head, it is not read again.
+            let before = Retired { head: tracked.head, offset: tracked.offset };
             tracked.offset = 0;
             tracked.read_size = u64::MAX;
             if let Ok(head) = raw_head(&tracked.file) {
                 tracked.head = HeadPrint::of(&head);
             }
+            self.remember(before);
             return;
         }
-        if self.settled.contains(&id) {
+        if self.settled.contains(&(id, meta.len())) {
             return;
         }
         let Ok(file) = File::open(&path) else { return };
         if !matches!(compression_of(&path), Ok(Some(_))) {
             let head = raw_head(&file).unwrap_or_default();
-            found.push(Found::New { path, file, meta: Box::new(meta), head, by_name });
+            // A copy of a file let go (`copytruncate`'s `access.log.1`)
+            // starts after what was read of it.
+            let copy_of = self.retired.iter().rev().find(|r| r.head.matches(&head)).map(|r| r.offset);
+            found.push(Found::New { path, file, meta: Box::new(meta), head, by_name, copy_of });
             return;
         }
-        if !complete(&path, &meta) {
-            self.waiting.insert(path);
+        if !self.complete(&path, &meta) {
             return;
         }
         self.waiting.remove(&path);
-        self.settled.insert(id);
-        let head = decoded_head(&Source::File(path.clone()), &file).unwrap_or_default();
+        self.settled.insert((id, meta.len()));
+        let head = decoded_head(&Source::File(path.clone()), &file, EDGE).unwrap_or_default();
         if let Some(of) = self.tracked.iter().find(|t| t.head.matches(&head)) {
             found.push(Found::Copy { path, input: of.input });
             return;
@@ -297,18 +324,28 @@ impl Files {
 
     /// Whether a compressed file was seen still being written.
     pub fn waiting(&self) -> impl Iterator<Item = &PathBuf> {
-        self.waiting.iter()
+        self.waiting.keys()
+    }
+
+    /// Whether the compressed file at `path` is complete: not changed for a
+    /// minute, or not changed since the last check and decoding to its end
+    /// without damage (gzip still writing it leaves it truncated). A file
+    /// being written is decoded at most once per change that then stops.
+    fn complete(&mut self, path: &Path, meta: &Metadata) -> bool {
+        let modified = meta.modified().ok();
+        let age = modified.and_then(|m| SystemTime::now().duration_since(m).ok());
+        if age.is_some_and(|age| age >= SETTLED_AFTER) {
+            return true;
+        }
+        let stamp = (meta.len(), modified);
+        let steady = self.waiting.insert(path.to_owned(), stamp) == Some(stamp);
+        steady && decodes_whole(path, meta)
     }
 }
 
-/// Whether the compressed file at `path` is complete: not changed for a
-/// minute, or decoding to its end without damage (gzip still writing it
-/// leaves it truncated).
-fn complete(path: &Path, meta: &Metadata) -> bool {
-    let old = meta.modified().ok().and_then(|m| SystemTime::now().duration_since(m).ok());
-    if old.is_some_and(|age| age >= SETTLED_AFTER) {
-        return true;
-    }
+/// Whether the compressed file at `path` decodes to its end without damage
+/// and kept its size meanwhile.
+fn decodes_whole(path: &Path, meta: &Metadata) -> bool {
     let Ok(file) = File::open(path) else { return false };
     let Ok(opened) = input::decode_file(&Source::File(path.to_owned()), file) else { return false };
     let mut rdr = opened;
@@ -368,9 +405,12 @@ mod tests {
         assert_eq!(check(&mut files), Vec::<String>::new());
         fs::rename(&log, dir.path().join("access.log.1")).unwrap();
         fs::write(&log, "").unwrap();
-        assert_eq!(check(&mut files), ["new access.log", "renamed 0 to access.log.1"]);
+        assert_eq!(check(&mut files), ["renamed 0 to access.log.1", "new access.log"]);
         // Compressed: the copy of a file followed is not read.
         gzip(&dir.path().join("access.log.1.gz"), b"a\n");
+        // A young compressed file is taken once it stays the same between
+        // two checks.
+        assert_eq!(check(&mut files), Vec::<String>::new());
         assert_eq!(check(&mut files), ["copy access.log.1.gz"]);
         fs::remove_file(dir.path().join("access.log.1")).unwrap();
         assert_eq!(check(&mut files), ["gone 0"]);
@@ -385,6 +425,7 @@ mod tests {
         files.remember(Retired { head: HeadPrint::of(b"line 1\nline 2\n"), offset: 14 });
         gzip(&dir.path().join("old.log.2.gz"), b"line 1\nline 2\nline 3\n");
         gzip(&dir.path().join("other.log.gz"), b"other\n");
+        assert_eq!(check(&mut files), Vec::<String>::new());
         assert_eq!(check(&mut files), ["compressed old.log.2.gz from 14", "compressed other.log.gz from 0"]);
         assert_eq!(check(&mut files), Vec::<String>::new());
     }
@@ -402,6 +443,8 @@ mod tests {
         assert_eq!(check(&mut files), Vec::<String>::new());
         assert_eq!(files.waiting().count(), 1);
         fs::write(&path, &whole).unwrap();
+        // Taken once it stays the same between two checks.
+        assert_eq!(check(&mut files), Vec::<String>::new());
         assert_eq!(check(&mut files), ["compressed access.log.1.gz from 0"]);
     }
 

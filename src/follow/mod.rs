@@ -1,9 +1,9 @@
 //! `--follow`: read inputs as they grow and keep live windows over them.
 //!
 //! Follow is a driver of the one pipeline: it only knows which bytes are
-//! new. [`files::Files`] follows files by name and in directories, known by
+//! new. `files::Files` follows files by name and in directories, known by
 //! identity, through rotation, compression, truncation and replacement;
-//! [`stream::Stream`] reads pipes until they end. Each read is a span of
+//! `stream::Stream` reads pipes until they end. Each read is a span of
 //! an input from a byte offset, through the same [`BlockReader`] (line cap,
 //! decompression) and [`InputLayouts`] (format detection, W3C columns,
 //! per-input summary) as a batch scan, into the same [`LineScanner`].
@@ -28,10 +28,9 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 pub use alerts::{AlertEvent, AlertRule, AlertState, Alerts};
-pub use files::Retired;
 pub use snapshot::{
     Attribution, ErrorRate, LiveCode, LiveInput, SNAPSHOT_VERSION, Shift, Snapshot, Totals, WindowCount, WindowLatency,
 };
@@ -42,13 +41,14 @@ use crate::error::Error;
 use crate::extract::{ErrorBody, Extractor};
 use crate::filter::{Filter, resolve_window};
 use crate::format::{self, FormatKind, Layout};
+use crate::input::checkpoint::{Checkpoint, FileMark};
 use crate::input::fingerprint::Fingerprinter;
 use crate::input::identity::{FileId, HeadPrint};
 use crate::input::{self, Block, BlockContent, BlockReader, HEAD_BYTES, Handle, InputStats, Source, Span};
+use crate::pipeline::{BufferLayout, InputLayouts, LineScanner, ScanOptions};
 use crate::record::{Malformed, Record};
-use crate::scan::{BufferLayout, InputLayouts, LineScanner, ScanOptions};
 use crate::state::{InputSummary, State};
-use files::{Files, Found};
+use files::{Files, Found, Retired};
 use stream::{Message, Stream};
 
 /// How to follow.
@@ -65,20 +65,6 @@ pub struct FollowOptions {
     pub partial_timeout: Duration,
 }
 
-/// Where a followed file was when following began: what a resumed run
-/// knows of it (see [`Follower::resume`]).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Resume {
-    /// The file.
-    pub id: FileId,
-    /// Its head then.
-    pub head: HeadPrint,
-    /// Where the whole lines read end.
-    pub offset: u64,
-    /// Lines read of it.
-    pub lines: u64,
-}
-
 /// What is known of one input.
 struct Input {
     source: Source,
@@ -87,17 +73,35 @@ struct Input {
     read: InputStats,
     raw_bytes: u64,
     fingerprint: Fingerprinter,
+    /// Lines read of it, in this run.
     lines: u64,
+    /// Lines before where this run started reading it (a resumed run):
+    /// positions count from here.
+    first_line: u64,
     state: String,
     error: Option<String>,
     /// Read once, ended or let go: nothing more comes.
     done: bool,
+    /// Since when an unfinished last line of it waits for its newline, and
+    /// how long it is.
+    unfinished: Option<(Instant, u64)>,
 }
 
 impl Input {
     fn new(source: Source, state: &str) -> Input {
         let (read, raw_bytes, fingerprint) = (InputStats::default(), 0, Fingerprinter::default());
-        Input { source, read, raw_bytes, fingerprint, lines: 0, state: state.to_owned(), error: None, done: false }
+        Input {
+            source,
+            read,
+            raw_bytes,
+            fingerprint,
+            lines: 0,
+            first_line: 0,
+            state: state.to_owned(),
+            error: None,
+            done: false,
+            unfinished: None,
+        }
     }
 
     /// Takes note of a read of it.
@@ -118,7 +122,11 @@ pub struct Follower {
     files: Files,
     streams: Vec<(usize, Stream)>,
     /// Where files known to a resumed run start.
-    resume: Vec<Resume>,
+    resume: Checkpoint,
+    /// Compressed files read whole, for the checkpoint.
+    read_whole: Vec<FileMark>,
+    /// Followed files read to their end and let go, for the checkpoint.
+    let_go: Vec<FileMark>,
     since_start: Aggregate,
     windows: Windows,
     /// Codes seen before following began: in what the files held then (up
@@ -145,24 +153,20 @@ impl Follower {
     /// When `--since` is given relative to the newest record of a pipe, or
     /// is not before `--until`.
     pub fn new(sources: Vec<Source>, options: FollowOptions) -> Result<Follower, Error> {
-        Follower::resume(sources, options, Vec::new(), Vec::new())
+        Follower::resume(sources, options, Checkpoint::default())
     }
 
     /// Starts following `sources` as [`Follower::new`] does, except that a
-    /// file in `resume` (the same file, by identity and head) is read on
-    /// from its offset, and every other file found is new to the run and
-    /// read from its start; compressed files whose decoded head is that of
-    /// a `retired` file are read after what was read of it.
+    /// file marked in `checkpoint` (the same file, by identity and head) is
+    /// read on from its mark, a compressed file it marks as read whole and
+    /// unchanged is not read again, a compressed copy of a file it marks is
+    /// read after what was read of it, and every other file found is new
+    /// to the run and read from its start.
     ///
     /// # Errors
     ///
     /// As [`Follower::new`].
-    pub fn resume(
-        sources: Vec<Source>,
-        options: FollowOptions,
-        resume: Vec<Resume>,
-        retired: Vec<Retired>,
-    ) -> Result<Follower, Error> {
+    pub fn resume(sources: Vec<Source>, options: FollowOptions, checkpoint: Checkpoint) -> Result<Follower, Error> {
         let scan = &options.scan;
         // While following, relative times count back from now, not from
         // the newest record.
@@ -179,8 +183,10 @@ impl Follower {
             }
         }
         let mut files = Files::new(names, directories, scan.hidden);
-        let resumed = !resume.is_empty() || !retired.is_empty();
-        retired.into_iter().for_each(|r| files.remember(r));
+        let resumed = !checkpoint.files.is_empty() || !checkpoint.objects.is_empty();
+        for mark in checkpoint.files.iter().filter(|mark| !mark.compressed) {
+            files.remember(Retired { head: mark.head, offset: mark.offset });
+        }
         let wake = mpsc::sync_channel(1);
         let watcher = if files.is_empty() { None } else { watcher(&files.watched(), wake.0.clone()) };
         let mut follower = Follower {
@@ -190,7 +196,9 @@ impl Follower {
             layouts: InputLayouts::new(0, scan.format.as_ref().map(|f| f.kind())),
             files,
             streams: Vec::new(),
-            resume,
+            resume: checkpoint,
+            read_whole: Vec::new(),
+            let_go: Vec::new(),
             since_start: Aggregate::default(),
             windows: Windows::new(options.windows.clone()),
             known_codes: BTreeSet::new(),
@@ -204,7 +212,9 @@ impl Follower {
         for source in others {
             follower.add_other(source)?;
         }
-        follower.poll();
+        // The files as following begins (a `--since` catch-up): what they
+        // hold is known. Streams are not read here: all they send is new.
+        follower.read_files();
         follower.known_codes.extend(follower.since_start.codes.keys().cloned());
         follower.started = true;
         Ok(follower)
@@ -224,11 +234,7 @@ impl Follower {
                     self.inputs[input].done = true;
                 }
             }
-            Source::File(ref path) if !is_pipe(path) && is_compressed(path) => {
-                let input = self.add_input(source.clone(), "read once");
-                self.read_span(input, Span::whole(source));
-                self.inputs[input].done = true;
-            }
+            Source::File(path) if !is_pipe(&path) && is_compressed(&path) => self.read_compressed(path, 0),
             source => {
                 let input = self.add_input(source.clone(), "following");
                 let stream = Stream::spawn(source, self.options.scan.reader, self.wake.0.clone());
@@ -247,6 +253,16 @@ impl Follower {
     /// bytes read.
     pub fn poll(&mut self) -> u64 {
         let before = self.bytes();
+        self.read_files();
+        self.read_streams();
+        // Windows end on the wall clock: they slide also when nothing came.
+        self.windows.advance(now_ms());
+        self.bytes() - before
+    }
+
+    /// Checks the followed names and directories and reads what is new in
+    /// the files.
+    fn read_files(&mut self) {
         for found in self.files.check() {
             self.on_found(found);
         }
@@ -254,10 +270,6 @@ impl Follower {
         for input in changed {
             self.read_file(input, false);
         }
-        self.read_streams();
-        // Windows end on the wall clock: they slide also when nothing came.
-        self.windows.advance(now_ms());
-        self.bytes() - before
     }
 
     fn bytes(&self) -> u64 {
@@ -267,17 +279,18 @@ impl Follower {
     /// Acts on what a check of the files found.
     fn on_found(&mut self, found: Found) {
         match found {
-            Found::New { path, file, meta, head, by_name } => {
+            Found::New { path, file, meta, head, by_name, copy_of } => {
                 let input = self.add_input(Source::File(path.clone()), "following");
                 let id = FileId::of(&meta);
-                let resumed = self.resume.iter().find(|r| r.id == id && r.head.matches(&head)).copied();
+                let marks = &self.resume.files;
+                let resumed = marks.iter().find(|m| !m.compressed && m.id == id && m.head.matches(&head)).cloned();
                 let offset = match resumed {
                     Some(resume) if resume.offset <= meta.len() => {
-                        self.inputs[input].lines = resume.lines;
+                        self.inputs[input].first_line = resume.lines;
                         resume.offset
                     }
                     Some(_) => 0,
-                    None if self.started => 0,
+                    None if self.started => copy_of.filter(|&offset| offset <= meta.len()).unwrap_or(0),
                     None => self.start_of(&path, &head, meta.len()),
                 };
                 if offset > 0 && !head.is_empty() {
@@ -288,13 +301,16 @@ impl Follower {
                 }
                 self.files.track(input, path, file, &meta, offset, by_name);
             }
-            Found::Compressed { path, start } => {
-                let input = self.add_input(Source::File(path.clone()), "read once");
-                let span = Span { start, ..Span::whole(Source::File(path)) };
-                self.read_span(input, span);
-                self.inputs[input].done = true;
+            Found::Compressed { path, start } => self.read_compressed(path, start),
+            Found::Copy { path, input } => {
+                self.inputs[input].state = format!("compressed as {}", path.display());
+                // Its content is read as the file's: the copy is done.
+                if let Ok(meta) = std::fs::metadata(&path) {
+                    let of = self.marks_of(|t| t.input == input).pop();
+                    let (head, offset) = of.map_or((HeadPrint::of(b""), 0), |m| (m.head, m.offset));
+                    self.read_whole.push(FileMark { offset, ..FileMark::of(&path, &meta, head, true) });
+                }
             }
-            Found::Copy { path, input } => self.inputs[input].state = format!("compressed as {}", path.display()),
             Found::Renamed { input, to } => self.inputs[input].state = format!("renamed to {}", to.display()),
             Found::Restarted { input, truncated } => {
                 self.inputs[input].state = if truncated { "truncated" } else { "rewritten" }.to_owned();
@@ -302,6 +318,9 @@ impl Follower {
             Found::Missing { input } => self.inputs[input].state = "deleted".to_owned(),
             Found::Gone { input } => {
                 self.read_file(input, true);
+                // Where it ends, for a checkpoint: its compressed copy is
+                // then read after it.
+                self.let_go.extend(self.marks_of(|t| t.input == input));
                 self.files.retire(input);
                 self.inputs[input].done = true;
                 if self.inputs[input].state == "following" {
@@ -309,6 +328,28 @@ impl Follower {
                 }
             }
         }
+    }
+
+    /// Reads the compressed file at `path` once, from decoded byte `start`,
+    /// unless a resumed run's checkpoint marks it read whole and unchanged.
+    fn read_compressed(&mut self, path: PathBuf, start: u64) {
+        let source = Source::File(path.clone());
+        let Ok(meta) = std::fs::metadata(&path) else { return };
+        let head = std::fs::File::open(&path)
+            .and_then(|file| input::identity::decoded_head(&source, &file, HEAD_BYTES))
+            .unwrap_or_default();
+        let now = FileMark::of(&path, &meta, HeadPrint::of(&head), true);
+        let done = self.resume.files.iter().find(|m| m.compressed && m.id == now.id && m.head == now.head);
+        if let Some(done) = done.filter(|m| m.size == now.size && m.modified_ns == now.modified_ns) {
+            self.read_whole.push(done.clone());
+            return;
+        }
+        let input = self.add_input(source.clone(), "read once");
+        // Read from further on, it is detected by its head.
+        let head = (start > 0).then_some(head);
+        let end = self.read_span(input, Span { start, head, ..Span::whole(source) });
+        self.inputs[input].done = true;
+        self.read_whole.push(FileMark { offset: end, lines: self.inputs[input].lines, ..now });
     }
 
     /// Reads what is new of the followed file of `input`; with `last`, its
@@ -321,9 +362,15 @@ impl Follower {
             start: offset,
             hold_partial: !last,
             handle: Some(Handle::File(Arc::clone(&tracked.file))),
+            // Positions are counted by the follower, and the layout is
+            // known from the file's head.
+            first_line: 0,
+            head: None,
         };
         let end = self.read_span(input, span);
         let size = size.max(end);
+        let unfinished = &mut self.inputs[input].unfinished;
+        *unfinished = (end < size).then(|| (unfinished.map_or_else(Instant::now, |(since, _)| since), size - end));
         if let Some(tracked) = self.files.of_input(input) {
             tracked.read_to(end, size);
         }
@@ -362,10 +409,8 @@ impl Follower {
     fn on_message(&mut self, input: usize, message: Message) {
         match message {
             Message::Block(block) => {
-                let start = self.inputs[input].read.end;
                 self.scan_block(input, &block);
-                let read = &mut self.inputs[input].read;
-                read.end = start + block_bytes(&block).max(read.end - start);
+                self.inputs[input].read.end += block_bytes(&block);
             }
             Message::End(stats, error) => {
                 let entry = &mut self.inputs[input];
@@ -382,7 +427,11 @@ impl Follower {
     /// Counts the lines of `block` of `input`.
     fn scan_block(&mut self, input: usize, block: &Block) {
         let Some(buffer) = self.layouts.prepare(input, block) else { return };
-        let first = LinePosition { file: input as u32, block: 0, line: self.inputs[input].lines };
+        let first = LinePosition {
+            file: input as u32,
+            block: 0,
+            line: self.inputs[input].first_line + self.inputs[input].lines,
+        };
         let lines = match &block.content {
             BlockContent::Lines(buf) => {
                 self.inputs[input].fingerprint.update(buf.as_slice());
@@ -461,16 +510,23 @@ impl Follower {
         }
     }
 
-    /// Where each followed file stands, for a checkpoint.
-    pub fn positions(&self) -> Vec<(PathBuf, Resume)> {
-        self.files
-            .tracked
-            .iter()
-            .map(|t| {
-                let (id, head) = t.identity();
-                (t.name.clone(), Resume { id, head, offset: t.offset, lines: self.inputs[t.input].lines })
-            })
-            .collect()
+    /// Where each followed file stands, the files let go, and the
+    /// compressed files read whole, for a checkpoint.
+    pub fn marks(&self) -> Vec<FileMark> {
+        let followed = self.marks_of(|_| true);
+        followed.into_iter().chain(self.let_go.iter().cloned()).chain(self.read_whole.iter().cloned()).collect()
+    }
+
+    /// Where the followed files `which` picks stand.
+    fn marks_of(&self, which: impl Fn(&files::Tracked) -> bool) -> Vec<FileMark> {
+        let followed = self.files.tracked.iter().filter(|t| which(t)).filter_map(|t| {
+            let (id, head) = t.identity();
+            let meta = t.file.metadata().ok()?;
+            let mark = FileMark::of(&t.name, &meta, head, false);
+            let input = &self.inputs[t.input];
+            Some(FileMark { id, offset: t.offset, lines: input.first_line + input.lines, ..mark })
+        });
+        followed.collect()
     }
 
     /// Whether every input has ended (pipes closed, compressed files read);
@@ -533,7 +589,13 @@ impl Follower {
     /// What an input is doing, for the live view.
     fn state_of(&self, input: &Input) -> String {
         let waiting = self.files.waiting().any(|p| Source::File(p.clone()) == input.source);
-        if waiting { "waiting: still being compressed".to_owned() } else { input.state.clone() }
+        match input.unfinished {
+            _ if waiting => "waiting: still being compressed".to_owned(),
+            Some((since, bytes)) if since.elapsed() >= self.options.partial_timeout => {
+                format!("{}, waiting for the newline of a {bytes}-byte last line", input.state)
+            }
+            _ => input.state.clone(),
+        }
     }
 
     /// The windows, for alerts.
@@ -556,7 +618,7 @@ impl Follower {
         let Ok(data) = read_range(path, start, range.end) else { return codes.0 };
         // A start inside a line: from the next line on.
         let whole = if start == 0 { 0 } else { memchr::memchr(b'\n', &data).map_or(data.len(), |i| i + 1) };
-        let layout = layout.unwrap_or(Layout::plain(FormatKind::Combined));
+        let layout = layout.unwrap_or(Layout::plain(FormatKind::fallback()));
         let any_time = Filter::default();
         let mut scanner = LineScanner::new(&self.extractor, &self.options.scan, &any_time, Collect::default());
         let first = LinePosition { file: 0, block: 0, line: 0 };
@@ -678,8 +740,8 @@ mod bisect {
     use std::path::Path;
 
     use crate::format::FormatKind;
+    use crate::pipeline::ScanOptions;
     use crate::record::Record;
-    use crate::scan::ScanOptions;
 
     /// Bytes read at a probe.
     const PROBE: usize = 64 << 10;
@@ -726,5 +788,140 @@ mod bisect {
             }
         }
         Ok(time_at(lo)?.map_or(lo, |(line, _)| line.min(lo.max(line))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipeline::scan;
+    use std::fs;
+    use std::io::Write;
+
+    fn options() -> FollowOptions {
+        FollowOptions { scan: ScanOptions::default(), windows: vec![60_000], partial_timeout: Duration::ZERO }
+    }
+
+    fn append(path: &Path, text: &str) {
+        fs::OpenOptions::new().create(true).append(true).open(path).unwrap().write_all(text.as_bytes()).unwrap();
+    }
+
+    fn line(n: u32) -> String {
+        format!("{{\"status\":500,\"uri\":\"/v{n}\",\"body\":{{\"error_code\":\"CTS.0003\",\"error_msg\":\"x\"}}}}\n")
+    }
+
+    /// Lines, requests and error bodies.
+    fn figures(state: &State) -> (u64, u64, u64) {
+        (state.aggregate.lines, state.aggregate.requests, state.aggregate.error_bodies)
+    }
+
+    #[test]
+    fn a_line_whose_writer_stalls_is_never_split() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        fs::write(&log, "").unwrap();
+        let mut follower = Follower::new(vec![Source::File(log.clone())], options()).unwrap();
+        append(&log, &line(1));
+        append(&log, "{\"status\":500,\"uri\":\"/half\",");
+        follower.poll();
+        // However many polls pass past the partial timeout.
+        follower.poll();
+        follower.poll();
+        assert_eq!(figures(&follower.state()), (1, 1, 1));
+        assert!(follower.snapshot().inputs[0].state.contains("waiting for the newline"));
+        append(&log, "\"body\":{\"error_code\":\"CTS.0004\",\"error_msg\":\"y\"}}\n");
+        follower.poll();
+        assert_eq!(figures(&follower.state()), (2, 2, 2));
+        assert_eq!(
+            figures(&follower.state()),
+            figures(&scan(vec![Source::File(log)], &ScanOptions::default()).unwrap())
+        );
+    }
+
+    #[test]
+    fn stopping_counts_an_unfinished_line_as_batch_does_unless_a_checkpoint_keeps_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        fs::write(&log, "").unwrap();
+        for keep in [false, true] {
+            fs::write(&log, "").unwrap();
+            let mut follower = Follower::new(vec![Source::File(log.clone())], options()).unwrap();
+            append(&log, &line(1));
+            append(&log, "{\"status\":500,\"uri\":\"/cut");
+            follower.poll();
+            follower.finish(keep);
+            let batch = scan(vec![Source::File(log.clone())], &ScanOptions::default()).unwrap();
+            if keep {
+                assert_eq!(figures(&follower.state()), (1, 1, 1));
+                assert_eq!(follower.marks()[0].offset, line(1).len() as u64);
+            } else {
+                assert_eq!(figures(&follower.state()), figures(&batch));
+                assert_eq!(follower.state().aggregate.lines, 2);
+            }
+        }
+    }
+
+    #[test]
+    fn rotation_in_a_followed_directory_reads_every_line_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("access.log");
+        fs::write(&log, "").unwrap();
+        let mut follower = Follower::new(vec![Source::File(dir.path().to_owned())], options()).unwrap();
+        (0..15).for_each(|n| append(&log, &line(n)));
+        follower.poll();
+        fs::rename(&log, dir.path().join("access.log.1")).unwrap();
+        append(&dir.path().join("access.log.1"), &line(15));
+        fs::write(&log, "").unwrap();
+        (16..20).for_each(|n| append(&log, &line(n)));
+        follower.poll();
+        follower.poll();
+        assert_eq!(figures(&follower.state()), (20, 20, 20));
+        let states: Vec<String> = follower.snapshot().inputs.into_iter().map(|i| i.state).collect();
+        assert!(states[0].starts_with("renamed to"), "{states:?}");
+    }
+
+    #[test]
+    fn copytruncate_in_a_followed_directory_does_not_read_the_copy_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        fs::write(&log, "").unwrap();
+        let mut follower = Follower::new(vec![Source::File(dir.path().to_owned())], options()).unwrap();
+        (0..10).for_each(|n| append(&log, &line(n)));
+        follower.poll();
+        fs::copy(&log, dir.path().join("app.log.1")).unwrap();
+        fs::OpenOptions::new().write(true).open(&log).unwrap().set_len(0).unwrap();
+        (10..12).for_each(|n| append(&log, &line(n)));
+        follower.poll();
+        follower.poll();
+        assert_eq!(figures(&follower.state()), (12, 12, 12));
+    }
+
+    #[test]
+    fn an_idle_poll_reads_nothing_and_nothing_to_watch_is_no_missing_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        append(&log, &line(1));
+        let mut follower = Follower::new(vec![Source::File(dir.path().to_owned())], options()).unwrap();
+        assert_eq!((follower.poll(), follower.poll()), (0, 0));
+        assert!(Follower::new(Vec::new(), options()).unwrap().has_events());
+    }
+
+    #[test]
+    fn a_50_mb_line_is_skipped_in_bounded_memory_and_counted_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("app.log");
+        fs::write(&log, "").unwrap();
+        let mut follower = Follower::new(vec![Source::File(log.clone())], options()).unwrap();
+        let long = format!("{{\"status\":500,\"pad\":\"{}\"}}", "x".repeat(50 << 20));
+        append(&log, &long[..long.len() / 2]);
+        follower.poll();
+        assert_eq!(follower.state().aggregate.lines, 0, "unfinished: not a line yet");
+        append(&log, &long[long.len() / 2..]);
+        append(&log, "\n");
+        append(&log, &line(2));
+        follower.poll();
+        let state = follower.state();
+        assert_eq!(state.aggregate.lines, 2);
+        assert_eq!(figures(&state), figures(&scan(vec![Source::File(log)], &ScanOptions::default()).unwrap()));
     }
 }

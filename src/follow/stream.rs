@@ -53,7 +53,7 @@ impl Stream {
                     return;
                 }
             };
-            let span = Span { source, start: 0, hold_partial: false, handle: Some(Handle::Stream(raw)) };
+            let span = Span { handle: Some(Handle::Stream(raw)), ..Span::whole(source) };
             let mut reader = BlockReader::spans(vec![span], options);
             for block in reader.by_ref() {
                 if tx.send(Message::Block(block)).is_err() {

@@ -179,6 +179,10 @@ impl Windows {
         let mut merged = Aggregate::default();
         let Some(end) = self.end else { return merged };
         let (first, last) = (end - to_ms / BUCKET_MS + 1, end - from_ms / BUCKET_MS);
+        // One window only (`--windows 1m`): no baseline before it.
+        if first > last {
+            return merged;
+        }
         for (_, bucket) in self.ring.range(first..=last) {
             merged.merge(bucket.clone());
         }
@@ -248,6 +252,14 @@ mod tests {
         assert_eq!(requests.len(), 180);
         assert_eq!(errors.iter().sum::<u64>(), 20);
         assert_eq!(w.out_of_window(), 0);
+    }
+
+    #[test]
+    fn one_window_alone_has_an_empty_baseline() {
+        let mut w = Windows::new(vec![60_000]);
+        at(&mut w, T0, Some("CTS.0003"));
+        assert_eq!(w.between(60_000, 60_000).requests, 0);
+        assert_eq!(w.window(60_000).requests, 1);
     }
 
     #[test]

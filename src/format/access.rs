@@ -22,16 +22,60 @@
 //!   error-body finder. Everything before the trailing fields (request line,
 //!   referer, user agent) is marked as not a body.
 
+use super::{Build, Detect, FormatSpec, LineParser, ParseLine};
 use crate::lex::number::{parse_scaled, parse_status, upstream_micros};
 use crate::lex::text::{is_absent, split_request};
 use crate::lex::time::TimeParser;
 use crate::record::{Malformed, Record};
+
+/// Combined access logs in the registry: the fallback of detection.
+pub(super) static COMBINED: FormatSpec = FormatSpec {
+    name: "combined",
+    help: "NCSA combined access log, plus trailing fields",
+    detect: Detect::Lines { reads: reads_combined, rank: 3, first_byte: None },
+    build: Build::Fields(|_| LineParser::from(AccessParser::new(true))),
+    last_directive: None,
+};
+
+/// Common access logs in the registry: detected when more lines lack the
+/// referer and user agent than have them.
+pub(super) static COMMON: FormatSpec = FormatSpec {
+    name: "common",
+    help: "NCSA common access log, plus trailing fields",
+    detect: Detect::Lines { reads: reads_common, rank: 2, first_byte: None },
+    build: Build::Fields(|_| LineParser::from(AccessParser::new(false))),
+    last_directive: None,
+};
+
+/// Which of `lines` are access-log lines with the referer and user agent.
+fn reads_combined(lines: &[&[u8]]) -> Vec<bool> {
+    reads_layout(lines, true)
+}
+
+/// Which of `lines` are access-log lines without the referer and user
+/// agent.
+fn reads_common(lines: &[&[u8]]) -> Vec<bool> {
+    reads_layout(lines, false)
+}
+
+/// Which of `lines` parse as access-log lines of the combined layout
+/// (`combined`) or only of the common one.
+fn reads_layout(lines: &[&[u8]], combined: bool) -> Vec<bool> {
+    let mut parser = AccessParser::new(true);
+    lines.iter().map(|line| parser.parse_layout(line, false, &mut Record::default()) == Ok(combined)).collect()
+}
 
 /// Parses common or combined access-log lines. One per worker thread.
 #[derive(Debug, Default)]
 pub struct AccessParser {
     combined: bool,
     times: TimeParser,
+}
+
+impl ParseLine for AccessParser {
+    fn parse_line<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
+        self.parse(line, full, record)
+    }
 }
 
 /// Latencies used when no `rt=` or bare decimal is logged, best first.
@@ -60,7 +104,7 @@ impl AccessParser {
 
     /// Parses a line and says whether it has the referer and user-agent
     /// fields of the combined layout.
-    pub(super) fn parse_layout<'a>(
+    fn parse_layout<'a>(
         &mut self,
         line: &'a [u8],
         full: bool,

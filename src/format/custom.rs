@@ -19,11 +19,22 @@
 
 use memchr::memmem;
 
+use super::{Build, Detect, FormatSpec, LineParser, ParseLine};
 use crate::error::Error;
 use crate::lex::number::{parse_scaled, parse_status, upstream_micros};
 use crate::lex::text::{is_absent, split_request};
 use crate::lex::time::{TimeParser, epoch_number};
 use crate::record::{Malformed, Record};
+
+/// `--log-format` layouts in the registry: never detected, built from the
+/// layout given.
+pub(super) static CUSTOM: FormatSpec = FormatSpec {
+    name: "custom",
+    help: "A layout given with --log-format",
+    detect: Detect::Never,
+    build: Build::Layout(|layout| LineParser::from(CustomParser::new(layout.clone()))),
+    last_directive: None,
+};
 
 /// What a variable feeds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -210,6 +221,12 @@ fn apache_slot(directive: u8, argument: &str) -> Slot {
         (b'i', "x-request-id") => Slot::RequestId,
         (b'i', "user-agent" | "referer") => Slot::NotBody,
         _ => Slot::Other,
+    }
+}
+
+impl ParseLine for CustomParser {
+    fn parse_line<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
+        self.parse(line, full, record)
     }
 }
 

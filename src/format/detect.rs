@@ -1,9 +1,10 @@
 //! Format detection from the first lines of an input: a wrapper (LTS,
-//! syslog) if most lines have one, then the format of what is inside.
+//! syslog) if most lines have one, then the format of what is inside, by
+//! what each format of the registry says of itself ([`super::Detect`]).
 
-use super::{AccessParser, FormatKind, HaproxyParser, NdjsonParser, UnwrapBuf, Wrapper};
+use super::{Detect, FormatKind, UnwrapBuf, Wrapper};
 use crate::lex::text::strip_bom;
-use crate::record::{Record, is_blank};
+use crate::record::is_blank;
 
 /// How many non-blank lines detection looks at.
 const SAMPLE_LINES: usize = 32;
@@ -55,74 +56,161 @@ pub fn detect_layout(head: &[u8]) -> Layout {
     Layout::plain(detect(head))
 }
 
-/// Picks the format that parses most of the first non-blank lines of
-/// `head` (the start of an input). A `#Fields:` or `#Software:` directive
-/// means W3C. Ties and inputs where nothing parses go to NDJSON when the
-/// first non-blank byte is `{`, else to combined; the lines then show up as
-/// malformed in the report, with samples.
+/// A format detection counts lines for ([`Detect::Lines`]).
+struct Counted {
+    kind: FormatKind,
+    rank: u8,
+    first_byte: Option<u8>,
+    /// Sample lines it read that no format earlier in the registry read.
+    lines: usize,
+}
+
+/// Picks the format of an input from the first non-blank lines of `head`
+/// (its start), by what each format of the registry says
+/// ([`super::Detect`]):
+///
+/// 1. The first sample line that is a format's marker settles it (a W3C
+///    `#Fields:` or `#Software:` directive).
+/// 2. Each line counts for the first format, in registry order, that reads
+///    it (NDJSON, then combined or common, then HAProxy).
+/// 3. When no line reads as any format, a format whose first byte is the
+///    input's first non-blank byte wins (`{`: NDJSON).
+/// 4. Formats are weighed by rank, lowest first: one wins when it read
+///    more lines than all formats of a higher rank together (NDJSON beats
+///    everything else together, then HAProxy beats the access logs,
+///    then common beats combined). Ties and inputs where nothing parses go
+///    to the highest rank, combined.
+///
+/// An input read as the wrong format shows up as malformed lines in the
+/// report, with samples.
 pub fn detect(head: &[u8]) -> FormatKind {
-    let mut ndjson = NdjsonParser::default();
-    let mut access = AccessParser::new(true);
-    let mut haproxy = HaproxyParser::default();
-    let (mut json_ok, mut combined_ok, mut common_ok, mut haproxy_ok) = (0, 0, 0, 0);
-    let mut first_byte = None;
-    for line in sample(head) {
-        if line.starts_with(b"#Fields:") || line.starts_with(b"#Software:") {
-            return FormatKind::W3c;
-        }
-        first_byte = first_byte.or_else(|| line.trim_ascii_start().first().copied());
-        if ndjson.parse(line, false, &mut Record::default()).is_ok() {
-            json_ok += 1;
-        } else if let Ok(combined) = access.parse_layout(line, false, &mut Record::default()) {
-            if combined { combined_ok += 1 } else { common_ok += 1 }
-        } else if haproxy.parse(line, false, &mut Record::default()).is_ok() {
-            haproxy_ok += 1;
+    let lines: Vec<&[u8]> = sample(head).collect();
+    let formats: Vec<(FormatKind, &Detect)> =
+        FormatKind::detectable().map(|kind| (kind, &kind.spec().detect)).collect();
+    for line in &lines {
+        let marked = formats.iter().find(|(_, detect)| matches!(detect, Detect::Marker(is_marker) if is_marker(line)));
+        if let Some(&(kind, _)) = marked {
+            return kind;
         }
     }
-    let access_ok = combined_ok + common_ok;
-    if json_ok > access_ok + haproxy_ok || (json_ok + access_ok + haproxy_ok == 0 && first_byte == Some(b'{')) {
-        FormatKind::Ndjson
-    } else if haproxy_ok > access_ok {
-        FormatKind::Haproxy
-    } else if common_ok > combined_ok {
-        FormatKind::Common
-    } else {
-        FormatKind::Combined
+    // Each format is asked only about the lines no format before it read.
+    let mut claimed = vec![false; lines.len()];
+    let mut counted: Vec<Counted> = Vec::new();
+    for &(kind, detect) in &formats {
+        let Detect::Lines { reads, rank, first_byte } = *detect else { continue };
+        let open: Vec<usize> = (0..lines.len()).filter(|&i| !claimed[i]).collect();
+        let mut count = 0;
+        if !open.is_empty() {
+            let read = reads(&open.iter().map(|&i| lines[i]).collect::<Vec<_>>());
+            for (&i, _) in open.iter().zip(read).filter(|&(_, read)| read) {
+                claimed[i] = true;
+                count += 1;
+            }
+        }
+        counted.push(Counted { kind, rank, first_byte, lines: count });
     }
+    let mut rest: usize = counted.iter().map(|c| c.lines).sum();
+    if rest == 0 {
+        let first_byte = lines.first().and_then(|line| line.trim_ascii_start().first().copied());
+        if let Some(c) = counted.iter().find(|c| c.first_byte.is_some() && c.first_byte == first_byte) {
+            return c.kind;
+        }
+    }
+    counted.sort_by_key(|c| c.rank);
+    for c in &counted {
+        rest -= c.lines;
+        if c.lines > rest {
+            return c.kind;
+        }
+    }
+    FormatKind::fallback()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn detected(head: &[u8]) -> &'static str {
+        detect(head).name()
+    }
+
+    fn layout(head: &[u8]) -> (Option<Wrapper>, &'static str) {
+        let layout = detect_layout(head);
+        (layout.wrapper, layout.kind.name())
+    }
+
+    const COMBINED: &str = "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 1 \"-\" \"ua\" 0.1";
+    const COMMON: &str = "1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 1";
+    const HAPROXY: &str = "10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 \"GET / HTTP/1.1\"";
+    const NDJSON: &str = "{\"status\":200}";
+
     #[test]
     fn detects_each_format() {
-        assert_eq!(detect(b"\n{\"status\":200}\n{\"status\":500}\n"), FormatKind::Ndjson);
-        let combined = b"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 1 \"-\" \"ua\" 0.1\r\n";
-        assert_eq!(detect(combined), FormatKind::Combined);
-        let common = b"1.2.3.4 - - [10/Oct/2000:13:55:36 -0700] \"GET / HTTP/1.0\" 200 1\n";
-        assert_eq!(detect(common), FormatKind::Common);
-        assert_eq!(detect(b"#Software: Microsoft Internet Information Services 10.0\n"), FormatKind::W3c);
-        let haproxy = b"10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 \"GET / HTTP/1.1\"\n";
-        assert_eq!(detect(haproxy), FormatKind::Haproxy);
+        assert_eq!(detected(b"\n{\"status\":200}\n{\"status\":500}\n"), "ndjson");
+        assert_eq!(detected(format!("{COMBINED}\r\n").as_bytes()), "combined");
+        assert_eq!(detected(format!("{COMMON}\n").as_bytes()), "common");
+        assert_eq!(detected(b"#Software: Microsoft Internet Information Services 10.0\n"), "w3c");
+        assert_eq!(detected(format!("{HAPROXY}\n").as_bytes()), "haproxy");
     }
 
     #[test]
     fn wrappers_and_what_they_hold() {
         let syslog = b"<134>Nov 27 10:00:00 web1 nginx: 1.2.3.4 - - [27/Nov/2026:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5 \"-\" \"ua\"\n";
-        assert_eq!(detect_layout(syslog), Layout { wrapper: Some(Wrapper::Syslog), kind: FormatKind::Combined });
+        assert_eq!(layout(syslog), (Some(Wrapper::Syslog), "combined"));
         let lts = br#"{"host_name":"web1","line_no":1,"message":"{\"status\":200,\"request_time\":0.1}\n","path":"/var/log/gw.log"}
 "#;
-        assert_eq!(detect_layout(lts), Layout { wrapper: Some(Wrapper::Lts), kind: FormatKind::Ndjson });
+        assert_eq!(layout(lts), (Some(Wrapper::Lts), "ndjson"));
         let haproxy = b"Feb  6 12:14:14 lb1 haproxy[14389]: 10.0.1.2:33317 [06/Feb/2009:12:14:14.655] http-in static/srv1 10/0/30/69/109 200 2750 - - ---- 1/1/1/1/0 0/0 \"GET / HTTP/1.1\"\n";
-        assert_eq!(detect_layout(haproxy), Layout { wrapper: Some(Wrapper::Syslog), kind: FormatKind::Haproxy });
-        assert_eq!(detect_layout(b"{\"status\":200}\n"), Layout::plain(FormatKind::Ndjson));
+        assert_eq!(layout(haproxy), (Some(Wrapper::Syslog), "haproxy"));
+        assert_eq!(layout(b"{\"status\":200}\n"), (None, "ndjson"));
     }
 
     #[test]
     fn undecidable_input_falls_back_by_first_byte() {
-        assert_eq!(detect(b"{broken\n"), FormatKind::Ndjson);
-        assert_eq!(detect(b"hello\n"), FormatKind::Combined);
-        assert_eq!(detect(b""), FormatKind::Combined);
+        assert_eq!(detected(b"{broken\n"), "ndjson");
+        assert_eq!(detected(b"hello\n"), "combined");
+        assert_eq!(detected(b""), "combined");
+    }
+
+    /// The weighing, on mixed samples: `(ndjson, combined, common,
+    /// haproxy, garbage)` lines, and the format detected.
+    #[test]
+    fn mixed_samples_are_weighed_by_rank() {
+        let cases = [
+            ((3, 1, 1, 0, 0), "ndjson"),
+            ((2, 1, 1, 0, 0), "combined"),
+            ((3, 2, 0, 2, 0), "combined"),
+            ((1, 0, 0, 2, 0), "haproxy"),
+            ((0, 1, 1, 2, 0), "combined"),
+            ((0, 1, 1, 3, 0), "haproxy"),
+            ((0, 1, 2, 0, 5), "common"),
+            ((0, 2, 2, 0, 0), "combined"),
+            ((0, 0, 0, 0, 3), "combined"),
+        ];
+        for ((ndjson, combined, common, haproxy, garbage), expected) in cases {
+            let mut head = String::new();
+            for (n, line) in [
+                (garbage, "not a log line"),
+                (ndjson, NDJSON),
+                (combined, COMBINED),
+                (common, COMMON),
+                (haproxy, HAPROXY),
+            ] {
+                (0..n).for_each(|_| head.extend([line, "\n"]));
+            }
+            assert_eq!(detected(head.as_bytes()), expected, "{head}");
+        }
+    }
+
+    #[test]
+    fn a_line_two_formats_read_counts_for_the_first_in_registry_order() {
+        // An access-log line (common) that HAProxy's parser reads too.
+        let both = "1.2.3.4:80 [a] b [x/y] \"c/d\" 200 1";
+        assert_eq!(detected(format!("{both}\n{both}\n{HAPROXY}\n").as_bytes()), "common");
+    }
+
+    #[test]
+    fn a_marker_anywhere_in_the_sample_settles_it() {
+        assert_eq!(detected(format!("{COMBINED}\n{COMBINED}\n#Fields: date time\n").as_bytes()), "w3c");
     }
 }

@@ -2,13 +2,11 @@
 //! a user is told what the file is and what to do, instead of getting
 //! thousands of malformed lines: the nginx error log and binary data.
 
-use serde::{Deserialize, Serialize};
-
 use crate::lex::text::strip_bom;
 
-/// A kind of log recognised but not read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+/// A kind of log recognised but not read. States name it by
+/// [`Foreign::name`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Foreign {
     /// The nginx error log: `2026/11/27 10:00:00 [error] 1234#0: …`.
     NginxError,
@@ -17,6 +15,17 @@ pub enum Foreign {
 }
 
 impl Foreign {
+    /// Every kind.
+    pub const ALL: [Foreign; 2] = [Foreign::NginxError, Foreign::Binary];
+
+    /// `nginx-error` or `binary`: the name states and reports give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Foreign::NginxError => "nginx-error",
+            Foreign::Binary => "binary",
+        }
+    }
+
     /// What the file looks like, and what to do about it.
     pub fn advice(self) -> &'static str {
         match self {

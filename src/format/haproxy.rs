@@ -11,10 +11,27 @@
 //! latency. Lines that are not HTTP requests (start-up and health messages)
 //! are malformed lines of the kind `not-request`.
 
+use super::{Build, Detect, FormatSpec, LineParser, ParseLine};
 use crate::lex::number::{parse_scaled, parse_status};
 use crate::lex::text::split_request;
 use crate::lex::time::TimeParser;
 use crate::record::{Malformed, Record};
+
+/// HAProxy in the registry: detected when more lines are HAProxy's than
+/// access-log lines.
+pub(super) static HAPROXY: FormatSpec = FormatSpec {
+    name: "haproxy",
+    help: "HAProxy HTTP log",
+    detect: Detect::Lines { reads, rank: 1, first_byte: None },
+    build: Build::Fields(|_| LineParser::from(HaproxyParser::default())),
+    last_directive: None,
+};
+
+/// Which of `lines` parse as HAProxy HTTP log lines.
+fn reads(lines: &[&[u8]]) -> Vec<bool> {
+    let mut parser = HaproxyParser::default();
+    lines.iter().map(|line| parser.parse(line, false, &mut Record::default()).is_ok()).collect()
+}
 
 /// Parses HAProxy HTTP log lines. One per worker thread.
 #[derive(Debug, Default)]
@@ -79,6 +96,12 @@ impl HaproxyParser {
         clf.get_mut(..seconds.len())?.copy_from_slice(seconds);
         clf[seconds.len()..seconds.len() + 6].copy_from_slice(b" +0000");
         Some(self.times.parse_clf(&clf[..seconds.len() + 6])? + millis)
+    }
+}
+
+impl ParseLine for HaproxyParser {
+    fn parse_line<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
+        self.parse(line, full, record)
     }
 }
 

@@ -12,11 +12,28 @@
 //! object (or an OpenTelemetry `attributes` array of `{"key","value"}`)
 //! only when its key starts one of the dotted names.
 
+use super::{Build, Detect, FormatSpec, LineParser, ParseLine};
 use crate::lex::json::{skip_string, skip_value, skip_ws, unquote};
 use crate::lex::number::{parse_loose_status, parse_scaled, parse_status, upstream_micros};
 use crate::lex::text::{is_absent, split_request};
 use crate::lex::time::{TimeParser, epoch_number};
 use crate::record::{Malformed, OverrideUse, Record};
+
+/// NDJSON in the registry: detected when most parsed lines are JSON
+/// objects, or when nothing parses and the input starts with `{`.
+pub(super) static NDJSON: FormatSpec = FormatSpec {
+    name: "ndjson",
+    help: "One JSON object per line",
+    detect: Detect::Lines { reads, rank: 0, first_byte: Some(b'{') },
+    build: Build::Fields(|fields| LineParser::from(NdjsonParser::new(fields.clone()))),
+    last_directive: None,
+};
+
+/// Which of `lines` parse as NDJSON (with the built-in field names).
+fn reads(lines: &[&[u8]]) -> Vec<bool> {
+    let mut parser = NdjsonParser::default();
+    lines.iter().map(|line| parser.parse(line, false, &mut Record::default()).is_ok()).collect()
+}
 
 /// A record field that can be read from an NDJSON key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -327,6 +344,17 @@ impl Found {
             Field::RequestId => Some(self.request_id),
             Field::Method | Field::NotBody | Field::Service | Field::Operation => None,
         }
+    }
+}
+
+impl ParseLine for NdjsonParser {
+    fn parse_line<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
+        self.parse(line, full, record)
+    }
+
+    fn override_uses(&self) -> Vec<(String, OverrideUse)> {
+        // The inherent method, which the scan of one parser uses too.
+        NdjsonParser::override_uses(self).collect()
     }
 }
 

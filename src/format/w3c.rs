@@ -17,10 +17,26 @@
 //! hands each block the `#Fields:` line in effect at its start
 //! ([`last_fields`]).
 
+use super::{Build, Detect, FormatSpec, LineParser, ParseLine};
 use crate::lex::number::{parse_scaled, parse_status};
 use crate::lex::text::{is_absent, strip_bom};
 use crate::lex::time::TimeParser;
 use crate::record::{Malformed, Record};
+
+/// W3C in the registry: a `#Fields:` or `#Software:` directive among the
+/// first lines settles detection.
+pub(super) static W3C: FormatSpec = FormatSpec {
+    name: "w3c",
+    help: "W3C extended log (IIS), columns from `#Fields:`",
+    detect: Detect::Marker(is_header),
+    build: Build::Fields(|_| LineParser::from(W3cParser::default())),
+    last_directive: Some(last_fields),
+};
+
+/// Whether `line` is a directive only W3C logs start with.
+fn is_header(line: &[u8]) -> bool {
+    line.starts_with(b"#Fields:") || line.starts_with(b"#Software:")
+}
 
 /// What a column feeds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -126,6 +142,20 @@ impl W3cParser {
             record.invalid.time = record.time.is_none();
         }
         Ok(())
+    }
+}
+
+impl ParseLine for W3cParser {
+    fn parse_line<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
+        self.parse(line, full, record)
+    }
+
+    fn directive(&mut self, line: &[u8]) -> bool {
+        W3cParser::directive(self, line)
+    }
+
+    fn resume(&mut self, directive: &[u8]) {
+        self.set_fields(directive);
     }
 }
 

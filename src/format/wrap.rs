@@ -5,11 +5,10 @@
 
 use std::borrow::Cow;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-/// What a line is wrapped in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// What a line is wrapped in. States name it by [`Wrapper::name`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Wrapper {
     /// A syslog header: `<134>Nov 27 10:00:00 web1 nginx: …` (RFC 3164,
     /// with or without the priority) or `<134>1 2026-11-27T10:00:00Z web1
@@ -48,6 +47,17 @@ struct LtsLine<'a> {
 }
 
 impl Wrapper {
+    /// Every wrapper.
+    pub const ALL: [Wrapper; 2] = [Wrapper::Syslog, Wrapper::Lts];
+
+    /// `syslog` or `lts`: the name states and reports give it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Wrapper::Syslog => "syslog",
+            Wrapper::Lts => "lts",
+        }
+    }
+
     /// `line` without this wrapper; `None` when it is not wrapped so.
     ///
     /// # Complexity

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use memchr::{memchr, memrchr};
 
-use super::decode::{self, Compression, SizeWatch};
+use super::decode::{self, Compression, FailOnce, SizeWatch};
 use super::fingerprint::Fingerprinter;
 use super::long_line::KeyWindows;
 use super::{Handle, Source, Span, object};
@@ -42,7 +42,7 @@ pub enum BlockContent {
         offset: u64,
         /// What is kept of it for the error-body finder: the bytes around
         /// its first few `error_code` keys, pieces separated by `\n`
-        /// (see [`KeyWindows`]); empty when it has none.
+        /// (see `long_line::KeyWindows`); empty when it has none.
         sample: Vec<u8>,
     },
 }
@@ -160,6 +160,8 @@ struct Plan {
     start: u64,
     hold_partial: bool,
     handle: Option<Handle>,
+    /// The head of an input read from further on.
+    head: Option<Vec<u8>>,
 }
 
 struct OpenInput {
@@ -195,7 +197,11 @@ impl BlockReader {
             .collect();
         let (sources, plans) = spans
             .into_iter()
-            .map(|span| (span.source, Plan { start: span.start, hold_partial: span.hold_partial, handle: span.handle }))
+            .map(|span| {
+                let plan =
+                    Plan { start: span.start, hold_partial: span.hold_partial, handle: span.handle, head: span.head };
+                (span.source, plan)
+            })
             .unzip();
         BlockReader {
             sources,
@@ -272,14 +278,20 @@ impl BlockReader {
                     let stats = &mut self.stats[file as usize];
                     stats.compression = opened.compression;
                     stats.raw_bytes = opened.raw_bytes;
-                    // Only an input read from its start has a head to
-                    // detect its format by.
-                    let (head, rdr) = if start == 0 { read_head(opened.rdr, eager) } else { (Vec::new(), opened.rdr) };
+                    // An input read from further on has the head its span
+                    // brings, if any.
+                    let (head, rdr) = if start == 0 {
+                        let (head, rdr) = read_head(opened.rdr, eager);
+                        (Some(head), rdr)
+                    } else {
+                        let plan = &mut self.plans[file as usize];
+                        (plan.head.take().map(|head| whole_lines(head, HEAD_LINES)), opened.rdr)
+                    };
                     self.carry.clear();
                     self.current = Some(OpenInput {
                         file,
                         rdr,
-                        head: (start == 0).then_some(head),
+                        head,
                         size_watch: opened.size_watch,
                         next_index: 0,
                         offset: start,
@@ -447,13 +459,14 @@ fn read_head(mut rdr: Box<dyn Read + Send>, eager: bool) -> (Vec<u8>, Box<dyn Re
     (head, Box::new(replay.chain(rest)))
 }
 
-/// A reader that fails once with the error it holds, then ends.
-struct FailOnce(Option<io::Error>);
-
-impl Read for FailOnce {
-    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
-        self.0.take().map_or(Ok(0), Err)
+/// The first `lines` whole lines of `head` (all of it when it has fewer).
+fn whole_lines(mut head: Vec<u8>, lines: usize) -> Vec<u8> {
+    if let Some(end) = memchr::memchr_iter(b'\n', &head).nth(lines.saturating_sub(1)) {
+        head.truncate(end + 1);
+    } else if let Some(last) = memrchr(b'\n', &head) {
+        head.truncate(last + 1);
     }
+    head
 }
 
 /// When stdin is a pipe, asks the kernel for a pipe buffer as large as a

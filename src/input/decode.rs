@@ -20,8 +20,7 @@ use super::producer::ChunkSink;
 use super::{Source, document, producer};
 
 /// How an input is compressed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Compression {
     /// gzip, possibly several members.
     Gzip,
@@ -89,8 +88,9 @@ fn sniff(head: &[u8]) -> Option<Compression> {
 }
 
 /// Opens the already open `file` (the input `source`) from decoded byte
-/// `start`: a plain file is read from there, a compressed one is decoded
-/// from its start and its first `start` decoded bytes dropped.
+/// `start`: a plain file of lines is read from there; a compressed one, or
+/// a JSON document (whose lines are its records), is decoded from its
+/// start and its first `start` decoded bytes dropped.
 ///
 /// # Errors
 ///
@@ -98,10 +98,10 @@ fn sniff(head: &[u8]) -> Option<Compression> {
 pub fn open_at(source: &Source, mut file: File, start: u64) -> io::Result<Opened> {
     use std::io::{Seek, SeekFrom};
     file.seek(SeekFrom::Start(0))?;
-    let mut magic = Vec::with_capacity(4);
-    (&mut file).take(4).read_to_end(&mut magic)?;
+    let mut head = Vec::with_capacity(64 << 10);
+    (&mut file).take(64 << 10).read_to_end(&mut head)?;
     file.seek(SeekFrom::Start(0))?;
-    if start == 0 || sniff(&magic).is_some() {
+    if start == 0 || sniff(&head).is_some() || document::starts_document(&head) {
         return Ok(open(source, Some(Box::new(file)))?.skip(start));
     }
     let meta = file.metadata()?;
@@ -121,17 +121,17 @@ impl Opened {
             let skipped = io::copy(&mut (&mut rdr).take(bytes), &mut io::sink());
             self.rdr = match skipped {
                 Ok(_) => rdr,
-                Err(e) => Box::new(FailFirst(Some(e))),
+                Err(e) => Box::new(FailOnce(Some(e))),
             };
         }
         self
     }
 }
 
-/// A reader whose first read fails with the error it holds.
-struct FailFirst(Option<io::Error>);
+/// A reader that fails once with the error it holds, then ends.
+pub(super) struct FailOnce(pub(super) Option<io::Error>);
 
-impl Read for FailFirst {
+impl Read for FailOnce {
     fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
         self.0.take().map_or(Ok(0), Err)
     }

@@ -76,6 +76,12 @@ impl<R: Read> Read for Recording<'_, R> {
     }
 }
 
+/// Whether an input starting with `head` is read as one JSON document
+/// (its records become lines), not line by line.
+pub(super) fn starts_document(head: &[u8]) -> bool {
+    is_document(strip_bom(head))
+}
+
 /// An array of objects, a pretty-printed object, or an object whose first
 /// key is `meta_data` or `traces`. An NDJSON line starts with `{` and
 /// another key; an access log may start with `[` and a time.

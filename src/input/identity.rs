@@ -72,20 +72,20 @@ pub fn raw_head(file: &File) -> io::Result<Vec<u8>> {
     read_start(file.try_clone()?, EDGE)
 }
 
-/// The first [`EDGE`] decoded bytes of the input `source` open as `file`:
+/// The first `len` decoded bytes of the input `source` open as `file`:
 /// those of its lines, whatever its compression.
 ///
 /// # Errors
 ///
 /// When it cannot be read or decoded.
-pub fn decoded_head(source: &Source, file: &File) -> io::Result<Vec<u8>> {
+pub fn decoded_head(source: &Source, file: &File, len: usize) -> io::Result<Vec<u8>> {
     let mut file = file.try_clone()?;
     use std::io::Seek;
     file.seek(io::SeekFrom::Start(0))?;
     let opened = decode::open(source, Some(Box::new(file)))?;
-    let mut head = Vec::with_capacity(EDGE);
+    let mut head = Vec::with_capacity(len);
     // A damaged stream's decoded start is still its start.
-    let _ = opened.rdr.take(EDGE as u64).read_to_end(&mut head);
+    let _ = opened.rdr.take(len as u64).read_to_end(&mut head);
     Ok(head)
 }
 
@@ -148,7 +148,7 @@ mod tests {
         gz.write_all(b"hello\nworld\n").unwrap();
         gz.finish().unwrap();
         let file = File::open(&path).unwrap();
-        assert_eq!(decoded_head(&Source::File(path.clone()), &file).unwrap(), b"hello\nworld\n");
+        assert_eq!(decoded_head(&Source::File(path.clone()), &file, EDGE).unwrap(), b"hello\nworld\n");
         assert_eq!(&raw_head(&file).unwrap()[..2], &[0x1f, 0x8b]);
     }
 

@@ -13,6 +13,7 @@
 
 mod aws_profile;
 mod blocks;
+pub mod checkpoint;
 mod decode;
 mod document;
 pub mod fingerprint;
@@ -57,6 +58,12 @@ pub struct Span {
     pub hold_partial: bool,
     /// The input, already open: read it instead of opening the name.
     pub handle: Option<Handle>,
+    /// Lines before `start`: positions (`file:line`) count from here.
+    pub first_line: u64,
+    /// When reading starts after its head: its first bytes, for format
+    /// detection (handed out as the first block's
+    /// [`Block::head`](blocks::Block::head)).
+    pub head: Option<Vec<u8>>,
 }
 
 /// An input already open.
@@ -70,7 +77,7 @@ pub enum Handle {
 impl Span {
     /// All of `source`, its last line as it is.
     pub fn whole(source: Source) -> Span {
-        Span { source, start: 0, hold_partial: false, handle: None }
+        Span { source, start: 0, hold_partial: false, handle: None, first_line: 0, head: None }
     }
 }
 

@@ -50,6 +50,9 @@ pub struct ObjectUrl {
     pub window: (Option<i64>, Option<i64>),
     /// The object's size, once listed: the progress bar's total.
     pub size: Option<u64>,
+    /// The object's ETag, once listed: with its key and size, what tells a
+    /// checkpointed run that it was read already.
+    pub etag: Option<String>,
 }
 
 impl ObjectUrl {
@@ -68,12 +71,13 @@ impl ObjectUrl {
             endpoint: endpoint.map(str::to_owned),
             window: (None, None),
             size: None,
+            etag: None,
         })
     }
 
-    /// The object `key` of `size` bytes in the same store.
-    fn object(&self, key: &str, size: u64) -> ObjectUrl {
-        ObjectUrl { key: key.to_owned(), size: Some(size), ..self.clone() }
+    /// The object `key` of `size` bytes, with its `etag`, in the same store.
+    fn object(&self, key: &str, size: u64, etag: Option<String>) -> ObjectUrl {
+        ObjectUrl { key: key.to_owned(), size: Some(size), etag, ..self.clone() }
     }
 
     /// Whether the key is a glob rather than a key or prefix.
@@ -203,7 +207,7 @@ pub fn list(url: &ObjectUrl, hidden: bool) -> io::Result<Vec<ObjectUrl>> {
     // A key that names an object is that object.
     if !url.is_glob() && !url.key.is_empty() && !url.key.ends_with('/') {
         match runtime.block_on(store.head(&KeyPath::from(url.key.as_str()))) {
-            Ok(meta) => return Ok(vec![url.object(&url.key, meta.size)]),
+            Ok(meta) => return Ok(vec![url.object(&url.key, meta.size, meta.e_tag)]),
             Err(object_store::Error::NotFound { .. }) => {}
             Err(e) => return Err(object_error(e)),
         }
@@ -216,19 +220,19 @@ pub fn list(url: &ObjectUrl, hidden: bool) -> io::Result<Vec<ObjectUrl>> {
         None => vec![url.literal_prefix().to_owned()],
     };
     let mut keys = runtime.block_on(list_keys(&store, &prefixes))?;
-    keys.retain(|(key, _)| {
+    keys.retain(|(key, ..)| {
         let wanted = matcher.as_ref().is_none_or(|glob| glob.is_match(key));
         let skipped = key.split('/').any(|s| s == "Digest" || (!hidden && s.starts_with('.')));
         wanted && !skipped
     });
     keys.sort();
-    Ok(keys.iter().map(|(key, size)| url.object(key, *size)).collect())
+    Ok(keys.into_iter().map(|(key, size, etag)| url.object(&key, size, etag)).collect())
 }
 
-/// Every key, with its size, that starts with one of `prefixes`, page by
+/// Every key, with its size and ETag, that starts with one of `prefixes`, page by
 /// page: the store's own `prefix=` listing, so a prefix need not end at a
 /// `/` (a folder listing would find nothing under `logs/access-2026-11-`).
-async fn list_keys(store: &AmazonS3, prefixes: &[String]) -> io::Result<Vec<(String, u64)>> {
+async fn list_keys(store: &AmazonS3, prefixes: &[String]) -> io::Result<Vec<(String, u64, Option<String>)>> {
     let mut keys = Vec::new();
     for prefix in prefixes {
         let prefix = (!prefix.is_empty()).then_some(prefix.as_str());
@@ -236,7 +240,7 @@ async fn list_keys(store: &AmazonS3, prefixes: &[String]) -> io::Result<Vec<(Str
         loop {
             let options = PaginatedListOptions { page_token, ..PaginatedListOptions::default() };
             let page = store.list_paginated(prefix, options).await.map_err(object_error)?;
-            keys.extend(page.result.objects.into_iter().map(|meta| (meta.location.to_string(), meta.size)));
+            keys.extend(page.result.objects.into_iter().map(|meta| (meta.location.to_string(), meta.size, meta.e_tag)));
             page_token = page.page_token;
             if page_token.is_none() {
                 break;

@@ -12,7 +12,7 @@
 /// # Complexity
 ///
 /// One pass over the digits; inputs whose result could overflow (more than
-/// [`FAST_DIGITS`] digits with the scale) and exponents take a checked
+/// `FAST_DIGITS` digits with the scale) and exponents take a checked
 /// second pass.
 pub fn parse_scaled(text: &[u8], scale: u32) -> Option<u64> {
     let mut value: u64 = 0;

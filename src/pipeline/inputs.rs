@@ -50,15 +50,14 @@ impl InputLayouts {
             self.learn(file, head);
         }
         let known = &mut self.inputs[file];
-        let layout = known.layout.unwrap_or(Layout::plain(FormatKind::Combined));
+        let layout = known.layout.unwrap_or(Layout::plain(FormatKind::fallback()));
         let mut buffer = BufferLayout::of(layout);
-        if layout.kind == FormatKind::W3c
-            && let BlockContent::Lines(buf) = &block.content
-        {
-            // The columns in effect where the block starts, and those it
-            // leaves for the next one.
+        if let BlockContent::Lines(buf) = &block.content {
+            // The directive (W3C's columns) in effect where the block
+            // starts, and the one it leaves for the next; a format without
+            // directives has none.
             buffer.w3c_fields = known.w3c_fields.clone();
-            if let Some(fields) = format::last_fields(buf.as_slice()) {
+            if let Some(fields) = layout.kind.last_directive(buf.as_slice()) {
                 known.w3c_fields = Some(fields.into());
             }
         }
@@ -72,7 +71,13 @@ impl InputLayouts {
         known.looks_like = format::recognise(head);
         let detected = format::detect_layout(head);
         // A given format still has its lines unwrapped.
-        known.layout = Some(Layout { wrapper: detected.wrapper, kind: self.fixed.unwrap_or(detected.kind) });
+        let kind = self.fixed.unwrap_or(detected.kind);
+        known.layout = Some(Layout { wrapper: detected.wrapper, kind });
+        // Read from further on, the directive (W3C's columns) in effect is
+        // the head's, unless the blocks read say otherwise.
+        if let Some(fields) = kind.last_directive(head) {
+            known.w3c_fields = Some(fields.into());
+        }
     }
 
     /// The layout of input `file`, when known.
@@ -127,7 +132,7 @@ mod tests {
         let mut layouts = InputLayouts::new(1, None);
         let kinds: Vec<FormatKind> =
             blocks(&text, 64).iter().map(|b| layouts.prepare(0, b).unwrap().layout.kind).collect();
-        assert!(kinds.len() > 5 && kinds.iter().all(|&k| k == FormatKind::Ndjson), "{kinds:?}");
+        assert!(kinds.len() > 5 && kinds.iter().all(|k| k.name() == "ndjson"), "{kinds:?}");
     }
 
     #[test]
@@ -152,7 +157,7 @@ mod tests {
         let block = &blocks(&text, 1 << 20)[0];
         let mut detected = InputLayouts::new(1, None);
         assert!(detected.prepare(0, block).is_none());
-        let mut given = InputLayouts::new(1, Some(FormatKind::Combined));
+        let mut given = InputLayouts::new(1, FormatKind::named("combined"));
         assert!(given.prepare(0, block).is_some());
     }
 }

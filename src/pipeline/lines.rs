@@ -11,7 +11,9 @@ use super::ScanOptions;
 use crate::aggregate::{Collect, LinePosition, LineSink};
 use crate::extract::{Extractor, Scratch};
 use crate::filter::Filter;
-use crate::format::{Format, FormatKind, Layout, LineParser, ParseLine, UnwrapBuf, Wrapper, settle_invalid};
+use crate::format::{
+    Format, FormatKind, Layout, LineParser, ParseLine, UnwrapBuf, WithParser, Wrapper, settle_invalid,
+};
 use crate::input::long_line_sample;
 use crate::lex::text::strip_bom;
 use crate::record::{Malformed, OverrideUse, Record, Spans, is_blank};
@@ -38,12 +40,12 @@ pub struct LineScanner<'e> {
     extractor: &'e Extractor,
     /// The parser of `--format`/`--log-format`, when one was given.
     fixed: Option<LineParser>,
-    /// Parsers for detected formats.
-    ndjson: LineParser,
-    combined: LineParser,
-    common: LineParser,
-    w3c: LineParser,
-    haproxy: LineParser,
+    /// A parser for each format detection can return, in registry order
+    /// (built up front: the NDJSON one reports its field overrides even
+    /// when no input was NDJSON).
+    detected: Vec<(FormatKind, LineParser)>,
+    /// The index in `detected` of the format a layout falls back to.
+    fallback: usize,
     filter: &'e Filter,
     collect: Collect,
     scratch: Scratch,
@@ -56,14 +58,14 @@ impl<'e> LineScanner<'e> {
     /// A scanner with the parsers `options` ask for.
     pub fn new(extractor: &'e Extractor, options: &ScanOptions, filter: &'e Filter, collect: Collect) -> Self {
         let fields = &options.fields;
+        let detected: Vec<(FormatKind, LineParser)> =
+            FormatKind::detectable().map(|kind| (kind, Format::from_kind(kind).parser(fields))).collect();
+        let fallback = detected.iter().position(|(kind, _)| *kind == FormatKind::fallback()).unwrap_or_default();
         LineScanner {
             extractor,
             fixed: options.format.as_ref().map(|f| f.parser(fields)),
-            ndjson: Format::Ndjson.parser(fields),
-            combined: Format::Combined.parser(fields),
-            common: Format::Common.parser(fields),
-            w3c: Format::W3c.parser(fields),
-            haproxy: Format::Haproxy.parser(fields),
+            detected,
+            fallback,
             filter,
             collect,
             scratch: Scratch::default(),
@@ -83,32 +85,21 @@ impl<'e> LineScanner<'e> {
     /// needle, one parse per line, and a body decode only for lines with a
     /// prefilter hit.
     pub fn scan(&mut self, data: &[u8], first: LinePosition, layout: &BufferLayout, sink: &mut impl LineSink) -> u64 {
-        let LineScanner {
-            extractor,
-            fixed,
-            ndjson,
-            combined,
-            common,
-            w3c,
-            haproxy,
-            filter,
-            collect,
-            scratch,
-            unwrap,
-            max_line_len,
-        } = self;
-        let parser = match (fixed, layout.layout.kind) {
-            (Some(fixed), _) => fixed,
-            (None, FormatKind::Ndjson) => ndjson,
-            (None, FormatKind::Common) => common,
-            (None, FormatKind::W3c) => w3c,
-            (None, FormatKind::Haproxy) => haproxy,
-            (None, FormatKind::Combined | FormatKind::Custom) => combined,
+        let LineScanner { extractor, fixed, detected, fallback, filter, collect, scratch, unwrap, max_line_len } = self;
+        let parser = match fixed {
+            Some(fixed) => fixed,
+            None => {
+                // A kind without a parser here (one that takes a layout)
+                // reads as the fallback.
+                let kind = layout.layout.kind;
+                let at = detected.iter().position(|(detected, _)| *detected == kind).unwrap_or(*fallback);
+                &mut detected[at].1
+            }
         };
         // A byte order mark before an input's first line is no part of it.
         let data = if first.block == 0 && first.line == 0 { strip_bom(data) } else { data };
         let max_line_len = *max_line_len;
-        let mut lines = Lines {
+        let lines = Lines {
             data,
             first,
             wrapper: layout.layout.wrapper,
@@ -120,18 +111,7 @@ impl<'e> LineScanner<'e> {
             max_line_len,
         };
         // One loop per parser type, so that no line pays for a dispatch.
-        match parser {
-            LineParser::Ndjson(p) => lines.scan(p, sink),
-            LineParser::Access(p) => lines.scan(p, sink),
-            LineParser::Custom(p) => lines.scan(p, sink),
-            LineParser::Haproxy(p) => lines.scan(p, sink),
-            LineParser::W3c(p) => {
-                if let Some(fields) = &layout.w3c_fields {
-                    p.set_fields(fields);
-                }
-                lines.scan(p, sink)
-            }
-        }
+        parser.with(ScanBlock { lines, directive: layout.w3c_fields.as_deref(), sink })
     }
 }
 
@@ -146,14 +126,7 @@ impl LineScanner<'_> {
 
     /// `(name, use)` of every NDJSON field override.
     pub fn override_uses(&self) -> impl Iterator<Item = (String, OverrideUse)> + '_ {
-        [self.fixed.as_ref(), Some(&self.ndjson)]
-            .into_iter()
-            .flatten()
-            .flat_map(|parser| match parser {
-                LineParser::Ndjson(ndjson) => Some(ndjson.override_uses()),
-                _ => None,
-            })
-            .flatten()
+        self.fixed.iter().chain(self.detected.iter().map(|(_, parser)| parser)).flat_map(LineParser::override_uses)
     }
 }
 
@@ -168,6 +141,25 @@ fn count_long_line(
 ) {
     let body = extractor.decode(sample, &Spans::default(), scratch);
     sink.malformed(Malformed::LineTooLong, position, body);
+}
+
+/// Scans one buffer with a parser of any type: see [`LineParser::with`].
+struct ScanBlock<'d, 's, 'k, K> {
+    lines: Lines<'d, 's>,
+    /// The directive in effect where the buffer starts (W3C `#Fields:`).
+    directive: Option<&'d [u8]>,
+    sink: &'k mut K,
+}
+
+impl<K: LineSink> WithParser for ScanBlock<'_, '_, '_, K> {
+    type Output = u64;
+
+    fn run<P: ParseLine>(mut self, parser: &mut P) -> u64 {
+        if let Some(directive) = self.directive {
+            parser.resume(directive);
+        }
+        self.lines.scan(parser, self.sink)
+    }
 }
 
 /// One buffer being scanned, and what its lines need.

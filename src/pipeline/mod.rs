@@ -1,5 +1,9 @@
-//! The pipeline: block reader → format detection → parallel line scan →
-//! per-worker aggregates → merge → [`State`].
+//! The one pipeline: spans of sources → block reader → format detection
+//! ([`InputLayouts`]) → parallel line scan ([`LineScanner`]) → per-worker
+//! aggregates → merge → [`State`]. A batch scan reads every byte
+//! ([`scan`]), a resumed run the bytes a checkpoint did not read
+//! ([`scan_resumed`]); `--follow` reads the new bytes of each input through
+//! the same reader, [`InputLayouts`] and [`LineScanner`].
 //!
 //! The reader runs inside rayon's `par_bridge`: whichever worker needs work
 //! reads the next block, so reading and scanning overlap without a separate
@@ -18,12 +22,15 @@ use crate::error::Error;
 use crate::extract::{ErrorBody, Extractor};
 use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec, batch_window};
 use crate::format::{FieldOverrides, Format};
+use crate::input::checkpoint::{Checkpoint, Plan};
 use crate::input::{self, Block, BlockContent, BlockReader, ProgressFn, ReaderOptions, Source, Span};
 use crate::record::Record;
 use crate::state::{InputSummary, State};
 
 mod inputs;
 mod lines;
+#[cfg(test)]
+mod resumed_tests;
 
 pub use inputs::InputLayouts;
 pub use lines::{BufferLayout, LineScanner};
@@ -78,13 +85,40 @@ pub fn scan(sources: Vec<Source>, options: &ScanOptions) -> Result<State, Error>
     let started = Instant::now();
     let (sources, walk_errors) = input::expand(sources, options.hidden);
     let filter = resolve_filter(&sources, options)?;
-    let mut state = scan_expanded(sources, options, filter, options.collect)?;
+    let state = scan_expanded(sources, options, filter, options.collect)?;
+    Ok(with_walk_errors(state, walk_errors, started))
+}
+
+/// Scans what of `sources` the runs recorded in `checkpoint` did not read,
+/// as [`scan`] scans all of it. Returns the state and the plan that, once
+/// the run's output is written, gives the next checkpoint
+/// ([`Plan::commit`]).
+///
+/// # Errors
+///
+/// As [`scan`].
+pub fn scan_resumed(
+    sources: Vec<Source>,
+    options: &ScanOptions,
+    checkpoint: &Checkpoint,
+) -> Result<(State, Plan), Error> {
+    let started = Instant::now();
+    let (sources, walk_errors) = input::expand(sources, options.hidden);
+    let filter = resolve_filter(&sources, options)?;
+    let mut plan = checkpoint.plan(sources);
+    let state = scan_spans(std::mem::take(&mut plan.spans), options, filter, options.collect)?;
+    Ok((with_walk_errors(state, walk_errors, started), plan))
+}
+
+/// `state` with the errors and warnings of walking its directories, and
+/// the time since `started`.
+fn with_walk_errors(mut state: State, walk_errors: Vec<Error>, started: Instant) -> State {
     let (links, walk_errors): (Vec<Error>, Vec<Error>) =
         walk_errors.into_iter().partition(|e| matches!(e, Error::BrokenLink { .. }));
     state.directory_errors = walk_errors.iter().map(ToString::to_string).collect();
     state.walk_warnings = links.iter().map(ToString::to_string).collect();
     state.elapsed = Some(started.elapsed());
-    Ok(state)
+    state
 }
 
 /// The filter of `options`, with relative times resolved against the
@@ -143,6 +177,7 @@ pub fn scan_spans(spans: Vec<Span>, options: &ScanOptions, filter: Filter, colle
         .map_err(|e| Error::ThreadPool { threads: options.threads, message: e.to_string() })?;
     let extractor = Extractor::default();
     let sources: Vec<Source> = spans.iter().map(|span| span.source.clone()).collect();
+    let first_lines: Vec<u64> = spans.iter().map(|span| span.first_line).collect();
     let mut layouts = InputLayouts::new(sources.len(), options.format.as_ref().map(Format::kind));
     let mut reader = BlockReader::spans(spans, options.reader);
     if let Some(progress) = &options.progress {
@@ -197,6 +232,7 @@ pub fn scan_spans(spans: Vec<Span>, options: &ScanOptions, filter: Filter, colle
         .collect();
     aggregate.malformed_by_file.clear();
     aggregate.resolve_positions();
+    aggregate.number_from(&first_lines);
     Ok(State::new(inputs, Vec::new(), filter, collect, options.top, aggregate))
 }
 
@@ -297,5 +333,65 @@ impl<'e> Worker<'e> {
         if let Some(in_order) = self.in_order {
             self.log = in_order.lock().unwrap_or_else(PoisonError::into_inner).submit(sequence, log);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(text.as_bytes()).unwrap();
+        tmp
+    }
+
+    fn line(n: u32, code: &str) -> String {
+        format!(
+            "{{\"time\":\"2026-11-27T10:00:{:02}Z\",\"status\":500,\"uri\":\"/v{n}\",\"body\":{{\"error_code\":\"{code}\",\"error_msg\":\"m\"}}}}\n",
+            n % 60
+        )
+    }
+
+    /// Lines, requests, error bodies, malformed.
+    fn figures(state: &State) -> (u64, u64, u64, u64) {
+        let a = &state.aggregate;
+        (a.lines, a.requests, a.error_bodies, a.malformed.total())
+    }
+
+    #[test]
+    fn a_span_from_an_offset_counts_what_follows_it_detected_by_the_head_it_brings() {
+        let head: String = (0..3).map(|n| line(n, "CTS.0003")).collect();
+        let tail: String = (3..8).map(|n| line(n, "CTS.0004")).collect();
+        let whole = file(&format!("{head}{tail}"));
+        let source = Source::File(whole.path().to_owned());
+        let span = Span {
+            start: head.len() as u64,
+            head: Some(head.clone().into_bytes()),
+            first_line: 3,
+            ..Span::whole(source)
+        };
+        let options = ScanOptions::default();
+        let state = scan_spans(vec![span], &options, Filter::default(), Collect::default()).unwrap();
+        assert_eq!(figures(&state), (5, 5, 5, 0));
+        assert_eq!(state.inputs[0].bytes, tail.len() as u64);
+        assert!(state.aggregate.codes.contains_key("CTS.0004") && !state.aggregate.codes.contains_key("CTS.0003"));
+    }
+
+    #[test]
+    fn a_held_unfinished_line_is_left_out_and_the_same_bytes_give_the_same_figures_on_any_threads() {
+        let text: String = (0..40).map(|n| line(n, "CTS.0003")).collect::<String>() + "{\"status\":200";
+        let tmp = file(&text);
+        let held = Span { hold_partial: true, ..Span::whole(Source::File(tmp.path().to_owned())) };
+        let state = scan_spans(vec![held], &ScanOptions::default(), Filter::default(), Collect::default()).unwrap();
+        assert_eq!(figures(&state), (40, 40, 40, 0));
+        let mut all = Vec::new();
+        for (threads, block_size) in [(1, 1 << 20), (2, 97), (4, 300)] {
+            let reader = ReaderOptions { block_size, ..ReaderOptions::default() };
+            let options = ScanOptions { threads, reader, ..ScanOptions::default() };
+            all.push(figures(&scan(vec![Source::File(tmp.path().to_owned())], &options).unwrap()));
+        }
+        assert_eq!(all, vec![(41, 40, 40, 1); 3], "the last line read as it is: truncated");
     }
 }
