@@ -26,6 +26,18 @@
 //! snapshots (`since_start.lines` reaching the lines written, then two
 //! snapshots taken after the step, so that it has looked at the files since
 //! the step), with generous timeouts.
+//!
+//! A cell spoiled by a known bug in `src/` is marked with it ([`Bug`]): it
+//! still runs, and fails the matrix only if it fails otherwise than the bug
+//! does; each bug also has a minimal `bug_` test, ignored until it is
+//! fixed (`cargo test --test integration fault_matrix -- --ignored`).
+//!
+//! `nice cargo test --test integration fault_matrix -- --nocapture` prints
+//! the table. `FAULT_MATRIX_ONLY="rename+create / dir"` runs the cells whose
+//! "event / source / mode" contains the text, `FAULT_MATRIX_JOBS` says how
+//! many run at once (3), `FAULT_MATRIX_KEEP=1` keeps their directories and
+//! names them in failures, `FAULT_MATRIX_IDLE_SECONDS` sets how long idle
+//! CPU is measured (3).
 
 use std::collections::BTreeMap;
 use std::ffi::OsString;
@@ -122,6 +134,9 @@ enum Step {
     /// An observation point: a checkpoint run; a follower has read every
     /// whole line written and looked at the files since the last step.
     Sync,
+    /// As `Sync` for followers; no checkpoint run (a run would fail: the
+    /// file it is given is missing).
+    Look,
     /// Followers wait past the `--partial-timeout` (then for snapshots).
     PastPartialTimeout,
     /// The restarted follower stops here (and starts at the next `Sync`).
@@ -224,16 +239,33 @@ const BUG_PIPE_AT_STOP: &Bug = &Bug {
         and the reader thread has not read yet is not counted (a race: may pass)",
     looks_like: |failure| counted_less(failure),
 };
-const BUG_RENAME_RACE: &Bug = &Bug {
-    what: "a file renamed between the listing of a followed directory and the look at its name \
-        seems gone: it is let go, then found under its new name as a new file and read again from \
-        its start (a race, likeliest when logrotate renames a chain: may pass)",
+const BUG_COPY_SEEN_EMPTY: &Bug = &Bug {
+    what: "the copy copytruncate leaves in a followed directory, seen as cp creates it (empty), is a \
+        new file to the follower: read from its start, its lines counted twice (a race: may pass)",
     looks_like: |failure| counted_more(failure),
 };
-const BUG_COPY_IN_DIR: &Bug = &Bug {
-    what: "the copy copytruncate leaves in a followed directory is a new file to the follower: read \
-        from its start, its lines counted twice",
+const BUG_STALE_MARK: &Bug = &Bug {
+    what: "--checkpoint keeps the mark of a file truncated or rewritten in place (or deleted, its \
+        inode reused) next to the new one: every later run finds the stale mark first, takes the \
+        file as replaced and reads it again from its start",
+    looks_like: |failure| counted_more(failure) || failure.contains("merging would count it twice"),
+};
+const BUG_FILE_CHAIN: &Bug = &Bug {
+    what: "--checkpoint with a file (not its directory) reads only that name: the unread tail of the \
+        file rotated away (access.log.1, access.log.2.gz) while the job or follower was stopped is \
+        lost",
+    looks_like: |failure| counted_less(failure) || failure.contains("no snapshot with since_start.lines"),
+};
+const BUG_GZ_MEMBER_RESTART: &Bug = &Bug {
+    what: "-F --checkpoint: a compressed file named on the command line that grew (a gzip member \
+        appended) is read again from its start by the restarted follower (a run reads only the new \
+        member)",
     looks_like: |failure| counted_more(failure),
+};
+const BUG_CHECKPOINT_GZ_WRITING: &Bug = &Bug {
+    what: "a --checkpoint run while gzip is still writing a rotated file fails (exit 2, truncated \
+        gzip stream) instead of leaving the .gz for a later run",
+    looks_like: |failure| failure.contains("gzip stream is corrupt or truncated"),
 };
 
 /// The lines a failed cell counted and those of the batch scan, from its
@@ -395,7 +427,7 @@ const REWRITE_LONGER: &[Step] = &[
 const DELETE_RECREATE: &[Step] = &[
     Create(L), Start,
     Append(L, 5), Sync,
-    Delete(L), Sync,
+    Delete(L), Look,
     Create(L), Append(L, 3), Sync,
     Pause, Delete(L), Create(L), Append(L, 2), Sync,
     Append(L, 1),
@@ -489,10 +521,15 @@ const LONG_GZ: &[Step] = &[
     Pause, Sync,
 ];
 
-/// Whether `--checkpoint` is there to test.
-const CHECKPOINT_LANDED: bool = false;
-
 const PIPE: &[(Mode, Cell)] = &[(Mode::Checkpoint, Cell::Skip(PIPE_RESUME)), (Mode::Restart, Cell::Skip(PIPE_RESUME))];
+
+const CHAIN: &[(Mode, Cell)] =
+    &[(Mode::Checkpoint, Cell::Bug(&[BUG_FILE_CHAIN])), (Mode::Restart, Cell::Bug(&[BUG_FILE_CHAIN]))];
+
+const STALE: &[(Mode, Cell)] = &[(Mode::Checkpoint, Cell::Bug(&[BUG_STALE_MARK]))];
+
+/// A restarted follower also follows the rewrites while it runs.
+const REWRITE_RESTART: (Mode, Cell) = (Mode::Restart, Cell::Bug(&[BUG_EMPTY_HEAD]));
 
 const fn run(steps: &'static [Step]) -> Case {
     Case::Run(steps, &[])
@@ -513,75 +550,96 @@ const EVENTS: &[Event] = &[
         file: Case::Skip(SEE_APPEND),
         dir: Case::Skip(SEE_APPEND),
         stdin: Case::Skip(SEE_APPEND),
-        gzip: Case::Run(GZ_MEMBER, &[(Mode::Follow, Cell::Skip(GZ_GROWTH))]),
+        gzip: Case::Run(GZ_MEMBER, &[
+            (Mode::Follow, Cell::Skip(GZ_GROWTH)),
+            (Mode::Restart, Cell::Bug(&[BUG_GZ_MEMBER_RESTART])),
+        ]),
     },
     Event {
         name: "rename+create",
-        file: run(RENAME_FILE),
-        dir: Case::Run(RENAME_DIR, &[(Mode::Follow, Cell::Bug(&[BUG_RENAME_RACE]))]),
+        file: Case::Run(RENAME_FILE, CHAIN),
+        dir: run(RENAME_DIR),
         stdin: Case::Skip(NO_NAME),
         gzip: Case::Skip(GZ_ONCE),
     },
     Event {
         name: "rotated twice while stopped",
-        file: Case::Run(ROTATED_TWICE, &[(Mode::Follow, Cell::Skip(BY_NAME_RACE))]),
-        dir: Case::Run(ROTATED_TWICE, &[(Mode::Follow, Cell::Bug(&[BUG_RENAME_RACE]))]),
+        file: Case::Run(ROTATED_TWICE, &[
+            (Mode::Follow, Cell::Skip(BY_NAME_RACE)),
+            (Mode::Checkpoint, Cell::Bug(&[BUG_FILE_CHAIN])),
+            (Mode::Restart, Cell::Bug(&[BUG_FILE_CHAIN])),
+        ]),
+        dir: run(ROTATED_TWICE),
         stdin: Case::Skip(NO_NAME),
         gzip: Case::Skip(GZ_ONCE),
     },
     Event {
         name: "rename+create+compress",
-        file: run(COMPRESS_FILE),
-        dir: Case::Run(COMPRESS_DIR, &[(Mode::Follow, Cell::Bug(&[BUG_GZ_SEEN_EMPTY, BUG_RENAME_RACE]))]),
+        file: Case::Run(COMPRESS_FILE, CHAIN),
+        dir: Case::Run(COMPRESS_DIR, &[
+            (Mode::Follow, Cell::Bug(&[BUG_GZ_SEEN_EMPTY])),
+            (Mode::Restart, Cell::Bug(&[BUG_GZ_SEEN_EMPTY])),
+        ]),
         stdin: Case::Skip(NO_NAME),
         gzip: Case::Skip(GZ_ONCE),
     },
     Event {
         name: "compress: .gz seen empty, half, whole",
-        file: run(COMPRESS_SEEN),
-        dir: Case::Run(COMPRESS_SEEN, &[(Mode::Follow, Cell::Bug(&[BUG_GZ_SEEN_EMPTY]))]),
+        file: Case::Run(COMPRESS_SEEN, CHAIN),
+        dir: Case::Run(COMPRESS_SEEN, &[
+            (Mode::Follow, Cell::Bug(&[BUG_GZ_SEEN_EMPTY])),
+            (Mode::Checkpoint, Cell::Bug(&[BUG_CHECKPOINT_GZ_WRITING])),
+            (Mode::Restart, Cell::Bug(&[BUG_GZ_SEEN_EMPTY])),
+        ]),
         stdin: Case::Skip(NO_NAME),
         gzip: Case::Skip(GZ_ONCE),
     },
     Event {
         name: "copytruncate",
-        file: run(COPYTRUNCATE),
-        dir: Case::Run(COPYTRUNCATE, &[(Mode::Follow, Cell::Bug(&[BUG_COPY_IN_DIR]))]),
+        file: Case::Run(COPYTRUNCATE, &[(Mode::Checkpoint, Cell::Bug(&[BUG_STALE_MARK]))]),
+        dir: Case::Run(COPYTRUNCATE, &[
+            (Mode::Follow, Cell::Bug(&[BUG_COPY_SEEN_EMPTY])),
+            (Mode::Restart, Cell::Bug(&[BUG_COPY_SEEN_EMPTY])),
+        ]),
         stdin: Case::Skip(NO_NAME),
         gzip: Case::Skip(GZ_ONCE),
     },
     Event {
         name: "copytruncate, tail unread",
-        file: Case::Run(COPYTRUNCATE_TAIL, &[(Mode::Follow, Cell::Skip(COPYTRUNCATE_RACE))]),
+        file: Case::Run(COPYTRUNCATE_TAIL, &[
+            (Mode::Follow, Cell::Skip(COPYTRUNCATE_RACE)),
+            (Mode::Checkpoint, Cell::Bug(&[BUG_FILE_CHAIN, BUG_STALE_MARK])),
+            (Mode::Restart, Cell::Bug(&[BUG_FILE_CHAIN])),
+        ]),
         dir: Case::Run(COPYTRUNCATE_TAIL, &[(Mode::Follow, Cell::Skip(COPYTRUNCATE_RACE))]),
         stdin: Case::Skip(NO_NAME),
         gzip: Case::Skip(GZ_ONCE),
     },
     Event {
         name: "truncate, append",
-        file: run(TRUNCATE_APPEND),
-        dir: run(TRUNCATE_APPEND),
+        file: Case::Run(TRUNCATE_APPEND, STALE),
+        dir: Case::Run(TRUNCATE_APPEND, STALE),
         stdin: Case::Skip(NO_NAME),
         gzip: Case::Skip(GZ_ONCE),
     },
     Event {
         name: "rewrite shorter",
-        file: Case::Run(REWRITE_SHORTER, &[(Mode::Follow, Cell::Bug(&[BUG_EMPTY_HEAD]))]),
-        dir: Case::Run(REWRITE_SHORTER, &[(Mode::Follow, Cell::Bug(&[BUG_EMPTY_HEAD]))]),
+        file: Case::Run(REWRITE_SHORTER, &[(Mode::Follow, Cell::Bug(&[BUG_EMPTY_HEAD])), STALE[0], REWRITE_RESTART]),
+        dir: Case::Run(REWRITE_SHORTER, &[(Mode::Follow, Cell::Bug(&[BUG_EMPTY_HEAD])), STALE[0], REWRITE_RESTART]),
         stdin: Case::Skip(NO_NAME),
         gzip: Case::Skip(GZ_ONCE),
     },
     Event {
         name: "rewrite longer",
-        file: Case::Run(REWRITE_LONGER, &[(Mode::Follow, Cell::Bug(&[BUG_EMPTY_HEAD]))]),
-        dir: Case::Run(REWRITE_LONGER, &[(Mode::Follow, Cell::Bug(&[BUG_EMPTY_HEAD]))]),
+        file: Case::Run(REWRITE_LONGER, &[(Mode::Follow, Cell::Bug(&[BUG_EMPTY_HEAD])), STALE[0], REWRITE_RESTART]),
+        dir: Case::Run(REWRITE_LONGER, &[(Mode::Follow, Cell::Bug(&[BUG_EMPTY_HEAD])), STALE[0], REWRITE_RESTART]),
         stdin: Case::Skip(NO_NAME),
         gzip: Case::Skip(GZ_ONCE),
     },
     Event {
         name: "delete, recreate",
-        file: run(DELETE_RECREATE),
-        dir: run(DELETE_RECREATE),
+        file: Case::Run(DELETE_RECREATE, STALE),
+        dir: Case::Run(DELETE_RECREATE, STALE),
         stdin: Case::Skip(NO_NAME),
         gzip: Case::Skip(GZ_ONCE),
     },
@@ -839,6 +897,9 @@ fn bin() -> &'static str {
 /// machine may be busy.
 const PATIENCE: Duration = Duration::from_secs(90);
 
+/// The same, for a cell a known bug makes wait in vain.
+const PATIENCE_WITH_A_BUG: Duration = Duration::from_secs(10);
+
 const PARTIAL_TIMEOUT_MS: u64 = 300;
 
 fn now_ms() -> i64 {
@@ -887,12 +948,13 @@ struct Follower {
     ended: bool,
     last: Option<Value>,
     stderr: PathBuf,
+    patience: Duration,
 }
 
 impl Follower {
     /// Starts it and waits for its first snapshot (its first read done:
     /// what is written from now on is new to it).
-    fn spawn(args: &[OsString], stdin: bool, stderr: PathBuf) -> Result<Follower, String> {
+    fn spawn(args: &[OsString], stdin: bool, stderr: PathBuf, patience: Duration) -> Result<Follower, String> {
         let mut child = Command::new(bin())
             .args(args)
             .stdin(if stdin { Stdio::piped() } else { Stdio::null() })
@@ -913,7 +975,7 @@ impl Follower {
             }
         });
         let stdin = child.stdin.take();
-        let mut follower = Follower { child, stdin, snapshots, ended: false, last: None, stderr };
+        let mut follower = Follower { child, stdin, snapshots, ended: false, last: None, stderr, patience };
         follower.until("a first snapshot", |_| true)?;
         Ok(follower)
     }
@@ -921,7 +983,7 @@ impl Follower {
     /// Reads snapshots until one satisfies `done`; `None` when the
     /// follower ended first (all its inputs ended).
     fn until(&mut self, what: &str, done: impl Fn(&Value) -> bool) -> Result<Option<Value>, String> {
-        let deadline = Instant::now() + PATIENCE;
+        let deadline = Instant::now() + self.patience;
         loop {
             if self.ended {
                 return Ok(None);
@@ -937,7 +999,8 @@ impl Follower {
                 Err(RecvTimeoutError::Disconnected) => self.ended = true,
                 Err(RecvTimeoutError::Timeout) => {
                     return Err(format!(
-                        "no snapshot with {what} in {PATIENCE:?}; the last: {}; stderr: {}",
+                        "no snapshot with {what} in {:?}; the last: {}; stderr: {}",
+                        self.patience,
                         self.last.as_ref().map_or("none".to_owned(), |s| s["since_start"].to_string()),
                         fs::read_to_string(&self.stderr).unwrap_or_default()
                     ));
@@ -971,12 +1034,12 @@ impl Follower {
                 return Err("kill -TERM failed".to_owned());
             }
         }
-        let deadline = Instant::now() + PATIENCE;
+        let deadline = Instant::now() + self.patience;
         let status = loop {
             match self.child.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
-                Ok(None) => return Err(format!("did not exit within {PATIENCE:?} of SIGTERM")),
+                Ok(None) => return Err(format!("did not exit within {:?} of SIGTERM", self.patience)),
                 Err(e) => return Err(e.to_string()),
             }
         };
@@ -1019,12 +1082,17 @@ struct Run {
     counted: u64,
     /// Whether [`Step::Term`] stopped the follower for good.
     terminated: bool,
+    /// How long followers may take.
+    patience: Duration,
     spawned: usize,
 }
 
 impl Run {
-    fn new(source: Src, mode: Mode) -> Run {
-        let dir = tempfile::tempdir().unwrap();
+    /// A new run in a temporary directory (kept, and named in failures,
+    /// with `FAULT_MATRIX_KEEP=1`).
+    fn new(source: Src, mode: Mode, patience: Duration) -> Run {
+        let mut dir = tempfile::tempdir().unwrap();
+        dir.disable_cleanup(std::env::var_os("FAULT_MATRIX_KEEP").is_some());
         let (logs, work) = (dir.path().join("logs"), dir.path().join("work"));
         fs::create_dir(&logs).unwrap();
         fs::create_dir(&work).unwrap();
@@ -1040,6 +1108,7 @@ impl Run {
             outputs: Vec::new(),
             counted: 0,
             terminated: false,
+            patience,
             spawned: 0,
         }
     }
@@ -1151,6 +1220,11 @@ impl Run {
             }
             Rotate { compress } => self.rotate(compress)?,
             Sync => self.sync()?,
+            Look => {
+                if self.mode != Mode::Checkpoint {
+                    self.sync()?;
+                }
+            }
             PastPartialTimeout => {
                 if let Some(follower) = &mut self.follower {
                     std::thread::sleep(Duration::from_millis(3 * PARTIAL_TIMEOUT_MS));
@@ -1245,7 +1319,7 @@ impl Run {
         args.extend(["-o".into(), output.clone().into()]);
         self.outputs.push(output);
         let stderr = self.work.join(format!("follow{}.err", self.spawned));
-        let follower = Follower::spawn(&args, self.source == Src::Stdin, stderr)?;
+        let follower = Follower::spawn(&args, self.source == Src::Stdin, stderr, self.patience)?;
         // With stdin, the follower reads only what is written from now on.
         self.follower = Some(follower);
         Ok(())
@@ -1283,8 +1357,14 @@ impl Run {
         let mut args = self.inputs();
         args.extend(["--checkpoint".into(), self.checkpoint(), "--output".into(), "state".into()]);
         args.extend(["-o".into(), state.clone().into()]);
-        run_bin(&args, None)?;
-        self.outputs.push(state);
+        match run_bin(&args, None) {
+            Ok(_) => self.outputs.push(state),
+            // Every input was read whole before (compressed files): the
+            // run exits 2, writes nothing and leaves the checkpoint as it
+            // was. A quiet run, not a failure here.
+            Err(e) if e.contains("nothing new to read") && !state.exists() => {}
+            Err(e) => return Err(e),
+        }
         Ok(())
     }
 
@@ -1321,6 +1401,13 @@ impl Run {
             Mode::Restart => {
                 self.sync()?;
                 self.stop_follower()?;
+                // A stopped follower leaves an unfinished last line to the
+                // one that resumes; once the writer is done, a run counts
+                // it if the file has not changed since the run before (the
+                // follower may have stopped before the last write).
+                self.terminated = true;
+                self.checkpoint_run()?;
+                self.checkpoint_run()?;
                 merge(&self.outputs)
             }
         }
@@ -1348,6 +1435,10 @@ impl Run {
         }
         json_of(&run_bin(&[reference.into(), "--output".into(), "json".into()], None)?)
     }
+}
+
+fn run_dir(logs: &Path) -> String {
+    logs.parent().unwrap().display().to_string()
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -1418,12 +1509,17 @@ fn differences(actual: &Value, expected: &Value) -> Vec<String> {
 
 /// Runs `steps` from `source` in `mode`: `Ok` with a short note, or what
 /// went wrong.
-fn run_cell(source: Src, mode: Mode, steps: &[Step]) -> Result<String, String> {
-    let mut run = Run::new(source, mode);
+fn run_cell(source: Src, mode: Mode, steps: &[Step], patience: Duration) -> Result<String, String> {
+    let mut run = Run::new(source, mode, patience);
+    let root = run_dir(&run.logs);
+    let kept = |e: String| match std::env::var_os("FAULT_MATRIX_KEEP") {
+        Some(_) => format!("[in {root}] {e}"),
+        None => e,
+    };
     for (i, &step) in steps.iter().enumerate() {
-        run.step(step).map_err(|e| format!("step {i} ({step:?}): {e}"))?;
+        run.step(step).map_err(|e| kept(format!("step {i} ({step:?}): {e}")))?;
     }
-    let actual = run.finish()?;
+    let actual = run.finish().map_err(kept)?;
     let expected = run.reference()?;
     let requests = expected["summary"]["requests"].as_u64().unwrap_or(0);
     if requests == 0 {
@@ -1438,7 +1534,7 @@ fn run_cell(source: Src, mode: Mode, steps: &[Step]) -> Result<String, String> {
     }
     let differences = differences(&figures(&actual), &figures(&expected));
     if !differences.is_empty() {
-        return Err(differences.join("\n"));
+        return Err(kept(differences.join("\n")));
     }
     Ok(format!("{requests} requests"))
 }
@@ -1505,9 +1601,6 @@ fn cells() -> Vec<At> {
             for mode in MODES {
                 let (cell, steps) = match event.case(source) {
                     Case::Skip(reason) => (Err(Cell::Skip(reason)), &[][..]),
-                    _ if !CHECKPOINT_LANDED && matches!(mode, Mode::Checkpoint | Mode::Restart) => {
-                        (Err(Cell::Skip("--checkpoint has not landed yet")), &[][..])
-                    }
                     Case::Run(steps, marks) => match marks.iter().find(|(m, _)| *m == mode) {
                         Some(&(_, cell)) => (Err(cell), steps),
                         None => (Ok(steps), steps),
@@ -1560,12 +1653,12 @@ fn run_matrix(only: impl Fn(&At) -> bool) -> (String, Vec<String>) {
         let began = Instant::now();
         let timed = |note: String| format!("{note}, {:.1}s", began.elapsed().as_secs_f64());
         let outcome = match at.cell {
-            Ok(steps) => match caught(|| run_cell(at.source, at.mode, steps)) {
+            Ok(steps) => match caught(|| run_cell(at.source, at.mode, steps, PATIENCE)) {
                 Ok(note) => Outcome::Passed(timed(note)),
                 Err(e) => Outcome::Failed(e),
             },
             Err(Cell::Skip(reason)) => Outcome::Skipped(reason),
-            Err(Cell::Bug(bugs)) => match caught(|| run_cell(at.source, at.mode, at.steps)) {
+            Err(Cell::Bug(bugs)) => match caught(|| run_cell(at.source, at.mode, at.steps, PATIENCE_WITH_A_BUG)) {
                 Err(e) if !bugs.iter().any(|bug| (bug.looks_like)(&e)) => {
                     Outcome::Failed(format!("(not a known bug: {}) {e}", what(bugs)))
                 }
@@ -1674,7 +1767,7 @@ fn fault_matrix_the_table_covers_every_event_and_the_hand_count_is_right() {
 
 fn follow_options() -> cts_logscan::follow::FollowOptions {
     cts_logscan::follow::FollowOptions {
-        scan: cts_logscan::scan::ScanOptions { threads: 1, ..cts_logscan::scan::ScanOptions::default() },
+        scan: cts_logscan::pipeline::ScanOptions { threads: 1, ..cts_logscan::pipeline::ScanOptions::default() },
         windows: vec![60_000],
         partial_timeout: Duration::from_secs(3600),
     }
@@ -1722,8 +1815,7 @@ fn bug_a_gz_first_seen_empty_is_read_once_when_complete() {
 /// copytruncate in a followed directory: `cp access.log access.log.1;
 /// truncate -s 0 access.log`.
 #[test]
-#[ignore = "bug: the copy copytruncate leaves in a followed directory is read again from its start"]
-fn bug_the_copy_copytruncate_leaves_in_a_followed_directory_is_not_read_again() {
+fn the_copy_copytruncate_leaves_in_a_followed_directory_is_not_read_again() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
     fs::write(&log, "").unwrap();
@@ -1731,6 +1823,28 @@ fn bug_the_copy_copytruncate_leaves_in_a_followed_directory_is_not_read_again() 
     fs::write(&log, Model::default().lines(6, true)).unwrap();
     follower.poll();
     fs::copy(&log, dir.path().join("access.log.1")).unwrap();
+    fs::OpenOptions::new().write(true).open(&log).unwrap().set_len(0).unwrap();
+    follower.poll();
+    let report = finished(follower);
+    assert_eq!(report["summary"]["lines"], 6, "{}", report["inputs"]);
+}
+
+/// The same, with the copy seen as `cp` creates it, before it writes: a
+/// followed directory is checked as it appears (the inotify event of the
+/// creation wakes the follower).
+#[test]
+#[ignore = "bug: a copytruncate copy first seen empty is a new file to the follower, read again"]
+fn bug_a_copytruncate_copy_first_seen_empty_is_not_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    fs::write(&log, "").unwrap();
+    let mut follower = follow(dir.path());
+    let six = Model::default().lines(6, true);
+    fs::write(&log, &six).unwrap();
+    follower.poll();
+    let mut copy = fs::File::create(dir.path().join("access.log.1")).unwrap();
+    follower.poll(); // Seen empty: a new file, with no head to know it by.
+    copy.write_all(&six).unwrap();
     fs::OpenOptions::new().write(true).open(&log).unwrap().set_len(0).unwrap();
     follower.poll();
     let report = finished(follower);
@@ -1831,7 +1945,7 @@ fn fault_matrix_idle_cpu_following_one_file_and_a_directory_of_100_files() {
             "-o".into(),
             dir.path().join("final.json").into(),
         ];
-        let mut follower = Follower::spawn(&args, false, dir.path().join("stderr")).unwrap();
+        let mut follower = Follower::spawn(&args, false, dir.path().join("stderr"), PATIENCE).unwrap();
         // Started, and a snapshot since: the start is over.
         follower.fresh(1).unwrap();
         let pid = follower.child.id();
@@ -1867,7 +1981,7 @@ fn fault_matrix_peak_rss_stays_under_64_mib_with_a_50_mb_line() {
         "-o".into(),
         report.clone().into(),
     ];
-    let mut follower = Follower::spawn(&args, false, dir.path().join("stderr")).unwrap();
+    let mut follower = Follower::spawn(&args, false, dir.path().join("stderr"), PATIENCE).unwrap();
     let pid = follower.child.id();
     let mut model = Model::default();
     let mut file = fs::OpenOptions::new().append(true).open(&path).unwrap();
@@ -1924,11 +2038,11 @@ fn bug_stopping_a_followed_pipe_counts_what_the_pipe_already_holds() {
 /// logrotate renames a chain of files (`access.log.N` → `N+1`, …,
 /// `access.log` → `access.log.1`) while a followed directory is checked:
 /// a file renamed between the listing of the directory and the look at its
-/// name seems gone, is let go, and is then found under its new name as a
-/// new file, read again from its start.
+/// name must not seem gone, be let go, and be found again under its new
+/// name as a new file (it was, before main's fd844e3; a race, made likely
+/// by many files to check).
 #[test]
-#[ignore = "bug: a file renamed while a directory is checked is let go and read again from its start"]
-fn bug_rotation_racing_a_directory_check_counts_nothing_twice() {
+fn a_rotation_racing_a_directory_check_counts_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
     fs::write(&log, "").unwrap();
@@ -1975,37 +2089,46 @@ enum Op {
     Run,
 }
 
+/// Runs `ops` from `source` in successive `--checkpoint` runs.
+fn interleaved(source: Src, ops: &[Op]) -> Result<String, String> {
+    let mut steps = vec![Create(L), Start];
+    steps.extend(ops.iter().map(|op| match *op {
+        Op::Append(n) => Append(L, n),
+        Op::Rotate { compress } => Rotate { compress },
+        Op::Run => Sync,
+    }));
+    // Something to count.
+    steps.push(Append(L, 1));
+    run_cell(source, Mode::Checkpoint, &steps, PATIENCE)
+}
+
+fn ops() -> impl Strategy<Value = Vec<Op>> {
+    let op = prop_oneof![
+        5 => (1usize..30).prop_map(Op::Append),
+        2 => any::<bool>().prop_map(|compress| Op::Rotate { compress }),
+        2 => Just(Op::Run),
+    ];
+    proptest::collection::vec(op, 1..16)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
 
     /// Random appends, logrotate rotations (with or without `compress`)
-    /// and `--checkpoint` runs of a file or its directory: the merged
-    /// states of the runs equal one batch scan of every byte written.
+    /// and `--checkpoint` runs of a directory: the merged states of the
+    /// runs equal one batch scan of every byte written.
     #[test]
-    fn fault_matrix_random_appends_rotations_and_checkpoint_runs_equal_one_batch_scan(
-        directory in any::<bool>(),
-        ops in proptest::collection::vec(
-            prop_oneof![
-                5 => (1usize..30).prop_map(Op::Append),
-                2 => any::<bool>().prop_map(|compress| Op::Rotate { compress }),
-                2 => Just(Op::Run),
-            ],
-            1..16,
-        ),
-    ) {
-        if !CHECKPOINT_LANDED {
-            return Ok(());
-        }
-        let mut steps = vec![Create(L), Start];
-        steps.extend(ops.iter().map(|op| match *op {
-            Op::Append(n) => Append(L, n),
-            Op::Rotate { compress } => Rotate { compress },
-            Op::Run => Sync,
-        }));
-        // Something to count.
-        steps.push(Append(L, 1));
-        let source = if directory { Src::Dir } else { Src::File };
-        let result = run_cell(source, Mode::Checkpoint, &steps);
+    fn fault_matrix_random_appends_rotations_and_checkpoint_runs_equal_one_batch_scan(ops in ops()) {
+        let result = interleaved(Src::Dir, &ops);
+        prop_assert!(result.is_ok(), "{:?}", result);
+    }
+
+    /// The same with the file named, not its directory: the smallest
+    /// failure is one line, a rotation, one more line (the first is lost).
+    #[test]
+    #[ignore = "bug: --checkpoint with a file reads only that name; the tail of a file rotated away is lost"]
+    fn bug_random_appends_rotations_and_checkpoint_runs_of_a_file_equal_one_batch_scan(ops in ops()) {
+        let result = interleaved(Src::File, &ops);
         prop_assert!(result.is_ok(), "{:?}", result);
     }
 }
