@@ -344,6 +344,8 @@ impl Follower {
             self.read_whole.push(done.clone());
             return;
         }
+        // Grown since (a member appended): only what was not read.
+        let start = done.map_or(start, |done| done.offset.max(start));
         let input = self.add_input(source.clone(), "read once");
         // Read from further on, it is detected by its head.
         let head = (start > 0).then_some(head);

@@ -101,25 +101,40 @@ fn open(source: &Source, stop: Arc<AtomicBool>) -> io::Result<Box<dyn Read + Sen
         Source::File(path) => File::open(path)?,
         Source::Object(_) => return Err(io::Error::new(io::ErrorKind::Unsupported, "an object is not a stream")),
     };
-    Ok(Box::new(Stoppable { file, stop }))
+    Ok(Box::new(Stoppable { file, stop, reads_since_stop: 0 }))
 }
 
-/// A pipe whose reads end (as at the end of the input) once `stop` is set.
+/// A pipe whose reads end (as at the end of the input) once `stop` is set
+/// and what it holds is read.
 struct Stoppable {
     file: File,
     stop: Arc<AtomicBool>,
+    /// Reads since `stop` was set: a writer that never pauses cannot keep
+    /// the follower from stopping.
+    reads_since_stop: u32,
 }
+
+/// Reads of what a pipe holds once stopped (a pipe holds at most 1 MiB).
+const READS_WHEN_STOPPED: u32 = 64;
 
 impl Read for Stoppable {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         use rustix::event::{PollFd, PollFlags, Timespec, poll};
         let timeout = Timespec { tv_sec: 0, tv_nsec: STOP_CHECK.as_nanos() as _ };
+        let now = Timespec { tv_sec: 0, tv_nsec: 0 };
         loop {
-            if self.stop.load(Ordering::Relaxed) {
-                return Ok(0);
+            // Once stopped, what the pipe already holds is still read; its
+            // end is where it stands.
+            let stopping = self.stop.load(Ordering::Relaxed);
+            if stopping {
+                self.reads_since_stop += 1;
+                if self.reads_since_stop > READS_WHEN_STOPPED {
+                    return Ok(0);
+                }
             }
             let mut fds = [PollFd::new(&self.file, PollFlags::IN)];
-            match poll(&mut fds, Some(&timeout)) {
+            match poll(&mut fds, Some(if stopping { &now } else { &timeout })) {
+                Ok(0) if stopping => return Ok(0),
                 Ok(0) => {}
                 Ok(_) => return self.file.read(buf),
                 Err(rustix::io::Errno::INTR) => {}

@@ -60,6 +60,9 @@ pub struct Block {
     /// [`HEAD_LINES`] lines or [`HEAD_BYTES`], whole lines only unless the
     /// input ends sooner), whatever the block size, for format detection.
     pub head: Option<Vec<u8>>,
+    /// Whether the input is read from after its start, so that `head` is
+    /// not where this block's lines start.
+    pub resumed: bool,
 }
 
 /// Lines of an input's head ([`Block::head`]).
@@ -415,7 +418,8 @@ impl BlockReader {
         }
         let index = input.next_index;
         input.next_index += 1;
-        Block { file: input.file, index, content, head: input.head.take() }
+        let resumed = self.plans[input.file as usize].start > 0;
+        Block { file: input.file, index, content, head: input.head.take(), resumed }
     }
 }
 

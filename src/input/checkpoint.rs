@@ -245,16 +245,17 @@ impl Checkpoint {
         let index = match pass {
             Pass::Identity if compressed => return None,
             Pass::Identity => {
-                let same_inode = self.files.iter().position(|m| !m.compressed && m.id == file.id);
-                let index = same_inode?;
-                let mark = &self.files[index];
-                if size < mark.offset || !mark.head.matches(&file.head) {
+                let same_inode = |m: &FileMark| !m.compressed && m.id == file.id;
+                let same_file =
+                    self.files.iter().position(|m| same_inode(m) && m.head.matches(&file.head) && size >= m.offset);
+                match same_file {
+                    Some(index) => index,
                     // Truncated, or another file under the inode: what it
                     // holds now is new; its old content may live on as a
-                    // copy, which takes the mark.
-                    return Some(new_file);
+                    // copy, which takes the old mark.
+                    None if self.files.iter().any(same_inode) => return Some(new_file),
+                    None => return None,
                 }
-                index
             }
             Pass::PlainCopy if compressed => return None,
             Pass::Compressed if !compressed => return None,

@@ -47,7 +47,10 @@ impl InputLayouts {
     /// access logs, unless its format was given).
     pub fn prepare(&mut self, file: usize, block: &Block) -> Option<BufferLayout> {
         if let Some(head) = &block.head {
-            self.learn(file, head);
+            self.learn_layout(file, head);
+            if block.resumed {
+                self.learn_directive(file, head);
+            }
         }
         let known = &mut self.inputs[file];
         let layout = known.layout.unwrap_or(Layout::plain(FormatKind::fallback()));
@@ -65,17 +68,25 @@ impl InputLayouts {
     }
 
     /// Learns the layout of input `file` from its `head` (its first lines),
-    /// for an input whose reading starts after them.
+    /// for an input whose reading starts after them: the directive (W3C's
+    /// columns) in effect is then the head's, unless the blocks read say
+    /// otherwise.
     pub fn learn(&mut self, file: usize, head: &[u8]) {
+        self.learn_layout(file, head);
+        self.learn_directive(file, head);
+    }
+
+    fn learn_layout(&mut self, file: usize, head: &[u8]) {
         let known = &mut self.inputs[file];
         known.looks_like = format::recognise(head);
         let detected = format::detect_layout(head);
         // A given format still has its lines unwrapped.
-        let kind = self.fixed.unwrap_or(detected.kind);
-        known.layout = Some(Layout { wrapper: detected.wrapper, kind });
-        // Read from further on, the directive (W3C's columns) in effect is
-        // the head's, unless the blocks read say otherwise.
-        if let Some(fields) = kind.last_directive(head) {
+        known.layout = Some(Layout { wrapper: detected.wrapper, kind: self.fixed.unwrap_or(detected.kind) });
+    }
+
+    fn learn_directive(&mut self, file: usize, head: &[u8]) {
+        let known = &mut self.inputs[file];
+        if let Some(fields) = known.layout.and_then(|layout| layout.kind.last_directive(head)) {
             known.w3c_fields = Some(fields.into());
         }
     }
