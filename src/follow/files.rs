@@ -207,8 +207,12 @@ impl Files {
         }
         // Files followed first: a truncation noticed lets the copy made
         // just before it (`copytruncate`) be known, whatever the names.
-        let (known, new): (Vec<_>, Vec<_>) =
+        let (known, mut new): (Vec<_>, Vec<_>) =
             files.into_iter().partition(|(_, _, meta)| self.tracked.iter().any(|t| t.id == FileId::of(meta)));
+        // A listing taken while files are renamed can name one new file
+        // twice: it is one file.
+        let mut new_ids = HashSet::new();
+        new.retain(|(_, _, meta)| new_ids.insert(FileId::of(meta)));
         for (path, by_name, meta) in known.into_iter().chain(new) {
             self.look_at(path, by_name, meta, &mut found);
         }
@@ -267,9 +271,12 @@ impl Files {
         let Ok(file) = File::open(&path) else { return };
         if !matches!(compression_of(&path), Ok(Some(_))) {
             let head = raw_head(&file).unwrap_or_default();
-            // A copy of a file let go (`copytruncate`'s `access.log.1`)
-            // starts after what was read of it.
-            let copy_of = self.retired.iter().rev().find(|r| r.head.matches(&head)).map(|r| r.offset);
+            // A copy of a file followed or let go (`copytruncate`'s
+            // `access.log.1`, seen before or after the truncation) starts
+            // after what was read of it.
+            let of_tracked = self.tracked.iter().find(|t| t.head.matches(&head)).map(|t| t.offset);
+            let copy_of =
+                of_tracked.or_else(|| self.retired.iter().rev().find(|r| r.head.matches(&head)).map(|r| r.offset));
             found.push(Found::New { path, file, meta: Box::new(meta), head, by_name, copy_of });
             return;
         }

@@ -290,7 +290,7 @@ impl Follower {
                         resume.offset
                     }
                     Some(_) => 0,
-                    None if self.started => copy_of.filter(|&offset| offset <= meta.len()).unwrap_or(0),
+                    None if self.started => copy_of.unwrap_or(0),
                     None => self.start_of(&path, &head, meta.len()),
                 };
                 if offset > 0 && !head.is_empty() {
@@ -339,7 +339,7 @@ impl Follower {
             .and_then(|file| input::identity::decoded_head(&source, &file, HEAD_BYTES))
             .unwrap_or_default();
         let now = FileMark::of(&path, &meta, HeadPrint::of(&head), true);
-        let done = self.resume.files.iter().find(|m| m.compressed && m.id == now.id && m.head == now.head);
+        let done = self.resume.files.iter().find(|m| m.compressed && m.id == now.id && m.head.matches(&head));
         if let Some(done) = done.filter(|m| m.size == now.size && m.modified_ns == now.modified_ns) {
             self.read_whole.push(done.clone());
             return;
