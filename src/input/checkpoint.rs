@@ -179,8 +179,15 @@ impl Checkpoint {
 
     /// What of `sources` (expanded) this run reads: each file from where
     /// earlier runs stopped, new files whole, objects not read yet.
+    ///
+    /// Beside a file given by name, its rotated files (`access.log.1`,
+    /// `access.log.2.gz`: the same name and a suffix, in its directory) are
+    /// looked at too, and read only for what earlier runs left unread of a
+    /// file they know.
     pub fn plan(&self, sources: Vec<Source>) -> Plan {
-        let looked: Vec<Looked> = sources.into_iter().map(look).collect();
+        let rotated = rotated_beside(&sources);
+        let given = sources.len();
+        let looked: Vec<Looked> = sources.into_iter().chain(rotated).map(look).collect();
         let mut claimed = HashSet::new();
         let mut decisions: Vec<Option<Decision>> = (0..looked.len()).map(|_| None).collect();
         // Files known by identity first; then copies known by their head
@@ -195,7 +202,13 @@ impl Checkpoint {
             }
         }
         let mut plan = Plan::default();
-        for (looked, decision) in looked.into_iter().zip(decisions) {
+        for (index, (looked, decision)) in looked.into_iter().zip(decisions).enumerate() {
+            // A rotated file found beside a given one is read only for the
+            // unread tail of a file an earlier run knew.
+            let unread_tail = matches!(&decision, Some(Decision::Read { mark: Some(_), .. }));
+            if index >= given && !unread_tail {
+                continue;
+            }
             match (looked, decision) {
                 (Looked::File { source, file, compressed }, Some(decision)) => match decision {
                     Decision::Skip(why) => plan.skipped.push(format!("{source}: {why}")),
@@ -360,6 +373,39 @@ enum Pending {
 enum Decision {
     Skip(String),
     Read { start: u64, first_line: u64, hold_partial: bool, mark: Option<usize> },
+}
+
+/// The rotated files beside the files `sources` name (`NAME.*` in the
+/// same directory) that `sources` does not hold, in name order.
+fn rotated_beside(sources: &[Source]) -> Vec<Source> {
+    let given: HashSet<&Path> = sources
+        .iter()
+        .filter_map(|source| match source {
+            Source::File(path) => Some(path.as_path()),
+            _ => None,
+        })
+        .collect();
+    let mut rotated = std::collections::BTreeSet::new();
+    for path in &given {
+        let (Some(name), Some(dir)) = (path.file_name(), path.parent()) else { continue };
+        let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+        let mut prefix = name.to_owned();
+        prefix.push(".");
+        let Ok(entries) = std::fs::read_dir(dir) else { continue };
+        for entry in entries.flatten() {
+            let sibling = entry.file_name();
+            let is_rotated = sibling.as_encoded_bytes().starts_with(prefix.as_encoded_bytes());
+            let path = if path.parent().is_some_and(|p| p.as_os_str().is_empty()) {
+                std::path::PathBuf::from(&sibling)
+            } else {
+                dir.join(&sibling)
+            };
+            if is_rotated && !given.contains(path.as_path()) && entry.file_type().is_ok_and(|t| t.is_file()) {
+                rotated.insert(path);
+            }
+        }
+    }
+    rotated.into_iter().map(Source::File).collect()
 }
 
 /// An input as found now.
