@@ -124,7 +124,9 @@ fn a_followed_directory_reads_new_files_from_their_start() {
     let mut follower = Follower::new(vec![Source::File(dir.path().to_owned())], options()).unwrap();
     follower.poll();
     assert_eq!(requests(&follower), 0);
-    fs::write(dir.path().join("b.ndjson"), [lines[1].as_bytes(), lines[3].as_bytes()].concat()).unwrap();
+    // Another file: a file that starts as a followed one does (its first
+    // 4 KiB, or all of it when shorter) is taken for its copy.
+    fs::write(dir.path().join("b.ndjson"), [lines[3].as_bytes(), lines[1].as_bytes()].concat()).unwrap();
     follower.poll();
     assert_eq!(requests(&follower), 2);
     assert_eq!(follower.snapshot().inputs.len(), 2);
