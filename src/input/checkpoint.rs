@@ -272,6 +272,9 @@ impl Checkpoint {
             }
             Pass::PlainCopy if compressed => return None,
             Pass::Compressed if !compressed => return None,
+            Pass::Compressed if being_written(file) => {
+                return Some(Decision::Skip("still being compressed: a later run reads it".to_owned()));
+            }
             Pass::PlainCopy | Pass::Compressed => {
                 let same =
                     |m: &FileMark| m.head.matches(&file.head) && (m.compressed || size >= m.offset || compressed);
@@ -297,6 +300,24 @@ impl Checkpoint {
         let hold_partial = !(compressed || unchanged && mark.id == file.id);
         Some(Decision::Read { start: mark.offset, first_line: mark.lines, hold_partial, mark: Some(index) })
     }
+}
+
+/// Whether the compressed `file`, changed within the last minute, does
+/// not decode to its end: gzip is still writing it (logrotate's
+/// `compress`), and a later run reads it whole.
+fn being_written(file: &FileLook) -> bool {
+    let age = file.meta.modified().ok().and_then(|m| SystemTime::now().duration_since(m).ok());
+    if age.is_some_and(|age| age >= std::time::Duration::from_secs(60)) {
+        return false;
+    }
+    let Ok(handle) = file.handle.try_clone() else { return true };
+    use std::io::Seek;
+    let mut handle = handle;
+    if handle.seek(io::SeekFrom::Start(0)).is_err() {
+        return true;
+    }
+    let decoded = super::decode_file(&Source::Stdin, handle).and_then(|mut rdr| io::copy(&mut rdr, &mut io::sink()));
+    decoded.is_err()
 }
 
 /// The order in which files found are matched to marks.
