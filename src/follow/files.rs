@@ -20,10 +20,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 use std::fs::{self, File, Metadata};
-use std::io;
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use crate::input::fingerprint::EDGE;
 use crate::input::identity::{FileId, HeadPrint, decoded_head, raw_head};
@@ -32,10 +32,6 @@ use crate::input::{self, Source, compression_of};
 /// Files read to their end and let go that are remembered, so that their
 /// compressed copies are recognised.
 const RETIRED_KEPT: usize = 1024;
-
-/// A compressed file older than this is taken as complete without decoding
-/// it first.
-const SETTLED_AFTER: Duration = Duration::from_secs(60);
 
 /// A file being followed.
 #[derive(Debug)]
@@ -344,12 +340,10 @@ impl Files {
     /// without damage (gzip still writing it leaves it truncated). A file
     /// being written is decoded at most once per change that then stops.
     fn complete(&mut self, path: &Path, meta: &Metadata) -> bool {
-        let modified = meta.modified().ok();
-        let age = modified.and_then(|m| SystemTime::now().duration_since(m).ok());
-        if age.is_some_and(|age| age >= SETTLED_AFTER) {
+        if !input::changed_lately(meta) {
             return true;
         }
-        let stamp = (meta.len(), modified);
+        let stamp = (meta.len(), meta.modified().ok());
         let steady = self.waiting.insert(path.to_owned(), stamp) == Some(stamp);
         steady && decodes_whole(path, meta)
     }
@@ -359,9 +353,8 @@ impl Files {
 /// and kept its size meanwhile.
 fn decodes_whole(path: &Path, meta: &Metadata) -> bool {
     let Ok(file) = File::open(path) else { return false };
-    let Ok(opened) = input::decode_file(&Source::File(path.to_owned()), file) else { return false };
-    let mut rdr = opened;
-    io::copy(&mut rdr, &mut io::sink()).is_ok() && fs::metadata(path).is_ok_and(|now| now.len() == meta.len())
+    input::decodes_whole(&Source::File(path.to_owned()), &file)
+        && fs::metadata(path).is_ok_and(|now| now.len() == meta.len())
 }
 
 #[cfg(test)]

@@ -302,22 +302,11 @@ impl Checkpoint {
     }
 }
 
-/// Whether the compressed `file`, changed within the last minute, does
-/// not decode to its end: gzip is still writing it (logrotate's
-/// `compress`), and a later run reads it whole.
+/// Whether the compressed `file`, changed lately, does not decode to its
+/// end: gzip is still writing it (logrotate's `compress`), and a later run
+/// reads it whole.
 fn being_written(file: &FileLook) -> bool {
-    let age = file.meta.modified().ok().and_then(|m| SystemTime::now().duration_since(m).ok());
-    if age.is_some_and(|age| age >= std::time::Duration::from_secs(60)) {
-        return false;
-    }
-    let Ok(handle) = file.handle.try_clone() else { return true };
-    use std::io::Seek;
-    let mut handle = handle;
-    if handle.seek(io::SeekFrom::Start(0)).is_err() {
-        return true;
-    }
-    let decoded = super::decode_file(&Source::Stdin, handle).and_then(|mut rdr| io::copy(&mut rdr, &mut io::sink()));
-    decoded.is_err()
+    super::changed_lately(&file.meta) && !super::decodes_whole(&Source::Stdin, &file.handle)
 }
 
 /// The order in which files found are matched to marks.

@@ -45,6 +45,28 @@ pub fn decode_file(source: &Source, file: std::fs::File) -> std::io::Result<Box<
     Ok(decode::open(source, Some(Box::new(file)))?.rdr)
 }
 
+/// A compressed file changed longer ago than this is taken as complete
+/// without decoding it first.
+pub const SETTLED_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Whether the file `meta` describes changed within [`SETTLED_AFTER`]:
+/// gzip may still be writing it.
+pub fn changed_lately(meta: &std::fs::Metadata) -> bool {
+    let age = meta.modified().ok().and_then(|m| std::time::SystemTime::now().duration_since(m).ok());
+    age.is_none_or(|age| age < SETTLED_AFTER)
+}
+
+/// Whether `file`, the input `source`, decodes from its start to its end
+/// without damage (a compressed file gzip is still writing does not).
+pub fn decodes_whole(source: &Source, file: &std::fs::File) -> bool {
+    use std::io::Seek;
+    let Ok(mut file) = file.try_clone() else { return false };
+    if file.seek(std::io::SeekFrom::Start(0)).is_err() {
+        return false;
+    }
+    decode_file(source, file).and_then(|mut rdr| std::io::copy(&mut rdr, &mut std::io::sink())).is_ok()
+}
+
 /// What of one source to read.
 pub struct Span {
     /// The input.
