@@ -172,6 +172,10 @@ struct OpenInput {
     rdr: Box<dyn Read + Send>,
     /// The input's head, until the first block takes it.
     head: Option<Vec<u8>>,
+    /// Whether the head was read to the input's end then: bytes written
+    /// after it (a file rewritten while it is read) reach the first block,
+    /// which then knows the head better.
+    head_short: bool,
     /// To notice a regular file that shrinks while it is read.
     size_watch: Option<SizeWatch>,
     next_index: u64,
@@ -283,18 +287,19 @@ impl BlockReader {
                     stats.raw_bytes = opened.raw_bytes;
                     // An input read from further on has the head its span
                     // brings, if any.
-                    let (head, rdr) = if start == 0 {
-                        let (head, rdr) = read_head(opened.rdr, eager);
-                        (Some(head), rdr)
+                    let (head, head_short, rdr) = if start == 0 {
+                        let (head, short, rdr) = read_head(opened.rdr, eager);
+                        (Some(head), short, rdr)
                     } else {
                         let plan = &mut self.plans[file as usize];
-                        (plan.head.take().map(|head| whole_lines(head, HEAD_LINES)), opened.rdr)
+                        (plan.head.take().map(|head| whole_lines(head, HEAD_LINES)), false, opened.rdr)
                     };
                     self.carry.clear();
                     self.current = Some(OpenInput {
                         file,
                         rdr,
                         head,
+                        head_short,
                         size_watch: opened.size_watch,
                         next_index: 0,
                         offset: start,
@@ -419,15 +424,22 @@ impl BlockReader {
         let index = input.next_index;
         input.next_index += 1;
         let resumed = self.plans[input.file as usize].start > 0;
-        Block { file: input.file, index, content, head: input.head.take(), resumed }
+        let mut head = input.head.take();
+        if let (Some(head), true, BlockContent::Lines(buf)) = (&mut head, input.head_short, &content)
+            && buf.as_slice().len() > head.len()
+        {
+            let lines = buf.as_slice();
+            *head = whole_lines(lines[..lines.len().min(HEAD_BYTES)].to_vec(), HEAD_LINES);
+        }
+        Block { file: input.file, index, content, head, resumed }
     }
 }
 
-/// Reads the head of an input (see [`Block::head`]) and returns it with a
-/// reader that replays it before the rest. A read error ends the head; the
-/// reader then reports it where the head ends.
-/// An `eager` head ends with the first read that brings a whole line.
-fn read_head(mut rdr: Box<dyn Read + Send>, eager: bool) -> (Vec<u8>, Box<dyn Read + Send>) {
+/// Reads the head of an input (see [`Block::head`]) and returns it, whether
+/// the input ended within it, and a reader that replays it before the rest.
+/// A read error ends the head; the reader then reports it where the head
+/// ends. An `eager` head ends with the first read that brings a whole line.
+fn read_head(mut rdr: Box<dyn Read + Send>, eager: bool) -> (Vec<u8>, bool, Box<dyn Read + Send>) {
     let mut head = vec![0u8; HEAD_BYTES];
     let (mut len, mut lines, mut eof) = (0, 0, false);
     let mut failure = None;
@@ -460,7 +472,7 @@ fn read_head(mut rdr: Box<dyn Read + Send>, eager: bool) -> (Vec<u8>, Box<dyn Re
     if !eof && let Some(last) = memrchr(b'\n', &head) {
         head.truncate(last + 1);
     }
-    (head, Box::new(replay.chain(rest)))
+    (head, eof, Box::new(replay.chain(rest)))
 }
 
 /// The first `lines` whole lines of `head` (all of it when it has fewer).
@@ -604,6 +616,30 @@ mod tests {
         let blocks = read_all(data.as_bytes(), 7, 1 << 20);
         assert!(blocks[1..].iter().all(|b| b.head.is_none()));
         assert_eq!(concat(&blocks), data.as_bytes());
+    }
+
+    /// Reads its chunks in turn; an empty chunk is an end of input that
+    /// more bytes follow, as a file written after a read reached its end.
+    struct Chunks(std::collections::VecDeque<&'static [u8]>);
+
+    impl Read for Chunks {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Some(chunk) = self.0.pop_front() else { return Ok(0) };
+            buf[..chunk.len()].copy_from_slice(chunk);
+            Ok(chunk.len())
+        }
+    }
+
+    #[test]
+    fn a_head_read_at_the_end_of_an_input_is_taken_from_the_bytes_that_follow() {
+        // The reads for compression sniffing and for the head meet the end,
+        // then the writer's lines arrive: they are the head, not the empty read.
+        let lines: &[u8] = b"{\"status\":200}\n{\"status\":404}\n";
+        let stream = Chunks([&b""[..], b"", b"", lines].into());
+        let span = Span { handle: Some(Handle::Stream(Box::new(stream))), ..Span::whole(Source::Stdin) };
+        let blocks: Vec<Block> = BlockReader::spans(vec![span], ReaderOptions::default()).collect();
+        assert_eq!(concat(&blocks), lines);
+        assert_eq!(blocks[0].head.as_deref(), Some(lines));
     }
 
     #[test]
