@@ -114,8 +114,8 @@ pub enum Found {
     /// A tracked file that was renamed.
     Renamed { input: usize, to: PathBuf },
     /// A tracked file that was truncated or rewritten: read again from its
-    /// start.
-    Restarted { input: usize, truncated: bool },
+    /// start. `before`: what it held, which may live on as a copy.
+    Restarted { input: usize, truncated: bool, before: Retired },
     /// A tracked file whose followed name is missing (deleted or renamed
     /// out of sight): read on until a new file takes the name.
     Missing { input: usize },
@@ -238,16 +238,14 @@ impl Files {
                 found.push(Found::Renamed { input: tracked.input, to: path });
             }
             let rewritten = || raw_head(&tracked.file).is_ok_and(|head| !tracked.head.matches(&head));
-            if meta.len() < tracked.offset {
-                found.push(Found::Restarted { input: tracked.input, truncated: true });
-            } else if tracked.offset > 0 && tracked.head.len > 0 && rewritten() {
-                found.push(Found::Restarted { input: tracked.input, truncated: false });
-            } else {
+            let truncated = meta.len() < tracked.offset;
+            if !truncated && !(tracked.offset > 0 && tracked.head.len > 0 && rewritten()) {
                 return;
             }
             // What it held may live on as a copy (`copytruncate`): known by
             // its head, it is not read again.
             let before = Retired { head: tracked.head, offset: tracked.offset };
+            found.push(Found::Restarted { input: tracked.input, truncated, before });
             tracked.offset = 0;
             tracked.read_size = u64::MAX;
             if let Ok(head) = raw_head(&tracked.file) {
@@ -370,7 +368,7 @@ mod tests {
                 Found::Compressed { path, start } => format!("compressed {} from {start}", name(path)),
                 Found::Copy { path, .. } => format!("copy {}", name(path)),
                 Found::Renamed { input, to } => format!("renamed {input} to {}", name(to)),
-                Found::Restarted { input, truncated } => format!("restarted {input} {truncated}"),
+                Found::Restarted { input, truncated, .. } => format!("restarted {input} {truncated}"),
                 Found::Missing { input } => format!("missing {input}"),
                 Found::Gone { input } => format!("gone {input}"),
             })

@@ -125,7 +125,8 @@ pub struct Follower {
     resume: Checkpoint,
     /// Compressed files read whole, for the checkpoint.
     read_whole: Vec<FileMark>,
-    /// Followed files read to their end and let go, for the checkpoint.
+    /// Followed files read to their end and let go, and what truncated
+    /// files held before (their copies' marks), for the checkpoint.
     let_go: Vec<FileMark>,
     since_start: Aggregate,
     windows: Windows,
@@ -283,7 +284,12 @@ impl Follower {
                 let input = self.add_input(Source::File(path.clone()), "following");
                 let id = FileId::of(&meta);
                 let marks = &self.resume.files;
-                let resumed = marks.iter().find(|m| !m.compressed && m.id == id && m.head.matches(&head)).cloned();
+                let resumed = marks.iter().find(|m| m.is_of(&id, &head)).cloned();
+                // The inode's other marks are of what it held before: kept
+                // for its copies.
+                let current = resumed.as_ref().filter(|m| m.offset <= meta.len());
+                let before = marks.iter().filter(|m| !m.compressed && m.id == id && Some(*m) != current);
+                self.let_go.extend(before.cloned());
                 let offset = match resumed {
                     Some(resume) if resume.offset <= meta.len() => {
                         self.inputs[input].first_line = resume.lines;
@@ -312,8 +318,10 @@ impl Follower {
                 }
             }
             Found::Renamed { input, to } => self.inputs[input].state = format!("renamed to {}", to.display()),
-            Found::Restarted { input, truncated } => {
+            Found::Restarted { input, truncated, before } => {
                 self.inputs[input].state = if truncated { "truncated" } else { "rewritten" }.to_owned();
+                let held = self.marks_of(|t| t.input == input).into_iter();
+                self.let_go.extend(held.map(|mark| FileMark { head: before.head, offset: before.offset, ..mark }));
             }
             Found::Missing { input } => self.inputs[input].state = "deleted".to_owned(),
             Found::Gone { input } => {

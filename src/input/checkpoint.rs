@@ -29,6 +29,10 @@ pub const CHECKPOINT_VERSION: u32 = 1;
 /// Marks of files not seen for this long are dropped (31 days).
 const FORGET_AFTER_MS: i64 = 31 * 24 * 3600 * 1000;
 
+/// The offset of a compressed file passed over whole (a rotated file the
+/// first run given its name found): past any end, whatever it decodes to.
+const PASSED_OVER: u64 = u64::MAX;
+
 /// What earlier runs read.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Checkpoint {
@@ -76,6 +80,14 @@ pub struct ObjectMark {
 }
 
 impl FileMark {
+    /// Whether this is the mark of the plain file whose device and inode
+    /// are `id` and whose first bytes are `head`: the same inode with the
+    /// same head, or with nothing read yet (an empty file has no head to
+    /// know it by; read from 0 either way).
+    pub fn is_of(&self, id: &FileId, head: &[u8]) -> bool {
+        !self.compressed && self.id == *id && (self.offset == 0 || self.head.matches(head))
+    }
+
     /// A mark for the file at `path` as `meta` describes it now, whose
     /// head has the print `head`, read up to nothing yet.
     pub fn of(path: &Path, meta: &Metadata, head: HeadPrint, compressed: bool) -> FileMark {
@@ -121,14 +133,17 @@ pub fn lock(path: &Path) -> Result<File, Error> {
 }
 
 impl Checkpoint {
-    /// Records `marks` (where a follower stands): each replaces the mark of
-    /// the same file, or is added; marks unseen for 31 days are dropped.
+    /// Records `marks` (where a follower stands): they replace the marks
+    /// of the files they are of: for a plain file, all the marks of its
+    /// inode (the follower's include what it held before a truncation);
+    /// for a compressed one, its mark. Marks unseen for 31 days are
+    /// dropped.
     pub fn update(&mut self, marks: Vec<FileMark>) {
+        let replaced = |old: &FileMark| marks.iter().any(|new| new.id == old.id && new.compressed == old.compressed);
+        self.files.retain(|old| !replaced(old));
         for mark in marks {
-            let same = |old: &FileMark| old.id == mark.id && old.compressed == mark.compressed;
-            match self.files.iter_mut().find(|old| same(old)) {
-                Some(old) => *old = mark,
-                None => self.files.push(mark),
+            if !self.files.contains(&mark) {
+                self.files.push(mark);
             }
         }
         self.forget_old(now_ms());
@@ -182,12 +197,17 @@ impl Checkpoint {
     ///
     /// Beside a file given by name, its rotated files (`access.log.1`,
     /// `access.log.2.gz`: the same name and a suffix, in its directory) are
-    /// looked at too, and read only for what earlier runs left unread of a
-    /// file they know.
+    /// looked at too. The first run given the name passes them over (they
+    /// were rotated away before it) and marks them so; later runs read
+    /// what earlier runs left unread of files they know, and files new
+    /// since (written and rotated away between two runs) whole.
     pub fn plan(&self, sources: Vec<Source>) -> Plan {
         let rotated = rotated_beside(&sources);
         let given = sources.len();
-        let looked: Vec<Looked> = sources.into_iter().chain(rotated).map(look).collect();
+        // Per rotated file, whether a run has looked at its name before.
+        let chain_known: Vec<bool> =
+            rotated.iter().map(|(_, name)| self.files.iter().any(|m| m.path == *name)).collect();
+        let looked: Vec<Looked> = sources.into_iter().chain(rotated.into_iter().map(|(s, _)| s)).map(look).collect();
         let mut claimed = HashSet::new();
         let mut decisions: Vec<Option<Decision>> = (0..looked.len()).map(|_| None).collect();
         // Files known by identity first; then copies known by their head
@@ -203,15 +223,27 @@ impl Checkpoint {
         }
         let mut plan = Plan::default();
         for (index, (looked, decision)) in looked.into_iter().zip(decisions).enumerate() {
-            // A rotated file found beside a given one is read only for the
-            // unread tail of a file an earlier run knew.
-            let unread_tail = matches!(&decision, Some(Decision::Read { mark: Some(_), .. }));
-            if index >= given && !unread_tail {
-                continue;
-            }
+            let decision = match decision {
+                // Unknown beside a name no run looked at: rotated away
+                // before the first run.
+                Some(Decision::Read { mark: None, .. }) if index >= given && !chain_known[index - given] => {
+                    if let Looked::File { source: Source::File(path), file, compressed } = &looked {
+                        plan.passed_over.push(file.passed_over(path, *compressed));
+                    }
+                    continue;
+                }
+                Some(Decision::Skip(why)) if index >= given => {
+                    plan.seen.extend(why.mark);
+                    continue;
+                }
+                other => other,
+            };
             match (looked, decision) {
                 (Looked::File { source, file, compressed }, Some(decision)) => match decision {
-                    Decision::Skip(why) => plan.skipped.push(format!("{source}: {why}")),
+                    Decision::Skip(skip) => {
+                        plan.skipped.push(format!("{source}: {}", skip.why));
+                        plan.seen.extend(skip.mark);
+                    }
                     Decision::Read { start, first_line, hold_partial, mark } => {
                         let file = *file;
                         let handle = Some(super::Handle::File(std::sync::Arc::new(file.handle)));
@@ -259,8 +291,7 @@ impl Checkpoint {
             Pass::Identity if compressed => return None,
             Pass::Identity => {
                 let same_inode = |m: &FileMark| !m.compressed && m.id == file.id;
-                let same_file =
-                    self.files.iter().position(|m| same_inode(m) && m.head.matches(&file.head) && size >= m.offset);
+                let same_file = self.files.iter().position(|m| m.is_of(&file.id, &file.head) && size >= m.offset);
                 match same_file {
                     Some(index) => index,
                     // Truncated, or another file under the inode: what it
@@ -273,7 +304,7 @@ impl Checkpoint {
             Pass::PlainCopy if compressed => return None,
             Pass::Compressed if !compressed => return None,
             Pass::Compressed if being_written(file) => {
-                return Some(Decision::Skip("still being compressed: a later run reads it".to_owned()));
+                return Some(Decision::skip("still being compressed: a later run reads it", None));
             }
             Pass::PlainCopy | Pass::Compressed => {
                 let same =
@@ -288,12 +319,15 @@ impl Checkpoint {
         };
         if !claimed.insert(index) {
             let why = "a copy of a file this run reads under another name, or another name of it";
-            return Some(Decision::Skip(why.to_owned()));
+            return Some(Decision::skip(why, None));
         }
         let mark = &self.files[index];
         let unchanged = mark.size == size && mark.modified_ns == modified_ns(&file.meta);
+        if compressed && mark.compressed && mark.offset == PASSED_OVER {
+            return Some(Decision::skip("passed over by the first run given its name", Some(index)));
+        }
         if compressed && mark.compressed && unchanged {
-            return Some(Decision::Skip("read whole by an earlier run, unchanged since".to_owned()));
+            return Some(Decision::skip("read whole by an earlier run, unchanged since", Some(index)));
         }
         // A file that did not change since the last run will not finish
         // its last line: read it as it is.
@@ -329,6 +363,11 @@ pub struct Plan {
     pub skipped: Vec<String>,
     /// Per span, what its mark becomes.
     pending: Vec<Pending>,
+    /// Marks of files not read, seen again: kept from being forgotten.
+    seen: Vec<usize>,
+    /// Marks for the rotated files the first run given their name passes
+    /// over.
+    passed_over: Vec<FileMark>,
     before: Checkpoint,
 }
 
@@ -340,16 +379,15 @@ impl Plan {
     pub fn commit(self, read: &[(u64, u64)]) -> Checkpoint {
         let mut checkpoint = self.before;
         let now = now_ms();
-        let mut added = Vec::new();
+        for index in self.seen {
+            checkpoint.files[index].seen_ms = now;
+        }
+        let mut added = self.passed_over;
         for (pending, &(bytes, lines)) in self.pending.into_iter().zip(read) {
             match pending {
                 Pending::File { mark, fresh } => {
                     let (offset, lines) = (fresh.offset.saturating_add(bytes), fresh.lines.saturating_add(lines));
                     let updated = FileMark { offset, lines, ..fresh };
-                    if updated.head.len == 0 {
-                        // An empty file has nothing to resume from.
-                        continue;
-                    }
                     match mark {
                         Some(index) => checkpoint.files[index] = updated,
                         None => added.push(updated),
@@ -381,13 +419,26 @@ enum Pending {
 }
 
 enum Decision {
-    Skip(String),
+    Skip(Skip),
     Read { start: u64, first_line: u64, hold_partial: bool, mark: Option<usize> },
 }
 
+/// A file not read: why, and the mark that says so, if any.
+struct Skip {
+    why: &'static str,
+    mark: Option<usize>,
+}
+
+impl Decision {
+    fn skip(why: &'static str, mark: Option<usize>) -> Decision {
+        Decision::Skip(Skip { why, mark })
+    }
+}
+
 /// The rotated files beside the files `sources` name (`NAME.*` in the
-/// same directory) that `sources` does not hold, in name order.
-fn rotated_beside(sources: &[Source]) -> Vec<Source> {
+/// same directory) that `sources` does not hold, in name order, each with
+/// the name it was rotated from.
+fn rotated_beside(sources: &[Source]) -> Vec<(Source, PathBuf)> {
     let given: HashSet<&Path> = sources
         .iter()
         .filter_map(|source| match source {
@@ -395,8 +446,9 @@ fn rotated_beside(sources: &[Source]) -> Vec<Source> {
             _ => None,
         })
         .collect();
-    let mut rotated = std::collections::BTreeSet::new();
+    let mut rotated = std::collections::BTreeMap::new();
     for path in &given {
+        let path_of_given = path.to_path_buf();
         let (Some(name), Some(dir)) = (path.file_name(), path.parent()) else { continue };
         let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
         let mut prefix = name.to_owned();
@@ -411,11 +463,11 @@ fn rotated_beside(sources: &[Source]) -> Vec<Source> {
                 dir.join(&sibling)
             };
             if is_rotated && !given.contains(path.as_path()) && entry.file_type().is_ok_and(|t| t.is_file()) {
-                rotated.insert(path);
+                rotated.insert(path, path_of_given.clone());
             }
         }
     }
-    rotated.into_iter().map(Source::File).collect()
+    rotated.into_iter().map(|(path, name)| (Source::File(path), name)).collect()
 }
 
 /// An input as found now.
@@ -436,6 +488,15 @@ struct FileLook {
     meta: Metadata,
     id: FileId,
     head: Vec<u8>,
+}
+
+impl FileLook {
+    /// The mark of this file (at `path`) passed over whole: read to its
+    /// end as far as later runs are concerned.
+    fn passed_over(&self, path: &Path, compressed: bool) -> FileMark {
+        let offset = if compressed { PASSED_OVER } else { self.meta.len() };
+        FileMark { offset, ..FileMark::of(path, &self.meta, HeadPrint::of(&self.head), compressed) }
+    }
 }
 
 fn look(source: Source) -> Looked {

@@ -9,10 +9,11 @@ use crate::input::Source;
 use crate::input::checkpoint::Checkpoint;
 use crate::pipeline::{ScanOptions, scan, scan_resumed};
 
-/// One run: the lines and requests it counted; the checkpoint moves on.
-fn run(checkpoint: &mut Checkpoint, dir: &Path) -> (u64, u64) {
+/// One run given `path` (a directory, or a file and the rotated files
+/// beside it): the lines and requests it counted; the checkpoint moves on.
+fn run(checkpoint: &mut Checkpoint, path: &Path) -> (u64, u64) {
     let options = ScanOptions { threads: 1, ..ScanOptions::default() };
-    let (state, plan) = scan_resumed(vec![Source::File(dir.to_owned())], &options, checkpoint).unwrap();
+    let (state, plan) = scan_resumed(vec![Source::File(path.to_owned())], &options, checkpoint).unwrap();
     let read: Vec<(u64, u64)> = state.inputs.iter().map(|i| (i.bytes, i.lines)).collect();
     *checkpoint = plan.commit(&read);
     (state.aggregate.lines, state.aggregate.requests)
@@ -151,15 +152,42 @@ fn copytruncate_while_stopped_reads_the_copy_after_its_mark_and_the_file_from_it
 }
 
 #[test]
-fn another_name_of_a_file_read_is_not_read_again_and_empty_files_leave_no_mark() {
+fn another_name_of_a_file_read_is_not_read_again_and_empty_files_are_marked_too() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("app-1.log");
     let mut checkpoint = Checkpoint::default();
     append(&log, &lines(0..3));
     fs::write(dir.path().join("empty.log"), "").unwrap();
     run(&mut checkpoint, dir.path());
-    assert_eq!(checkpoint.files.len(), 1);
+    // The empty file is known: what is written to it next is new.
+    assert_eq!(checkpoint.files.len(), 2);
     std::os::unix::fs::symlink(&log, dir.path().join("current.log")).unwrap();
     append(&log, &lines(3..4));
     assert_eq!(run(&mut checkpoint, dir.path()), (1, 1));
+}
+
+#[test]
+fn the_first_run_given_a_name_passes_its_rotated_files_over_and_later_runs_read_what_is_new() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    let at = |name: &str| dir.path().join(name);
+    // History from before the first run: not asked for.
+    append(&at("access.log.1"), &lines(0..4));
+    append(&at("access.log.2"), &lines(4..6));
+    gzip(&at("access.log.2"), &at("access.log.2.gz"));
+    fs::write(&log, "").unwrap();
+    let mut checkpoint = Checkpoint::default();
+    assert_eq!(run(&mut checkpoint, &log), (0, 0));
+    // A line in the file empty at the first run, rotated (delaycompress
+    // compresses the older one); a file written and rotated away between
+    // two runs; then one more line.
+    append(&log, &lines(10..11));
+    gzip(&at("access.log.1"), &at("access.log.3.gz"));
+    fs::rename(&log, at("access.log.1")).unwrap();
+    append(&log, &lines(11..14));
+    fs::rename(at("access.log.1"), at("access.log.4")).unwrap();
+    fs::rename(&log, at("access.log.1")).unwrap();
+    append(&log, &lines(14..15));
+    assert_eq!(run(&mut checkpoint, &log), (5, 5), "1 + 3 + 1, none of the history");
+    assert_eq!(run(&mut checkpoint, &log), (0, 0));
 }
