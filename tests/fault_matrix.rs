@@ -27,10 +27,8 @@
 //! snapshots taken after the step, so that it has looked at the files since
 //! the step), with generous timeouts.
 //!
-//! A cell spoiled by a known bug in `src/` is marked with it ([`Bug`]): it
-//! still runs, and fails the matrix only if it fails otherwise than the bug
-//! does; each bug also has a minimal `bug_` test, ignored until it is
-//! fixed (`cargo test --test integration fault_matrix -- --ignored`).
+//! Each bug the matrix found in `src/` also has a minimal test below,
+//! which failed before its fix.
 //!
 //! `nice cargo test --test integration fault_matrix -- --nocapture` prints
 //! the table. `FAULT_MATRIX_ONLY="rename+create / dir"` runs the cells whose
@@ -153,18 +151,6 @@ enum Step {
 enum Cell {
     /// Makes no sense, for this reason.
     Skip(&'static str),
-    /// Shows a known bug in `src/`: run; a failure that looks like the bug
-    /// (or a pass, the bugs being races) is reported, not failed on, any
-    /// other failure fails the matrix; [`fault_matrix_known_bugs`] fails on
-    /// the bug.
-    Bug(&'static [&'static Bug]),
-}
-
-/// A known bug in `src/`, and how the failure of a cell it spoils looks.
-#[derive(Debug)]
-struct Bug {
-    what: &'static str,
-    looks_like: fn(&str) -> bool,
 }
 
 /// One source under one event.
@@ -223,21 +209,6 @@ const RESUME_BY_NAME: &str = "README: follow the directory, not the file by name
 const COPYTRUNCATE_RACE: &str = "lines written just before a copytruncate are in the followed file \
     only until the truncation: a live follower reads them only if it polls in between \
     (inherent to copytruncate)";
-
-// Known bugs in src/ (see the `bug_` tests below for minimal reproductions).
-
-/// The lines a failed cell counted and those of the batch scan, from its
-/// message (see [`differences`]).
-fn lines_of(failure: &str) -> Option<(u64, u64)> {
-    let rest = failure.split("summary.lines: got ").nth(1)?;
-    let (got, rest) = rest.split_once(", batch of the same bytes ")?;
-    let expected: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    Some((got.parse().ok()?, expected.parse().ok()?))
-}
-
-fn counted_less(failure: &str) -> bool {
-    lines_of(failure).is_some_and(|(got, expected)| got < expected)
-}
 
 use Step::*;
 
@@ -833,9 +804,6 @@ fn bin() -> &'static str {
 /// How long a follower may take to show what is expected: generous, the
 /// machine may be busy.
 const PATIENCE: Duration = Duration::from_secs(90);
-
-/// The same, for a cell a known bug makes wait in vain.
-const PATIENCE_WITH_A_BUG: Duration = Duration::from_secs(10);
 
 const PARTIAL_TIMEOUT_MS: u64 = 300;
 
@@ -1487,8 +1455,6 @@ enum Outcome {
     Passed(String),
     Failed(String),
     Skipped(&'static str),
-    /// A known bug: failed as it does, or passed this time.
-    Bug(&'static [&'static Bug], Result<String, String>),
 }
 
 impl Outcome {
@@ -1497,8 +1463,6 @@ impl Outcome {
             Outcome::Passed(_) => "ok",
             Outcome::Failed(_) => "FAIL",
             Outcome::Skipped(_) => "-",
-            Outcome::Bug(_, Err(_)) => "bug",
-            Outcome::Bug(_, Ok(_)) => "bug,ok",
         }
     }
 }
@@ -1515,10 +1479,6 @@ fn caught(f: impl FnOnce() -> Result<String, String>) -> Result<String, String> 
     }
 }
 
-fn what(bugs: &[&Bug]) -> String {
-    bugs.iter().map(|b| b.what).collect::<Vec<_>>().join("; or ")
-}
-
 /// One cell: an event from a source in a mode, and what the table says
 /// of it (its script, or why it does not run as the others).
 #[derive(Clone, Copy)]
@@ -1527,7 +1487,6 @@ struct At {
     source: Src,
     mode: Mode,
     cell: Result<&'static [Step], Cell>,
-    steps: &'static [Step],
 }
 
 impl At {
@@ -1542,14 +1501,14 @@ fn cells() -> Vec<At> {
     for event in EVENTS {
         for source in SOURCES {
             for mode in MODES {
-                let (cell, steps) = match event.case(source) {
-                    Case::Skip(reason) => (Err(Cell::Skip(reason)), &[][..]),
+                let cell = match event.case(source) {
+                    Case::Skip(reason) => Err(Cell::Skip(reason)),
                     Case::Run(steps, marks) => match marks.iter().find(|(m, _)| *m == mode) {
-                        Some(&(_, cell)) => (Err(cell), steps),
-                        None => (Ok(steps), steps),
+                        Some(&(_, cell)) => Err(cell),
+                        None => Ok(steps),
                     },
                 };
-                cells.push(At { event, source, mode, cell, steps });
+                cells.push(At { event, source, mode, cell });
             }
         }
     }
@@ -1601,12 +1560,6 @@ fn run_matrix(only: impl Fn(&At) -> bool) -> (String, Vec<String>) {
                 Err(e) => Outcome::Failed(e),
             },
             Err(Cell::Skip(reason)) => Outcome::Skipped(reason),
-            Err(Cell::Bug(bugs)) => match caught(|| run_cell(at.source, at.mode, at.steps, PATIENCE_WITH_A_BUG)) {
-                Err(e) if !bugs.iter().any(|bug| (bug.looks_like)(&e)) => {
-                    Outcome::Failed(format!("(not a known bug: {}) {e}", what(bugs)))
-                }
-                result => Outcome::Bug(bugs, result.map(timed)),
-            },
         };
         if !matches!(outcome, Outcome::Skipped(_)) {
             eprintln!("fault matrix: {}: {}", at.name(), outcome.mark());
@@ -1622,12 +1575,6 @@ fn run_matrix(only: impl Fn(&At) -> bool) -> (String, Vec<String>) {
     for (at, outcome) in cells.iter().zip(&outcomes) {
         match outcome {
             Outcome::Failed(e) => failures.push(format!("{}: {e}", at.name())),
-            Outcome::Bug(bugs, result) => notes.push(format!(
-                "{}: known bug: {}: {}",
-                at.name(),
-                what(bugs),
-                result.as_ref().map_or_else(|e| format!("failed: {e}"), |note| format!("passed this time ({note})"))
-            )),
             Outcome::Skipped(reason) if !matches!(at.event.case(at.source), Case::Skip(_)) => {
                 notes.push(format!("{}: skipped: {reason}", at.name()));
             }
@@ -1663,23 +1610,12 @@ fn run_matrix(only: impl Fn(&At) -> bool) -> (String, Vec<String>) {
 }
 
 /// The matrix: every cell that makes sense ends with the figures of one
-/// batch scan of the same bytes. Cells marked as known bugs fail the
-/// matrix only when they fail otherwise than the bug does;
-/// `fault_matrix_known_bugs` fails on the bugs.
+/// batch scan of the same bytes.
 #[test]
 fn fault_matrix() {
     let (table, failures) = run_matrix(|_| true);
     eprintln!("{table}");
     assert!(failures.is_empty(), "{} cells failed:\n\n{}\n\n{table}", failures.len(), failures.join("\n\n"));
-}
-
-/// The cells marked as known bugs, strictly.
-#[test]
-#[ignore = "bug: the fault-matrix cells marked Cell::Bug fail (see BUG_* and the bug_ tests)"]
-fn fault_matrix_known_bugs() {
-    let (table, failures) = run_matrix(|at| matches!(at.cell, Err(Cell::Bug(_))));
-    let bugs: Vec<&str> = table.lines().filter(|l| l.contains("known bug") && l.contains(": failed: ")).collect();
-    assert!(bugs.is_empty() && failures.is_empty(), "{}\n{}", bugs.join("\n\n"), failures.join("\n\n"));
 }
 
 #[test]
@@ -1705,7 +1641,7 @@ fn fault_matrix_the_table_covers_every_event_and_the_hand_count_is_right() {
 }
 
 // ---------------------------------------------------------------------------
-// Known bugs, reduced to the library calls that show them.
+// Bugs the matrix found, reduced to the library calls that showed them.
 // ---------------------------------------------------------------------------
 
 fn follow_options() -> cts_logscan::follow::FollowOptions {
@@ -1979,9 +1915,10 @@ fn stopping_a_followed_pipe_counts_what_the_pipe_already_holds() {
 /// a file renamed between the listing of the directory and the look at its
 /// name must not seem gone, be let go, and be found again under its new
 /// name as a new file (it was, before main's fd844e3; a race, made likely
-/// by many files to check).
+/// by many files to check). Nor may a name that moved on to another file
+/// between the look at it and its opening give the new file the old one's
+/// identity (it did: a third of the lines were counted twice).
 #[test]
-#[ignore = "bug: eight renames racing each directory check, with new files created empty, still count about a third of the lines twice"]
 fn a_rotation_racing_a_directory_check_counts_nothing_twice() {
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("access.log");
@@ -2074,7 +2011,7 @@ proptest! {
 }
 
 // ---------------------------------------------------------------------------
-// Known bugs of --checkpoint, reduced to a few runs of the binary.
+// Bugs of --checkpoint, reduced to a few runs of the binary.
 // ---------------------------------------------------------------------------
 
 /// `cts-logscan PATH --checkpoint CP --output state`: the lines that run

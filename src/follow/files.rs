@@ -239,7 +239,8 @@ impl Files {
             }
             let rewritten = || raw_head(&tracked.file).is_ok_and(|head| !tracked.head.matches(&head));
             let truncated = meta.len() < tracked.offset;
-            if !truncated && !(tracked.offset > 0 && tracked.head.len > 0 && rewritten()) {
+            let restarted = truncated || tracked.offset > 0 && tracked.head.len > 0 && rewritten();
+            if !restarted {
                 return;
             }
             // What it held may live on as a copy (`copytruncate`): known by
@@ -262,7 +263,12 @@ impl Files {
         if meta.len() == 0 {
             return;
         }
+        // The name may have moved on to another file since it was looked
+        // at (a rotation): that one is looked at in the next check.
         let Ok(file) = File::open(&path) else { return };
+        if !file.metadata().is_ok_and(|now| FileId::of(&now) == id) {
+            return;
+        }
         if !matches!(compression_of(&path), Ok(Some(_))) {
             let head = raw_head(&file).unwrap_or_default();
             // A copy of a file followed or let go (`copytruncate`'s
