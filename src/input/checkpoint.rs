@@ -525,3 +525,47 @@ fn modified_ns(meta: &Metadata) -> i64 {
 fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mark(ino: u64, head: &[u8], offset: u64) -> FileMark {
+        FileMark {
+            path: PathBuf::from(format!("f{ino}")),
+            id: FileId { dev: 1, ino },
+            head: HeadPrint::of(head),
+            offset,
+            lines: 0,
+            size: offset,
+            modified_ns: 0,
+            compressed: false,
+            seen_ms: now_ms(),
+        }
+    }
+
+    #[test]
+    fn a_mark_is_of_its_inode_with_its_head_or_with_nothing_read() {
+        let read = mark(7, b"first line\n", 11);
+        assert!(read.is_of(&FileId { dev: 1, ino: 7 }, b"first line\nsecond\n"));
+        assert!(!read.is_of(&FileId { dev: 1, ino: 7 }, b"other line\n"), "the inode reused");
+        assert!(!read.is_of(&FileId { dev: 1, ino: 8 }, b"first line\n"));
+        // An empty file has no head yet: what it holds now is its own.
+        let empty = mark(7, b"", 0);
+        assert!(empty.is_of(&FileId { dev: 1, ino: 7 }, b"anything\n"));
+    }
+
+    #[test]
+    fn a_follower_s_marks_replace_every_mark_of_their_inodes() {
+        let mut checkpoint = Checkpoint {
+            files: vec![mark(1, b"a\n", 2), mark(1, b"b\n", 4), mark(2, b"c\n", 2)],
+            ..Checkpoint::default()
+        };
+        // Inode 1 was truncated: what it held (its copy's mark) and where
+        // it stands now; inode 2 untouched.
+        checkpoint.update(vec![mark(1, b"b\n", 9), mark(1, b"d\n", 2), mark(1, b"d\n", 2)]);
+        let marks: Vec<(u64, u64)> = checkpoint.files.iter().map(|m| (m.id.ino, m.offset)).collect();
+        assert_eq!(marks, [(2, 2), (1, 9), (1, 2)]);
+        assert_eq!(checkpoint.checkpoint_version, CHECKPOINT_VERSION);
+    }
+}
