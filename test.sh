@@ -3,7 +3,8 @@
 # The tests start real programs: Chromium renders the HTML report, tmux is
 # the terminal the table is read from, script(1) gives the progress bar a
 # terminal, sshd serves the fan-out test's host:path shards, SeaweedFS is the
-# S3 server and Dask the cluster. Each is installed only when missing, from
+# S3 server, Dask the cluster and Prometheus scrapes --serve (promtool
+# checks every exposition). Each is installed only when missing, from
 # apt and pip; a test whose program is missing fails and names this script.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -15,6 +16,7 @@ command -v script >/dev/null 2>&1 || missing+=(bsdutils)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 python3 -c "import ensurepip" >/dev/null 2>&1 || missing+=(python3-venv)
 [ -x /usr/sbin/sshd ] || missing+=(openssh-server)
+{ command -v prometheus && command -v promtool; } >/dev/null 2>&1 || missing+=(prometheus)
 sudo=""
 [ "$(id -u)" = 0 ] || sudo="sudo"
 if [ ${#missing[@]} -gt 0 ]; then

@@ -296,6 +296,26 @@ pub struct ScanArgs {
     #[arg(long)]
     pub exit_on_alert: bool,
 
+    /// With --follow: serve the live figures over HTTP on ADDR (host:port,
+    /// :port, or host for port 9464; :0 picks a free port, printed on
+    /// stderr): /metrics for Prometheus, /api/snapshot, /api/events
+    /// (server-sent events), a live dashboard at /, /report.html and
+    /// /healthz. Loopback only unless --serve-token is given; no JSON
+    /// snapshots on stdout.
+    #[arg(long, value_name = "ADDR", requires = "follow")]
+    pub serve: Option<String>,
+
+    /// With --serve: the token every request must bring (Authorization:
+    /// Bearer TOKEN, or ?token=TOKEN in a browser); @FILE reads it from
+    /// FILE. Needed to serve beyond loopback.
+    #[arg(long, value_name = "TOKEN|@FILE", requires = "serve")]
+    pub serve_token: Option<String>,
+
+    /// With --serve: per code, the top N endpoints, projects and clients
+    /// as series in /metrics, the rest summed as `other` (0: none).
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "serve")]
+    pub metrics_top: usize,
+
     /// Read only what earlier runs with this checkpoint did not: by byte
     /// offset and file identity, along rotation and compression. Written
     /// atomically once the output is; with --follow, also every --interval.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::ValueEnum;
+use cts_logscan::Error;
 use cts_logscan::aggregate::{Collect, Precision};
 use cts_logscan::filter::TimeSpec;
 use cts_logscan::follow::{AlertRule, FollowOptions};
@@ -47,6 +48,16 @@ pub struct Live {
     pub alert_exec: Option<String>,
     /// `--exit-on-alert`.
     pub exit_on_alert: bool,
+}
+
+/// `--serve`: where, with which token, and how many breakdown series.
+pub struct Serve {
+    /// `--serve ADDR`.
+    pub addr: String,
+    /// `--serve-token`, read.
+    pub token: Option<String>,
+    /// `--metrics-top N`.
+    pub metrics_top: usize,
 }
 
 /// Where a state goes and how it is judged: shared by scanning and
@@ -149,7 +160,7 @@ impl ScanConfig {
             collect: Collect {
                 // The HTML chart needs a series: per minute unless asked.
                 bucket_ms: args.bucket.or((self.delivery.output() == OutputFormat::Html).then_some(60_000)),
-                breakdowns: args.top.is_some(),
+                breakdowns: args.top.is_some() || args.metrics_top > 0,
                 latency: Precision::Exact,
             },
             top: args.top,
@@ -180,6 +191,33 @@ impl ScanConfig {
             windows: self.args.windows.0.clone(),
             partial_timeout: Duration::from_millis(self.args.partial_timeout as u64),
         }
+    }
+
+    /// What `--serve` asks for, if it was given.
+    ///
+    /// # Errors
+    ///
+    /// When `--serve-token @FILE` cannot be read or is empty (naming the
+    /// file, never the token).
+    pub fn serve(&self) -> Result<Option<Serve>, Error> {
+        let Some(addr) = self.args.serve.clone() else { return Ok(None) };
+        let token = match self.args.serve_token.as_deref() {
+            None => None,
+            Some(file) if file.starts_with('@') => {
+                let path = &file[1..];
+                let text = std::fs::read_to_string(path).map_err(|e| Error::Serve {
+                    addr: addr.clone(),
+                    why: format!("cannot read the token file {path}: {e}"),
+                })?;
+                Some(text.trim().to_owned())
+            }
+            Some(token) => Some(token.to_owned()),
+        };
+        if token.as_deref().is_some_and(|t| t.is_empty() || t.contains(|c: char| c.is_whitespace() || c == '&')) {
+            let why = "the token is empty or holds spaces or '&'; give one of letters, digits and -._~".to_owned();
+            return Err(Error::Serve { addr, why });
+        }
+        Ok(Some(Serve { addr, token, metrics_top: self.args.metrics_top }))
     }
 
     /// The live loop's settings.

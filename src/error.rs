@@ -141,6 +141,14 @@ pub enum Error {
         /// What is wrong, and what to do.
         why: String,
     },
+    /// `--serve` cannot listen.
+    #[error("--serve {addr}: {why}")]
+    Serve {
+        /// The address, as given or resolved.
+        addr: String,
+        /// What is wrong, and what to do.
+        why: String,
+    },
     /// A `--since` at or after `--until`.
     #[error(
         "--since {since} is not before --until {until}: the window would select nothing; give a --since earlier than --until"

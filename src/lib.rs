@@ -15,7 +15,7 @@
 //! One [`pipeline`] with three drivers that differ only in which bytes they
 //! ask for and when: a batch scan (all of them), a resumed run
 //! (`--checkpoint`: those not read before) and [`follow`] (those that are
-//! new, as they come).
+//! new, as they come). [`serve`] hands the live figures out over HTTP.
 //!
 //! ```no_run
 //! use cts_logscan::{input::Source, pipeline::{scan, ScanOptions}, report::Report};
@@ -41,6 +41,7 @@ pub mod pipeline;
 pub mod record;
 pub mod report;
 pub mod rules;
+pub mod serve;
 pub mod state;
 
 pub use error::Error;

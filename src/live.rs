@@ -1,8 +1,10 @@
 //! `--follow`: the loop that polls the inputs, shows a snapshot at each
-//! interval (the live view on a terminal, else a line of JSON), raises
-//! alerts, and on `q`, Ctrl-C, SIGTERM or (off a terminal) the end of every
-//! input writes the final report like a batch scan.
+//! interval (the live view on a terminal, else a line of JSON unless
+//! `--serve` hands it out over HTTP), raises alerts, and on `q`, Ctrl-C,
+//! SIGTERM or (off a terminal) the end of every input writes the final
+//! report like a batch scan.
 
+use std::collections::VecDeque;
 use std::io::{self, IsTerminal, Write};
 use std::process::{Child, Command, ExitCode};
 use std::sync::Arc;
@@ -10,8 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use cts_logscan::follow::{AlertEvent, AlertState, Alerts, Follower};
+use cts_logscan::follow::{ALERTS_SHOWN, AlertEvent, AlertState, Alerts, Follower, Snapshot};
 use cts_logscan::input::checkpoint::{self, Checkpoint, FileMark};
+use cts_logscan::report::{Report, ReportOptions};
+use cts_logscan::serve::metrics::{LiveFigures, render};
+use cts_logscan::serve::{Published, Server};
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 
 use crate::config::{Live, ScanConfig};
@@ -35,6 +40,15 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     };
     let resume = checkpoint.as_ref().map(|(_, checkpoint)| checkpoint.clone()).unwrap_or_default();
     let mut follower = Follower::resume(config.sources(), config.follow_options(), resume)?;
+    let serve = config.serve()?;
+    let server = match &serve {
+        Some(serve) => Some(Server::start(&serve.addr, serve.token.clone())?),
+        None => None,
+    };
+    if let Some(server) = &server {
+        // Said even with --quiet: with :0 this is where the port is told.
+        say(format_args!("serving on http://{}/ (Prometheus: /metrics)", server.addr));
+    }
     if !follower.has_events() && !delivery.quiet() {
         say(format_args!(
             "no filesystem events (inotify watches may be exhausted): checking every {} ms",
@@ -44,6 +58,7 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     let mut alerts = Alerts::new(live.alerts.clone());
     let mut children: Vec<Child> = Vec::new();
     let mut alerted = false;
+    let mut recent_alerts: VecDeque<AlertEvent> = VecDeque::new();
     let mut last: Option<Instant> = None;
     let mut screen = if io::stdout().is_terminal() { Some(Screen::open()?) } else { None };
     let mut out = io::stdout();
@@ -53,7 +68,7 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
         let ended = follower.all_ended();
         let due = last.is_none_or(|at| at.elapsed() >= live.interval);
         if due || ended {
-            let snapshot = follower.snapshot();
+            let mut snapshot = follower.snapshot();
             for event in alerts.check(follower.windows(), &follower.new_codes()) {
                 let text = announce(&event, &live, &mut children);
                 match &mut screen {
@@ -61,12 +76,21 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
                     None => say(&text),
                 }
                 alerted |= event.state == AlertState::Firing;
+                if recent_alerts.len() == ALERTS_SHOWN {
+                    recent_alerts.pop_front();
+                }
+                recent_alerts.push_back(event);
+            }
+            snapshot.alerts = recent_alerts.iter().cloned().collect();
+            if let (Some(server), Some(serve)) = (&server, &serve) {
+                server.hub.publish(publish(&follower, &snapshot, &alerts, serve.metrics_top)?);
             }
             match &mut screen {
                 Some(screen) => {
                     screen.view.update(snapshot);
                     screen.draw()?;
                 }
+                None if server.is_some() => {}
                 None => {
                     cts_logscan::escape::write_json(&mut out, &snapshot)?;
                     writeln!(out)?;
@@ -91,6 +115,9 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
         }
     }
     drop(screen);
+    if let Some(server) = &server {
+        server.hub.stop();
+    }
     // What a stream or a file's unfinished last line holds counts, as it
     // would in a batch scan of the same bytes; with a checkpoint, a file's
     // is left for the follower that resumes.
@@ -103,6 +130,25 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
         save(path, checkpoint, follower.marks())?;
     }
     Ok(if live.exit_on_alert && alerted { ExitCode::from(1) } else { code })
+}
+
+/// What `--serve` hands out for this interval: `snapshot`, both
+/// expositions of everything read since start (with the top `metrics_top`
+/// breakdowns) and the state for `/report.html`.
+fn publish(follower: &Follower, snapshot: &Snapshot, alerts: &Alerts, metrics_top: usize) -> io::Result<Published> {
+    let state = follower.state();
+    let options = ReportOptions { top: (metrics_top > 0).then_some(metrics_top), ..ReportOptions::of(&state) };
+    let report = Report::build(&state, &options);
+    let firing = alerts.firing();
+    let figures = LiveFigures { report: &report, snapshot, alerts: &firing };
+    let mut json = Vec::new();
+    cts_logscan::escape::write_json(&mut json, snapshot)?;
+    Ok(Published {
+        snapshot: String::from_utf8_lossy(&json).into(),
+        metrics: render(&figures, false).into(),
+        open_metrics: render(&figures, true).into(),
+        state: Some(Arc::new(state)),
+    })
 }
 
 /// Records `marks` in the checkpoint at `path`, written atomically when

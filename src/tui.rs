@@ -392,6 +392,7 @@ mod tests {
                 code("CTS.0003", 3, 9, false),
                 code("APIGW.0301\x07", 1, 1, false),
             ],
+            alerts: Vec::new(),
         }
     }
 

@@ -22,6 +22,7 @@ mod nightly;
 mod object_store;
 mod outputs;
 mod reader_modes;
+mod serve;
 mod support;
 mod terminal;
 mod trust;

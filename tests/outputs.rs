@@ -49,12 +49,20 @@ fn prometheus_exposition() {
         "cts_logscan_requests_total{status=\"500\"} 1",
         "cts_logscan_malformed_lines_total{kind=\"truncated\"} 1",
         "cts_logscan_status_mismatches_total{code=\"CTS.0003\"} 1",
-        "cts_logscan_latency_seconds{code=\"CTS.0003\",quantile=\"1\"} 0.12",
+        // CTS.0003 took 30 ms and 120 ms: a histogram over fixed bounds.
+        "# TYPE cts_logscan_latency_seconds histogram",
+        "cts_logscan_latency_seconds_bucket{code=\"CTS.0003\",le=\"0.025\"} 0",
+        "cts_logscan_latency_seconds_bucket{code=\"CTS.0003\",le=\"0.05\"} 1",
+        "cts_logscan_latency_seconds_bucket{code=\"CTS.0003\",le=\"0.1\"} 1",
+        "cts_logscan_latency_seconds_bucket{code=\"CTS.0003\",le=\"0.25\"} 2",
+        "cts_logscan_latency_seconds_bucket{code=\"CTS.0003\",le=\"+Inf\"} 2",
         "cts_logscan_latency_seconds_count{code=\"CTS.0003\"} 2",
         "cts_logscan_lines_total 11",
+        &format!("cts_logscan_input_bytes_total{{input=\"{}\"}} 1397", gateway()),
     ] {
         assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
     }
+    crate::serve::promtool_accepts(&text);
     // Every sample line is `name{labels} value` with a number.
     for sample in text.lines().filter(|l| !l.starts_with('#')) {
         let value = sample.rsplit(' ').next().unwrap();

@@ -140,6 +140,52 @@ impl Latency {
     }
 }
 
+/// Upper bounds of the exported latency histograms (Prometheus `le`), in
+/// microseconds: 1, 2.5 and 5 per decade from 1 ms to 10 s, then 30 s and
+/// 60 s. Fixed, so that histograms from many hosts and runs add up.
+pub const HISTOGRAM_BOUNDS_US: [u64; 15] = [
+    1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 500_000, 1_000_000, 2_500_000, 5_000_000,
+    10_000_000, 30_000_000, 60_000_000,
+];
+
+/// A distribution as a histogram over [`HISTOGRAM_BOUNDS_US`].
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LatencyHistogram {
+    /// Values at or below each bound (cumulative).
+    pub at_or_below: Vec<u64>,
+    /// All values.
+    pub count: u64,
+    /// Their sum, in microseconds (each value as the middle of its
+    /// histogram bucket: within 0.1 %).
+    pub sum_us: f64,
+}
+
+impl Latency {
+    /// The distribution over [`HISTOGRAM_BOUNDS_US`]; `None` when empty.
+    /// Each of the histogram's buckets counts at the first bound at or
+    /// above its lowest value (or the exact minimum, when that is higher).
+    /// A bucket is at most 0.1 % wide: a value that far above a bound may
+    /// count in it, never one below. For latencies logged to the
+    /// millisecond the counts are exact up to the 2.5 s bound.
+    pub fn histogram(&self) -> Option<LatencyHistogram> {
+        let histogram = self.histogram.as_ref().filter(|h| !h.is_empty())?;
+        let mut at_or_below = vec![0u64; HISTOGRAM_BOUNDS_US.len()];
+        let mut sum_us = 0.0;
+        for bucket in histogram.iter_recorded() {
+            let (count, value) = (bucket.count_at_value(), bucket.value_iterated_to());
+            let lowest = histogram.lowest_equivalent(value).clamp(self.min, self.max);
+            sum_us += histogram.median_equivalent(value).clamp(self.min, self.max) as f64 * count as f64;
+            if let Some(slot) = at_or_below.get_mut(HISTOGRAM_BOUNDS_US.partition_point(|&bound| bound < lowest)) {
+                *slot += count;
+            }
+        }
+        for i in 1..at_or_below.len() {
+            at_or_below[i] += at_or_below[i - 1];
+        }
+        Some(LatencyHistogram { at_or_below, count: histogram.len(), sum_us })
+    }
+}
+
 /// The values a percentile reported as `us` may stand for: the bounds of
 /// its bucket in a histogram of [`Precision::Exact`] (3 significant
 /// digits). A percentile is its bucket's middle, so the exact nearest-rank
@@ -204,6 +250,36 @@ mod tests {
 
     fn within_tenth_percent(got: u64, want: u64) -> bool {
         got.abs_diff(want) as f64 <= want as f64 * 0.001
+    }
+
+    #[test]
+    fn histogram_buckets_count_each_value_at_its_bound_to_a_tenth_of_a_percent() {
+        // Around every bound, one millisecond apart: each value counts at
+        // the first bound at or above it, never one below.
+        let mut values = Vec::new();
+        for bound in HISTOGRAM_BOUNDS_US {
+            values.extend(((bound / 1000).saturating_sub(3).max(1)..=bound / 1000 + 3).map(|ms| ms * 1000));
+        }
+        values.extend([1, 999, 1_001, 61_000_000, MAX_LATENCY_US]);
+        let mut latency = Latency::default();
+        for &v in &values {
+            latency.record(v, Precision::Exact);
+        }
+        let histogram = latency.histogram().unwrap();
+        let at_or_below = |limit: u64| values.iter().filter(|&&v| v <= limit).count() as u64;
+        for (i, &bound) in HISTOGRAM_BOUNDS_US.iter().enumerate() {
+            let got = histogram.at_or_below[i];
+            if bound <= 2_500_000 {
+                assert_eq!(got, at_or_below(bound), "le {bound} µs");
+            } else {
+                // Within the histogram's 0.1 %: never a value below.
+                assert!((at_or_below(bound)..=at_or_below(bound + bound / 1000)).contains(&got), "le {bound} µs");
+            }
+        }
+        assert_eq!(histogram.count, values.len() as u64);
+        let sum: u64 = values.iter().sum();
+        assert!((histogram.sum_us - sum as f64).abs() <= sum as f64 * 0.001);
+        assert_eq!(Latency::default().histogram(), None);
     }
 
     #[test]

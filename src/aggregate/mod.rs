@@ -24,7 +24,9 @@ pub use breakdown::{
 pub use buckets::{Buckets, MAX_BUCKETS};
 pub use code_stats::{CodeStats, MAX_DISTINCT, TopStrings};
 pub use heavy_hitters::HeavyHitters;
-pub use latency::{Latency, MAX_LATENCY_US, Percentiles, Precision, bucket_bounds};
+pub use latency::{
+    HISTOGRAM_BOUNDS_US, Latency, LatencyHistogram, MAX_LATENCY_US, Percentiles, Precision, bucket_bounds,
+};
 
 use crate::extract::ErrorBody;
 use crate::lex::time::EpochMillis;

@@ -131,6 +131,16 @@ impl Alerts {
         self.rules.is_empty()
     }
 
+    /// Each rule (as given) and whether it is firing now; `new_code` fires
+    /// while a code new since following began is still seen.
+    pub fn firing(&self) -> Vec<(&str, bool)> {
+        let firing = |alert: &AlertRule, watch: &Watch| match alert.kind {
+            AlertKind::Threshold { .. } => watch.firing,
+            AlertKind::NewCode => !self.new_firing.is_empty(),
+        };
+        self.rules.iter().map(|(alert, watch)| (alert.text.as_str(), firing(alert, watch))).collect()
+    }
+
     /// Checks every rule against `windows` as they stand (moved to the
     /// wall clock by their last [`Windows::advance`]); `new_codes` are the
     /// codes seen since following began that were not known before.

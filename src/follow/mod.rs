@@ -32,7 +32,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 pub use alerts::{AlertEvent, AlertRule, AlertState, Alerts};
 pub use snapshot::{
-    Attribution, ErrorRate, LiveCode, LiveInput, SNAPSHOT_VERSION, Shift, Snapshot, Totals, WindowCount, WindowLatency,
+    ALERTS_SHOWN, Attribution, ErrorRate, LiveCode, LiveInput, SNAPSHOT_VERSION, Shift, Snapshot, Totals, WindowCount,
+    WindowLatency,
 };
 pub use windows::{BUCKET_MS, SLACK_MS, SPARKLINE_MINUTES, Windows};
 

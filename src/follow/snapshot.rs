@@ -35,12 +35,15 @@
 //! one count per minute of them. `attribution` appears for a code whose
 //! spike started or whose rate in the shortest window is at least three
 //! times its baseline: the endpoints, projects and clients whose share of
-//! that code rose most.
+//! that code rose most. `alerts` (added to version 1) lists the last
+//! `--alert` firings and resolutions, as `{"rule","state","value","code",
+//! "window","time"}`.
 
 use std::collections::BTreeSet;
 
 use serde::Serialize;
 
+use super::alerts::AlertEvent;
 use super::windows::{BUCKET_MS, Windows};
 use crate::aggregate::{Aggregate, HeavyHitters};
 use crate::catalog;
@@ -70,7 +73,14 @@ pub struct Snapshot {
     /// One entry per code, by count in the shortest window, then since the
     /// start.
     pub codes: Vec<LiveCode>,
+    /// The last alerts that fired or resolved, oldest first (at most
+    /// [`ALERTS_SHOWN`]); absent when none did.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub alerts: Vec<AlertEvent>,
 }
+
+/// Alerts a snapshot lists.
+pub const ALERTS_SHOWN: usize = 20;
 
 /// One followed input.
 #[derive(Clone, Debug, Serialize)]
@@ -268,6 +278,7 @@ impl Snapshot {
                 baseline: rate(&baseline),
             },
             codes,
+            alerts: Vec::new(),
         }
     }
 }

@@ -17,7 +17,7 @@ mod html;
 mod json;
 mod markdown;
 mod onset;
-mod prometheus;
+pub mod prometheus;
 mod series;
 mod table;
 #[cfg(test)]
@@ -40,7 +40,9 @@ pub use series::{Folding, Series};
 pub use table::TableRenderer;
 pub use text::sparkline;
 
-use crate::aggregate::{Aggregate, CodeStats, HeavyHitters, InvalidCounts, Latency, MAX_BUCKETS, TopStrings};
+use crate::aggregate::{
+    Aggregate, CodeStats, HeavyHitters, InvalidCounts, Latency, LatencyHistogram, MAX_BUCKETS, TopStrings,
+};
 use crate::catalog::{self as codes, Edition};
 use crate::filter::{CodePattern, StatusPattern};
 use crate::lex::time::format_rfc3339;
@@ -202,6 +204,10 @@ pub struct LatencyReport {
     pub p99: f64,
     /// Exact maximum.
     pub max: f64,
+    /// The distribution over the fixed bounds of the exported histograms
+    /// (for Prometheus; not in the JSON report).
+    #[serde(skip)]
+    pub histogram: Option<LatencyHistogram>,
 }
 
 /// Wall time and throughput; the only figures that vary between runs.
@@ -362,6 +368,7 @@ impl LatencyReport {
             p90: ms(p.p90),
             p99: ms(p.p99),
             max: ms(p.max),
+            histogram: latency.histogram(),
         })
     }
 }

@@ -1,0 +1,89 @@
+//! The live `/metrics`: the families of the batch exposition, since
+//! following began, then the live ones: the error rate of the windows,
+//! error bodies per code and window, alerts firing, the state of each input
+//! and, with `--metrics-top N`, each code's top N endpoints, projects and
+//! clients with the rest summed as `other`.
+//!
+//! The series are bounded whatever the input holds: codes by the state's
+//! distinct-code limit (beyond it, `*other*`), inputs by
+//! [`MAX_INPUT_SERIES`], breakdowns by N + 1 per code and kind.
+
+use std::io;
+
+use crate::follow::Snapshot;
+use crate::report::prometheus::{Exposition, Kind, MAX_INPUT_SERIES, write_report};
+use crate::report::{NameCount, Report};
+
+/// What the live exposition is made of.
+pub struct LiveFigures<'a> {
+    /// The report of everything read since start, built with the top N of
+    /// `--metrics-top` (none when 0).
+    pub report: &'a Report,
+    /// The snapshot of this interval.
+    pub snapshot: &'a Snapshot,
+    /// Each `--alert` rule and whether it is firing.
+    pub alerts: &'a [(&'a str, bool)],
+}
+
+/// The exposition of `figures`, in OpenMetrics when `open_metrics`.
+pub fn render(figures: &LiveFigures<'_>, open_metrics: bool) -> String {
+    let mut text = Vec::new();
+    let mut out = Exposition::new(&mut text, open_metrics);
+    // Writing to a Vec cannot fail.
+    let _ = write_live(&mut out, figures).and_then(|()| out.finish());
+    String::from_utf8(text).unwrap_or_default()
+}
+
+fn write_live(out: &mut Exposition<'_>, figures: &LiveFigures<'_>) -> io::Result<()> {
+    write_report(out, figures.report)?;
+    let snapshot = figures.snapshot;
+    out.family(
+        "cts_logscan_error_rate",
+        Kind::Gauge,
+        "Error bodies per request over the shortest window (now) and over the rest of the longest (baseline).",
+    )?;
+    let rate = &snapshot.error_rate;
+    for (of, value) in [("now", rate.now), ("baseline", rate.baseline)] {
+        if let Some(value) = value {
+            out.sample("cts_logscan_error_rate", &[("window", &rate.window), ("of", of)], value)?;
+        }
+    }
+    out.family("cts_logscan_window_error_bodies", Kind::Gauge, "Error bodies per code in each live window.")?;
+    for code in &snapshot.codes {
+        for window in &code.windows {
+            let labels = [("code", code.code.as_str()), ("window", window.window.as_str())];
+            out.sample("cts_logscan_window_error_bodies", &labels, window.count)?;
+        }
+    }
+    out.family("cts_logscan_alert_firing", Kind::Gauge, "Whether each --alert rule is firing (1) or not (0).")?;
+    for (rule, firing) in figures.alerts {
+        out.sample("cts_logscan_alert_firing", &[("rule", rule)], u8::from(*firing))?;
+    }
+    out.family("cts_logscan_input_state", Kind::Gauge, "The state of each input followed (1 for its state).")?;
+    for input in snapshot.inputs.iter().take(MAX_INPUT_SERIES) {
+        out.sample("cts_logscan_input_state", &[("input", &input.path), ("state", &input.state)], 1)?;
+    }
+    for (kind, label, help) in [
+        ("endpoint", "endpoint", "Error bodies per code from its top endpoints (--metrics-top), the rest as other."),
+        ("project", "project", "Error bodies per code from its top projects (--metrics-top), the rest as other."),
+        ("client", "client", "Error bodies per code from its top clients (--metrics-top), the rest as other."),
+    ] {
+        let name = format!("cts_logscan_error_bodies_by_{kind}");
+        out.family(&name, Kind::Counter, help)?;
+        let sample = format!("{name}_total");
+        for code in &figures.report.codes {
+            let Some(top) = &code.top else { continue };
+            let values: &[NameCount] = match kind {
+                "endpoint" => &top.endpoints,
+                "project" => &top.projects,
+                _ => &top.clients,
+            };
+            for value in values {
+                out.sample(&sample, &[("code", &code.code), (label, &value.name)], value.count)?;
+            }
+            let named: u64 = values.iter().map(|v| v.count).sum();
+            out.sample(&sample, &[("code", &code.code), (label, "other")], code.count.saturating_sub(named))?;
+        }
+    }
+    Ok(())
+}
