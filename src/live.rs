@@ -6,6 +6,7 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,6 +18,7 @@ use cts_logscan::input::checkpoint::{self, Checkpoint, FileMark};
 use cts_logscan::report::{Report, ReportOptions};
 use cts_logscan::serve::metrics::{LiveFigures, render};
 use cts_logscan::serve::{Published, Server};
+use cts_logscan::state::{self, State};
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 
 use crate::config::{Live, ScanConfig};
@@ -49,6 +51,10 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
         // Said even with --quiet: with :0 this is where the port is told.
         say(format_args!("serving on http://{}/ (Prometheus: /metrics)", server.addr));
     }
+    // With a checkpoint, /metrics counts on from where earlier followers
+    // stopped.
+    let counters_file = config.checkpoint().filter(|_| server.is_some()).map(counters_path);
+    let earlier = counters_file.as_deref().and_then(earlier_counters);
     if !follower.has_events() && !delivery.quiet() {
         say(format_args!(
             "no filesystem events (inotify watches may be exhausted): checking every {} ms",
@@ -83,7 +89,12 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
             }
             snapshot.alerts = recent_alerts.iter().cloned().collect();
             if let (Some(server), Some(serve)) = (&server, &serve) {
-                server.hub.publish(publish(&follower, &snapshot, &alerts, serve.metrics_top)?);
+                let state = follower.state();
+                let counters = counters(earlier.as_ref(), &state);
+                server.hub.publish(publish(state, &counters, &snapshot, &alerts, serve.metrics_top)?);
+                if let Some(path) = &counters_file {
+                    crate::config::write_output(Some(path), |wtr| counters.write(wtr))?;
+                }
             }
             match &mut screen {
                 Some(screen) => {
@@ -127,18 +138,53 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     if let Some((path, checkpoint)) = &mut checkpoint
         && delivery.writes(&state)
     {
+        if let Some(counters_file) = &counters_file {
+            let counters = counters(earlier.as_ref(), &state);
+            crate::config::write_output(Some(counters_file), |wtr| counters.write(wtr))?;
+        }
         save(path, checkpoint, follower.marks())?;
     }
     Ok(if live.exit_on_alert && alerted { ExitCode::from(1) } else { code })
 }
 
+/// Where `/metrics`' counters are kept beside the checkpoint at `path`.
+fn counters_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".counters");
+    PathBuf::from(name)
+}
+
+/// The counters earlier followers left at `path`, if any.
+fn earlier_counters(path: &Path) -> Option<State> {
+    if !path.exists() {
+        return None;
+    }
+    State::read(path)
+        .inspect_err(|e| say(format_args!("/metrics starts its counters at 0: {e}")))
+        .ok()
+}
+
+/// The counters `/metrics` shows: `earlier` ones plus `state`.
+fn counters(earlier: Option<&State>, state: &State) -> State {
+    let Some(earlier) = earlier else { return state.clone() };
+    let parts = vec![(PathBuf::from("earlier"), earlier.clone()), (PathBuf::from("now"), state.clone())];
+    state::merge(parts, true)
+        .inspect_err(|e| say(format_args!("/metrics cannot count on from the earlier counters: {e}")))
+        .unwrap_or_else(|_| state.clone())
+}
+
 /// What `--serve` hands out for this interval: `snapshot`, both
-/// expositions of everything read since start (with the top `metrics_top`
-/// breakdowns) and the state for `/report.html`.
-fn publish(follower: &Follower, snapshot: &Snapshot, alerts: &Alerts, metrics_top: usize) -> io::Result<Published> {
-    let state = follower.state();
-    let options = ReportOptions { top: (metrics_top > 0).then_some(metrics_top), ..ReportOptions::of(&state) };
-    let report = Report::build(&state, &options);
+/// expositions of the `counters` (with the top `metrics_top` breakdowns)
+/// and `state`, everything read since start, for `/report.html`.
+fn publish(
+    state: State,
+    counters: &State,
+    snapshot: &Snapshot,
+    alerts: &Alerts,
+    metrics_top: usize,
+) -> io::Result<Published> {
+    let options = ReportOptions { top: (metrics_top > 0).then_some(metrics_top), ..ReportOptions::of(counters) };
+    let report = Report::build(counters, &options);
     let firing = alerts.firing();
     let figures = LiveFigures { report: &report, snapshot, alerts: &firing };
     let mut json = Vec::new();

@@ -34,7 +34,18 @@ impl Served {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("access.ndjson");
         fs::write(&log, "").unwrap();
-        let stderr = dir.path().join("stderr");
+        Served::spawn(dir, log, args)
+    }
+
+    /// Stops it (SIGTERM) and starts it again on the same log with `args`.
+    fn restart(mut self, args: &[&str]) -> Served {
+        self.stop();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        Served::spawn(dir, self.log.clone(), args)
+    }
+
+    fn spawn(dir: tempfile::TempDir, log: PathBuf, args: &[&str]) -> Served {
+        let stderr = dir.path().join(format!("stderr-{}", fs::read_dir(dir.path()).unwrap().count()));
         let child = Command::new(bin())
             .args(["-F", log.to_str().unwrap(), "--serve", "127.0.0.1:0", "--interval", "100ms"])
             .args(["--poll-interval", "50ms", "-o", dir.path().join("final.json").to_str().unwrap()])
@@ -53,6 +64,12 @@ impl Served {
             std::thread::sleep(Duration::from_millis(20));
         };
         Served { child, addr, log, stderr, dir }
+    }
+
+    /// SIGTERM, then waits for it to exit 0.
+    fn stop(&mut self) {
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        assert!(self.child.wait().unwrap().success(), "{}", self.stderr());
     }
 
     fn append(&self, text: &str) {
@@ -86,8 +103,10 @@ impl Served {
 
 impl Drop for Served {
     fn drop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let _ = self.child.wait();
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -222,6 +241,29 @@ fn every_endpoint_answers_and_metrics_count_what_was_appended() {
     // Read-only.
     assert_eq!(request(&served.addr, "POST", "/metrics", &[("Content-Length", "0")]).status, 405);
     assert_eq!(served.get("/nothing").status, 404);
+}
+
+#[test]
+fn with_a_checkpoint_the_counters_go_on_across_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let checkpoint = dir.path().join("live.cp");
+    let args = ["--checkpoint", checkpoint.to_str().unwrap()];
+    let served = Served::start(&args);
+    served.append(&(1..=3).map(|ms| error_line("CTS.0004", ms, "/v3/p1/tracker")).collect::<String>());
+    served.snapshot_when(|s| s["since_start"]["error_bodies"] == 3);
+    let served = served.restart(&args);
+    served.append(&(1..=2).map(|ms| error_line("CTS.0004", ms, "/v3/p1/tracker")).collect::<String>());
+    served.snapshot_when(|s| s["since_start"]["error_bodies"] == 2);
+    let counted = |served: &Served| {
+        sample(&served.get("/metrics").body, "cts_logscan_error_bodies_total{code=\"CTS.0004\",in_catalog=\"true\"}")
+    };
+    // The snapshot and the report are this run's; the counters go on.
+    let started = Instant::now();
+    while counted(&served) != Some(5.0) {
+        assert!(started.elapsed() < PATIENCE, "counters: {:?}", counted(&served));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    promtool_accepts(&served.get("/metrics").body);
 }
 
 #[test]

@@ -153,7 +153,12 @@ pub fn write_report(out: &mut Exposition<'_>, report: &Report) -> io::Result<()>
         out.sample("cts_logscan_status_mismatches_total", &[("code", &code.code)], code.status_mismatches)?;
     }
     out.family("cts_logscan_input_bytes", Kind::Counter, "Decoded bytes read, by input.")?;
-    let mut inputs: Vec<(&str, u64)> = report.inputs.iter().map(|i| (i.path.as_str(), i.bytes)).collect();
+    // One series per input, however often it was read (merged states).
+    let mut by_path: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for input in &report.inputs {
+        *by_path.entry(input.path.as_str()).or_default() += input.bytes;
+    }
+    let mut inputs: Vec<(&str, u64)> = by_path.into_iter().collect();
     inputs.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
     let other: u64 = inputs.iter().skip(MAX_INPUT_SERIES).map(|(_, bytes)| bytes).sum();
     for (path, bytes) in inputs.iter().take(MAX_INPUT_SERIES) {

@@ -61,7 +61,10 @@ fn write_live(out: &mut Exposition<'_>, figures: &LiveFigures<'_>) -> io::Result
     }
     out.family("cts_logscan_input_state", Kind::Gauge, "The state of each input followed (1 for its state).")?;
     for input in snapshot.inputs.iter().take(MAX_INPUT_SERIES) {
-        out.sample("cts_logscan_input_state", &[("input", &input.path), ("state", &input.state)], 1)?;
+        // The kind of state only (`renamed`, not `renamed to PATH`): a
+        // bounded set of label values.
+        let state = input.state.split([' ', ',', ':']).next().unwrap_or_default();
+        out.sample("cts_logscan_input_state", &[("input", &input.path), ("state", state)], 1)?;
     }
     for (kind, label, help) in [
         ("endpoint", "endpoint", "Error bodies per code from its top endpoints (--metrics-top), the rest as other."),
