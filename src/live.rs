@@ -159,9 +159,7 @@ fn earlier_counters(path: &Path) -> Option<State> {
     if !path.exists() {
         return None;
     }
-    State::read(path)
-        .inspect_err(|e| say(format_args!("/metrics starts its counters at 0: {e}")))
-        .ok()
+    State::read(path).inspect_err(|e| say(format_args!("/metrics starts its counters at 0: {e}"))).ok()
 }
 
 /// The counters `/metrics` shows: `earlier` ones plus `state`.

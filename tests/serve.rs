@@ -307,17 +307,17 @@ fn the_event_stream_sends_each_snapshot_to_a_plain_client() {
 fn a_token_guards_every_endpoint_and_is_never_shown() {
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("token");
-    fs::write(&token_file, "s3cret-Token_1\n").unwrap();
+    fs::write(&token_file, "s3cret+Token/1=\n").unwrap();
     let served = Served::start(&["--serve-token", &format!("@{}", token_file.display())]);
     for path in ["/metrics", "/api/snapshot", "/api/events", "/", "/healthz", "/report.html"] {
         let refused = served.get(path);
         assert_eq!(refused.status, 401, "{path}");
         assert_eq!(refused.header("www-authenticate"), Some("Bearer"));
-        assert_eq!(get(&served.addr, path, &[("Authorization", "Bearer s3cret-Token_2")]).status, 401, "{path}");
+        assert_eq!(get(&served.addr, path, &[("Authorization", "Bearer s3cret+Token/2=")]).status, 401, "{path}");
     }
-    assert_eq!(get(&served.addr, "/healthz", &[("Authorization", "Bearer s3cret-Token_1")]).status, 200);
-    assert_eq!(served.get("/healthz?token=s3cret-Token_1").status, 200);
-    assert_eq!(served.get("/healthz?token=s3cret-Token_").status, 401);
+    assert_eq!(get(&served.addr, "/healthz", &[("Authorization", "Bearer s3cret+Token/1=")]).status, 200);
+    assert_eq!(served.get(&format!("/healthz?token={}", percent_encoded("s3cret+Token/1="))).status, 200);
+    assert_eq!(served.get("/healthz?token=s3cret%2BToken%2F1").status, 401);
     assert!(!served.stderr().contains("s3cret"), "{}", served.stderr());
     // Beyond loopback only with a token, and the refusal says so.
     let refused =

@@ -203,7 +203,30 @@ fn brings(request: &Request, token: &str) -> bool {
         .and_then(|value| value.strip_prefix("Bearer "))
         .is_some_and(|given| same(given.trim(), token));
     let query = request.uri().query().unwrap_or("");
-    bearer || query.split('&').filter_map(|pair| pair.strip_prefix("token=")).any(|given| same(given, token))
+    let in_query = |given: &str| percent_decoded(given).is_some_and(|given| same(&given, token));
+    bearer || query.split('&').filter_map(|pair| pair.strip_prefix("token=")).any(in_query)
+}
+
+/// `%XX` escapes decoded (as a browser's `encodeURIComponent` writes a
+/// token with `+`, `/` or `=` in it); `None` when that is not UTF-8.
+fn percent_decoded(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(decoded).ok()
 }
 
 /// Compares in time that does not depend on where the strings differ.
@@ -324,6 +347,13 @@ mod tests {
     fn beyond_loopback_a_token_is_needed() {
         let message = Server::start("0.0.0.0:0", None).err().unwrap().to_string();
         assert!(message.contains("--serve-token"), "{message}");
+    }
+
+    #[test]
+    fn a_token_in_the_query_may_be_percent_encoded() {
+        assert_eq!(percent_decoded("a%2Bb%2F%3D").as_deref(), Some("a+b/="));
+        assert_eq!(percent_decoded("100%").as_deref(), Some("100%"));
+        assert_eq!(percent_decoded("%ff"), None);
     }
 
     #[test]
