@@ -522,12 +522,15 @@ fn chromium(served: &Served, width: u32, name: &str, query: &[&str]) -> (PathBuf
 
 #[test]
 fn the_dashboard_shows_what_was_appended_in_a_browser() {
-    let served = Served::start(&[]);
+    let served = Served::start(&["--alert", "CTS.0004>2/1m"]);
     served.append(&(1..=3).map(|ms| error_line("CTS.0004", ms, "/v3/p1/tracker")).collect::<String>());
-    served.snapshot_when(|s| s["since_start"]["error_bodies"] == 3);
+    served.snapshot_when(|s| s["since_start"]["error_bodies"] == 3 && s["alerts"][0]["state"] == "firing");
+    let metrics = served.get("/metrics").body;
+    assert_eq!(sample(&metrics, "cts_logscan_alert_firing{rule=\"CTS.0004>2/1m\"}"), Some(1.0), "{metrics}");
     let (first, dom) = chromium(&served, 1400, "before", &[]);
     assert!(dom.contains("CTS.0004"), "{dom}");
     assert!(dom.contains("3 error bodies"), "{dom}");
+    assert!(dom.contains(">firing<") && dom.contains("CTS.0004&gt;2/1m: 3 over 1m"), "{dom}");
     served.append(&(1..=4).map(|ms| error_line("CTS.0209", ms, "/v3/p1/quotas")).collect::<String>());
     served.snapshot_when(|s| s["since_start"]["error_bodies"] == 7);
     let (second, dom) = chromium(&served, 800, "after", &[]);
