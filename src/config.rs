@@ -214,7 +214,8 @@ impl ScanConfig {
             Some(token) => Some(token.to_owned()),
         };
         if token.as_deref().is_some_and(|t| t.is_empty() || t.contains(|c: char| c.is_whitespace() || c.is_control())) {
-            let why = "the token is empty or holds spaces; give one of printable characters (openssl rand -hex 32)".to_owned();
+            let why = "the token is empty or holds spaces; give one of printable characters (openssl rand -hex 32)"
+                .to_owned();
             return Err(Error::Serve { addr, why });
         }
         Ok(Some(Serve { addr, token, metrics_top: self.args.metrics_top }))

@@ -6,23 +6,19 @@
 
 use std::collections::VecDeque;
 use std::io::{self, IsTerminal, Write};
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use cts_logscan::follow::{ALERTS_SHOWN, AlertEvent, AlertState, Alerts, Follower, Snapshot};
+use cts_logscan::follow::{ALERTS_SHOWN, AlertEvent, AlertState, Alerts, Follower};
 use cts_logscan::input::checkpoint::{self, Checkpoint, FileMark};
-use cts_logscan::report::{Report, ReportOptions};
-use cts_logscan::serve::metrics::{LiveFigures, render};
-use cts_logscan::serve::{Published, Server};
-use cts_logscan::state::{self, State};
 use ratatui::crossterm::event::{self, Event, KeyEventKind};
 
 use crate::config::{Live, ScanConfig};
 use crate::messages::say;
+use crate::serving::Serving;
 use crate::tui::{Action, View};
 
 /// Follows the inputs of `config` until stopped.
@@ -33,6 +29,7 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     }
     let live = config.live();
     let delivery = config.delivery();
+    let serve = config.serve()?;
     // With --checkpoint, where an earlier follower or run stopped; saved at
     // every interval and on exit.
     let _held = config.checkpoint().map(checkpoint::lock).transpose()?;
@@ -41,20 +38,8 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let resume = checkpoint.as_ref().map(|(_, checkpoint)| checkpoint.clone()).unwrap_or_default();
+    let mut serving = serve.map(|serve| Serving::start(&serve, live.interval, config.checkpoint())).transpose()?;
     let mut follower = Follower::resume(config.sources(), config.follow_options(), resume)?;
-    let serve = config.serve()?;
-    let server = match &serve {
-        Some(serve) => Some(Server::start(&serve.addr, serve.token.clone())?),
-        None => None,
-    };
-    if let Some(server) = &server {
-        // Said even with --quiet: with :0 this is where the port is told.
-        say(format_args!("serving on http://{}/ (Prometheus: /metrics)", server.addr));
-    }
-    // With a checkpoint, /metrics counts on from where earlier followers
-    // stopped.
-    let counters_file = config.checkpoint().filter(|_| server.is_some()).map(counters_path);
-    let earlier = counters_file.as_deref().and_then(earlier_counters);
     if !follower.has_events() && !delivery.quiet() {
         say(format_args!(
             "no filesystem events (inotify watches may be exhausted): checking every {} ms",
@@ -88,20 +73,15 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
                 recent_alerts.push_back(event);
             }
             snapshot.alerts = recent_alerts.iter().cloned().collect();
-            if let (Some(server), Some(serve)) = (&server, &serve) {
-                let state = follower.state();
-                let counters = counters(earlier.as_ref(), &state);
-                server.hub.publish(publish(state, &counters, &snapshot, &alerts, serve.metrics_top)?);
-                if let Some(path) = &counters_file {
-                    crate::config::write_output(Some(path), |wtr| counters.write(wtr))?;
-                }
+            if let Some(serving) = &mut serving {
+                serving.publish(&follower, &snapshot, &alerts)?;
             }
             match &mut screen {
                 Some(screen) => {
                     screen.view.update(snapshot);
                     screen.draw()?;
                 }
-                None if server.is_some() => {}
+                None if serving.is_some() => {}
                 None => {
                     cts_logscan::escape::write_json(&mut out, &snapshot)?;
                     writeln!(out)?;
@@ -126,8 +106,8 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
         }
     }
     drop(screen);
-    if let Some(server) = &server {
-        server.hub.stop();
+    if let Some(serving) = &serving {
+        serving.stop();
     }
     // What a stream or a file's unfinished last line holds counts, as it
     // would in a batch scan of the same bytes; with a checkpoint, a file's
@@ -138,61 +118,12 @@ pub fn run(config: &ScanConfig) -> anyhow::Result<ExitCode> {
     if let Some((path, checkpoint)) = &mut checkpoint
         && delivery.writes(&state)
     {
-        if let Some(counters_file) = &counters_file {
-            let counters = counters(earlier.as_ref(), &state);
-            crate::config::write_output(Some(counters_file), |wtr| counters.write(wtr))?;
+        if let Some(serving) = &mut serving {
+            serving.keep_last(&state)?;
         }
         save(path, checkpoint, follower.marks())?;
     }
     Ok(if live.exit_on_alert && alerted { ExitCode::from(1) } else { code })
-}
-
-/// Where `/metrics`' counters are kept beside the checkpoint at `path`.
-fn counters_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".counters");
-    PathBuf::from(name)
-}
-
-/// The counters earlier followers left at `path`, if any.
-fn earlier_counters(path: &Path) -> Option<State> {
-    if !path.exists() {
-        return None;
-    }
-    State::read(path).inspect_err(|e| say(format_args!("/metrics starts its counters at 0: {e}"))).ok()
-}
-
-/// The counters `/metrics` shows: `earlier` ones plus `state`.
-fn counters(earlier: Option<&State>, state: &State) -> State {
-    let Some(earlier) = earlier else { return state.clone() };
-    let parts = vec![(PathBuf::from("earlier"), earlier.clone()), (PathBuf::from("now"), state.clone())];
-    state::merge(parts, true)
-        .inspect_err(|e| say(format_args!("/metrics cannot count on from the earlier counters: {e}")))
-        .unwrap_or_else(|_| state.clone())
-}
-
-/// What `--serve` hands out for this interval: `snapshot`, both
-/// expositions of the `counters` (with the top `metrics_top` breakdowns)
-/// and `state`, everything read since start, for `/report.html`.
-fn publish(
-    state: State,
-    counters: &State,
-    snapshot: &Snapshot,
-    alerts: &Alerts,
-    metrics_top: usize,
-) -> io::Result<Published> {
-    let options = ReportOptions { top: (metrics_top > 0).then_some(metrics_top), ..ReportOptions::of(counters) };
-    let report = Report::build(counters, &options);
-    let firing = alerts.firing();
-    let figures = LiveFigures { report: &report, snapshot, alerts: &firing };
-    let mut json = Vec::new();
-    cts_logscan::escape::write_json(&mut json, snapshot)?;
-    Ok(Published {
-        snapshot: String::from_utf8_lossy(&json).into(),
-        metrics: render(&figures, false).into(),
-        open_metrics: render(&figures, true).into(),
-        state: Some(Arc::new(state)),
-    })
 }
 
 /// Records `marks` in the checkpoint at `path`, written atomically when

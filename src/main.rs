@@ -12,6 +12,7 @@ mod config;
 mod live;
 mod messages;
 mod output;
+mod serving;
 mod tui;
 
 use std::io::{self, IsTerminal, Write};

@@ -1663,6 +1663,31 @@ fn finished(mut follower: cts_logscan::follow::Follower) -> Value {
     serde_json::to_value(cts_logscan::report::Report::of(&follower.state())).unwrap()
 }
 
+/// A log without timestamps writes the same first line into every file:
+/// after a rotation, the new file at the name starts as the old one did,
+/// and is the next file of the name, not a copy of the old one (before the
+/// fix its first lines were skipped as already read).
+#[test]
+fn a_new_file_at_the_name_starting_as_the_last_one_did_is_read_whole() {
+    let line = "{\"status\":400,\"uri\":\"/v3/p/same\",\"response\":{\"error_code\":\"CTS.0003\"}}\n";
+    for followed in ["name", "directory"] {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("access.log");
+        fs::write(&log, "").unwrap();
+        let mut follower = follow(if followed == "name" { &log } else { dir.path() });
+        for _ in 0..2 {
+            fs::write(&log, line).unwrap();
+            follower.poll();
+            fs::rename(&log, dir.path().join("access.log.1")).unwrap();
+            follower.poll();
+        }
+        fs::write(&log, line).unwrap();
+        follower.poll();
+        let report = finished(follower);
+        assert_eq!(report["summary"]["lines"], 3, "following the {followed}: {}", report["inputs"]);
+    }
+}
+
 /// logrotate `compress` runs gzip, which creates `access.log.1.gz` empty
 /// and then writes it; a followed directory is checked as it appears
 /// (the inotify event of the creation wakes the follower).

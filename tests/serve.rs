@@ -219,6 +219,7 @@ fn every_endpoint_answers_and_metrics_count_what_was_appended() {
     assert!((sum - 3.06).abs() < 3.06 * 0.001, "{sum}");
     assert_eq!(sample(text, "cts_logscan_request_latency_seconds_count"), Some(4.0));
     assert_eq!(sample(text, "cts_logscan_window_error_bodies{code=\"CTS.0004\",window=\"1m\"}"), Some(3.0));
+    assert_eq!(sample(text, "cts_logscan_error_rate{window=\"5m\"}"), Some(0.75));
     assert!(text.contains("cts_logscan_input_state{input=\""), "{text}");
     promtool_accepts(text);
     // OpenMetrics when asked for: counter families named without _total.
@@ -251,7 +252,8 @@ fn with_a_checkpoint_the_counters_go_on_across_a_restart() {
     let served = Served::start(&args);
     served.append(&(1..=3).map(|ms| error_line("CTS.0004", ms, "/v3/p1/tracker")).collect::<String>());
     served.snapshot_when(|s| s["since_start"]["error_bodies"] == 3);
-    let served = served.restart(&args);
+    // Restarted with another filter: the counters count what was read.
+    let served = served.restart(&[args[0], args[1], "--status", "4xx"]);
     served.append(&(1..=2).map(|ms| error_line("CTS.0004", ms, "/v3/p1/tracker")).collect::<String>());
     served.snapshot_when(|s| s["since_start"]["error_bodies"] == 2);
     let counted = |served: &Served| {
@@ -264,6 +266,7 @@ fn with_a_checkpoint_the_counters_go_on_across_a_restart() {
         std::thread::sleep(Duration::from_millis(50));
     }
     promtool_accepts(&served.get("/metrics").body);
+    assert!(!served.stderr().contains("starts its counters at 0"), "{}", served.stderr());
 }
 
 #[test]
@@ -309,15 +312,18 @@ fn a_token_guards_every_endpoint_and_is_never_shown() {
     let token_file = dir.path().join("token");
     fs::write(&token_file, "s3cret+Token/1=\n").unwrap();
     let served = Served::start(&["--serve-token", &format!("@{}", token_file.display())]);
-    for path in ["/metrics", "/api/snapshot", "/api/events", "/", "/healthz", "/report.html"] {
+    for path in ["/metrics", "/api/snapshot", "/api/events", "/", "/report.html", "/api/catalog"] {
         let refused = served.get(path);
         assert_eq!(refused.status, 401, "{path}");
         assert_eq!(refused.header("www-authenticate"), Some("Bearer"));
         assert_eq!(get(&served.addr, path, &[("Authorization", "Bearer s3cret+Token/2=")]).status, 401, "{path}");
     }
-    assert_eq!(get(&served.addr, "/healthz", &[("Authorization", "Bearer s3cret+Token/1=")]).status, 200);
-    assert_eq!(served.get(&format!("/healthz?token={}", percent_encoded("s3cret+Token/1="))).status, 200);
-    assert_eq!(served.get("/healthz?token=s3cret%2BToken%2F1").status, 401);
+    assert_eq!(get(&served.addr, "/metrics", &[("Authorization", "Bearer s3cret+Token/1=")]).status, 200);
+    assert_eq!(get(&served.addr, "/metrics", &[("Authorization", "bearer s3cret+Token/1=")]).status, 200);
+    assert_eq!(served.get(&format!("/metrics?token={}", percent_encoded("s3cret+Token/1="))).status, 200);
+    assert_eq!(served.get("/metrics?token=s3cret%2BToken%2F1").status, 401);
+    // Probes cannot send a token: /healthz tells only whether it follows.
+    assert_eq!(served.get("/healthz").status, 200);
     assert!(!served.stderr().contains("s3cret"), "{}", served.stderr());
     // Beyond loopback only with a token, and the refusal says so.
     let refused =
@@ -365,7 +371,7 @@ fn series_stay_bounded_with_100_000_endpoints_and_clients() {
     // Three endpoints and the rest: every line is counted once.
     let by_endpoint: f64 = text
         .lines()
-        .filter(|l| l.starts_with("cts_logscan_error_bodies_by_endpoint_total{"))
+        .filter(|l| l.starts_with("cts_logscan_error_bodies_by_endpoint{"))
         .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
         .sum();
     assert_eq!(by_endpoint, 100_000.0);

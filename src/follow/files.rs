@@ -40,6 +40,9 @@ pub struct Tracked {
     pub input: usize,
     /// The name it was last seen under.
     pub name: PathBuf,
+    /// The name it was first found under: a new file there is the next
+    /// file of that name, never a copy of this one.
+    born_as: PathBuf,
     /// It, open: read on after a rename or deletion.
     pub file: Arc<File>,
     id: FileId,
@@ -83,12 +86,14 @@ impl Tracked {
 }
 
 /// A file read to its end and let go.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Retired {
     /// Its head.
     pub head: HeadPrint,
     /// The decoded bytes read of it.
     pub offset: u64,
+    /// The name it was first found under.
+    pub born_as: PathBuf,
 }
 
 /// What a check found.
@@ -245,8 +250,8 @@ impl Files {
             }
             // What it held may live on as a copy (`copytruncate`): known by
             // its head, it is not read again.
-            let before = Retired { head: tracked.head, offset: tracked.offset };
-            found.push(Found::Restarted { input: tracked.input, truncated, before });
+            let before = Retired { head: tracked.head, offset: tracked.offset, born_as: tracked.born_as.clone() };
+            found.push(Found::Restarted { input: tracked.input, truncated, before: before.clone() });
             tracked.offset = 0;
             tracked.read_size = u64::MAX;
             if let Ok(head) = raw_head(&tracked.file) {
@@ -274,9 +279,11 @@ impl Files {
             // A copy of a file followed or let go (`copytruncate`'s
             // `access.log.1`, seen before or after the truncation) starts
             // after what was read of it.
-            let of_tracked = self.tracked.iter().find(|t| t.head.matches(&head)).map(|t| t.offset);
-            let copy_of =
-                of_tracked.or_else(|| self.retired.iter().rev().find(|r| r.head.matches(&head)).map(|r| r.offset));
+            // Not one at the name the file was found under: that is the
+            // next file of the name, which may start as the last one did.
+            let of_tracked = self.tracked.iter().find(|t| t.head.matches(&head) && t.born_as != path);
+            let of_retired = || self.retired.iter().rev().find(|r| r.head.matches(&head) && r.born_as != path);
+            let copy_of = of_tracked.map(|t| t.offset).or_else(|| of_retired().map(|r| r.offset));
             found.push(Found::New { path, file, meta: Box::new(meta), head, by_name, copy_of });
             return;
         }
@@ -309,6 +316,7 @@ impl Files {
         let size = meta.len();
         self.tracked.push(Tracked {
             input,
+            born_as: path.clone(),
             name: path,
             file: Arc::new(file),
             id: FileId::of(meta),
@@ -325,7 +333,7 @@ impl Files {
     pub fn retire(&mut self, input: usize) {
         if let Some(at) = self.tracked.iter().position(|t| t.input == input) {
             let tracked = self.tracked.remove(at);
-            self.remember(Retired { head: tracked.head, offset: tracked.offset });
+            self.remember(Retired { head: tracked.head, offset: tracked.offset, born_as: tracked.born_as });
         }
     }
 
@@ -432,7 +440,11 @@ mod tests {
     fn a_compressed_copy_of_a_file_let_go_is_read_after_what_was_read() {
         let dir = tempfile::tempdir().unwrap();
         let mut files = Files::new(Vec::new(), vec![dir.path().to_owned()], false);
-        files.remember(Retired { head: HeadPrint::of(b"line 1\nline 2\n"), offset: 14 });
+        files.remember(Retired {
+            head: HeadPrint::of(b"line 1\nline 2\n"),
+            offset: 14,
+            born_as: dir.path().join("old.log"),
+        });
         gzip(&dir.path().join("old.log.2.gz"), b"line 1\nline 2\nline 3\n");
         gzip(&dir.path().join("other.log.gz"), b"other\n");
         assert_eq!(check(&mut files), Vec::<String>::new());

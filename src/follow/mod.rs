@@ -187,7 +187,7 @@ impl Follower {
         let mut files = Files::new(names, directories, scan.hidden);
         let resumed = !checkpoint.files.is_empty() || !checkpoint.objects.is_empty();
         for mark in checkpoint.files.iter().filter(|mark| !mark.compressed) {
-            files.remember(Retired { head: mark.head, offset: mark.offset });
+            files.remember(Retired { head: mark.head, offset: mark.offset, born_as: mark.path.clone() });
         }
         let wake = mpsc::sync_channel(1);
         let watcher = if files.is_empty() { None } else { watcher(&files.watched(), wake.0.clone()) };

@@ -17,8 +17,12 @@ use super::{LatencyReport, Render, Report};
 use crate::aggregate::HISTOGRAM_BOUNDS_US;
 
 /// Inputs named in `cts_logscan_input_bytes_total`; the rest are summed
-/// under `input="other"`.
+/// under `input="*other*"`.
 pub const MAX_INPUT_SERIES: usize = 100;
+
+/// The label value that sums the values not named, as the report's codes
+/// beyond the limit: no path, endpoint, project or client is written so.
+pub const OTHER: &str = "*other*";
 
 /// Writes the report as Prometheus metrics.
 #[derive(Clone, Copy, Debug, Default)]
@@ -165,7 +169,7 @@ pub fn write_report(out: &mut Exposition<'_>, report: &Report) -> io::Result<()>
         out.sample("cts_logscan_input_bytes_total", &[("input", path)], bytes)?;
     }
     if inputs.len() > MAX_INPUT_SERIES {
-        out.sample("cts_logscan_input_bytes_total", &[("input", "other")], other)?;
+        out.sample("cts_logscan_input_bytes_total", &[("input", OTHER)], other)?;
     }
     out.family("cts_logscan_latency_seconds", Kind::Histogram, "Time to answer requests with each error code.")?;
     for code in &report.codes {

@@ -5,6 +5,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use tokio::sync::broadcast;
 
@@ -33,6 +34,7 @@ pub struct Published {
 /// Shared between the follower and the server.
 pub struct Hub {
     latest: Mutex<Published>,
+    published_at: Mutex<Option<Instant>>,
     events: broadcast::Sender<Arc<str>>,
     clients: AtomicUsize,
     following: AtomicBool,
@@ -44,6 +46,7 @@ impl Hub {
         let (events, _) = broadcast::channel(EVENT_QUEUE);
         Arc::new(Hub {
             latest: Mutex::new(Published::default()),
+            published_at: Mutex::new(None),
             events,
             clients: AtomicUsize::new(0),
             following: AtomicBool::new(true),
@@ -57,6 +60,9 @@ impl Hub {
         if let Ok(mut latest) = self.latest.lock() {
             *latest = published;
         }
+        if let Ok(mut at) = self.published_at.lock() {
+            *at = Some(Instant::now());
+        }
         // No receiver is not an error: nobody is listening.
         let _ = self.events.send(snapshot);
     }
@@ -64,6 +70,11 @@ impl Hub {
     /// The latest figures.
     pub fn latest(&self) -> Published {
         self.latest.lock().map(|latest| latest.clone()).unwrap_or_default()
+    }
+
+    /// How long ago figures were last published, if ever.
+    pub fn since_published(&self) -> Option<Duration> {
+        self.published_at.lock().ok().and_then(|at| at.map(|at| at.elapsed()))
     }
 
     /// Following has stopped: `/healthz` says so.

@@ -7,7 +7,8 @@
 //! - `GET /api/events`: server-sent events, one snapshot per interval;
 //! - `GET /api/catalog`: the documented CTS codes (JSON);
 //! - `GET /report.html`: the HTML report of everything read since start;
-//! - `GET /healthz`: 200 while the inputs are followed;
+//! - `GET /healthz`: 200 while the inputs are followed and figures are
+//!   published (no token needed: probes cannot send one);
 //! - `GET /`: the live dashboard, one self-contained page.
 //!
 //! It listens on loopback unless given a token (`--serve-token`), which is
@@ -47,7 +48,7 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most bytes of a request's head (request line and headers).
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 
-/// Connections served at once; more wait to be accepted.
+/// Connections served at once; more are closed as they come.
 const MAX_CONNECTIONS: usize = 256;
 
 /// The dashboard: HTML, CSS and script in one page.
@@ -56,6 +57,10 @@ const DASHBOARD: &str = include_str!("dashboard.html");
 /// What the dashboard may load: nothing from elsewhere.
 const CONTENT_POLICY: &str = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
     connect-src 'self'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+
+/// What the static report may load: its own styles and images.
+const REPORT_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; \
+    form-action 'none'; frame-ancestors 'none'";
 
 /// A running server.
 pub struct Server {
@@ -76,7 +81,9 @@ impl Server {
     ///
     /// When `addr` does not parse or resolve, is not loopback and no token
     /// is given, or cannot be bound.
-    pub fn start(addr: &str, token: Option<String>) -> Result<Server, Error> {
+    /// `/healthz` fails once nothing was published for three `interval`s
+    /// (10 s at the least).
+    pub fn start(addr: &str, token: Option<String>, interval: Duration) -> Result<Server, Error> {
         let addr = resolve(addr)?;
         if !addr.ip().is_loopback() && token.is_none() {
             return Err(Error::Serve {
@@ -92,7 +99,8 @@ impl Server {
                 .map_err(|e| Error::Serve { addr: addr.to_string(), why: format!("cannot listen there: {e}") })?;
         let addr = listener.local_addr().unwrap_or(addr);
         let hub = Hub::new();
-        let app = App { hub: Arc::clone(&hub), token: token.map(Arc::from) };
+        let stale_after = (interval * 3).max(Duration::from_secs(10));
+        let app = App { hub: Arc::clone(&hub), token: token.map(Arc::from), stale_after };
         let (shutdown, stopped) = tokio::sync::oneshot::channel();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -122,8 +130,9 @@ impl Drop for Server {
 
 /// `host:port`, `:port` (loopback) or `host` (port [`DEFAULT_PORT`]).
 fn resolve(addr: &str) -> Result<SocketAddr, Error> {
-    let text = if addr.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_ipv6()) {
-        format!("[{addr}]:{DEFAULT_PORT}")
+    let bare = addr.strip_prefix('[').and_then(|a| a.strip_suffix(']')).unwrap_or(addr);
+    let text = if bare.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_ipv6()) {
+        format!("[{bare}]:{DEFAULT_PORT}")
     } else if let Some(port) = addr.strip_prefix(':') {
         format!("127.0.0.1:{port}")
     } else if !addr.contains(':') {
@@ -142,6 +151,7 @@ fn resolve(addr: &str) -> Result<SocketAddr, Error> {
 struct App {
     hub: Arc<Hub>,
     token: Option<Arc<str>>,
+    stale_after: Duration,
 }
 
 async fn serve(listener: TcpListener, app: App, mut stopped: tokio::sync::oneshot::Receiver<()>) {
@@ -153,18 +163,27 @@ async fn serve(listener: TcpListener, app: App, mut stopped: tokio::sync::onesho
         .route("/api/events", get(events))
         .route("/api/catalog", get(catalog))
         .route("/report.html", get(report))
+        .route_layer(middleware::from_fn_with_state(app.clone(), authorize))
         .route("/healthz", get(healthz))
-        .layer(middleware::from_fn_with_state(app.clone(), authorize))
         .layer(middleware::map_response(harden))
         .with_state(app);
     let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
-        let Ok(permit) = Arc::clone(&connections).acquire_owned().await else { return };
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             _ = &mut stopped => return,
         };
-        let Ok((stream, _)) = accepted else { continue };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            Err(_) => {
+                // Out of descriptors, most likely: let some go first.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        // Beyond the cap a connection is closed at once rather than left
+        // waiting: the clients served are not held up.
+        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else { continue };
         let service = hyper_util::service::TowerToHyperService::new(router.clone());
         tokio::spawn(async move {
             let connection = hyper::server::conn::http1::Builder::new()
@@ -196,12 +215,13 @@ async fn authorize(State(app): State<App>, request: Request, next: Next) -> Resp
 /// Whether `request` brings `token`, in its `Authorization` header or its
 /// query string.
 fn brings(request: &Request, token: &str) -> bool {
+    // The scheme's name is case-insensitive (RFC 7235).
     let bearer = request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .is_some_and(|given| same(given.trim(), token));
+        .and_then(|value| value.split_once(' '))
+        .is_some_and(|(scheme, given)| scheme.eq_ignore_ascii_case("bearer") && same(given.trim(), token));
     let query = request.uri().query().unwrap_or("");
     let in_query = |given: &str| percent_decoded(given).is_some_and(|given| same(&given, token));
     bearer || query.split('&').filter_map(|pair| pair.strip_prefix("token=")).any(in_query)
@@ -299,7 +319,10 @@ async fn events(State(app): State<App>) -> Response {
         }
     });
     let stream = snapshots.map(|snapshot| Ok::<Event, Infallible>(Event::default().event("snapshot").data(&*snapshot)));
-    Sse::new(stream).keep_alive(KeepAlive::default()).into_response()
+    let mut response = Sse::new(stream).keep_alive(KeepAlive::default()).into_response();
+    // nginx would otherwise buffer the stream.
+    response.headers_mut().insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
 }
 
 async fn catalog() -> Response {
@@ -317,16 +340,25 @@ async fn report(State(app): State<App>) -> Response {
     })
     .await;
     match page {
-        Ok(Ok(page)) => ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response(),
+        Ok(Ok(page)) => {
+            let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response();
+            response.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(REPORT_POLICY));
+            response
+        }
         _ => (StatusCode::INTERNAL_SERVER_ERROR, "500: the report could not be rendered\n").into_response(),
     }
 }
 
 async fn healthz(State(app): State<App>) -> Response {
-    if app.hub.following() {
-        (StatusCode::OK, "ok: following\n").into_response()
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "503: following has stopped\n").into_response()
+    if !app.hub.following() {
+        return (StatusCode::SERVICE_UNAVAILABLE, "503: following has stopped\n").into_response();
+    }
+    match app.hub.since_published() {
+        Some(since) if since > app.stale_after => {
+            let why = format!("503: nothing published for {} s\n", since.as_secs());
+            (StatusCode::SERVICE_UNAVAILABLE, why).into_response()
+        }
+        _ => (StatusCode::OK, "ok: following\n").into_response(),
     }
 }
 
@@ -336,6 +368,7 @@ mod tests {
 
     #[test]
     fn addresses_default_to_loopback_and_port_9464() {
+        assert_eq!(resolve("[::1]").unwrap(), "[::1]:9464".parse().unwrap());
         assert_eq!(resolve(":0").unwrap(), "127.0.0.1:0".parse().unwrap());
         assert_eq!(resolve("127.0.0.1").unwrap(), "127.0.0.1:9464".parse().unwrap());
         assert_eq!(resolve("[::1]:80").unwrap(), "[::1]:80".parse().unwrap());
@@ -345,7 +378,7 @@ mod tests {
 
     #[test]
     fn beyond_loopback_a_token_is_needed() {
-        let message = Server::start("0.0.0.0:0", None).err().unwrap().to_string();
+        let message = Server::start("0.0.0.0:0", None, Duration::from_secs(1)).err().unwrap().to_string();
         assert!(message.contains("--serve-token"), "{message}");
     }
 
