@@ -107,6 +107,15 @@ pub enum Command {
         #[arg(long, value_name = "RULE", value_parser = Rule::parse)]
         fail_on: Vec<Rule>,
     },
+    /// Print the lines behind the figures: each line that holds an error
+    /// body of a --code (any code without one) and passes --status,
+    /// --since and --until, in input order, after `input:line: `; with
+    /// --output json one record per line (where, the parsed fields, the
+    /// body). Takes the inputs and options of a scan.
+    Lines {
+        #[command(flatten)]
+        scan: Box<ScanArgs>,
+    },
     /// Show status, message, description and solution of one code.
     Explain {
         /// The code, e.g. CTS.0209 (case matters).

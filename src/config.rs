@@ -258,6 +258,11 @@ impl Delivery {
         &self.warnings
     }
 
+    /// `-o FILE`, if given.
+    pub fn output_file(&self) -> Option<&Path> {
+        self.output_file.as_deref()
+    }
+
     /// Whether warnings and the progress bar are silenced.
     pub fn quiet(&self) -> bool {
         self.quiet

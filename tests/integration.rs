@@ -16,6 +16,7 @@ mod hostile;
 mod input_warnings;
 mod invariants;
 mod k8s_manifest;
+mod lines;
 mod merge;
 mod new_user;
 mod nightly;

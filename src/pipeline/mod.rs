@@ -29,11 +29,13 @@ use crate::state::{InputSummary, State};
 
 mod inputs;
 mod lines;
+mod matching;
 #[cfg(test)]
 mod resumed_tests;
 
 pub use inputs::InputLayouts;
 pub use lines::{BufferLayout, LineScanner};
+pub use matching::{Matched, MatchedLine, matching_lines};
 
 /// How to scan.
 #[derive(Clone, Default)]
