@@ -22,6 +22,9 @@ use crate::input::{BlockContent, BlockReader, Source, Span};
 use crate::lex::time::{EpochMillis, format_rfc3339};
 use crate::record::{Malformed, Record};
 
+/// What stands for a line over `--max-line-len`, which is not kept.
+const LONG_LINE: &[u8] = b"(a line longer than --max-line-len: its error body counts, its text is not kept)";
+
 /// A line that holds an error body of a wanted code.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MatchedLine {
@@ -119,6 +122,9 @@ pub fn matching_lines(
                         BlockContent::LongLine { sample, .. } => {
                             let position = LinePosition { file: block.file, block: block.index, line: 0 };
                             scanner.long_line(sample, position, &mut found);
+                            for (_, matched) in &mut found.lines {
+                                matched.raw = LONG_LINE.to_vec();
+                            }
                             1
                         }
                     };
