@@ -278,6 +278,7 @@ impl Delivery {
     pub fn report_options(&self, state: &State) -> ReportOptions {
         let mut options = ReportOptions::of(state);
         options.top = self.top.or(options.top);
+        options.histograms = self.output == OutputFormat::Prometheus;
         options
     }
 

@@ -161,7 +161,27 @@ impl OverrideUse {
     }
 }
 
+/// The client of a client field: its first address when it holds an
+/// `X-Forwarded-For` list (`1.2.3.4, 10.0.0.1`: the original client, then
+/// the proxies it passed).
+pub fn first_forwarded(client: &[u8]) -> &[u8] {
+    match memchr::memchr(b',', client) {
+        Some(comma) => client[..comma].trim_ascii_end(),
+        None => client,
+    }
+}
+
 /// Whether a line holds nothing but whitespace.
 pub fn is_blank(line: &[u8]) -> bool {
     line.iter().all(u8::is_ascii_whitespace)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_forwarded_for_list_gives_its_first_address() {
+        assert_eq!(super::first_forwarded(b"203.0.113.5, 10.0.0.1"), b"203.0.113.5");
+        assert_eq!(super::first_forwarded(b"203.0.113.5 ,10.0.0.1"), b"203.0.113.5");
+        assert_eq!(super::first_forwarded(b"10.0.0.1"), b"10.0.0.1");
+    }
 }

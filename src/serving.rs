@@ -61,8 +61,11 @@ impl Serving {
         let state = follower.state();
         let counters = self.counters.as_mut().map(|counters| counters.add(&state));
         let shown = counters.as_ref().unwrap_or(&state);
-        let options =
-            ReportOptions { top: (self.metrics_top > 0).then_some(self.metrics_top), ..ReportOptions::of(shown) };
+        let options = ReportOptions {
+            top: (self.metrics_top > 0).then_some(self.metrics_top),
+            histograms: true,
+            ..ReportOptions::of(shown)
+        };
         let report = Report::build(shown, &options);
         let firing = alerts.firing();
         let windows = follower.windows();

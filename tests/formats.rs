@@ -218,3 +218,29 @@ fn trace_files_as_gzipped_arrays_match_the_response() {
     assert_eq!(from_gz["codes"], from_response["codes"]);
     assert_eq!(from_gz["summary"]["requests"], 5);
 }
+
+#[test]
+fn common_layouts_are_read_without_flags() {
+    // nginx vhost_combined: `$host:$server_port` before the client.
+    let r = scan_fixture("access/nginx_vhost_combined.log");
+    assert_eq!(r["inputs"][0]["format"], "combined");
+    assert_eq!((&r["summary"]["requests"], &r["summary"]["malformed"]), (&json!(2), &json!(0)));
+    let c = json_report(&[fixture("access/nginx_vhost_combined.log").to_str().unwrap(), "--top"]);
+    assert_eq!(code(&c, "CTS.0003")["top"]["clients"], json!([{"name": "10.0.0.7", "count": 1}]));
+    // NDJSON: a status nested as `response.status`, Cloudflare's
+    // `EdgeResponseStatus` (with its time, client, method and URI),
+    // `http.status_code`, and a Python `logging` time in `asctime` with a
+    // forwarded-for list as the client (its first address).
+    let path = fixture("ndjson/common_shapes.ndjson");
+    let r = json_report(&[path.to_str().unwrap(), "--top"]);
+    let s = &r["summary"];
+    assert_eq!((&s["requests"], &s["malformed"]), (&json!(4), &json!(0)));
+    assert_eq!(s["statuses"], json!({"400": 1, "403": 1, "404": 1, "500": 1}));
+    assert_eq!(
+        (&s["first_time"], &s["last_time"]),
+        (&json!("2026-11-27T10:00:00.000Z"), &json!("2026-11-27T10:00:03.250Z"))
+    );
+    assert_eq!(code(&r, "CTS.0209")["statuses"], json!({"404": 1}));
+    assert_eq!(code(&r, "CTS.0004")["statuses"], json!({"500": 1}));
+    assert_eq!(code(&r, "CTS.0003")["top"]["clients"], json!([{"name": "203.0.113.5", "count": 1}]));
+}

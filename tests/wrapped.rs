@@ -93,11 +93,11 @@ fn ecs_and_opentelemetry_fields_nested_or_flattened() {
     // 4 lines. ECS nested: GET 200, event.duration 15 ms in ns. ECS
     // flattened: POST 400 CTS.0003 from 10.0.0.2, 120 ms. OTel: time in
     // ns (10:00:30), DELETE 404 CTS.0209 from its attributes, no latency.
-    // Last: `response.status` is no built-in name, so no status; 500 ms.
+    // Last: 503 nested as `response.status` (a built-in name), 500 ms.
     // Latencies 15, 120, 500: p50 120 ms.
     let r = report("ndjson/ecs_otel.ndjson");
     assert_eq!(counts(&r), (4, 4, 0, 0, 2));
-    assert_eq!(r["summary"]["statuses"], json!({"200": 1, "400": 1, "404": 1}));
+    assert_eq!(r["summary"]["statuses"], json!({"200": 1, "400": 1, "404": 1, "503": 1}));
     let latency = &r["summary"]["latency_ms"]["all"];
     assert!(latency["count"] == 3 && latency["min"] == 15.0 && near(&latency["p50"], 120.0), "{latency}");
     assert_eq!(r["summary"]["last_time"], "2026-11-27T10:00:30.000Z");

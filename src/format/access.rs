@@ -111,10 +111,19 @@ impl AccessParser {
         record: &mut Record<'a>,
     ) -> Result<bool, Malformed> {
         let mut cur = Cursor { line, pos: 0 };
-        let client = cur.word().ok_or(Malformed::NotAccessLog)?;
-        cur.word().ok_or(Malformed::NotAccessLog)?; // ident
+        let mut client = cur.word().ok_or(Malformed::NotAccessLog)?;
+        let ident = cur.word().ok_or(Malformed::NotAccessLog)?;
         cur.word().ok_or(Malformed::NotAccessLog)?; // user
-        let time = cur.bracketed().ok_or(Malformed::NotAccessLog)?;
+        let time = match cur.bracketed() {
+            Some(time) => time,
+            // nginx's `vhost_combined`: `$host:$server_port` first.
+            None if memchr::memchr(b':', client).is_some() => {
+                client = ident;
+                cur.word().ok_or(Malformed::NotAccessLog)?; // user
+                cur.bracketed().ok_or(Malformed::NotAccessLog)?
+            }
+            None => return Err(Malformed::NotAccessLog),
+        };
         let request = match cur.quoted() {
             Some(request) => request,
             None if cur.peek_quote() => return Err(Malformed::Truncated),

@@ -24,7 +24,7 @@ use crate::error::Error;
 use crate::lex::number::{parse_scaled, parse_status, upstream_micros};
 use crate::lex::text::{is_absent, split_request};
 use crate::lex::time::{TimeParser, epoch_number};
-use crate::record::{Malformed, Record};
+use crate::record::{Malformed, Record, first_forwarded};
 
 /// `--log-format` layouts in the registry: never detected, built from the
 /// layout given.
@@ -338,7 +338,7 @@ fn assign<'a>(
                 _ => {}
             }
         }
-        Slot::Client if full => record.client = Some(value),
+        Slot::Client if full => record.client = Some(first_forwarded(value)),
         Slot::RequestId if full && !absent => record.request_id = Some(value),
         _ => {}
     }

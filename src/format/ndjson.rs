@@ -17,7 +17,7 @@ use crate::lex::json::{skip_string, skip_value, skip_ws, unquote};
 use crate::lex::number::{parse_loose_status, parse_scaled, parse_status, upstream_micros};
 use crate::lex::text::{is_absent, split_request};
 use crate::lex::time::{TimeParser, epoch_number};
-use crate::record::{Malformed, OverrideUse, Record};
+use crate::record::{Malformed, OverrideUse, Record, first_forwarded};
 
 /// NDJSON in the registry: detected when most parsed lines are JSON
 /// objects, or when nothing parses and the input starts with `{`.
@@ -203,6 +203,20 @@ const BUILTIN_KEYS: &[(&[u8], Field, u8)] = &[
     (b"attributes.url.path", Field::Uri, 7),
     (b"attributes.http.route", Field::Uri, 8),
     (b"attributes.client.address", Field::Client, 5),
+    // Common shapes without flags: a status nested in `response` (lnav's
+    // test log), Cloudflare's logpush fields, `http.status_code`; Python's
+    // `logging` time (`2026-11-27 10:00:00,123`) as python-json-logger
+    // names it; a forwarded-for list as the client.
+    (b"response.status", Field::Status, 5),
+    (b"EdgeResponseStatus", Field::Status, 6),
+    (b"http.status_code", Field::Status, 7),
+    (b"asctime", Field::Time, 7),
+    (b"EdgeStartTimestamp", Field::Time, 8),
+    (b"ClientRequestURI", Field::Uri, 9),
+    (b"ClientRequestMethod", Field::Method, 4),
+    (b"ClientIP", Field::Client, 6),
+    (b"x_forwarded_for", Field::Client, 7),
+    (b"http_x_forwarded_for", Field::Client, 8),
 ];
 
 /// Key names to fields, looked up without `memcmp` or search: names of up to
@@ -603,7 +617,7 @@ impl NdjsonParser {
             }
             Field::Method => record.method = Some(text),
             Field::Client if priority < found.client => {
-                record.client = Some(text);
+                record.client = Some(first_forwarded(text));
                 found.client = priority;
             }
             Field::RequestId if priority < found.request_id && !is_absent(text) => {

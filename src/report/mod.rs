@@ -57,12 +57,15 @@ pub struct ReportOptions {
     /// Show only codes matching one of these; empty shows all. Totals
     /// still cover every code.
     pub codes: Vec<CodePattern>,
+    /// Give each latency its histogram over the fixed bounds (for
+    /// Prometheus; a pass over each histogram, so only when asked).
+    pub histograms: bool,
 }
 
 impl ReportOptions {
     /// The view a state was written for: its `--top` and `--code`.
     pub fn of(state: &State) -> ReportOptions {
-        ReportOptions { top: state.top, codes: state.filter.codes.clone() }
+        ReportOptions { top: state.top, codes: state.filter.codes.clone(), histograms: false }
     }
 
     fn shows_code(&self, code: &str) -> bool {
@@ -204,8 +207,9 @@ pub struct LatencyReport {
     pub p99: f64,
     /// Exact maximum.
     pub max: f64,
-    /// The distribution over the fixed bounds of the exported histograms
-    /// (for Prometheus; not in the JSON report).
+    /// The distribution over the fixed bounds of the exported histograms,
+    /// when [`ReportOptions::histograms`] asked for it (for Prometheus;
+    /// not in the JSON report).
     #[serde(skip)]
     pub histogram: Option<LatencyHistogram>,
 }
@@ -368,7 +372,7 @@ impl LatencyReport {
             p90: ms(p.p90),
             p99: ms(p.p99),
             max: ms(p.max),
-            histogram: latency.histogram(),
+            histogram: None,
         })
     }
 }
@@ -457,8 +461,30 @@ impl Report {
             codes: code_reports,
             inputs: state.inputs.clone(),
         };
+        if options.histograms {
+            report.add_histograms(agg);
+        }
         report.set_aside_codes(options);
         report
+    }
+
+    /// Gives each latency of the report its histogram, from `agg`'s.
+    fn add_histograms(&mut self, agg: &Aggregate) {
+        if let Some(all) = &mut self.summary.latency_ms.all {
+            all.histogram = agg.latency_all().histogram();
+        }
+        if let Some(without) = &mut self.summary.latency_ms.without_error_body {
+            without.histogram = agg.latency_without_error.histogram();
+        }
+        for code in &mut self.codes {
+            let stats = match code.code.as_str() {
+                "*other*" => agg.other_codes.as_deref(),
+                name => agg.codes.get(name),
+            };
+            if let (Some(latency), Some(stats)) = (&mut code.latency_ms, stats) {
+                latency.histogram = stats.latency.histogram();
+            }
+        }
     }
 
     /// Takes the codes that `options` does not show (its `--code`

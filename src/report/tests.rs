@@ -259,7 +259,7 @@ fn the_catalogue_is_joined_by_code() {
 fn code_patterns_choose_the_codes_shown_not_the_totals() {
     let state = ten_lines();
     let every = Report::of(&state);
-    let options = ReportOptions { top: None, codes: patterns(&["APIGW.*"]) };
+    let options = ReportOptions { top: None, codes: patterns(&["APIGW.*"]), histograms: false };
     let view = Report::build(&state, &options);
     assert_eq!(codes_of(&view), ["APIGW.0301"]);
     assert_eq!(serde_json::to_value(&view.summary).unwrap(), serde_json::to_value(&every.summary).unwrap());
@@ -295,7 +295,7 @@ fn codes_set_aside_go_back_where_they_were() {
     assert_eq!(codes_of(&every), ["CTS.0001", "APIGW.0301", "CTS.0002", "VPC.0514", "CTS.0004"]);
     let json = |report: &Report| serde_json::to_value(report).unwrap();
     for shown in [&["CTS.*"][..], &["VPC.*"], &["CTS.0004"], &["CTS.0001"], &["*"], &["NONE.*"], &[]] {
-        let options = ReportOptions { top: None, codes: patterns(shown) };
+        let options = ReportOptions { top: None, codes: patterns(shown), histograms: false };
         let mut report = Report::of(&state);
         let hidden = report.set_aside_codes(&options);
         // The same view as a report built for it.
