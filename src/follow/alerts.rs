@@ -20,8 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use super::snapshot::label;
-use super::windows::Windows;
+use super::windows::{Windows, label};
 use crate::aggregate::Aggregate;
 use crate::error::Error;
 use crate::filter::parse_duration;

@@ -44,7 +44,7 @@ use std::collections::BTreeSet;
 use serde::Serialize;
 
 use super::alerts::AlertEvent;
-use super::windows::{BUCKET_MS, Windows};
+use super::windows::{BUCKET_MS, Windows, label};
 use crate::aggregate::{Aggregate, HeavyHitters};
 use crate::catalog;
 use crate::lex::time::format_rfc3339;
@@ -280,15 +280,6 @@ impl Snapshot {
             codes,
             alerts: Vec::new(),
         }
-    }
-}
-
-/// `1m`, `90s`, `2h`.
-pub fn label(ms: i64) -> String {
-    match ms {
-        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
-        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
-        ms => format!("{}s", ms / 1000),
     }
 }
 

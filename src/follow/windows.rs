@@ -217,6 +217,15 @@ pub(super) fn add_test_request(windows: &mut Windows, time_ms: i64, code: Option
     windows.add_request(time_ms, &record, body, LinePosition { file: 0, block: 0, line: 0 }, now_ms);
 }
 
+/// A window's length as shown: `1m`, `90s`, `2h`.
+pub fn label(ms: i64) -> String {
+    match ms {
+        ms if ms % 3_600_000 == 0 => format!("{}h", ms / 3_600_000),
+        ms if ms % 60_000 == 0 => format!("{}m", ms / 60_000),
+        ms => format!("{}s", ms / 1000),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
