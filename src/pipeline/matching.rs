@@ -85,11 +85,7 @@ pub fn matching_lines(
     let (sources, mut errors) = crate::input::expand(sources, options.hidden);
     let filter = super::resolve_filter(&sources, options)?;
     let codes = &options.codes;
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads)
-        .thread_name(|i| format!("cts-logscan-{i}"))
-        .build()
-        .map_err(|e| Error::ThreadPool { threads: options.threads, message: e.to_string() })?;
+    let pool = super::worker_pool(options.threads)?;
     let extractor = Extractor::default();
     let names: Vec<String> = sources.iter().map(ToString::to_string).collect();
     let mut layouts = InputLayouts::new(sources.len(), options.format.as_ref().map(Format::kind));

@@ -172,11 +172,7 @@ fn scan_expanded(
 ///
 /// When the worker threads cannot be started.
 pub fn scan_spans(spans: Vec<Span>, options: &ScanOptions, filter: Filter, collect: Collect) -> Result<State, Error> {
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(options.threads)
-        .thread_name(|i| format!("cts-logscan-{i}"))
-        .build()
-        .map_err(|e| Error::ThreadPool { threads: options.threads, message: e.to_string() })?;
+    let pool = worker_pool(options.threads)?;
     let extractor = Extractor::default();
     let sources: Vec<Source> = spans.iter().map(|span| span.source.clone()).collect();
     let first_lines: Vec<u64> = spans.iter().map(|span| span.first_line).collect();
@@ -236,6 +232,15 @@ pub fn scan_spans(spans: Vec<Span>, options: &ScanOptions, filter: Filter, colle
     aggregate.resolve_positions();
     aggregate.number_from(&first_lines);
     Ok(State::new(inputs, Vec::new(), filter, collect, options.top, aggregate))
+}
+
+/// The scan's worker threads: `threads` of them, one per logical CPU when 0.
+fn worker_pool(threads: usize) -> Result<rayon::ThreadPool, Error> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("cts-logscan-{i}"))
+        .build()
+        .map_err(|e| Error::ThreadPool { threads, message: e.to_string() })
 }
 
 /// What every worker reads.
