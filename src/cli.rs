@@ -113,6 +113,11 @@ pub enum Command {
     /// --output json one record per line (where, the parsed fields, the
     /// body). Takes the inputs and options of a scan.
     Lines {
+        /// Only lines whose field NAME is VALUE (endpoint, as --top lists
+        /// it, project, client, status, method, uri, request_id);
+        /// repeatable, all must hold.
+        #[arg(long = "by", value_name = "NAME=VALUE", value_parser = crate::lines::ByValue::parse)]
+        by: Vec<crate::lines::ByValue>,
         #[command(flatten)]
         scan: Box<ScanArgs>,
     },

@@ -56,7 +56,7 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Explain { code, output }) => explain(&code, output),
-        Some(Command::Lines { scan }) => lines::run(&ScanConfig::new(*scan)?),
+        Some(Command::Lines { scan, by }) => lines::run(&ScanConfig::new(*scan)?, &by),
         Some(Command::Completions { shell }) => {
             let mut out = io::stdout().lock();
             clap_complete::generate(shell, &mut Cli::command(), "cts-logscan", &mut out);

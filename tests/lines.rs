@@ -40,6 +40,16 @@ fn the_lines_with_an_error_body_in_input_order_with_their_place() {
     assert_eq!(places(&lines(&[&g, "--status", "5xx"])), [format!("{g}:4")]);
     let window = lines(&[&g, "--since", "2026-11-27T10:01:00Z", "--until", "2026-11-27T10:03:00Z"]);
     assert_eq!(places(&window), [format!("{g}:4"), format!("{g}:5")]);
+    // --by: lines 2, 4 and 8 are on /v3/p1/tracker; of them only line 2
+    // came from 10.0.0.2.
+    assert_eq!(places(&lines(&["--by", "endpoint=/v3/p1/tracker", &g])).len(), 3);
+    let both = lines(&["--by", "endpoint=/v3/p1/tracker", "--by", "client=10.0.0.2", &g]);
+    assert_eq!(places(&both), [format!("{g}:2")]);
+    cmd()
+        .args(["lines", "--by", "user.name=x", &g])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("endpoint, project"));
 }
 
 #[test]
