@@ -19,6 +19,9 @@ pub struct Serving {
     server: Server,
     metrics_top: usize,
     counters: Option<Counters>,
+    /// Whether where it serves was said: once the first figures are
+    /// published, when following has begun and every endpoint answers.
+    announced: bool,
 }
 
 /// `/metrics`' counters kept beside a checkpoint: those of earlier
@@ -31,23 +34,20 @@ struct Counters {
 }
 
 impl Serving {
-    /// Starts serving as `serve` says, publishing every `interval`, and
-    /// tells where; with a `checkpoint`,
-    /// the counters go on from the ones kept beside it.
+    /// Starts serving as `serve` says, publishing every `interval`; with a
+    /// `checkpoint`, the counters go on from the ones kept beside it.
     ///
     /// # Errors
     ///
     /// When the server cannot start.
     pub fn start(serve: &Serve, interval: Duration, checkpoint: Option<&Path>) -> anyhow::Result<Serving> {
         let server = Server::start(&serve.addr, serve.token.clone(), interval)?;
-        // Said even with --quiet: with :0 this is where the port is told.
-        say(format_args!("serving on http://{}/ (Prometheus: /metrics)", server.addr));
         let counters = checkpoint.map(|checkpoint| {
             let path = counters_path(checkpoint);
             let earlier = read_counters(&path);
             Counters { path, earlier, written: None }
         });
-        Ok(Serving { server, metrics_top: serve.metrics_top, counters })
+        Ok(Serving { server, metrics_top: serve.metrics_top, counters, announced: false })
     }
 
     /// Hands out this interval's figures: `snapshot`, both expositions of
@@ -89,6 +89,12 @@ impl Serving {
         });
         if let (Some(kept), Some(counters)) = (&mut self.counters, counters) {
             kept.keep(&counters)?;
+        }
+        if !self.announced {
+            // Said even with --quiet: with :0 this is where the port is
+            // told; what is written from now on is counted.
+            say(format_args!("serving on http://{}/ (Prometheus: /metrics)", self.server.addr));
+            self.announced = true;
         }
         Ok(())
     }
