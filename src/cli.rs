@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use cts_logscan::filter::{CodePattern, StatusPattern, TimeSpec, parse_duration};
 use cts_logscan::follow::AlertRule;
 use cts_logscan::format::{FormatKind, LogFormat};
+use cts_logscan::pipeline::FieldIs;
 use cts_logscan::rules::Rule;
 
 /// `--version`: the version, the commit built from, and the versions of
@@ -116,8 +117,8 @@ pub enum Command {
         /// Only lines whose field NAME is VALUE (endpoint, as --top lists
         /// it, project, client, status, method, uri, request_id);
         /// repeatable, all must hold.
-        #[arg(long = "by", value_name = "NAME=VALUE", value_parser = crate::lines::ByValue::parse)]
-        by: Vec<crate::lines::ByValue>,
+        #[arg(long = "by", value_name = "NAME=VALUE", value_parser = FieldIs::parse)]
+        by: Vec<FieldIs>,
         #[command(flatten)]
         scan: Box<ScanArgs>,
     },

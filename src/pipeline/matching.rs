@@ -13,7 +13,7 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use super::{InputLayouts, LineScanner, ScanOptions};
-use crate::aggregate::{Collect, LinePosition, LineSink};
+use crate::aggregate::{Collect, LinePosition, LineSink, normalize_endpoint, project_id};
 use crate::error::Error;
 use crate::extract::{ErrorBody, Extractor};
 use crate::filter::CodePattern;
@@ -68,10 +68,79 @@ pub struct Matched {
     pub errors: Vec<Error>,
 }
 
+/// `NAME=VALUE` (`lines --by`): a line is kept only when its field `NAME`
+/// is `VALUE`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldIs {
+    field: LineField,
+    value: String,
+}
+
+/// The fields [`FieldIs`] can name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum LineField {
+    /// The path with ids as `{id}`, as `--top` lists it.
+    Endpoint,
+    Project,
+    Client,
+    Status,
+    Method,
+    Uri,
+    RequestId,
+}
+
+impl FieldIs {
+    /// Parses `NAME=VALUE`.
+    ///
+    /// # Errors
+    ///
+    /// When there is no `=` or `NAME` is not a field it knows, naming
+    /// those it does.
+    pub fn parse(text: &str) -> Result<FieldIs, String> {
+        const NAMES: &str = "endpoint, project, client, status, method, uri, request_id";
+        let Some((name, value)) = text.split_once('=') else {
+            return Err(format!("give NAME=VALUE, with NAME one of {NAMES}"));
+        };
+        let field = match name {
+            "endpoint" => LineField::Endpoint,
+            "project" => LineField::Project,
+            "client" => LineField::Client,
+            "status" => LineField::Status,
+            "method" => LineField::Method,
+            "uri" => LineField::Uri,
+            "request_id" => LineField::RequestId,
+            other => return Err(format!("{other:?} is not a field lines can select by; give one of {NAMES}")),
+        };
+        Ok(FieldIs { field, value: value.to_owned() })
+    }
+
+    /// Whether the line of `record` (none for a malformed line) and `body`
+    /// has this value.
+    fn holds<'a>(&self, record: Option<&Record<'a>>, body: &ErrorBody<'_>) -> bool {
+        let bytes = |get: fn(&Record<'a>) -> Option<&'a [u8]>| record.and_then(get) == Some(self.value.as_bytes());
+        let uri = || record.and_then(|r| r.uri).map(String::from_utf8_lossy);
+        match self.field {
+            LineField::Endpoint => uri().is_some_and(|uri| normalize_endpoint(&uri) == self.value),
+            LineField::Project => uri().is_some_and(|uri| project_id(&uri) == Some(self.value.as_str())),
+            LineField::Client => bytes(|r| r.client),
+            LineField::Method => bytes(|r| r.method),
+            LineField::Uri => bytes(|r| r.uri),
+            LineField::Status => {
+                record.and_then(|r| r.status).or(body.status).is_some_and(|s| s.to_string() == self.value)
+            }
+            LineField::RequestId => {
+                let id = record.and_then(|r| r.request_id).or(body.request_id.map(str::as_bytes));
+                id == Some(self.value.as_bytes())
+            }
+        }
+    }
+}
+
 /// Hands every line of `sources` (directories expanded) that holds an
-/// error body whose code matches `options.codes` (any code when empty) and
-/// that the time and status filters keep, to `emit`, in input order; stops
-/// early when `emit` returns `false`.
+/// error body whose code matches `options.codes` (any code when empty),
+/// that the time and status filters keep and that has every value of
+/// `by`, to `emit`, in input order; stops early when `emit` returns
+/// `false`.
 ///
 /// # Errors
 ///
@@ -80,6 +149,7 @@ pub struct Matched {
 pub fn matching_lines(
     sources: Vec<Source>,
     options: &ScanOptions,
+    by: &[FieldIs],
     emit: impl FnMut(MatchedLine) -> bool + Send,
 ) -> Result<Matched, Error> {
     let (sources, mut errors) = crate::input::expand(sources, options.hidden);
@@ -107,7 +177,7 @@ pub fn matching_lines(
             .for_each_init(
                 || LineScanner::new(&extractor, options, &filter, Collect::default()),
                 |scanner, (sequence, block, layout)| {
-                    let mut found = Found { codes, lines: Vec::new() };
+                    let mut found = Found { codes, by, lines: Vec::new() };
                     let lines = match &block.content {
                         BlockContent::Lines(buf) => {
                             let first = LinePosition { file: block.file, block: block.index, line: 0 };
@@ -186,12 +256,14 @@ impl<F: FnMut(MatchedLine) -> bool> InOrder<F> {
 /// A worker's sink: keeps the lines with a wanted error body.
 struct Found<'c> {
     codes: &'c [CodePattern],
+    by: &'c [FieldIs],
     lines: Vec<(u64, MatchedLine)>,
 }
 
 impl Found<'_> {
-    fn wanted(&self, body: &ErrorBody<'_>) -> bool {
-        self.codes.is_empty() || self.codes.iter().any(|pattern| pattern.matches(body.code))
+    fn wanted(&self, record: Option<&Record<'_>>, body: &ErrorBody<'_>) -> bool {
+        let code = self.codes.is_empty() || self.codes.iter().any(|pattern| pattern.matches(body.code));
+        code && self.by.iter().all(|by| by.holds(record, body))
     }
 
     fn keep(
@@ -223,13 +295,13 @@ impl Found<'_> {
 
 impl LineSink for Found<'_> {
     fn request(&mut self, record: &Record<'_>, body: Option<ErrorBody<'_>>, position: LinePosition, _: &Collect) {
-        if let Some(body) = body.filter(|body| self.wanted(body)) {
+        if let Some(body) = body.filter(|body| self.wanted(Some(record), body)) {
             self.keep(position, Some(record), &body, None);
         }
     }
 
     fn malformed(&mut self, kind: Malformed, position: LinePosition, body: Option<ErrorBody<'_>>) {
-        if let Some(body) = body.filter(|body| self.wanted(body)) {
+        if let Some(body) = body.filter(|body| self.wanted(None, body)) {
             self.keep(position, None, &body, Some(kind));
         }
     }
@@ -275,6 +347,25 @@ mod tests {
             malformed: None,
         };
         (line, empty)
+    }
+
+    #[test]
+    fn by_names_a_field_and_its_value() {
+        assert_eq!(
+            FieldIs::parse("status=400").unwrap(),
+            FieldIs { field: LineField::Status, value: "400".to_owned() }
+        );
+        assert!(FieldIs::parse("status").unwrap_err().contains("NAME=VALUE"));
+        assert!(FieldIs::parse("user.name=x").unwrap_err().contains("not a field"));
+        let record = Record {
+            uri: Some(b"/v3/0123456789abcdef0123456789abcdef/tracker"),
+            status: Some(400),
+            ..Record::default()
+        };
+        let body = ErrorBody { code: "CTS.0003", message: None, status: None, request_id: Some("r1") };
+        let holds = |text: &str| FieldIs::parse(text).unwrap().holds(Some(&record), &body);
+        assert!(holds("endpoint=/v3/{id}/tracker") && holds("status=400") && holds("request_id=r1"));
+        assert!(!holds("status=500") && !holds("client=10.0.0.1"));
     }
 
     #[test]

@@ -35,7 +35,7 @@ mod resumed_tests;
 
 pub use inputs::InputLayouts;
 pub use lines::{BufferLayout, LineScanner};
-pub use matching::{Matched, MatchedLine, matching_lines};
+pub use matching::{FieldIs, Matched, MatchedLine, matching_lines};
 
 /// How to scan.
 #[derive(Clone, Default)]
