@@ -1657,6 +1657,15 @@ fn follow(path: &Path) -> cts_logscan::follow::Follower {
     cts_logscan::follow::Follower::new(vec![source], follow_options()).unwrap()
 }
 
+/// A directory with an empty `access.log`, followed.
+fn following_a_directory() -> (tempfile::TempDir, PathBuf, cts_logscan::follow::Follower) {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("access.log");
+    fs::write(&log, "").unwrap();
+    let follower = follow(dir.path());
+    (dir, log, follower)
+}
+
 /// The final report of `follower`, as JSON.
 fn finished(mut follower: cts_logscan::follow::Follower) -> Value {
     follower.finish(false);
@@ -1693,10 +1702,7 @@ fn a_new_file_at_the_name_starting_as_the_last_one_did_is_read_whole() {
 /// (the inotify event of the creation wakes the follower).
 #[test]
 fn a_gz_first_seen_empty_is_read_once_when_complete() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("access.log");
-    fs::write(&log, "").unwrap();
-    let mut follower = follow(dir.path());
+    let (dir, log, mut follower) = following_a_directory();
     let six = Model::default().lines(6, true);
     fs::write(&log, &six).unwrap();
     follower.poll();
@@ -1719,10 +1725,7 @@ fn a_gz_first_seen_empty_is_read_once_when_complete() {
 /// truncate -s 0 access.log`.
 #[test]
 fn the_copy_copytruncate_leaves_in_a_followed_directory_is_not_read_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("access.log");
-    fs::write(&log, "").unwrap();
-    let mut follower = follow(dir.path());
+    let (dir, log, mut follower) = following_a_directory();
     fs::write(&log, Model::default().lines(6, true)).unwrap();
     follower.poll();
     fs::copy(&log, dir.path().join("access.log.1")).unwrap();
@@ -1737,10 +1740,7 @@ fn the_copy_copytruncate_leaves_in_a_followed_directory_is_not_read_again() {
 /// creation wakes the follower).
 #[test]
 fn a_copytruncate_copy_first_seen_empty_is_not_read_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("access.log");
-    fs::write(&log, "").unwrap();
-    let mut follower = follow(dir.path());
+    let (dir, log, mut follower) = following_a_directory();
     let six = Model::default().lines(6, true);
     fs::write(&log, &six).unwrap();
     follower.poll();
