@@ -10,6 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use cts_logscan::filter::{CodePattern, StatusPattern, TimeSpec, parse_duration};
 use cts_logscan::follow::AlertRule;
 use cts_logscan::format::{FormatKind, LogFormat};
+use cts_logscan::group_by::ByField;
 use cts_logscan::pipeline::FieldIs;
 use cts_logscan::rules::Rule;
 
@@ -205,6 +206,16 @@ pub struct ScanArgs {
     /// more (JSON carries as many as asked).
     #[arg(long, value_name = "N", num_args = 0..=1, require_equals = true, default_missing_value = "3")]
     pub top: Option<usize>,
+
+    /// Per code, also the top values of FIELD (with --top's N, 3 by
+    /// default); repeatable. FIELD is a built-in name (user, status,
+    /// method, user_agent, operation, resource, source_ip, trace_type;
+    /// endpoint, project, client and source are --top's lists), a dotted
+    /// NDJSON path (http.request.method, user.name, upstream) or a
+    /// variable of the log layout ($host, $upstream_addr). Only lines with
+    /// an error body are looked at.
+    #[arg(long = "by", value_name = "FIELD", value_parser = ByField::parse)]
+    pub by: Vec<ByField>,
 
     /// Count requests and errors per time bucket (1m, 5m, 1h, …): the table
     /// draws a sparkline per code and marks when a spike started; JSON

@@ -160,10 +160,11 @@ impl ScanConfig {
             collect: Collect {
                 // The HTML chart needs a series: per minute unless asked.
                 bucket_ms: args.bucket.or((self.delivery.output() == OutputFormat::Html).then_some(60_000)),
-                breakdowns: args.top.is_some() || args.metrics_top > 0,
+                breakdowns: args.top.is_some() || args.metrics_top > 0 || !args.by.is_empty(),
                 latency: Precision::Exact,
             },
-            top: args.top,
+            top: args.top.or((!args.by.is_empty()).then_some(3)),
+            by: args.by.clone(),
             hidden: args.hidden,
             progress: None,
         }

@@ -35,6 +35,7 @@ pub mod extract;
 pub mod filter;
 pub mod follow;
 pub mod format;
+pub mod group_by;
 pub mod input;
 pub mod lex;
 pub mod pipeline;

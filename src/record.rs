@@ -3,6 +3,7 @@
 //! [`Malformed`]. Every line has exactly one [`LineOutcome`], which is what
 //! makes `lines = requests + blank + malformed + filtered` hold.
 
+use std::borrow::Cow;
 use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
@@ -46,12 +47,73 @@ pub struct Record<'a> {
     pub service: Option<&'a [u8]>,
     /// The operation a CTS trace records (`trace_name`).
     pub operation: Option<&'a [u8]>,
+    /// How a CTS trace is rated (`trace_rating`).
+    pub rating: Option<TraceRating>,
+    /// A CTS trace's `trace_id`; looked up only for `incident` traces.
+    pub trace_id: Option<Cow<'a, [u8]>>,
+    /// The values of the fields error lines are grouped by (`--by`, and a
+    /// CTS trace's user, operation and resource): looked up only for lines
+    /// with an error body or an `incident` rating, and empty on the rest.
+    pub by: &'a [FieldValue<'a>],
     /// Parts of the line that cannot hold a response body (request line,
     /// referer, user agent, request body): an error-code look-alike there
     /// is not an error.
     pub not_body: Spans,
     /// Fields that were logged but could not be parsed.
     pub invalid: InvalidFields,
+}
+
+/// The value of one grouping field on a line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldValue<'a> {
+    /// The field's name, as reports show it (`user`, `http.request.method`).
+    pub name: &'a str,
+    /// Its value, as logged (JSON escapes decoded).
+    pub value: Cow<'a, [u8]>,
+}
+
+impl<'a> Record<'a> {
+    /// The value of the grouping field `name`, if the line has it.
+    pub fn by_value(&self, name: &str) -> Option<&[u8]> {
+        self.by.iter().find(|v| v.name == name).map(|v| &v.value[..])
+    }
+}
+
+/// A CTS trace's `trace_rating`: how much the operation matters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceRating {
+    /// A normal operation.
+    Normal,
+    /// An operation that failed.
+    Warning,
+    /// An operation that caused a fault (the CTS guide says to look at
+    /// these first).
+    Incident,
+}
+
+impl TraceRating {
+    /// Every rating, in report order.
+    pub const ALL: [TraceRating; 3] = [TraceRating::Normal, TraceRating::Warning, TraceRating::Incident];
+
+    /// The rating logged as `text` (`"incident"`, any case).
+    pub fn parse(text: &[u8]) -> Option<TraceRating> {
+        match text.len() {
+            6 if text.eq_ignore_ascii_case(b"normal") => Some(TraceRating::Normal),
+            7 if text.eq_ignore_ascii_case(b"warning") => Some(TraceRating::Warning),
+            8 if text.eq_ignore_ascii_case(b"incident") => Some(TraceRating::Incident),
+            _ => None,
+        }
+    }
+
+    /// Its name, as logged.
+    pub fn name(self) -> &'static str {
+        match self {
+            TraceRating::Normal => "normal",
+            TraceRating::Warning => "warning",
+            TraceRating::Incident => "incident",
+        }
+    }
 }
 
 /// Which fields of a line were present but unparsable (the field itself is

@@ -41,6 +41,7 @@ use std::fmt;
 use crate::aggregate::{Aggregate, bucket_bounds};
 use crate::catalog;
 use crate::error::Error;
+use crate::record::TraceRating;
 use crate::report::text::ms_percentile_plain;
 use crate::report::{LatencyReport, Report, ratio};
 
@@ -65,6 +66,8 @@ pub trait Figures {
     /// Latency percentiles of all requests (`code` `None`) or of those
     /// with `code`; `None` when none of them has a latency.
     fn latency(&self, code: Option<&str>) -> Option<LatencyReport>;
+    /// CTS traces rated `rating`, of all (`code` `None`) or with `code`.
+    fn rated(&self, code: Option<&str>, rating: TraceRating) -> u64;
 }
 
 impl Figures for Report {
@@ -97,6 +100,14 @@ impl Figures for Report {
             None => self.summary.latency_ms.all.clone(),
             Some(code) => self.codes.iter().find(|c| c.code == code)?.latency_ms.clone(),
         }
+    }
+
+    fn rated(&self, code: Option<&str>, rating: TraceRating) -> u64 {
+        let ratings = match code {
+            None => self.summary.trace_ratings,
+            Some(code) => self.codes.iter().find(|c| c.code == code).and_then(|c| c.trace_ratings),
+        };
+        ratings.map_or(0, |r| r.get(rating))
     }
 }
 
@@ -136,6 +147,13 @@ impl Figures for Aggregate {
             Some(code) => LatencyReport::from_latency(&self.codes.get(code)?.latency),
         }
     }
+
+    fn rated(&self, code: Option<&str>, rating: TraceRating) -> u64 {
+        match code {
+            None => self.ratings.get(rating),
+            Some(code) => self.codes.get(code).map_or(0, |s| s.ratings.get(rating)),
+        }
+    }
 }
 
 /// One parsed `--fail-on` rule.
@@ -157,6 +175,8 @@ enum Metric {
     ErrorBodies,
     MalformedRate,
     Latency(Quantile),
+    /// CTS traces with this `trace_rating`.
+    Rated(TraceRating),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -307,6 +327,11 @@ impl Rule {
                 Some(code) => share(figures.code_count(code).unwrap_or(0), figures.requests()),
             },
             Metric::Count => count(code.and_then(|code| figures.code_count(code)).unwrap_or(0)),
+            // Judged only where some line was rated: the input is traces.
+            Metric::Rated(rating) => TraceRating::ALL
+                .iter()
+                .any(|&any| figures.rated(None, any) > 0)
+                .then(|| Observed::exact(figures.rated(code, rating) as f64)),
             Metric::Latency(q) => figures.latency(code).map(|l| pick(&l, q)),
         }
     }
@@ -331,7 +356,9 @@ impl Rule {
             Metric::Rate | Metric::MalformedRate => format!("{} %", ms_percentile_plain(observed * 100.0)),
             Metric::Latency(Quantile::Max) => format!("{} ms", trim_zeros(&format!("{observed:.3}"))),
             Metric::Latency(_) => format!("{} ms", ms_percentile_plain(observed)),
-            Metric::Count | Metric::UnknownCodes | Metric::Requests | Metric::ErrorBodies => format!("{observed:.0}"),
+            Metric::Count | Metric::UnknownCodes | Metric::Requests | Metric::ErrorBodies | Metric::Rated(_) => {
+                format!("{observed:.0}")
+            }
         }
     }
 
@@ -363,6 +390,12 @@ impl Rule {
     /// `None` when its absence means the rule holds (a code that never
     /// occurred, a rate without requests).
     fn missing_data<F: Figures + ?Sized>(&self, figures: &F) -> Option<String> {
+        if let Metric::Rated(_) = self.metric {
+            return Some(
+                "no line has a trace_rating: the input holds no CTS traces (ListTraces output or OBS trace files)"
+                    .to_owned(),
+            );
+        }
         let Metric::Latency(_) = self.metric else {
             return None;
         };
@@ -437,10 +470,11 @@ pub fn warnings(rules: &[Rule], report: &Report) -> Vec<String> {
 }
 
 /// The metrics of a whole report, for messages.
-const GLOBAL_METRICS: &str = "error_rate, malformed_rate, requests, error_bodies, unknown_codes, p50, p90, p99, max";
+const GLOBAL_METRICS: &str =
+    "error_rate, malformed_rate, requests, error_bodies, unknown_codes, incident, warning, p50, p90, p99, max";
 
 /// The metrics of one code, for messages.
-const CODE_METRICS: &str = "count, rate, p50, p90, p99, max";
+const CODE_METRICS: &str = "count, rate, incident, warning, p50, p90, p99, max";
 
 /// `CTS.0003`, `APIGW.0301`, `cts.0003`: letters (and digits or `_`), a dot,
 /// digits.
@@ -467,6 +501,8 @@ fn metric(name: &str, for_code: bool) -> Option<Metric> {
         "p90" => Metric::Latency(Quantile::P90),
         "p99" => Metric::Latency(Quantile::P99),
         "max" => Metric::Latency(Quantile::Max),
+        "incident" => Metric::Rated(TraceRating::Incident),
+        "warning" => Metric::Rated(TraceRating::Warning),
         _ => return None,
     })
 }

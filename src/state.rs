@@ -35,7 +35,7 @@
 //! the merged state equal those of one scan over all the inputs, in the
 //! order the states are given. It refuses states written with different
 //! filters (`--since`, `--until`, `--status`, `--code`), bucket sizes or
-//! `--top` on one side only, and states that share an input (the same size
+//! `--top` on one side only, different `--by` fields, and states that share an input (the same size
 //! and fingerprint, whatever its path) unless overlap is allowed.
 
 use std::collections::HashMap;
@@ -50,6 +50,7 @@ use crate::aggregate::{Aggregate, Collect};
 use crate::error::{Comparison, Error};
 use crate::filter::{Filter, first_difference};
 use crate::format::{Foreign, FormatKind, Wrapper};
+use crate::group_by::ByField;
 use crate::input::Compression;
 use crate::lex::time::format_rfc3339;
 
@@ -79,6 +80,9 @@ pub struct State {
     /// `--top N` as the scan was asked: how many entries a report shows by
     /// default (a view setting, not data).
     pub top: Option<usize>,
+    /// `--by`: the fields error lines were grouped by.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by: Vec<ByField>,
     /// The counts.
     pub aggregate: Aggregate,
     /// Entries below input directories that were skipped with a warning
@@ -188,6 +192,7 @@ impl State {
             filter,
             collect,
             top,
+            by: Vec::new(),
             aggregate,
             walk_warnings: Vec::new(),
             elapsed: None,
@@ -570,7 +575,11 @@ fn check_compatible(a_path: &Path, a: &State, b_path: &Path, b: &State) -> Resul
         ("--bucket", s.collect.bucket_ms.map_or("none".to_owned(), |ms| format!("{} s", ms as f64 / 1000.0)))
     };
     let top = |s: &State| ("--top", on_off(s.collect.breakdowns));
-    let settings = |s: &State| s.filter.settings().into_iter().chain([bucket(s), top(s)]);
+    let by = |s: &State| {
+        let names: Vec<&str> = s.by.iter().map(ByField::name).collect();
+        ("--by", if names.is_empty() { "none".to_owned() } else { names.join(", ") })
+    };
+    let settings = |s: &State| s.filter.settings().into_iter().chain([bucket(s), top(s), by(s)]);
     match first_difference(settings(a), settings(b)) {
         Some((setting, theirs, ours)) => Err(Error::Incompatible {
             what: Comparison::Merge,

@@ -7,7 +7,7 @@
 //! adding aggregates whose `lines` add up without overflow cannot
 //! overflow any count.
 
-use super::{Aggregate, Buckets, CodeStats, TopStrings};
+use super::{Aggregate, Buckets, CodeStats, RatingCounts, TopStrings};
 
 /// What went wrong: the rule broken, with the figures.
 pub type Broken = String;
@@ -53,6 +53,7 @@ impl Aggregate {
         )?;
         at_most("the latency counts", latencies, "requests", self.requests)?;
         at_most("the requests per time bucket", buckets_total(&self.request_buckets)?, "requests", self.requests)?;
+        at_most("the trace ratings", ratings_total(&self.ratings)?, "requests", self.requests)?;
         for (name, invalid) in
             [("time", self.invalid.time), ("status", self.invalid.status), ("latency", self.invalid.latency)]
         {
@@ -71,19 +72,14 @@ impl CodeStats {
         at_most("the status counts", sum("the status counts", self.statuses.iter().map(|&(_, n)| n))?, "count", count)?;
         at_most("the latency count", self.latency.count(), "count", count)?;
         at_most("the counts per time bucket", buckets_total(&self.buckets)?, "count", count)?;
+        at_most("the trace ratings", ratings_total(&self.ratings)?, "count", count)?;
         for (name, strings) in
             [("messages", &self.messages), ("services", &self.services), ("operations", &self.operations)]
         {
             at_most(name, top_strings_total(name, strings)?, "count", count)?;
         }
         let Some(breakdown) = &self.breakdown else { return Ok(()) };
-        let kinds = [
-            ("endpoints", &breakdown.endpoints),
-            ("projects", &breakdown.projects),
-            ("clients", &breakdown.clients),
-            ("sources", &breakdown.sources),
-        ];
-        for (name, hitters) in kinds {
+        for (name, hitters) in breakdown.lists() {
             at_most(&format!("top {name}"), hitters.total(), "count", count)?;
             let kept = sum(&format!("the top {name}"), hitters.kept_counts())?;
             at_most(
@@ -100,6 +96,10 @@ impl CodeStats {
 
 fn buckets_total(buckets: &Buckets) -> Result<u64, Broken> {
     sum("the bucket counts", buckets.counts.values().copied().chain([buckets.dropped]))
+}
+
+fn ratings_total(ratings: &RatingCounts) -> Result<u64, Broken> {
+    sum("the trace ratings", [ratings.normal, ratings.warning, ratings.incident])
 }
 
 fn top_strings_total(name: &str, strings: &TopStrings) -> Result<u64, Broken> {

@@ -38,6 +38,10 @@ pub struct Breakdown {
     /// LTS host or path).
     #[serde(default)]
     pub sources: HeavyHitters,
+    /// The `--by` fields and a CTS trace's user, operation, resource,
+    /// source and type, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fields: BTreeMap<String, HeavyHitters>,
     /// The earliest request ids, with their lines.
     pub samples: Vec<RequestSample>,
     /// Where [`Breakdown::add`] builds an endpoint; empty between calls.
@@ -58,6 +62,9 @@ impl Breakdown {
         let mut endpoint = std::mem::take(&mut self.endpoint);
         let facts = Facts::of(record, &mut endpoint);
         self.count(&facts);
+        for by in record.by {
+            self.count_field(by.name, &text(&by.value));
+        }
         self.sample(position, request_id);
         endpoint.clear();
         self.endpoint = endpoint;
@@ -77,6 +84,26 @@ impl Breakdown {
         if let Some(source) = &facts.source {
             self.sources.add(source, 1);
         }
+    }
+
+    /// Counts one error line's value of the field `name`.
+    fn count_field(&mut self, name: &str, value: &str) {
+        match self.fields.get_mut(name) {
+            Some(counts) => counts.add(value, 1),
+            None => self.fields.entry(name.to_owned()).or_default().add(value, 1),
+        }
+    }
+
+    /// Every list, with its name in reports: `endpoints`, `projects`,
+    /// `clients`, `sources`, then the fields.
+    pub fn lists(&self) -> impl Iterator<Item = (&str, &HeavyHitters)> {
+        let fixed = [
+            ("endpoints", &self.endpoints),
+            ("projects", &self.projects),
+            ("clients", &self.clients),
+            ("sources", &self.sources),
+        ];
+        fixed.into_iter().chain(self.fields.iter().map(|(name, counts)| (name.as_str(), counts)))
     }
 
     /// Keeps the request id of the line at `position` if it is among the
@@ -101,6 +128,7 @@ impl Breakdown {
         self.projects.prune();
         self.clients.prune();
         self.sources.prune();
+        self.fields.values_mut().for_each(HeavyHitters::prune);
     }
 
     /// Adds `other` into `self`.
@@ -109,6 +137,9 @@ impl Breakdown {
         self.projects.merge(&other.projects);
         self.clients.merge(&other.clients);
         self.sources.merge(&other.sources);
+        for (name, counts) in &other.fields {
+            self.fields.entry(name.clone()).or_default().merge(counts);
+        }
         for sample in &other.samples {
             insert_bounded(&mut self.samples, sample.clone(), MAX_REQUEST_SAMPLES);
         }
@@ -187,6 +218,8 @@ impl CodeBreakdowns {
 pub struct BreakdownLog {
     text: String,
     entries: Vec<LogEntry>,
+    /// Each entry's field values: `(name, value)` spans of `text`.
+    fields: Vec<(Range<usize>, Range<usize>)>,
 }
 
 /// One error line in a [`BreakdownLog`]: spans of its text.
@@ -199,6 +232,8 @@ struct LogEntry {
     source: Option<Range<usize>>,
     position: LinePosition,
     request_id: Option<Range<usize>>,
+    /// Its span of [`BreakdownLog::fields`].
+    fields: Range<usize>,
 }
 
 impl BreakdownLog {
@@ -223,7 +258,12 @@ impl BreakdownLog {
             source: record.source.map(|s| self.push_text(&text(s))),
             position,
             request_id: request_id().map(|id| self.push_text(id)),
+            fields: self.fields.len()..self.fields.len() + record.by.len(),
         };
+        for by in record.by {
+            let field = (self.push_text(by.name), self.push_text(&text(&by.value)));
+            self.fields.push(field);
+        }
         self.entries.push(entry);
     }
 
@@ -231,6 +271,7 @@ impl BreakdownLog {
     pub fn clear(&mut self) {
         self.text.clear();
         self.entries.clear();
+        self.fields.clear();
     }
 
     fn push_text(&mut self, value: &str) -> Range<usize> {
@@ -251,6 +292,9 @@ impl BreakdownLog {
                 source: text(&entry.source).map(Cow::Borrowed),
             };
             breakdown.count(&facts);
+            for (name, value) in &self.fields[entry.fields.clone()] {
+                breakdown.count_field(&self.text[name.clone()], &self.text[value.clone()]);
+            }
             breakdown.sample(entry.position, || text(&entry.request_id));
         }
     }

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::latency::{Latency, Precision};
-use super::{Breakdown, Buckets, Observed, TimeSpan, union_spans, widen_span};
+use super::{Breakdown, Buckets, Observed, RatingCounts, TimeSpan, union_spans, widen_span};
 
 /// Distinct values kept per code and kind (the smallest in byte order, so
 /// the set does not depend on the order lines were read in).
@@ -34,6 +34,9 @@ pub struct CodeStats {
     pub operations: TopStrings,
     /// Lines per time bucket, when series are kept.
     pub buckets: Buckets,
+    /// CTS traces with this code per `trace_rating`.
+    #[serde(default, skip_serializing_if = "RatingCounts::is_empty")]
+    pub ratings: RatingCounts,
     /// Where the errors come from, with `--top`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub breakdown: Option<Box<Breakdown>>,
@@ -112,6 +115,9 @@ impl CodeStats {
         if let Some(operation) = record.operation {
             self.operations.add(operation, 1);
         }
+        if let Some(rating) = record.rating {
+            self.ratings.add(rating);
+        }
     }
 
     /// Adds `other` into `self`.
@@ -130,6 +136,7 @@ impl CodeStats {
             self.breakdown.get_or_insert_default().merge(theirs);
         }
         self.operations.merge(&other.operations);
+        self.ratings.merge(&other.ratings);
     }
 
     /// A comparable rendering of every figure, for tests.

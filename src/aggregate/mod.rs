@@ -13,6 +13,7 @@ mod buckets;
 mod code_stats;
 pub mod heavy_hitters;
 mod latency;
+mod traces;
 
 use std::collections::BTreeMap;
 
@@ -27,10 +28,11 @@ pub use heavy_hitters::HeavyHitters;
 pub use latency::{
     HISTOGRAM_BOUNDS_US, Latency, LatencyHistogram, MAX_LATENCY_US, Percentiles, Precision, bucket_bounds,
 };
+pub use traces::{IncidentSample, MAX_INCIDENTS, RatingCounts};
 
 use crate::extract::ErrorBody;
 use crate::lex::time::EpochMillis;
-use crate::record::{Malformed, OverrideUse, Record};
+use crate::record::{Malformed, OverrideUse, Record, TraceRating};
 
 /// Malformed-line samples kept (the earliest in input order).
 pub const MAX_SAMPLES: usize = 5;
@@ -267,6 +269,12 @@ pub struct Aggregate {
     pub other_codes: Option<Box<CodeStats>>,
     /// Requests per time bucket (with [`Collect::bucket_ms`]).
     pub request_buckets: Buckets,
+    /// CTS traces per `trace_rating`.
+    #[serde(default, skip_serializing_if = "RatingCounts::is_empty")]
+    pub ratings: RatingCounts,
+    /// The earliest `incident` traces.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<IncidentSample>,
     /// NDJSON field overrides (`--status-field response.status`) and how
     /// each fared: one that matched no line deserves a warning.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -324,6 +332,12 @@ impl Aggregate {
         if let Some(bucket) = observed.bucket {
             self.request_buckets.add(bucket, 1);
         }
+        if let Some(rating) = record.rating {
+            self.ratings.add(rating);
+            if rating == TraceRating::Incident {
+                IncidentSample::keep(&mut self.incidents, record, body.as_ref(), position);
+            }
+        }
         if let Some(body) = body {
             self.error_bodies += 1;
             let stats = self.code_stats(body.code);
@@ -350,6 +364,7 @@ impl Aggregate {
             latency_us,
             service: label(record.service),
             operation: label(record.operation),
+            rating: record.rating,
         }
     }
 
@@ -425,6 +440,10 @@ impl Aggregate {
             self.other_codes.get_or_insert_with(Default::default).merge(&theirs);
         }
         self.request_buckets.merge(&other.request_buckets);
+        self.ratings.merge(&other.ratings);
+        for incident in other.incidents {
+            insert_bounded(&mut self.incidents, incident, MAX_INCIDENTS);
+        }
         for (name, used) in other.override_uses {
             self.override_uses.entry(name).or_default().merge(used);
         }
@@ -485,6 +504,7 @@ impl Aggregate {
             *position = LinePosition { file: position.file, block: 0, line: before + position.line };
         };
         self.samples.iter_mut().for_each(|s| resolve(&mut s.position));
+        self.incidents.iter_mut().for_each(|s| resolve(&mut s.position));
         for stats in self.all_code_stats_mut() {
             if let Some(breakdown) = &mut stats.breakdown {
                 breakdown.samples.iter_mut().for_each(|s| resolve(&mut s.position));
@@ -501,6 +521,7 @@ impl Aggregate {
             position.line += first_lines.get(position.file as usize).copied().unwrap_or(0);
         };
         self.samples.iter_mut().for_each(|s| shift(&mut s.position));
+        self.incidents.iter_mut().for_each(|s| shift(&mut s.position));
         for stats in self.all_code_stats_mut() {
             if let Some(breakdown) = &mut stats.breakdown {
                 breakdown.samples.iter_mut().for_each(|s| shift(&mut s.position));
@@ -512,6 +533,7 @@ impl Aggregate {
     /// whose input lists are concatenated).
     pub fn shift_inputs(&mut self, by: u32) {
         self.samples.iter_mut().for_each(|s| s.position.file += by);
+        self.incidents.iter_mut().for_each(|s| s.position.file += by);
         for stats in self.all_code_stats_mut() {
             if let Some(breakdown) = &mut stats.breakdown {
                 breakdown.samples.iter_mut().for_each(|s| s.position.file += by);
@@ -554,6 +576,8 @@ pub struct Observed<'a> {
     pub service: Option<&'a str>,
     /// CTS trace `trace_name`.
     pub operation: Option<&'a str>,
+    /// CTS trace `trace_rating`.
+    pub rating: Option<TraceRating>,
 }
 
 /// Earliest and latest time seen.

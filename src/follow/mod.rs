@@ -584,7 +584,8 @@ impl Follower {
         // this prunes the breakdowns to their capacity.
         aggregate.resolve_positions();
         let collect = Collect { bucket_ms: None, ..self.options.scan.collect };
-        State::new(inputs, Vec::new(), self.filter.clone(), collect, self.options.scan.top, aggregate)
+        let state = State::new(inputs, Vec::new(), self.filter.clone(), collect, self.options.scan.top, aggregate);
+        State { by: self.options.scan.by.clone(), ..state }
     }
 
     /// The live figures now.

@@ -22,7 +22,9 @@
 //!   error-body finder. Everything before the trailing fields (request line,
 //!   referer, user agent) is marked as not a body.
 
-use super::{Build, Detect, FormatSpec, LineParser, ParseLine};
+use std::borrow::Cow;
+
+use super::{Build, Detect, FieldRef, FormatSpec, LineParser, ParseLine};
 use crate::lex::number::{parse_scaled, parse_status, upstream_micros};
 use crate::lex::text::{is_absent, split_request};
 use crate::lex::time::TimeParser;
@@ -76,6 +78,16 @@ impl ParseLine for AccessParser {
     fn parse_line<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
         self.parse(line, full, record)
     }
+
+    fn lookup<'a>(&mut self, line: &'a [u8], field: FieldRef<'_>) -> Option<Cow<'a, [u8]>> {
+        let FieldRef::Variable(name) = field else { return None };
+        let fields = Fields::read(&mut Cursor { line, pos: 0 }, self.combined).ok()?;
+        let value = match name {
+            "status" => return Some(Cow::Owned(fields.status.to_string().into_bytes())),
+            name => fields.variable(name)?,
+        };
+        (!is_absent(value)).then_some(Cow::Borrowed(value))
+    }
 }
 
 /// Latencies used when no `rt=` or bare decimal is logged, best first.
@@ -111,44 +123,17 @@ impl AccessParser {
         record: &mut Record<'a>,
     ) -> Result<bool, Malformed> {
         let mut cur = Cursor { line, pos: 0 };
-        let mut client = cur.word().ok_or(Malformed::NotAccessLog)?;
-        let ident = cur.word().ok_or(Malformed::NotAccessLog)?;
-        cur.word().ok_or(Malformed::NotAccessLog)?; // user
-        let time = match cur.bracketed() {
-            Some(time) => time,
-            // nginx's `vhost_combined`: `$host:$server_port` first.
-            None if memchr::memchr(b':', client).is_some() => {
-                client = ident;
-                cur.word().ok_or(Malformed::NotAccessLog)?; // user
-                cur.bracketed().ok_or(Malformed::NotAccessLog)?
-            }
-            None => return Err(Malformed::NotAccessLog),
-        };
-        let request = match cur.quoted() {
-            Some(request) => request,
-            None if cur.peek_quote() => return Err(Malformed::Truncated),
-            None => return Err(Malformed::NotAccessLog),
-        };
-        let status = cur.word().and_then(parse_status).ok_or(Malformed::NotAccessLog)?;
-        let bytes = cur.word().ok_or(Malformed::NotAccessLog)?;
-        if bytes != b"-" && !bytes.iter().all(u8::is_ascii_digit) {
-            return Err(Malformed::NotAccessLog);
-        }
-        record.time = self.times.parse_clf(time);
+        let fields = Fields::read(&mut cur, self.combined)?;
+        record.time = self.times.parse_clf(fields.time);
         record.invalid.time = record.time.is_none();
-        record.status = Some(status);
+        record.status = Some(fields.status);
         if full {
-            (record.method, record.uri) = split_request(request);
-            record.client = Some(client);
-        }
-        let after_bytes = cur.pos;
-        let has_referer_and_agent = cur.peek_quote() && cur.quoted().is_some() && cur.quoted().is_some();
-        if !(self.combined && has_referer_and_agent) {
-            cur.pos = after_bytes;
+            (record.method, record.uri) = split_request(fields.request);
+            record.client = Some(fields.client);
         }
         record.not_body.push(0..cur.pos);
         self.trailing(&mut cur, record, full)?;
-        Ok(has_referer_and_agent)
+        Ok(fields.referer_and_agent.is_some())
     }
 
     /// Reads the trailing fields: the latency (see the module docs) and the
@@ -240,6 +225,78 @@ fn unquote(value: &[u8]) -> &[u8] {
     match value {
         [b'"', inner @ .., b'"'] => inner,
         other => other,
+    }
+}
+
+/// The fields of the layout, before the trailing ones.
+struct Fields<'a> {
+    /// `$host:$server_port` of nginx's `vhost_combined`.
+    host: Option<&'a [u8]>,
+    client: &'a [u8],
+    user: &'a [u8],
+    time: &'a [u8],
+    request: &'a [u8],
+    status: u16,
+    bytes: &'a [u8],
+    /// The referer and user agent, when the line has them.
+    referer_and_agent: Option<(&'a [u8], &'a [u8])>,
+}
+
+impl<'a> Fields<'a> {
+    /// Reads the fields at `cur`, leaving it after the last one of the
+    /// layout (`combined`: with the referer and user agent, when the line
+    /// has them).
+    #[inline(always)]
+    fn read(cur: &mut Cursor<'a>, combined: bool) -> Result<Fields<'a>, Malformed> {
+        let mut host = None;
+        let mut client = cur.word().ok_or(Malformed::NotAccessLog)?;
+        let ident = cur.word().ok_or(Malformed::NotAccessLog)?;
+        let mut user = cur.word().ok_or(Malformed::NotAccessLog)?;
+        let time = match cur.bracketed() {
+            Some(time) => time,
+            // nginx's `vhost_combined`: `$host:$server_port` first.
+            None if memchr::memchr(b':', client).is_some() => {
+                host = Some(client);
+                (client, user) = (ident, cur.word().ok_or(Malformed::NotAccessLog)?);
+                cur.bracketed().ok_or(Malformed::NotAccessLog)?
+            }
+            None => return Err(Malformed::NotAccessLog),
+        };
+        let request = match cur.quoted() {
+            Some(request) => request,
+            None if cur.peek_quote() => return Err(Malformed::Truncated),
+            None => return Err(Malformed::NotAccessLog),
+        };
+        let status = cur.word().and_then(parse_status).ok_or(Malformed::NotAccessLog)?;
+        let bytes = cur.word().ok_or(Malformed::NotAccessLog)?;
+        if bytes != b"-" && !bytes.iter().all(u8::is_ascii_digit) {
+            return Err(Malformed::NotAccessLog);
+        }
+        let after_bytes = cur.pos;
+        let referer_and_agent = match cur.peek_quote() {
+            true => cur.quoted().zip(cur.quoted()),
+            false => None,
+        };
+        if !(combined && referer_and_agent.is_some()) {
+            cur.pos = after_bytes;
+        }
+        Ok(Fields { host, client, user, time, request, status, bytes, referer_and_agent })
+    }
+
+    /// The value of the nginx variable `name` (without `$`).
+    fn variable(&self, name: &str) -> Option<&'a [u8]> {
+        Some(match name {
+            // `$host:$server_port`: the host is before the last colon.
+            "host" => self.host.map(|host| memchr::memrchr(b':', host).map_or(host, |colon| &host[..colon]))?,
+            "remote_addr" => self.client,
+            "remote_user" => self.user,
+            "time_local" => self.time,
+            "request" => self.request,
+            "body_bytes_sent" => self.bytes,
+            "http_referer" => self.referer_and_agent?.0,
+            "http_user_agent" => self.referer_and_agent?.1,
+            _ => return None,
+        })
     }
 }
 

@@ -17,9 +17,11 @@
 //! | request id | `$request_id`, `$http_x_request_id` | `%{X-Request-Id}i` |
 //! | not a body | `$http_user_agent`, `$http_referer`, `$request_body` | `%{User-Agent}i`, `%{Referer}i` |
 
+use std::borrow::Cow;
+
 use memchr::memmem;
 
-use super::{Build, Detect, FormatSpec, LineParser, ParseLine};
+use super::{Build, Detect, FieldRef, FormatSpec, LineParser, ParseLine};
 use crate::error::Error;
 use crate::lex::number::{parse_scaled, parse_status, upstream_micros};
 use crate::lex::text::{is_absent, split_request};
@@ -59,7 +61,10 @@ enum Slot {
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Item {
     Literal(Vec<u8>),
-    Field(Slot),
+    /// A variable: what it feeds, and its nginx name without `$`
+    /// (`remote_user`; Apache directives get the nginx name of the same
+    /// value, `%{Host}i` is `http_host`).
+    Field(Slot, Box<str>),
 }
 
 /// A compiled log layout.
@@ -85,10 +90,10 @@ impl LogFormat {
             compile(&body, b'%', apache_directive)
         };
         let error = |reason: &str| Error::LogFormat { format: text.to_owned(), reason: reason.to_owned() };
-        if !items.iter().any(|i| matches!(i, Item::Field(_))) {
+        if !items.iter().any(|i| matches!(i, Item::Field(..))) {
             return Err(error("it has no $variable or %directive"));
         }
-        if items.windows(2).any(|w| matches!(w, [Item::Field(_), Item::Field(_)])) {
+        if items.windows(2).any(|w| matches!(w, [Item::Field(..), Item::Field(..)])) {
             return Err(error("two variables follow each other with no text between them"));
         }
         Ok(LogFormat { items })
@@ -152,7 +157,7 @@ fn nginx_directive(body: &str, i: usize, items: &mut Vec<Item>) -> usize {
         push_literal(items, b"$");
         return i + 1;
     }
-    items.push(Item::Field(nginx_slot(name)));
+    items.push(Item::Field(nginx_slot(name), name.into()));
     end
 }
 
@@ -198,10 +203,10 @@ fn apache_directive(body: &str, i: usize, items: &mut Vec<Item>) -> usize {
         // `%t` prints `[10/Oct/2000:13:55:36 -0700]`, brackets included.
         b't' if argument.is_empty() => {
             push_literal(items, b"[");
-            items.push(Item::Field(Slot::TimeLocal));
+            items.push(Item::Field(Slot::TimeLocal, "time_local".into()));
             push_literal(items, b"]");
         }
-        _ => items.push(Item::Field(apache_slot(directive, argument))),
+        _ => items.push(Item::Field(apache_slot(directive, argument), apache_name(directive, argument).into())),
     }
     j + 1
 }
@@ -224,9 +229,42 @@ fn apache_slot(directive: u8, argument: &str) -> Slot {
     }
 }
 
+/// The nginx variable an Apache directive logs the value of: `%u` is
+/// `remote_user`, `%{X-Forwarded-For}i` is `http_x_forwarded_for`.
+fn apache_name(directive: u8, argument: &str) -> String {
+    let header = |prefix: &str| format!("{prefix}{}", argument.to_ascii_lowercase().replace('-', "_"));
+    match directive {
+        b'h' | b'a' => "remote_addr".to_owned(),
+        b'u' => "remote_user".to_owned(),
+        b'r' => "request".to_owned(),
+        b's' => "status".to_owned(),
+        b'm' => "request_method".to_owned(),
+        b'U' => "uri".to_owned(),
+        b'v' => "server_name".to_owned(),
+        b'V' => "host".to_owned(),
+        b'b' | b'B' => "body_bytes_sent".to_owned(),
+        b'i' => header("http_"),
+        b'o' => header("sent_http_"),
+        b'e' | b'n' => argument.to_owned(),
+        other => format!("%{}", char::from(other)),
+    }
+}
+
 impl ParseLine for CustomParser {
     fn parse_line<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
         self.parse(line, full, record)
+    }
+
+    fn lookup<'a>(&mut self, line: &'a [u8], field: FieldRef<'_>) -> Option<Cow<'a, [u8]>> {
+        let FieldRef::Variable(wanted) = field else { return None };
+        let mut found = None;
+        self.format.walk(line, |_, name, value, _| {
+            if found.is_none() && name == wanted && !is_absent(value) {
+                found = Some(Cow::Borrowed(value));
+            }
+        })
+        .ok()?;
+        found
     }
 }
 
@@ -250,9 +288,38 @@ impl CustomParser {
     ///
     /// One pass over the line: one substring search per literal.
     pub fn parse<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
-        let items = &self.format.items;
-        let mut pos = 0;
+        let CustomParser { format, times } = self;
         let mut upstream = None;
+        format.walk(line, |slot, _, value, span| {
+            if slot == Slot::UpstreamTime {
+                upstream = upstream_micros(value);
+            } else {
+                assign(times, record, slot, value, span, full);
+            }
+        })?;
+        if record.latency_us.is_none() {
+            record.latency_us = upstream;
+        }
+        Ok(())
+    }
+}
+
+impl LogFormat {
+    /// Calls `each` with every variable of `line`: its slot, name, value
+    /// and span, in layout order. Fails when the line does not have the
+    /// layout.
+    ///
+    /// # Complexity
+    ///
+    /// One pass over the line: one substring search per literal.
+    #[inline(always)]
+    fn walk<'a>(
+        &self,
+        line: &'a [u8],
+        mut each: impl FnMut(Slot, &str, &'a [u8], std::ops::Range<usize>),
+    ) -> Result<(), Malformed> {
+        let items = &self.items;
+        let mut pos = 0;
         for (i, item) in items.iter().enumerate() {
             match item {
                 Item::Literal(literal) => {
@@ -261,7 +328,7 @@ impl CustomParser {
                     }
                     pos += literal.len();
                 }
-                Item::Field(slot) => {
+                Item::Field(slot, name) => {
                     let quoted = i > 0 && matches!(&items[i - 1], Item::Literal(l) if l.ends_with(b"\""));
                     let next = match items.get(i + 1) {
                         Some(Item::Literal(next)) => Some(&next[..]),
@@ -275,21 +342,13 @@ impl CustomParser {
                         }
                         None => return Err(Malformed::NotAccessLog),
                     };
-                    let value = &line[pos..end];
-                    if *slot == Slot::UpstreamTime {
-                        upstream = upstream_micros(value);
-                    } else {
-                        assign(&mut self.times, record, *slot, value, pos..end, full);
-                    }
+                    each(*slot, name, &line[pos..end], pos..end);
                     pos = end;
                 }
             }
         }
         if !line[pos..].trim_ascii().is_empty() {
             return Err(Malformed::NotAccessLog);
-        }
-        if record.latency_us.is_none() {
-            record.latency_us = upstream;
         }
         Ok(())
     }

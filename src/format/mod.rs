@@ -18,6 +18,7 @@ mod detect;
 mod foreign;
 mod wrap;
 
+use std::borrow::Cow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
@@ -324,6 +325,24 @@ pub trait ParseLine {
     fn override_uses(&self) -> Vec<(String, OverrideUse)> {
         Vec::new()
     }
+
+    /// The value of `field` on `line` (a line this parser parsed), for
+    /// fields the record does not carry (`--by`). Asked only of lines with
+    /// an error body, so it may walk the line again. `None` when the line
+    /// lacks it or the format has no such field.
+    fn lookup<'a>(&mut self, _line: &'a [u8], _field: FieldRef<'_>) -> Option<Cow<'a, [u8]>> {
+        None
+    }
+}
+
+/// A field asked of a line by name, beyond its record (`--by`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldRef<'n> {
+    /// A dotted path into an NDJSON object (`user.name`, `upstream`).
+    Path(&'n str),
+    /// A variable of an access-log layout, without its `$` (`host`,
+    /// `remote_user`).
+    Variable(&'n str),
 }
 
 /// Work done with a parser of any type: see [`LineParser::with`].

@@ -12,12 +12,14 @@
 //! object (or an OpenTelemetry `attributes` array of `{"key","value"}`)
 //! only when its key starts one of the dotted names.
 
-use super::{Build, Detect, FormatSpec, LineParser, ParseLine};
-use crate::lex::json::{skip_string, skip_value, skip_ws, unquote};
+use std::borrow::Cow;
+
+use super::{Build, Detect, FieldRef, FormatSpec, LineParser, ParseLine};
+use crate::lex::json::{find_path, scalar_text, skip_string, skip_value, skip_ws, unquote};
 use crate::lex::number::{parse_loose_status, parse_scaled, parse_status, upstream_micros};
 use crate::lex::text::{is_absent, split_request};
 use crate::lex::time::{TimeParser, epoch_number};
-use crate::record::{Malformed, OverrideUse, Record, first_forwarded};
+use crate::record::{Malformed, OverrideUse, Record, TraceRating, first_forwarded};
 
 /// NDJSON in the registry: detected when most parsed lines are JSON
 /// objects, or when nothing parses and the input starts with `{`.
@@ -62,12 +64,14 @@ pub enum Field {
     Service,
     /// The operation a CTS trace records (`trace_name`).
     Operation,
+    /// A CTS trace's `trace_rating`.
+    Rating,
 }
 
 impl Field {
     /// Whether a summary scan (no `full` record) still needs this field.
     fn is_summary(self) -> bool {
-        matches!(self, Field::Time | Field::Status | Field::Latency(_) | Field::UpstreamLatency)
+        matches!(self, Field::Time | Field::Status | Field::Latency(_) | Field::UpstreamLatency | Field::Rating)
     }
 }
 
@@ -174,6 +178,7 @@ const BUILTIN_KEYS: &[(&[u8], Field, u8)] = &[
     (b"total_time", Field::Latency(LatencyUnit::Millis), 6),
     (b"service_type", Field::Service, 0),
     (b"trace_name", Field::Operation, 0),
+    (b"trace_rating", Field::Rating, 0),
     (b"request_id", Field::RequestId, 0),
     (b"x_request_id", Field::RequestId, 1),
     (b"http_user_agent", Field::NotBody, 0),
@@ -356,7 +361,7 @@ impl Found {
             Field::Uri | Field::Request => Some(self.uri),
             Field::Client => Some(self.client),
             Field::RequestId => Some(self.request_id),
-            Field::Method | Field::NotBody | Field::Service | Field::Operation => None,
+            Field::Method | Field::NotBody | Field::Service | Field::Operation | Field::Rating => None,
         }
     }
 }
@@ -364,6 +369,13 @@ impl Found {
 impl ParseLine for NdjsonParser {
     fn parse_line<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
         self.parse(line, full, record)
+    }
+
+    fn lookup<'a>(&mut self, line: &'a [u8], field: FieldRef<'_>) -> Option<Cow<'a, [u8]>> {
+        match field {
+            FieldRef::Path(path) => find_path(line, 0, path.as_bytes()).and_then(scalar_text),
+            FieldRef::Variable(_) => None,
+        }
     }
 
     fn override_uses(&self) -> Vec<(String, OverrideUse)> {
@@ -626,6 +638,7 @@ impl NdjsonParser {
             }
             Field::Service => record.service = Some(text),
             Field::Operation => record.operation = Some(text),
+            Field::Rating => record.rating = TraceRating::parse(text),
             Field::NotBody => record.not_body.push(span),
             _ => {}
         }

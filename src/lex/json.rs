@@ -101,6 +101,58 @@ const ENDS_TOKEN: [bool; 256] = {
     table
 };
 
+/// The value of the dotted `path` (`user.name`) in the object at
+/// `line[start]`: a key spelled so as it is (a flattened log) or a key
+/// that starts the path, whose object holds the rest. The raw token is
+/// returned (a string with its quotes); `None` when the path is absent or
+/// the object is broken before it.
+pub fn find_path<'a>(line: &'a [u8], start: usize, path: &[u8]) -> Option<&'a [u8]> {
+    let mut pos = skip_ws(line, start);
+    if line.get(pos) != Some(&b'{') {
+        return None;
+    }
+    pos = skip_ws(line, pos + 1);
+    while line.get(pos) == Some(&b'"') {
+        let key_end = skip_string(line, pos)?;
+        let key = &line[pos + 1..key_end - 1];
+        pos = skip_ws(line, key_end);
+        if line.get(pos) != Some(&b':') {
+            return None;
+        }
+        let value_start = skip_ws(line, pos + 1);
+        let value_end = skip_value(line, value_start)?;
+        if key == path {
+            return Some(&line[value_start..value_end]);
+        }
+        let nested = path.strip_prefix(key).and_then(|rest| rest.strip_prefix(b"."));
+        if let Some(rest) = nested.filter(|_| line[value_start] == b'{')
+            && let Some(found) = find_path(&line[..value_end], value_start, rest)
+        {
+            return Some(found);
+        }
+        pos = skip_ws(line, value_end);
+        match line.get(pos) {
+            Some(b',') => pos = skip_ws(line, pos + 1),
+            _ => return None,
+        }
+    }
+    None
+}
+
+/// A JSON string token's text, its escapes decoded (`"a\u0062"` → `ab`);
+/// a number or literal as it is; `None` for `null`, containers and a
+/// string that does not decode.
+pub fn scalar_text(token: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
+    use std::borrow::Cow;
+    match token.first()? {
+        b'"' if !token.contains(&b'\\') => Some(Cow::Borrowed(unquote(token))),
+        b'"' => serde_json::from_slice::<String>(token).ok().map(|s| Cow::Owned(s.into_bytes())),
+        b'{' | b'[' => None,
+        _ if token == b"null" => None,
+        _ => Some(Cow::Borrowed(token)),
+    }
+}
+
 /// Skips a nested object or array by counting brackets outside strings.
 fn skip_container(line: &[u8], start: usize) -> Option<usize> {
     let mut depth = 0usize;
@@ -157,5 +209,20 @@ mod tests {
         assert_eq!(skip_value(br#""open"#, 0), None);
         assert_eq!(skip_value(b"", 0), None);
         assert_eq!(unquote(br#""x""#), b"x");
+    }
+
+    #[test]
+    fn paths_nested_or_flattened() {
+        let line = br#"{"a":1,"user":{"id":"u1","name":"al\u0069ce","domain":{"name":"acme"}},"x.y":"flat","n":null}"#;
+        let text = |path: &[u8]| find_path(line, 0, path).and_then(scalar_text).map(|t| t.into_owned());
+        assert_eq!(text(b"user.name"), Some(b"alice".to_vec()));
+        assert_eq!(text(b"user.domain.name"), Some(b"acme".to_vec()));
+        assert_eq!(text(b"x.y"), Some(b"flat".to_vec()));
+        assert_eq!(text(b"a"), Some(b"1".to_vec()));
+        assert_eq!(text(b"n"), None);
+        assert_eq!(text(b"user"), None, "an object is not a value");
+        assert_eq!(text(b"user.missing"), None);
+        assert_eq!(text(b"domain.name"), None, "only from the top");
+        assert_eq!(find_path(br#"{"a":"#, 0, b"a"), None);
     }
 }

@@ -12,11 +12,12 @@ use crate::aggregate::{Collect, LinePosition, LineSink};
 use crate::extract::{Extractor, Scratch};
 use crate::filter::Filter;
 use crate::format::{
-    Format, FormatKind, Layout, LineParser, ParseLine, UnwrapBuf, WithParser, Wrapper, settle_invalid,
+    FieldRef, Format, FormatKind, Layout, LineParser, ParseLine, UnwrapBuf, WithParser, Wrapper, settle_invalid,
 };
+use crate::group_by::GroupBy;
 use crate::input::long_line_sample;
 use crate::lex::text::strip_bom;
-use crate::record::{Malformed, OverrideUse, Record, Spans, is_blank};
+use crate::record::{FieldValue, Malformed, OverrideUse, Record, Spans, TraceRating, is_blank};
 
 /// How to read one buffer of lines.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -48,6 +49,8 @@ pub struct LineScanner<'e> {
     fallback: usize,
     filter: &'e Filter,
     collect: Collect,
+    /// The fields looked up on error lines and incidents.
+    group: GroupBy,
     scratch: Scratch,
     unwrap: UnwrapBuf,
     /// `--max-line-len`.
@@ -68,6 +71,7 @@ impl<'e> LineScanner<'e> {
             fallback,
             filter,
             collect,
+            group: GroupBy::new(&options.by, options.collect.breakdowns),
             scratch: Scratch::default(),
             unwrap: UnwrapBuf::default(),
             max_line_len: options.reader.max_line_len.max(1),
@@ -85,7 +89,8 @@ impl<'e> LineScanner<'e> {
     /// needle, one parse per line, and a body decode only for lines with a
     /// prefilter hit.
     pub fn scan(&mut self, data: &[u8], first: LinePosition, layout: &BufferLayout, sink: &mut impl LineSink) -> u64 {
-        let LineScanner { extractor, fixed, detected, fallback, filter, collect, scratch, unwrap, max_line_len } = self;
+        let LineScanner { extractor, fixed, detected, fallback, filter, collect, group, scratch, unwrap, max_line_len } =
+            self;
         let parser = match fixed {
             Some(fixed) => fixed,
             None => {
@@ -106,6 +111,7 @@ impl<'e> LineScanner<'e> {
             extractor,
             filter,
             collect,
+            group,
             scratch,
             unwrap,
             max_line_len,
@@ -170,6 +176,7 @@ struct Lines<'d, 's> {
     extractor: &'s Extractor,
     filter: &'s Filter,
     collect: &'s Collect,
+    group: &'s GroupBy,
     scratch: &'s mut Scratch,
     unwrap: &'s mut UnwrapBuf,
     /// Lines this long or longer are malformed (`--max-line-len`), also
@@ -179,8 +186,9 @@ struct Lines<'d, 's> {
 
 impl Lines<'_, '_> {
     fn scan<P: ParseLine>(&mut self, parser: &mut P, sink: &mut impl LineSink) -> u64 {
-        let Lines { data, first, wrapper, extractor, filter, collect, scratch, unwrap, max_line_len } = self;
+        let Lines { data, first, wrapper, extractor, filter, collect, group, scratch, unwrap, max_line_len } = self;
         let data = *data;
+        let group: &GroupBy = group;
         let mut candidates = extractor.candidates(data);
         let mut start = 0;
         let mut line_index = 0u64;
@@ -216,7 +224,24 @@ impl Lines<'_, '_> {
                 Ok(()) if !filter.keeps(&record) => sink.filtered(record.time),
                 Ok(()) => {
                     let body = if has_hit { extractor.decode(line, &record.not_body, scratch) } else { None };
-                    sink.request(&record, body, position, collect);
+                    if group.wants(body.is_some(), &record) {
+                        if !has_hit {
+                            // An incident without an error body: read it whole.
+                            record = Record { source, ..Record::default() };
+                            let _ = parser.parse_line(line, true, &mut record);
+                            settle_invalid(&mut record);
+                        }
+                        if record.rating == Some(TraceRating::Incident) {
+                            record.trace_id = parser.lookup(line, FieldRef::Path("trace_id"));
+                        }
+                        // Allocated per line: only lines with an error body
+                        // (or an incident) when grouping get here.
+                        let mut by_values: Vec<FieldValue<'_>> = Vec::new();
+                        group.values(parser, line, &record, &mut by_values);
+                        sink.request(&Record { by: &by_values, ..record }, body, position, collect);
+                    } else {
+                        sink.request(&record, body, position, collect);
+                    }
                 }
                 Err(kind) => {
                     let body = if has_hit { extractor.decode(line, &Spans::default(), scratch) } else { None };

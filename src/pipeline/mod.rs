@@ -22,6 +22,7 @@ use crate::error::Error;
 use crate::extract::{ErrorBody, Extractor};
 use crate::filter::{CodePattern, Filter, StatusPattern, TimeSpec, batch_window};
 use crate::format::{FieldOverrides, Format};
+use crate::group_by::ByField;
 use crate::input::checkpoint::{Checkpoint, Plan};
 use crate::input::{self, Block, BlockContent, BlockReader, ProgressFn, ReaderOptions, Source, Span};
 use crate::record::Record;
@@ -63,6 +64,9 @@ pub struct ScanOptions {
     pub collect: Collect,
     /// `--top N`: recorded in the state as the default view.
     pub top: Option<usize>,
+    /// `--by`: the fields error lines are grouped by, beyond the `--top`
+    /// lists (which [`Collect::breakdowns`] must keep).
+    pub by: Vec<ByField>,
     /// Also read files whose names start with `.` inside directories.
     pub hidden: bool,
     /// Called after each block is read with where reading stands
@@ -231,7 +235,8 @@ pub fn scan_spans(spans: Vec<Span>, options: &ScanOptions, filter: Filter, colle
     aggregate.malformed_by_file.clear();
     aggregate.resolve_positions();
     aggregate.number_from(&first_lines);
-    Ok(State::new(inputs, Vec::new(), filter, collect, options.top, aggregate))
+    let state = State::new(inputs, Vec::new(), filter, collect, options.top, aggregate);
+    Ok(State { by: options.by.clone(), ..state })
 }
 
 /// The scan's worker threads: `threads` of them, one per logical CPU when 0.

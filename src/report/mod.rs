@@ -41,7 +41,7 @@ pub use table::TableRenderer;
 pub use text::sparkline;
 
 use crate::aggregate::{
-    Aggregate, CodeStats, HeavyHitters, InvalidCounts, Latency, LatencyHistogram, MAX_BUCKETS, TopStrings,
+    Aggregate, CodeStats, HeavyHitters, InvalidCounts, Latency, LatencyHistogram, MAX_BUCKETS, RatingCounts, TopStrings,
 };
 use crate::catalog::{self as codes, Edition};
 use crate::filter::{CodePattern, StatusPattern};
@@ -155,6 +155,14 @@ pub struct Summary {
     /// With `--bucket`: requests per time bucket.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<Series>,
+    /// CTS traces: requests per `trace_rating` (`normal`, `warning`,
+    /// `incident`); absent when no line was rated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_ratings: Option<RatingCounts>,
+    /// CTS traces: the first `incident` traces in input order (at most
+    /// 20), the CTS guide's first place to look.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incidents: Vec<IncidentReport>,
     /// How long the scan took; `null` for a merge.
     pub timing: Option<Timing>,
 }
@@ -273,6 +281,9 @@ pub struct CodeReport {
     /// CTS traces only: `trace_name` values with counts (the first 8).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub trace_names: Vec<NameCount>,
+    /// CTS traces with this code per `trace_rating`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_ratings: Option<RatingCounts>,
     /// With `--top N`: where this code's errors come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top: Option<TopReport>,
@@ -299,6 +310,12 @@ pub struct TopReport {
     /// their wrapper says.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<NameCount>,
+    /// The `--by` fields and, for CTS traces, `user`, `operation`
+    /// (`trace_name (service_type)`), `resource` (`type/name`),
+    /// `source_ip` (`system` for system actions) and `trace_type`: field
+    /// name → its top values.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by: BTreeMap<String, Vec<NameCount>>,
     /// Request ids of the earliest lines with this code, to grep for.
     pub request_ids: Vec<RequestIdSample>,
     /// How far each list's counts may be below the true ones: 0 while a
@@ -308,7 +325,7 @@ pub struct TopReport {
 }
 
 /// The error bound of each `--top` list.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TopUndercount {
     /// Of `endpoints`.
     pub endpoints: u64,
@@ -319,6 +336,40 @@ pub struct TopUndercount {
     /// Of `sources`.
     #[serde(default)]
     pub sources: u64,
+    /// Of each list of `by`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub by: BTreeMap<String, u64>,
+}
+
+impl TopUndercount {
+    /// The largest bound of any list.
+    pub fn worst(&self) -> u64 {
+        let fixed = [self.endpoints, self.projects, self.clients, self.sources];
+        fixed.into_iter().chain(self.by.values().copied()).max().unwrap_or(0)
+    }
+}
+
+/// An `incident`-rated CTS trace.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct IncidentReport {
+    /// When (RFC 3339, UTC).
+    pub time: Option<String>,
+    /// `trace_id`.
+    pub trace_id: Option<String>,
+    /// `trace_name`.
+    pub trace_name: Option<String>,
+    /// Who.
+    pub user: Option<String>,
+    /// `resource_type/resource_name`.
+    pub resource: Option<String>,
+    /// `request_id`.
+    pub request_id: Option<String>,
+    /// The error code, when the trace holds an error body.
+    pub code: Option<String>,
+    /// The input.
+    pub file: String,
+    /// Its line number, from 1.
+    pub line: u64,
 }
 
 /// A request id and the line it is on.
@@ -456,6 +507,22 @@ impl Report {
                     first_bucket: format_rfc3339(range.start * size),
                     requests: range.map(|i| agg.request_buckets.get(i)).collect(),
                 }),
+                trace_ratings: (!agg.ratings.is_empty()).then_some(agg.ratings),
+                incidents: agg
+                    .incidents
+                    .iter()
+                    .map(|incident| IncidentReport {
+                        time: incident.time.map(format_rfc3339),
+                        trace_id: incident.trace_id.clone(),
+                        trace_name: incident.trace_name.clone(),
+                        user: incident.user.clone(),
+                        resource: incident.resource.clone(),
+                        request_id: incident.request_id.clone(),
+                        code: incident.code.clone(),
+                        file: view.path(incident.position.file),
+                        line: incident.position.line + 1,
+                    })
+                    .collect(),
                 timing: state.elapsed.map(|elapsed| Timing::of(elapsed.as_secs_f64(), bytes)),
             },
             codes: code_reports,
@@ -599,6 +666,7 @@ impl View<'_> {
                 projects: names(&breakdown.projects),
                 clients: names(&breakdown.clients),
                 sources: names(&breakdown.sources),
+                by: breakdown.fields.iter().map(|(name, counts)| (name.clone(), names(counts))).collect(),
                 request_ids: breakdown
                     .samples
                     .iter()
@@ -614,6 +682,7 @@ impl View<'_> {
                     projects: breakdown.projects.max_undercount(),
                     clients: breakdown.clients.max_undercount(),
                     sources: breakdown.sources.max_undercount(),
+                    by: breakdown.fields.iter().map(|(name, counts)| (name.clone(), counts.max_undercount())).collect(),
                 },
             }
         });
@@ -659,6 +728,7 @@ impl View<'_> {
             other_messages: stats.messages.others,
             service_types: name_counts(&stats.services),
             trace_names: name_counts(&stats.operations),
+            trace_ratings: (!stats.ratings.is_empty()).then_some(stats.ratings),
             top,
             series,
             started,

@@ -4,8 +4,10 @@
 use std::io::{self, Write};
 
 use super::code_table;
+use crate::aggregate::RatingCounts;
 use crate::escape::{Escaped, escape};
 use crate::lex::time::format_rfc3339;
+use crate::record::TraceRating;
 
 use super::text::{
     duration_label, ellipsize, human_bytes, human_duration, ms, ms_percentile, plural, short_time, sparkline,
@@ -35,6 +37,7 @@ impl Render for TableRenderer {
             self.tops(&report.codes, wtr)?;
             self.trace_breakdowns(&report.codes, wtr)?;
         }
+        self.incidents(report, wtr)?;
         self.samples(report, wtr)
     }
 }
@@ -131,6 +134,9 @@ impl TableRenderer {
             let statuses: Vec<String> = s.statuses.iter().map(|(st, n)| format!("{st} {}", thousands(*n))).collect();
             self.line(wtr, &format!("  statuses     {}", statuses.join(" · ")))?;
         }
+        if let Some(ratings) = &s.trace_ratings {
+            self.line(wtr, &format!("  trace rating {}", ratings_text(ratings)))?;
+        }
         if s.latency_ms.all.is_some() {
             writeln!(wtr, "  latency (ms) {:>12} {:>9} {:>9} {:>9} {:>10}", "count", "p50", "p90", "p99", "max")?;
             for (label, latency) in [("all", &s.latency_ms.all), ("no error", &s.latency_ms.without_error_body)] {
@@ -219,8 +225,10 @@ impl TableRenderer {
             if !top.sources.is_empty() {
                 self.line(wtr, &format!("  sources      {}", list(&top.sources)))?;
             }
-            let bound = &top.max_undercount;
-            let worst = bound.endpoints.max(bound.projects).max(bound.clients).max(bound.sources);
+            for (name, values) in &top.by {
+                self.line(wtr, &format!("  {:<12} {}", Escaped(name), list(values)))?;
+            }
+            let worst = top.max_undercount.worst();
             if worst > 0 {
                 writeln!(wtr, "  (more distinct values than kept: counts may be low by up to {})", thousands(worst))?;
             }
@@ -251,12 +259,48 @@ impl TableRenderer {
             items.iter().map(|i| format!("{} {}", Escaped(&i.name), thousands(i.count))).collect::<Vec<_>>().join(", ")
         };
         for code in traced {
-            writeln!(
+            let ratings =
+                code.trace_ratings.as_ref().map_or(String::new(), |r| format!(" · rated {}", ratings_text(r)));
+            self.line(
                 wtr,
-                "  {:<12} services: {} · operations: {}",
-                code.code,
-                list(&code.service_types),
-                list(&code.trace_names)
+                &format!(
+                    "  {:<12} services: {} · operations: {}{ratings}",
+                    code.code,
+                    list(&code.service_types),
+                    list(&code.trace_names)
+                ),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The first traces rated `incident`, where the CTS guide says to look
+    /// first.
+    fn incidents(&self, report: &Report, wtr: &mut dyn Write) -> io::Result<()> {
+        let incidents = &report.summary.incidents;
+        if incidents.is_empty() {
+            return Ok(());
+        }
+        writeln!(wtr)?;
+        let total = report.summary.trace_ratings.map_or(0, |r| r.incident);
+        let title = format!("traces rated incident ({} of {}, in input order):", incidents.len(), thousands(total));
+        writeln!(wtr, "{}", self.paint("1", &title))?;
+        let or_dash = |text: &Option<String>| text.as_deref().map_or("-".to_owned(), |t| Escaped(t).to_string());
+        for incident in incidents {
+            let code = incident.code.as_deref().map_or(String::new(), |c| format!(" · {}", Escaped(c)));
+            self.line(
+                wtr,
+                &format!(
+                    "  {}  {} by {} on {} · trace {} · request {}{code} · {}:{}",
+                    or_dash(&incident.time),
+                    or_dash(&incident.trace_name),
+                    or_dash(&incident.user),
+                    or_dash(&incident.resource),
+                    or_dash(&incident.trace_id),
+                    or_dash(&incident.request_id),
+                    Escaped(&incident.file),
+                    incident.line
+                ),
             )?;
         }
         Ok(())
@@ -313,4 +357,14 @@ fn filter_text(filter: &FilterReport) -> String {
         ));
     }
     escape(&parts.join(" · ")).into_owned()
+}
+
+/// `normal 3 · warning 2 · incident 1`, the ratings seen.
+fn ratings_text(ratings: &RatingCounts) -> String {
+    let seen: Vec<String> = TraceRating::ALL
+        .iter()
+        .filter(|&&r| ratings.get(r) > 0)
+        .map(|&r| format!("{} {}", r.name(), thousands(ratings.get(r))))
+        .collect();
+    seen.join(" · ")
 }
