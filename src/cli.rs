@@ -14,6 +14,25 @@ use cts_logscan::group_by::ByField;
 use cts_logscan::pipeline::FieldIs;
 use cts_logscan::rules::Rule;
 
+/// A `--by` value: `FIELD` groups a scan's error lines, `FIELD=VALUE`
+/// selects the lines `lines` prints.
+#[derive(Clone, Debug)]
+pub enum ByArg {
+    /// Group by this field.
+    Group(ByField),
+    /// Keep the lines whose field has this value.
+    Select(FieldIs),
+}
+
+impl ByArg {
+    fn parse(text: &str) -> Result<ByArg, String> {
+        match text.contains('=') {
+            true => FieldIs::parse(text).map(ByArg::Select),
+            false => ByField::parse(text).map(ByArg::Group).map_err(|e| e.to_string()),
+        }
+    }
+}
+
 /// `--version`: the version, the commit built from, and the versions of
 /// the state and report formats this binary reads and writes.
 static VERSION: LazyLock<String> = LazyLock::new(|| {
@@ -115,11 +134,6 @@ pub enum Command {
     /// --output json one record per line (where, the parsed fields, the
     /// body). Takes the inputs and options of a scan.
     Lines {
-        /// Only lines whose field NAME is VALUE (endpoint, as --top lists
-        /// it, project, client, status, method, uri, request_id);
-        /// repeatable, all must hold.
-        #[arg(long = "by", value_name = "NAME=VALUE", value_parser = FieldIs::parse)]
-        by: Vec<FieldIs>,
         #[command(flatten)]
         scan: Box<ScanArgs>,
     },
@@ -213,9 +227,11 @@ pub struct ScanArgs {
     /// endpoint, project, client and source are --top's lists), a dotted
     /// NDJSON path (http.request.method, user.name, upstream) or a
     /// variable of the log layout ($host, $upstream_addr). Only lines with
-    /// an error body are looked at.
-    #[arg(long = "by", value_name = "FIELD", value_parser = ByField::parse)]
-    pub by: Vec<ByField>,
+    /// an error body are looked at. With `lines`: FIELD=VALUE keeps only
+    /// the lines whose FIELD is VALUE (also uri and request_id); all must
+    /// hold.
+    #[arg(long = "by", value_name = "FIELD[=VALUE]", value_parser = ByArg::parse)]
+    pub by: Vec<ByArg>,
 
     /// Count requests and errors per time bucket (1m, 5m, 1h, …): the table
     /// draws a sparkline per code and marks when a spike started; JSON

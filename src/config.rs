@@ -14,7 +14,9 @@ use cts_logscan::aggregate::{Collect, Precision};
 use cts_logscan::filter::TimeSpec;
 use cts_logscan::follow::{AlertRule, FollowOptions};
 use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit};
+use cts_logscan::group_by::{ByField, MAX_BY};
 use cts_logscan::input::{ObjectUrl, ReaderOptions, Source};
+use cts_logscan::pipeline::FieldIs;
 use cts_logscan::pipeline::ScanOptions;
 use cts_logscan::report::{
     CsvRenderer, HtmlRenderer, JsonRenderer, MarkdownRenderer, PrometheusRenderer, Render, ReportOptions, TableRenderer,
@@ -23,7 +25,7 @@ use cts_logscan::rules::Rule;
 use cts_logscan::state::State;
 use tempfile::NamedTempFile;
 
-use crate::cli::{ColorChoice, DiffOutput, FormatArg, OutputFormat, ReportArgs, ScanArgs, UnitArg};
+use crate::cli::{ByArg, ColorChoice, DiffOutput, FormatArg, OutputFormat, ReportArgs, ScanArgs, UnitArg};
 
 /// A scan, as the command line asked for it.
 pub struct ScanConfig {
@@ -83,6 +85,9 @@ impl ScanConfig {
     pub fn new(args: ScanArgs) -> anyhow::Result<ScanConfig> {
         if args.paths.is_empty() && io::stdin().is_terminal() {
             bail!("no input: give one or more log files, or '-' to read standard input (see --help)");
+        }
+        if args.by.len() > MAX_BY {
+            bail!("--by is given {} times: group by at most {MAX_BY} fields at once", args.by.len());
         }
         let mut delivery = Delivery::new(args.report.clone(), None);
         let cpus = std::thread::available_parallelism().map_or(1, usize::from);
@@ -160,14 +165,55 @@ impl ScanConfig {
             collect: Collect {
                 // The HTML chart needs a series: per minute unless asked.
                 bucket_ms: args.bucket.or((self.delivery.output() == OutputFormat::Html).then_some(60_000)),
-                breakdowns: args.top.is_some() || args.metrics_top > 0 || !args.by.is_empty(),
+                breakdowns: args.top.is_some() || args.metrics_top > 0 || !self.groups().is_empty(),
                 latency: Precision::Exact,
             },
-            top: args.top.or((!args.by.is_empty()).then_some(3)),
-            by: args.by.clone(),
+            top: args.top.or((!self.groups().is_empty()).then_some(3)),
+            by: self.groups(),
             hidden: args.hidden,
             progress: None,
         }
+    }
+
+    /// The `--by FIELD` fields to group error lines by.
+    fn groups(&self) -> Vec<ByField> {
+        let group = |by: &ByArg| match by {
+            ByArg::Group(field) => Some(field.clone()),
+            ByArg::Select(_) => None,
+        };
+        self.args.by.iter().filter_map(group).collect()
+    }
+
+    /// The `--by FIELD=VALUE` selections of `lines`.
+    pub fn selections(&self) -> Vec<FieldIs> {
+        let select = |by: &ByArg| match by {
+            ByArg::Select(field_is) => Some(field_is.clone()),
+            ByArg::Group(_) => None,
+        };
+        self.args.by.iter().filter_map(select).collect()
+    }
+
+    /// Refuses `--by` values of the other kind: `FIELD=VALUE` selects the
+    /// lines of `lines` (`selecting`), `FIELD` groups a scan.
+    ///
+    /// # Errors
+    ///
+    /// Naming the first value of the wrong kind and what to give instead.
+    pub fn check_by(&self, selecting: bool) -> anyhow::Result<()> {
+        for by in &self.args.by {
+            match by {
+                ByArg::Select(_) if !selecting => {
+                    bail!("--by FIELD=VALUE selects lines: use it with `cts-logscan lines`; a scan takes --by FIELD")
+                }
+                ByArg::Group(field) if selecting => {
+                    bail!(
+                        "lines --by takes FIELD=VALUE (say --by {field}=VALUE): it selects lines, it does not group them"
+                    )
+                }
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// How the result is delivered.

@@ -4,8 +4,11 @@
 //! Each code is `appeared`, `vanished`, `changed` or `unchanged` (same
 //! count, rate per 1,000 requests and p99), with the change of its count,
 //! rate and p99, absolute and relative. [`ORDER`] says how rows are sorted.
+//! For a code whose rate moved, [`Drivers`] say what changed: the values of
+//! its `--top` lists, fields and message variants whose share rose most,
+//! and those the base report did not have.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Write};
 use std::path::Path;
 
@@ -16,7 +19,7 @@ use crate::error::{Comparison, Error};
 use crate::escape::escape;
 use crate::filter;
 use crate::report::text::{fixed, ms_percentile_plain};
-use crate::report::{CodeReport, Report, SCHEMA_VERSION, markdown_cell, read_report};
+use crate::report::{CodeReport, NameCount, Report, SCHEMA_VERSION, Shift, markdown_cell, read_report, rising};
 
 /// How rows are ordered, as the renderers say it.
 pub const ORDER: &str = "Rows: codes that appeared or vanished first, then the others by how far their rate per 1,000 requests moved (p99 change breaks ties), unchanged codes last.";
@@ -69,6 +72,71 @@ pub struct CodeDiff {
     pub per_1k: Delta,
     /// p99 latency, ms.
     pub p99_ms: Delta,
+    /// For a code whose rate moved: per list (`endpoints`, `projects`,
+    /// `clients`, `sources`, each `--by` and CTS trace field, `messages`),
+    /// the values whose share of the code rose most and the values the
+    /// base report did not have. From the reports' `--top` lists and
+    /// message variants; empty lists are left out.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub drivers: BTreeMap<String, Drivers>,
+}
+
+/// What drives a code's change in one list.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Drivers {
+    /// The values whose share of the code rose most, the largest rise
+    /// first (the live attribution's ranking).
+    pub rising: Vec<Shift>,
+    /// Values in the new report's list that the base report's list does
+    /// not have (a new message variant, a new client).
+    pub new_values: Vec<String>,
+}
+
+/// Values each driver list names at most.
+const DRIVERS: usize = 3;
+
+/// The drivers of `new`'s change from `base` (absent: an appeared code).
+fn drivers(base: Option<&CodeReport>, new: &CodeReport) -> BTreeMap<String, Drivers> {
+    let base_count = base.map_or(0, |b| b.count);
+    let mut drivers = BTreeMap::new();
+    for (name, new_list) in lists(new) {
+        let base_list: Vec<(String, u64)> =
+            base.and_then(|b| lists(b).into_iter().find(|(n, _)| *n == name)).map(|(_, l)| l).unwrap_or_default();
+        let rising = rising(new_list.iter().cloned(), new.count, &base_list, base_count, DRIVERS);
+        let new_values: Vec<String> = match base {
+            Some(_) => new_list
+                .iter()
+                .filter(|(value, _)| !base_list.iter().any(|(b, _)| b == value))
+                .map(|(value, _)| value.clone())
+                .take(DRIVERS)
+                .collect(),
+            None => Vec::new(),
+        };
+        if !rising.is_empty() || !new_values.is_empty() {
+            drivers.insert(name, Drivers { rising, new_values });
+        }
+    }
+    drivers
+}
+
+/// A code's lists with counts, by name: the `--top` lists and fields, and
+/// the message variants.
+fn lists(code: &CodeReport) -> Vec<(String, Vec<(String, u64)>)> {
+    let pairs = |items: &[NameCount]| items.iter().map(|i| (i.name.clone(), i.count)).collect::<Vec<_>>();
+    let mut lists = Vec::new();
+    if let Some(top) = &code.top {
+        let fixed = [
+            ("endpoints", &top.endpoints),
+            ("projects", &top.projects),
+            ("clients", &top.clients),
+            ("sources", &top.sources),
+        ];
+        lists.extend(fixed.into_iter().map(|(name, items)| (name.to_owned(), pairs(items))));
+        lists.extend(top.by.iter().map(|(name, items)| (name.clone(), pairs(items))));
+    }
+    let messages = code.message_variants.iter().map(|m| (m.message.clone(), m.count)).collect();
+    lists.push(("messages".to_owned(), messages));
+    lists
 }
 
 /// The comparison of two reports.
@@ -152,6 +220,7 @@ impl Diff {
                     count: Delta::of(count(&b), count(&n)),
                     per_1k: Delta::of(per_1k(&b), per_1k(&n)),
                     p99_ms: Delta::of(p99(&b), p99(&n)),
+                    drivers: BTreeMap::new(),
                 };
                 let unchanged = [diff.count, diff.per_1k, diff.p99_ms].iter().all(|d| d.base == d.new);
                 let change = match (&b, &n) {
@@ -160,7 +229,12 @@ impl Diff {
                     _ if unchanged => Change::Unchanged,
                     _ => Change::Changed,
                 };
-                CodeDiff { change, ..diff }
+                let moved = diff.per_1k.change.is_some_and(|c| c != 0.0) || change == Change::Appeared;
+                let drivers = match &n {
+                    Some(n) if moved => drivers(b.as_ref(), n),
+                    _ => BTreeMap::new(),
+                };
+                CodeDiff { change, drivers, ..diff }
             })
             .collect();
         codes.sort_by(|a, b| {
@@ -205,7 +279,43 @@ impl Diff {
             writeln!(wtr, "{}", line(row))?;
         }
         writeln!(wtr)?;
-        writeln!(wtr, "{ORDER}")
+        writeln!(wtr, "{ORDER}")?;
+        for (code, lines) in self.driver_lines() {
+            writeln!(wtr)?;
+            writeln!(wtr, "{} — what changed:", escape(code))?;
+            for line in lines {
+                writeln!(wtr, "  {}", escape(&line))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Per code with drivers, one line per list: `clients: 10.0.0.9 40 %
+    /// (was 5 %) · new: 10.0.0.9`.
+    fn driver_lines(&self) -> Vec<(&str, Vec<String>)> {
+        let shift =
+            |s: &Shift| format!("{} {:.0} % (was {:.0} %)", s.name, s.share_now * 100.0, s.share_baseline * 100.0);
+        self.codes
+            .iter()
+            .filter(|c| !c.drivers.is_empty())
+            .map(|c| {
+                let lines = c
+                    .drivers
+                    .iter()
+                    .map(|(name, d)| {
+                        let mut parts: Vec<String> = Vec::new();
+                        if !d.rising.is_empty() {
+                            parts.push(d.rising.iter().map(shift).collect::<Vec<_>>().join(", "));
+                        }
+                        if !d.new_values.is_empty() {
+                            parts.push(format!("new: {}", d.new_values.join(", ")));
+                        }
+                        format!("{name}: {}", parts.join(" · "))
+                    })
+                    .collect();
+                (c.code.as_str(), lines)
+            })
+            .collect()
     }
 
     /// Writes the comparison as CSV, one row per code.
@@ -254,6 +364,14 @@ impl Diff {
                 arrow(&c.p99_ms),
                 delta_text(&c.p99_ms, two_decimals),
             )?;
+        }
+        for (code, lines) in self.driver_lines() {
+            writeln!(wtr)?;
+            writeln!(wtr, "### {} — what changed", markdown_cell(code))?;
+            writeln!(wtr)?;
+            for line in lines {
+                writeln!(wtr, "- {}", markdown_cell(&line))?;
+            }
         }
         Ok(())
     }

@@ -56,7 +56,11 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Explain { code, output }) => explain(&code, output),
-        Some(Command::Lines { scan, by }) => lines::run(&ScanConfig::new(*scan)?, &by),
+        Some(Command::Lines { scan }) => {
+            let config = ScanConfig::new(*scan)?;
+            config.check_by(true)?;
+            lines::run(&config, &config.selections())
+        }
         Some(Command::Completions { shell }) => {
             let mut out = io::stdout().lock();
             clap_complete::generate(shell, &mut Cli::command(), "cts-logscan", &mut out);
@@ -142,6 +146,7 @@ fn diff(
 }
 
 fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
+    config.check_by(false)?;
     if config.follows() {
         return live::run(config);
     }

@@ -10,7 +10,8 @@ use std::time::Instant;
 
 use cts_logscan::catalog;
 use cts_logscan::escape::escape;
-use cts_logscan::follow::{LiveCode, Shift, Snapshot};
+use cts_logscan::follow::{LiveCode, Snapshot};
+use cts_logscan::report::Shift;
 use cts_logscan::report::sparkline;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -261,6 +262,9 @@ impl View {
             if let Some(started) = &code.started {
                 flags.push(format!("↑{}", started.get(11..19).unwrap_or(started)));
             }
+            if !code.new_messages.is_empty() {
+                flags.push("+MSG".to_owned());
+            }
             cells.push(Cell::from(flags.join(" ")));
             cells.push(Cell::from(sparkline(&code.sparkline[code.sparkline.len().saturating_sub(spark_width)..])));
             let style = if !code.in_catalog {
@@ -329,8 +333,14 @@ fn detail_pane(code: &LiveCode) -> Paragraph<'static> {
             lines.push(Line::from(format!("  endpoints {}", list(&attribution.endpoints))));
             lines.push(Line::from(format!("  projects  {}", list(&attribution.projects))));
             lines.push(Line::from(format!("  clients   {}", list(&attribution.clients))));
+            for (field, shifts) in &attribution.by {
+                lines.push(Line::from(format!("  {:<9} {}", escape(field), list(shifts))));
+            }
         }
         None => lines.push(Line::from("No spike: nothing to attribute.")),
+    }
+    for message in &code.new_messages {
+        lines.push(Line::from(format!("New message: {}", escape(message))));
     }
     Paragraph::new(lines)
         .wrap(Wrap { trim: true })
@@ -368,6 +378,7 @@ mod tests {
                 }],
                 ..Attribution::default()
             }),
+            new_messages: if new { vec!["Tracker <*> does not exist.".to_owned()] } else { Vec::new() },
         };
         Snapshot {
             snapshot_version: 1,

@@ -16,7 +16,7 @@ use object_store::path::Path as KeyPath;
 use object_store::{ObjectStoreExt, PutPayload};
 use serde_json::Value;
 
-use crate::util::{cmd, fixture, without_timing};
+use crate::util::{cmd, fixture, without_input_names, without_timing};
 
 const SECRET: &str = "test-secret-key-0123456789";
 
@@ -185,6 +185,7 @@ fn report_of_any(output: &std::process::Output) -> Value {
     let stderr = String::from_utf8_lossy(&output.stderr);
     let mut report = without_timing(serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}")));
     report.as_object_mut().unwrap().remove("inputs");
+    without_input_names(&mut report);
     report
 }
 

@@ -10,7 +10,7 @@ use flate2::Compression as Level;
 use flate2::write::GzEncoder;
 use serde_json::Value;
 
-use crate::util::{cmd, fixture, without_timing};
+use crate::util::{cmd, fixture, without_input_names, without_timing};
 
 /// Each fixture with the flags it needs.
 fn fixtures() -> Vec<(&'static str, Vec<&'static str>)> {
@@ -39,14 +39,7 @@ fn content(mut report: Value) -> Value {
             input.remove(key);
         }
     }
-    for sample in report["summary"]["malformed_samples"].as_array_mut().unwrap() {
-        sample.as_object_mut().unwrap().remove("file");
-    }
-    for code in report["codes"].as_array_mut().unwrap() {
-        for sample in code["top"]["request_ids"].as_array_mut().into_iter().flatten() {
-            sample.as_object_mut().unwrap().remove("file");
-        }
-    }
+    without_input_names(&mut report);
     without_timing(report)
 }
 

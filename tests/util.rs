@@ -45,3 +45,19 @@ pub fn code<'r>(report: &'r Value, code: &str) -> &'r Value {
         .find(|c| c["code"] == code)
         .unwrap_or_else(|| panic!("{code} missing from {report:#}"))
 }
+
+/// Removes the input names of `report`'s line references (malformed
+/// samples, request ids, incident traces): for comparing reports of the
+/// same bytes read under other names.
+pub fn without_input_names(report: &mut serde_json::Value) {
+    for key in ["malformed_samples", "incidents"] {
+        for sample in report["summary"][key].as_array_mut().into_iter().flatten() {
+            sample.as_object_mut().map(|s| s.remove("file"));
+        }
+    }
+    for code in report["codes"].as_array_mut().into_iter().flatten() {
+        for sample in code["top"]["request_ids"].as_array_mut().into_iter().flatten() {
+            sample.as_object_mut().map(|s| s.remove("file"));
+        }
+    }
+}

@@ -73,9 +73,12 @@ impl CodeStats {
         at_most("the latency count", self.latency.count(), "count", count)?;
         at_most("the counts per time bucket", buckets_total(&self.buckets)?, "count", count)?;
         at_most("the trace ratings", ratings_total(&self.ratings)?, "count", count)?;
-        for (name, strings) in
-            [("messages", &self.messages), ("services", &self.services), ("operations", &self.operations)]
-        {
+        for (name, strings) in [
+            ("messages", &self.messages),
+            ("message variants", &self.variants),
+            ("services", &self.services),
+            ("operations", &self.operations),
+        ] {
             at_most(name, top_strings_total(name, strings)?, "count", count)?;
         }
         let Some(breakdown) = &self.breakdown else { return Ok(()) };

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::latency::{Latency, Precision};
-use super::{Breakdown, Buckets, Observed, RatingCounts, TimeSpan, union_spans, widen_span};
+use super::{Breakdown, Buckets, Observed, RatingCounts, TimeSpan, message_template, union_spans, widen_span};
 
 /// Distinct values kept per code and kind (the smallest in byte order, so
 /// the set does not depend on the order lines were read in).
@@ -28,6 +28,10 @@ pub struct CodeStats {
     pub time_span: TimeSpan,
     /// The `error_msg` values seen.
     pub messages: TopStrings,
+    /// The `error_msg` values seen, ids, numbers and quoted names masked
+    /// ([`message_template`]): the variants of the message.
+    #[serde(default)]
+    pub variants: TopStrings,
     /// CTS trace `service_type` values seen.
     pub services: TopStrings,
     /// CTS trace `trace_name` values seen.
@@ -105,6 +109,7 @@ impl CodeStats {
         }
         if let Some(message) = message {
             self.messages.add(message, 1);
+            self.variants.add(&message_template(message), 1);
         }
         if let Some(bucket) = record.bucket {
             self.buckets.add(bucket, 1);
@@ -130,6 +135,7 @@ impl CodeStats {
         self.latency.merge(&other.latency);
         self.time_span = union_spans(self.time_span, other.time_span);
         self.messages.merge(&other.messages);
+        self.variants.merge(&other.variants);
         self.services.merge(&other.services);
         self.buckets.merge(&other.buckets);
         if let Some(theirs) = &other.breakdown {

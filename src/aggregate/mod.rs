@@ -13,6 +13,7 @@ mod buckets;
 mod code_stats;
 pub mod heavy_hitters;
 mod latency;
+mod template;
 mod traces;
 
 use std::collections::BTreeMap;
@@ -28,6 +29,7 @@ pub use heavy_hitters::HeavyHitters;
 pub use latency::{
     HISTOGRAM_BOUNDS_US, Latency, LatencyHistogram, MAX_LATENCY_US, Percentiles, Precision, bucket_bounds,
 };
+pub use template::{MASK, message_template};
 pub use traces::{IncidentSample, MAX_INCIDENTS, RatingCounts};
 
 use crate::extract::ErrorBody;

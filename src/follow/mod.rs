@@ -32,7 +32,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 pub use alerts::{AlertEvent, AlertRule, AlertState, Alerts};
 pub use snapshot::{
-    ALERTS_SHOWN, Attribution, ErrorRate, LiveCode, LiveInput, SNAPSHOT_VERSION, Shift, Snapshot, Totals, WindowCount,
+    ALERTS_SHOWN, Attribution, ErrorRate, LiveCode, LiveInput, SNAPSHOT_VERSION, Snapshot, Totals, WindowCount,
     WindowLatency,
 };
 pub use windows::{BUCKET_MS, SLACK_MS, SPARKLINE_MINUTES, Windows};
@@ -464,7 +464,9 @@ impl Follower {
     fn scan_lines(&mut self, data: &[u8], first: LinePosition, buffer: &BufferLayout) -> u64 {
         let collect =
             Collect { bucket_ms: None, breakdowns: self.options.scan.collect.breakdowns, ..Collect::default() };
-        let mut scanner = LineScanner::new(&self.extractor, &self.options.scan, &self.filter, collect);
+        // The windows keep breakdowns for a spike's attribution.
+        let mut scanner = LineScanner::new(&self.extractor, &self.options.scan, &self.filter, collect)
+            .grouping_every_error(&self.options.scan);
         let (windows, arrival_ms) = (&mut self.windows, now_ms());
         let also = |record: &Record<'_>, body: Option<ErrorBody<'_>>, position| {
             let time = record.time.filter(|t| PLAUSIBLE_TIMES.contains(t)).unwrap_or(arrival_ms);

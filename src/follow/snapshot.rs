@@ -39,7 +39,7 @@
 //! `--alert` firings and resolutions, as `{"rule","state","value","code",
 //! "window","time"}`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -48,7 +48,7 @@ use super::windows::{BUCKET_MS, Windows, label};
 use crate::aggregate::{Aggregate, HeavyHitters};
 use crate::catalog;
 use crate::lex::time::format_rfc3339;
-use crate::report::{ratio, spike_onset};
+use crate::report::{Shift, ratio, rising, spike_onset};
 
 /// The version of the snapshot's structure.
 pub const SNAPSHOT_VERSION: u32 = 1;
@@ -143,6 +143,10 @@ pub struct LiveCode {
     pub sparkline: Vec<u64>,
     /// What drives a spike of it, when it has one.
     pub attribution: Option<Attribution>,
+    /// Message variants (ids and numbers as `<*>`) logged in the shortest
+    /// window that the baseline did not log.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub new_messages: Vec<String>,
 }
 
 /// A code in one window.
@@ -177,21 +181,9 @@ pub struct Attribution {
     pub projects: Vec<Shift>,
     /// Clients whose share rose most.
     pub clients: Vec<Shift>,
-}
-
-/// One value's share of a code, now and before.
-#[derive(Clone, Debug, Serialize)]
-pub struct Shift {
-    /// The endpoint, project or client.
-    pub name: String,
-    /// Requests with the code and this value in the shortest window.
-    pub now: u64,
-    /// The same over the baseline.
-    pub baseline: u64,
-    /// Its share of the code's requests now.
-    pub share_now: f64,
-    /// Its share over the baseline.
-    pub share_baseline: f64,
+    /// Values of each `--by` and CTS trace field whose share rose most.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub by: BTreeMap<String, Vec<Shift>>,
 }
 
 /// How many values of each kind an attribution lists.
@@ -251,6 +243,7 @@ impl Snapshot {
                     started,
                     sparkline: errors.chunks(6).map(|c| c.iter().sum()).collect(),
                     attribution: spiking.then(|| attribution(now, before)),
+                    new_messages: new_variants(now, before),
                 }
             })
             .filter(|c| c.since_start > 0)
@@ -283,6 +276,16 @@ impl Snapshot {
     }
 }
 
+/// The message variants of `now` that `before` did not log.
+fn new_variants(
+    now: Option<&crate::aggregate::CodeStats>,
+    before: Option<&crate::aggregate::CodeStats>,
+) -> Vec<String> {
+    let Some(now) = now else { return Vec::new() };
+    let seen = |variant: &str| before.is_some_and(|b| b.variants.kept.iter().any(|(v, _)| v == variant));
+    now.variants.kept.iter().map(|(variant, _)| variant).filter(|v| !seen(v)).cloned().collect()
+}
+
 /// The values whose share of a code rose most from `before` to `now`.
 fn attribution(now: Option<&crate::aggregate::CodeStats>, before: Option<&crate::aggregate::CodeStats>) -> Attribution {
     let breakdown = |stats: Option<&crate::aggregate::CodeStats>| stats.and_then(|s| s.breakdown.as_deref().cloned());
@@ -291,30 +294,18 @@ fn attribution(now: Option<&crate::aggregate::CodeStats>, before: Option<&crate:
         endpoints: shifts(&now.endpoints, &before.endpoints),
         projects: shifts(&now.projects, &before.projects),
         clients: shifts(&now.clients, &before.clients),
+        by: now
+            .fields
+            .iter()
+            .map(|(name, counts)| {
+                (name.clone(), shifts(counts, before.fields.get(name).unwrap_or(&HeavyHitters::default())))
+            })
+            .filter(|(_, shifts)| !shifts.is_empty())
+            .collect(),
     }
 }
 
 fn shifts(now: &HeavyHitters, before: &HeavyHitters) -> Vec<Shift> {
-    let (total_now, total_before) = (now.total().max(1) as f64, before.total().max(1) as f64);
-    let before_counts: std::collections::HashMap<String, u64> = before.top(usize::MAX).into_iter().collect();
-    let mut shifts: Vec<Shift> = now
-        .top(usize::MAX)
-        .into_iter()
-        .map(|(name, count)| {
-            let baseline = before_counts.get(&name).copied().unwrap_or(0);
-            Shift {
-                share_now: count as f64 / total_now,
-                share_baseline: baseline as f64 / total_before,
-                name,
-                now: count,
-                baseline,
-            }
-        })
-        .filter(|s| s.share_now > s.share_baseline)
-        .collect();
-    shifts.sort_by(|a, b| {
-        (b.share_now - b.share_baseline).total_cmp(&(a.share_now - a.share_baseline)).then_with(|| a.name.cmp(&b.name))
-    });
-    shifts.truncate(SHIFTS);
-    shifts
+    let all = |counts: &HeavyHitters| counts.top(usize::MAX);
+    rising(all(now), now.total(), &all(before), before.total(), SHIFTS)
 }

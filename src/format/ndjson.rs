@@ -628,7 +628,7 @@ impl NdjsonParser {
                 }
             }
             Field::Method => record.method = Some(text),
-            Field::Client if priority < found.client => {
+            Field::Client if priority < found.client && !is_absent(text) => {
                 record.client = Some(first_forwarded(text));
                 found.client = priority;
             }

@@ -122,6 +122,13 @@ impl<'e> LineScanner<'e> {
 }
 
 impl LineScanner<'_> {
+    /// Looks up the fields of every error line, as with `--top`, for
+    /// breakdowns kept whatever the options (a follower's live windows).
+    pub fn grouping_every_error(mut self, options: &ScanOptions) -> Self {
+        self.group = GroupBy::new(&options.by, true);
+        self
+    }
+
     /// Counts a line too long to read as malformed, with the error body in
     /// `sample`, what the block reader kept of it ([`BlockContent::LongLine`]).
     ///

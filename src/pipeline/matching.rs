@@ -18,6 +18,7 @@ use crate::error::Error;
 use crate::extract::{ErrorBody, Extractor};
 use crate::filter::CodePattern;
 use crate::format::Format;
+use crate::group_by::ByField;
 use crate::input::{BlockContent, BlockReader, Source, Span};
 use crate::lex::time::{EpochMillis, format_rfc3339};
 use crate::record::{Malformed, Record};
@@ -77,7 +78,7 @@ pub struct FieldIs {
 }
 
 /// The fields [`FieldIs`] can name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 enum LineField {
     /// The path with ids as `{id}`, as `--top` lists it.
     Endpoint,
@@ -87,6 +88,9 @@ enum LineField {
     Method,
     Uri,
     RequestId,
+    /// Any other `--by` field: a built-in name (`user`, `operation`, …),
+    /// a dotted NDJSON path or a `$variable`.
+    By(ByField),
 }
 
 impl FieldIs {
@@ -97,7 +101,8 @@ impl FieldIs {
     /// When there is no `=` or `NAME` is not a field it knows, naming
     /// those it does.
     pub fn parse(text: &str) -> Result<FieldIs, String> {
-        const NAMES: &str = "endpoint, project, client, status, method, uri, request_id";
+        const NAMES: &str = "endpoint, project, client, status, method, uri, request_id, user, operation, \
+                             user_agent, a dotted NDJSON path (user.name) or a $variable ($host)";
         let Some((name, value)) = text.split_once('=') else {
             return Err(format!("give NAME=VALUE, with NAME one of {NAMES}"));
         };
@@ -109,9 +114,21 @@ impl FieldIs {
             "method" => LineField::Method,
             "uri" => LineField::Uri,
             "request_id" => LineField::RequestId,
-            other => return Err(format!("{other:?} is not a field lines can select by; give one of {NAMES}")),
+            other => match ByField::parse(other) {
+                Ok(field) if !field.is_listed() => LineField::By(field),
+                _ => return Err(format!("{other:?} is not a field lines can select by; give one of {NAMES}")),
+            },
         };
         Ok(FieldIs { field, value: value.to_owned() })
+    }
+
+    /// The field to look up on each error line, when it is not one the
+    /// record carries.
+    fn looked_up(&self) -> Option<&ByField> {
+        match &self.field {
+            LineField::By(field) => Some(field),
+            _ => None,
+        }
     }
 
     /// Whether the line of `record` (none for a malformed line) and `body`
@@ -119,7 +136,8 @@ impl FieldIs {
     fn holds<'a>(&self, record: Option<&Record<'a>>, body: &ErrorBody<'_>) -> bool {
         let bytes = |get: fn(&Record<'a>) -> Option<&'a [u8]>| record.and_then(get) == Some(self.value.as_bytes());
         let uri = || record.and_then(|r| r.uri).map(String::from_utf8_lossy);
-        match self.field {
+        match &self.field {
+            LineField::By(field) => record.and_then(|r| r.by_value(field.name())) == Some(self.value.as_bytes()),
             LineField::Endpoint => uri().is_some_and(|uri| normalize_endpoint(&uri) == self.value),
             LineField::Project => uri().is_some_and(|uri| project_id(&uri) == Some(self.value.as_str())),
             LineField::Client => bytes(|r| r.client),
@@ -154,6 +172,7 @@ pub fn matching_lines(
 ) -> Result<Matched, Error> {
     let (sources, mut errors) = crate::input::expand(sources, options.hidden);
     let filter = super::resolve_filter(&sources, options)?;
+    let options = &ScanOptions { by: by.iter().filter_map(FieldIs::looked_up).cloned().collect(), ..options.clone() };
     let codes = &options.codes;
     let pool = super::worker_pool(options.threads)?;
     let extractor = Extractor::default();
@@ -356,7 +375,8 @@ mod tests {
             FieldIs { field: LineField::Status, value: "400".to_owned() }
         );
         assert!(FieldIs::parse("status").unwrap_err().contains("NAME=VALUE"));
-        assert!(FieldIs::parse("user.name=x").unwrap_err().contains("not a field"));
+        assert!(FieldIs::parse("a b=x").unwrap_err().contains("not a field"));
+        assert!(matches!(FieldIs::parse("user.name=x").unwrap().field, LineField::By(_)));
         let record = Record {
             uri: Some(b"/v3/0123456789abcdef0123456789abcdef/tracker"),
             status: Some(400),

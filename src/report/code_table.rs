@@ -109,7 +109,7 @@ fn row(code: &CodeReport) -> [String; COLUMNS] {
     let latency = |pick: fn(&super::LatencyReport) -> f64, exact: bool| {
         code.latency_ms.as_ref().map_or("-".to_owned(), |l| if exact { ms(pick(l)) } else { ms_percentile(pick(l)) })
     };
-    let message = code.display_message().unwrap_or("-");
+    let message = code.message_cell().unwrap_or_else(|| "-".to_owned());
     [
         code.code.clone(),
         thousands(code.count),
@@ -125,7 +125,7 @@ fn row(code: &CodeReport) -> [String; COLUMNS] {
         thousands(code.in_malformed_lines),
         short_time(code.first_seen.as_deref()),
         short_time(code.last_seen.as_deref()),
-        escape(message).into_owned(),
+        escape(&message).into_owned(),
     ]
 }
 

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::io;
 
 use super::series::ROUND_WIDTHS;
-use super::text::{duration_label, ms, ms_percentile, plural, thousands};
+use super::text::{duration_label, ms, ms_percentile, plural, ratings_text, thousands};
 use super::{CodeReport, LatencyReport, NameCount, Render, Report, Series, TopReport};
 use crate::lex::time::{DAY_MS, format_rfc3339};
 
@@ -55,6 +55,7 @@ impl Render for HtmlRenderer {
         summary(&mut page, report);
         chart(&mut page, report);
         codes(&mut page, &report.codes);
+        incidents(&mut page, report);
         page.push_str("</body></html>\n");
         wtr.write_all(page.as_bytes())
     }
@@ -106,6 +107,9 @@ fn summary(page: &mut String, report: &Report) {
     if !s.statuses.is_empty() {
         let statuses: Vec<String> = s.statuses.iter().map(|(st, n)| format!("{st}: {}", thousands(*n))).collect();
         item("statuses", statuses.join(" · "));
+    }
+    if let Some(ratings) = &s.trace_ratings {
+        item("trace ratings", ratings_text(ratings));
     }
     for (label, latency) in
         [("latency, all", &s.latency_ms.all), ("latency, no error body", &s.latency_ms.without_error_body)]
@@ -325,7 +329,7 @@ fn codes(page: &mut String, codes: &[CodeReport]) {
             if statuses.is_empty() { "-".to_owned() } else { statuses.join("<br>") },
             thousands(code.status_mismatches),
             code.started.as_deref().map_or("-".to_owned(), escape),
-            escape(code.display_message().unwrap_or("-")),
+            escape(&code.message_cell().unwrap_or_else(|| "-".to_owned())),
         );
         if let (Some(description), Some(solution)) = (&code.description, &code.solution) {
             let _ = writeln!(
@@ -333,6 +337,25 @@ fn codes(page: &mut String, codes: &[CodeReport]) {
                 "<tr class=\"detail\"><td></td><td colspan=\"9\"><b>What it means:</b> {} <b>What to do:</b> {}</td></tr>",
                 escape(description),
                 escape(solution)
+            );
+        }
+        if code.message_variants.len() > 1 || code.message_differs {
+            let variants: Vec<String> = code
+                .message_variants
+                .iter()
+                .map(|m| format!("{} ({})", escape(&m.message), thousands(m.count)))
+                .collect();
+            let _ = writeln!(
+                page,
+                "<tr class=\"detail\"><td></td><td colspan=\"9\"><b>Logged messages:</b> {}</td></tr>",
+                variants.join(" · ")
+            );
+        }
+        if let Some(ratings) = &code.trace_ratings {
+            let _ = writeln!(
+                page,
+                "<tr class=\"detail\"><td></td><td colspan=\"9\"><b>Trace ratings:</b> {}</td></tr>",
+                ratings_text(ratings)
             );
         }
         if let Some(top) = &code.top {
@@ -356,6 +379,8 @@ fn top_row(page: &mut String, top: &TopReport) {
     if !top.sources.is_empty() {
         lists.push(("Sources", list(&top.sources)));
     }
+    let by: Vec<(String, String)> = top.by.iter().map(|(name, values)| (escape(name), list(values))).collect();
+    lists.extend(by.iter().map(|(name, values)| (name.as_str(), values.clone())));
     if !top.request_ids.is_empty() {
         let ids: Vec<String> = top
             .request_ids
@@ -366,6 +391,34 @@ fn top_row(page: &mut String, top: &TopReport) {
     }
     let cells: Vec<String> = lists.iter().map(|(label, items)| format!("<b>{label}:</b> {items}")).collect();
     let _ = writeln!(page, "<tr class=\"detail top\"><td></td><td colspan=\"9\">{}</td></tr>", cells.join(" · "));
+}
+
+/// The first `incident`-rated traces, as a table.
+fn incidents(page: &mut String, report: &Report) {
+    let incidents = &report.summary.incidents;
+    if incidents.is_empty() {
+        return;
+    }
+    let total = report.summary.trace_ratings.map_or(0, |r| r.incident);
+    let _ = writeln!(page, "<h2>Traces rated incident ({} of {})</h2>", incidents.len(), thousands(total));
+    page.push_str("<table><tr><th>time</th><th>trace name</th><th>user</th><th>resource</th><th>trace id</th><th>request id</th><th>code</th><th>line</th></tr>\n");
+    let cell = |text: &Option<String>| text.as_deref().map_or("-".to_owned(), escape);
+    for incident in incidents {
+        let _ = writeln!(
+            page,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}:{}</td></tr>",
+            cell(&incident.time),
+            cell(&incident.trace_name),
+            cell(&incident.user),
+            cell(&incident.resource),
+            cell(&incident.trace_id),
+            cell(&incident.request_id),
+            cell(&incident.code),
+            escape(&incident.file),
+            incident.line
+        );
+    }
+    page.push_str("</table>\n");
 }
 
 /// Escapes text for HTML element content and attribute values, after the

@@ -3,7 +3,8 @@
 
 use std::io;
 
-use super::{Render, Report};
+use super::text::ratings_text;
+use super::{NameCount, Render, Report};
 
 /// Writes the report as GitHub-flavoured Markdown.
 #[derive(Clone, Copy, Debug, Default)]
@@ -35,6 +36,9 @@ impl Render for MarkdownRenderer {
         if let (Some(first), Some(last)) = (&s.first_time, &s.last_time) {
             writeln!(wtr, "- time span: {first} to {last}")?;
         }
+        if let Some(ratings) = &s.trace_ratings {
+            writeln!(wtr, "- trace ratings: {}", ratings_text(ratings))?;
+        }
         writeln!(wtr)?;
         if report.codes.is_empty() {
             return writeln!(wtr, "No error bodies found.");
@@ -59,11 +63,87 @@ impl Render for MarkdownRenderer {
                 latency(|l| l.p99),
                 code.documented_status.map_or("not in catalogue".to_owned(), |s| s.to_string()),
                 code.status_mismatches,
-                markdown_cell(code.display_message().unwrap_or("-")),
+                markdown_cell(&code.message_cell().unwrap_or_else(|| "-".to_owned())),
             )?;
         }
-        Ok(())
+        variants(report, wtr)?;
+        tops(report, wtr)?;
+        incidents(report, wtr)
     }
+}
+
+/// The logged variants of each message, for codes with more than one or
+/// one the catalogue does not say.
+fn variants(report: &Report, wtr: &mut dyn io::Write) -> io::Result<()> {
+    let codes: Vec<_> = report.codes.iter().filter(|c| c.message_variants.len() > 1 || c.message_differs).collect();
+    if codes.is_empty() {
+        return Ok(());
+    }
+    writeln!(wtr)?;
+    writeln!(wtr, "### Logged messages (ids and numbers as <*>)")?;
+    writeln!(wtr)?;
+    for code in codes {
+        let variants: Vec<String> =
+            code.message_variants.iter().map(|m| format!("{} ({})", markdown_cell(&m.message), m.count)).collect();
+        writeln!(wtr, "- {}: {}", markdown_cell(&code.code), variants.join(" · "))?;
+    }
+    Ok(())
+}
+
+/// With `--top`/`--by`: each code's lists, one bullet per list.
+fn tops(report: &Report, wtr: &mut dyn io::Write) -> io::Result<()> {
+    let list = |items: &[NameCount]| -> String {
+        let items: Vec<String> = items.iter().map(|i| format!("{} ({})", markdown_cell(&i.name), i.count)).collect();
+        if items.is_empty() { "-".to_owned() } else { items.join(", ") }
+    };
+    for code in &report.codes {
+        let Some(top) = &code.top else { continue };
+        writeln!(wtr)?;
+        writeln!(wtr, "### {} — where the errors come from", markdown_cell(&code.code))?;
+        writeln!(wtr)?;
+        let fixed = [("endpoints", &top.endpoints), ("projects", &top.projects), ("clients", &top.clients)];
+        let sources = (!top.sources.is_empty()).then_some(("sources", &top.sources));
+        for (name, values) in fixed.into_iter().chain(sources) {
+            writeln!(wtr, "- {name}: {}", list(values))?;
+        }
+        for (name, values) in &top.by {
+            writeln!(wtr, "- {}: {}", markdown_cell(name), list(values))?;
+        }
+        if let Some(ratings) = &code.trace_ratings {
+            writeln!(wtr, "- trace ratings: {}", ratings_text(ratings))?;
+        }
+    }
+    Ok(())
+}
+
+/// The first `incident`-rated traces, as a table.
+fn incidents(report: &Report, wtr: &mut dyn io::Write) -> io::Result<()> {
+    let incidents = &report.summary.incidents;
+    if incidents.is_empty() {
+        return Ok(());
+    }
+    writeln!(wtr)?;
+    writeln!(wtr, "### Traces rated incident")?;
+    writeln!(wtr)?;
+    writeln!(wtr, "| time | trace name | user | resource | trace id | request id | code | line |")?;
+    writeln!(wtr, "| --- | --- | --- | --- | --- | --- | --- | --- |")?;
+    let cell = |text: &Option<String>| text.as_deref().map_or("-".to_owned(), markdown_cell);
+    for incident in incidents {
+        writeln!(
+            wtr,
+            "| {} | {} | {} | {} | {} | {} | {} | {}:{} |",
+            cell(&incident.time),
+            cell(&incident.trace_name),
+            cell(&incident.user),
+            cell(&incident.resource),
+            cell(&incident.trace_id),
+            cell(&incident.request_id),
+            cell(&incident.code),
+            markdown_cell(&incident.file),
+            incident.line
+        )?;
+    }
+    Ok(())
 }
 
 /// `text` for a Markdown table cell: control characters and markup

@@ -19,6 +19,7 @@ mod markdown;
 mod onset;
 pub mod prometheus;
 mod series;
+mod shift;
 mod table;
 #[cfg(test)]
 mod tests;
@@ -37,6 +38,7 @@ pub use markdown::{MarkdownRenderer, markdown_cell};
 pub use onset::spike_onset;
 pub use prometheus::PrometheusRenderer;
 pub use series::{Folding, Series};
+pub use shift::{Shift, rising};
 pub use table::TableRenderer;
 pub use text::sparkline;
 
@@ -274,6 +276,18 @@ pub struct CodeReport {
     pub messages: Vec<MessageCount>,
     /// Lines whose message is not in `messages`.
     pub other_messages: u64,
+    /// The variants of the message: each `error_msg` with its ids, numbers
+    /// and quoted names masked as `<*>` (`Tracker <*> does not exist.`),
+    /// with counts (the first 8 in byte order).
+    #[serde(default)]
+    pub message_variants: Vec<MessageCount>,
+    /// Lines whose variant is not in `message_variants`.
+    #[serde(default)]
+    pub other_message_variants: u64,
+    /// Whether the most common variant says something else than the
+    /// catalogue's message (neither is the start of the other).
+    #[serde(default)]
+    pub message_differs: bool,
     /// CTS traces only: `service_type` values with counts (the first 8 in
     /// byte order); empty for other inputs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -404,10 +418,43 @@ pub struct MessageCount {
 impl CodeReport {
     /// The documented message, else the most common one seen.
     pub fn display_message(&self) -> Option<&str> {
-        self.documented_message
-            .as_deref()
-            .or_else(|| self.messages.iter().max_by_key(|m| m.count).map(|m| m.message.as_str()))
+        self.documented_message.as_deref().or_else(|| self.logged_message())
     }
+
+    /// The most common variant of the logged message (ties: the smallest).
+    pub fn logged_message(&self) -> Option<&str> {
+        most_common(&self.message_variants)
+    }
+
+    /// The message for people: the documented one, or `≠ ` and the most
+    /// common logged variant when that says something else; then how many
+    /// variants were logged, when more than one.
+    pub fn message_cell(&self) -> Option<String> {
+        let kept = self.message_variants.len();
+        let count = match (kept, self.other_message_variants > 0) {
+            (_, true) => format!(" [more than {kept} variants logged]"),
+            (0 | 1, false) => String::new(),
+            (n, false) => format!(" [{n} variants logged]"),
+        };
+        let shown = match (self.message_differs, self.logged_message()) {
+            (true, Some(logged)) => format!("≠ {logged}"),
+            _ => self.display_message()?.to_owned(),
+        };
+        Some(shown + &count)
+    }
+}
+
+/// The message with the largest count (ties: the first in byte order).
+fn most_common(messages: &[MessageCount]) -> Option<&str> {
+    messages.iter().max_by(|a, b| a.count.cmp(&b.count).then(b.message.cmp(&a.message))).map(|m| m.message.as_str())
+}
+
+/// Whether `logged` says what `documented` says: the same text, or one the
+/// start of the other (a service may log only the first sentence), case
+/// and surrounding space aside.
+fn agrees(logged: &str, documented: &str) -> bool {
+    let (logged, documented) = (logged.trim().to_lowercase(), documented.trim().to_lowercase());
+    documented.starts_with(&logged) || logged.starts_with(&documented)
 }
 
 impl LatencyReport {
@@ -719,13 +766,13 @@ impl View<'_> {
             latency_ms: LatencyReport::from_latency(&stats.latency),
             first_seen: stats.time_span.map(|(first, _)| format_rfc3339(first)),
             last_seen: stats.time_span.map(|(_, last)| format_rfc3339(last)),
-            messages: stats
-                .messages
-                .kept
-                .iter()
-                .map(|(message, count)| MessageCount { message: message.clone(), count: *count })
-                .collect(),
+            messages: message_counts(&stats.messages),
             other_messages: stats.messages.others,
+            message_variants: message_counts(&stats.variants),
+            other_message_variants: stats.variants.others,
+            message_differs: info
+                .zip(stats.variants.most_common())
+                .is_some_and(|(info, logged)| !agrees(logged, info.message)),
             service_types: name_counts(&stats.services),
             trace_names: name_counts(&stats.operations),
             trace_ratings: (!stats.ratings.is_empty()).then_some(stats.ratings),
@@ -734,6 +781,10 @@ impl View<'_> {
             started,
         }
     }
+}
+
+fn message_counts(messages: &TopStrings) -> Vec<MessageCount> {
+    messages.kept.iter().map(|(message, count)| MessageCount { message: message.clone(), count: *count }).collect()
 }
 
 fn name_counts(values: &TopStrings) -> Vec<NameCount> {

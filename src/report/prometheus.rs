@@ -15,6 +15,7 @@ use std::io::{self, Write};
 
 use super::{LatencyReport, Render, Report};
 use crate::aggregate::HISTOGRAM_BOUNDS_US;
+use crate::record::TraceRating;
 
 /// Inputs named in `cts_logscan_input_bytes_total`; the rest are summed
 /// under `input="*other*"`.
@@ -155,6 +156,20 @@ pub fn write_report(out: &mut Exposition<'_>, report: &Report) -> io::Result<()>
     )?;
     for code in report.codes.iter().filter(|c| c.in_catalog) {
         out.sample("cts_logscan_status_mismatches_total", &[("code", &code.code)], code.status_mismatches)?;
+    }
+    out.family("cts_logscan_traces", Kind::Counter, "CTS traces by trace_rating.")?;
+    if let Some(ratings) = &s.trace_ratings {
+        for rating in TraceRating::ALL {
+            out.sample("cts_logscan_traces_total", &[("rating", rating.name())], ratings.get(rating))?;
+        }
+    }
+    out.family("cts_logscan_error_traces", Kind::Counter, "CTS traces with an error body, by code and trace_rating.")?;
+    for code in &report.codes {
+        let Some(ratings) = &code.trace_ratings else { continue };
+        for rating in TraceRating::ALL {
+            let labels = [("code", code.code.as_str()), ("rating", rating.name())];
+            out.sample("cts_logscan_error_traces_total", &labels, ratings.get(rating))?;
+        }
     }
     out.family("cts_logscan_input_bytes", Kind::Counter, "Decoded bytes read, by input.")?;
     // One series per input, however often it was read (merged states).

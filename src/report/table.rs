@@ -4,14 +4,12 @@
 use std::io::{self, Write};
 
 use super::code_table;
-use crate::aggregate::RatingCounts;
 use crate::escape::{Escaped, escape};
 use crate::lex::time::format_rfc3339;
-use crate::record::TraceRating;
 
 use super::text::{
-    duration_label, ellipsize, human_bytes, human_duration, ms, ms_percentile, plural, short_time, sparkline,
-    thousands, wrap,
+    duration_label, ellipsize, human_bytes, human_duration, ms, ms_percentile, plural, ratings_text, short_time,
+    sparkline, thousands, wrap,
 };
 use super::{CodeReport, FilterReport, NameCount, Render, Report};
 
@@ -171,7 +169,9 @@ impl TableRenderer {
         }
         writeln!(wtr)?;
         let note = "STATUS is the documented HTTP status (`?` marks codes outside the CTS catalogue); \
-                    MISMATCH counts lines logged with another status. `cts-logscan explain CODE` tells what to do.";
+                    MISMATCH counts lines logged with another status. MESSAGE is the catalogue's, or `≠` and the \
+                    message most logged when it says something else (ids and numbers as <*>). \
+                    `cts-logscan explain CODE` tells what to do.";
         match self.width {
             Some(width) => wrap(note, width).iter().try_for_each(|line| writeln!(wtr, "{line}")),
             None => writeln!(wtr, "{note}"),
@@ -357,14 +357,4 @@ fn filter_text(filter: &FilterReport) -> String {
         ));
     }
     escape(&parts.join(" · ")).into_owned()
-}
-
-/// `normal 3 · warning 2 · incident 1`, the ratings seen.
-fn ratings_text(ratings: &RatingCounts) -> String {
-    let seen: Vec<String> = TraceRating::ALL
-        .iter()
-        .filter(|&&r| ratings.get(r) > 0)
-        .map(|&r| format!("{} {}", r.name(), thousands(ratings.get(r))))
-        .collect();
-    seen.join(" · ")
 }

@@ -1,6 +1,9 @@
 //! Number, size, time and prose formatting shared by the renderers for
 //! people (table, Markdown, HTML).
 
+use crate::aggregate::RatingCounts;
+use crate::record::TraceRating;
+
 /// `2026-11-27T06:54:04.123Z` → `2026-11-27T06:54:04Z`.
 pub fn short_time(time: Option<&str>) -> String {
     match time {
@@ -163,6 +166,16 @@ pub fn wrap(text: &str, width: usize) -> Vec<String> {
         lines.push(line);
     }
     lines
+}
+
+/// `normal 3 · warning 2 · incident 1`, the ratings seen.
+pub fn ratings_text(ratings: &RatingCounts) -> String {
+    let seen: Vec<String> = TraceRating::ALL
+        .iter()
+        .filter(|&&r| ratings.get(r) > 0)
+        .map(|&r| format!("{} {}", r.name(), thousands(ratings.get(r))))
+        .collect();
+    seen.join(" · ")
 }
 
 #[cfg(test)]

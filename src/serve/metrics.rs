@@ -2,7 +2,8 @@
 //! following began, then the live ones: the error rate of the windows,
 //! error bodies per code and window, alerts firing, the state of each input
 //! and, with `--metrics-top N`, each code's top N endpoints, projects and
-//! clients with the rest summed as `*other*`.
+//! clients, and of each `--by` and CTS trace field, with the rest summed as
+//! `*other*`.
 //!
 //! The series are bounded whatever the input holds: codes by the state's
 //! distinct-code limit (beyond it, `*other*`), inputs by
@@ -94,6 +95,22 @@ fn write_live(out: &mut Exposition<'_>, figures: &LiveFigures<'_>) -> io::Result
             }
             let named: u64 = values.iter().map(|v| v.count).sum();
             out.sample(&name, &[("code", &code.code), (label, OTHER)], code.count.saturating_sub(named))?;
+        }
+    }
+    let name = "cts_logscan_error_bodies_by_field";
+    let help = format!(
+        "Error bodies per code from the top values of each --by field and CTS trace field (--metrics-top; estimated), the rest as {OTHER}."
+    );
+    out.family(name, Kind::Gauge, &help)?;
+    for code in &figures.report.codes {
+        let Some(top) = &code.top else { continue };
+        for (field, values) in &top.by {
+            for value in values {
+                out.sample(name, &[("code", &code.code), ("field", field), ("value", &value.name)], value.count)?;
+            }
+            let named: u64 = values.iter().map(|v| v.count).sum();
+            let labels = [("code", code.code.as_str()), ("field", field.as_str()), ("value", OTHER)];
+            out.sample(name, &labels, code.count.saturating_sub(named))?;
         }
     }
     Ok(())
