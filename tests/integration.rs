@@ -21,6 +21,7 @@ mod merge;
 mod new_user;
 mod nightly;
 mod object_store;
+mod operators;
 mod outputs;
 mod reader_modes;
 mod serve;
