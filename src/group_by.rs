@@ -135,18 +135,22 @@ impl ByField {
             Kind::User => trace_user(parser, line).or_else(|| parser.lookup(line, FieldRef::Variable("remote_user"))),
             Kind::Status => record.status.map(|status| Cow::Owned(status.to_string().into_bytes())),
             Kind::Method => record.method.map(Cow::Borrowed),
-            Kind::UserAgent => ["user_agent", "http_user_agent", "user_agent.original", "UserAgent"]
-                .into_iter()
-                .find_map(|name| path(parser, name))
-                .or_else(|| parser.lookup(line, FieldRef::Variable("http_user_agent"))),
+            Kind::UserAgent => {
+                first_of(parser, line, ["user_agent", "http_user_agent", "user_agent.original", "UserAgent"])
+                    .or_else(|| parser.lookup(line, FieldRef::Variable("http_user_agent")))
+            }
             Kind::Operation => record.operation.map(|operation| match record.service {
                 Some(service) => Cow::Owned([operation, b" (", service, b")"].concat()),
                 None => Cow::Borrowed(operation),
             }),
-            Kind::Resource => match (path(parser, "resource_type"), path(parser, "resource_name")) {
-                (Some(kind), Some(name)) if !name.is_empty() => Some(Cow::Owned([&kind[..], b"/", &name].concat())),
-                (kind, _) => kind,
-            },
+            Kind::Resource => {
+                let mut found = [None, None];
+                parser.lookup_paths(line, &["resource_type", "resource_name"], &mut found);
+                match found {
+                    [Some(kind), Some(name)] if !name.is_empty() => Some(Cow::Owned([&kind[..], b"/", &name].concat())),
+                    [kind, _] => kind,
+                }
+            }
             Kind::SourceIp => {
                 path(parser, "source_ip").map(|ip| if ip.is_empty() { Cow::Borrowed(&b"system"[..]) } else { ip })
             }
@@ -162,16 +166,26 @@ impl ByField {
 /// federated user its `principal_urn`; else `user.name`, then
 /// `user.user_name`.
 fn trace_user<'a, P: ParseLine>(parser: &mut P, line: &'a [u8]) -> Option<Cow<'a, [u8]>> {
-    let mut path = |path: &str| parser.lookup(line, FieldRef::Path(path));
-    if let Some(user) = path("user") {
-        return Some(user);
+    let mut found = [None, None, None, None, None];
+    parser.lookup_paths(line, &["user", "user.type", "user.principal_urn", "user.name", "user.user_name"], &mut found);
+    let [user, kind, urn, name, user_name] = found;
+    let assumed = kind.is_some_and(|kind| matches!(&kind[..], b"AssumedAgency" | b"ExternalUser"));
+    match (user, urn) {
+        (Some(user), _) => Some(user),
+        (None, Some(urn)) if assumed => Some(urn),
+        (None, urn) => name.or(user_name).or(urn),
     }
-    let assumed = path("user.type").is_some_and(|kind| matches!(&kind[..], b"AssumedAgency" | b"ExternalUser"));
-    let urn = path("user.principal_urn");
-    match urn {
-        Some(urn) if assumed => Some(urn),
-        urn => path("user.name").or_else(|| path("user.user_name")).or(urn),
-    }
+}
+
+/// The value of the first of `paths` the line has, in one walk.
+fn first_of<'a, P: ParseLine, const N: usize>(
+    parser: &mut P,
+    line: &'a [u8],
+    paths: [&str; N],
+) -> Option<Cow<'a, [u8]>> {
+    let mut found: [Option<Cow<'a, [u8]>>; N] = std::array::from_fn(|_| None);
+    parser.lookup_paths(line, &paths, &mut found);
+    found.into_iter().flatten().next()
 }
 
 impl fmt::Display for ByField {
@@ -300,17 +314,17 @@ mod tests {
                 ("trace_type", "ConsoleAction"),
             ])
         );
-        let string_user = r#"{"trace_name":"x","user":"bob","source_ip":"10.0.0.1"}"#;
+        let string_user = r#"{"code":"400","trace_name":"x","user":"bob","source_ip":"10.0.0.1"}"#;
         assert_eq!(
             values(ndjson(), &["user"], true, string_user),
             pairs(&[("user", "bob"), ("operation", "x"), ("source_ip", "10.0.0.1")])
         );
-        let agency = r#"{"trace_name":"x","user":{"type":"AssumedAgency","name":"acme/ops","principal_urn":"iam::d1:assumed-agency:ops/s1"}}"#;
+        let agency = r#"{"code":400,"trace_name":"x","user":{"type":"AssumedAgency","name":"acme/ops","principal_urn":"iam::d1:assumed-agency:ops/s1"}}"#;
         assert_eq!(
             values(ndjson(), &["user"], false, agency),
             pairs(&[("user", "iam::d1:assumed-agency:ops/s1"), ("operation", "x")])
         );
-        let user_name = r#"{"trace_name":"x","user":{"user_name":"carol"}}"#;
+        let user_name = r#"{"code":"400","trace_name":"x","user":{"user_name":"carol"}}"#;
         assert_eq!(values(ndjson(), &["user"], false, user_name), pairs(&[("user", "carol"), ("operation", "x")]));
         // Not a trace: the trace fields are not looked up.
         assert_eq!(values(ndjson(), &[], true, r#"{"user":"dave","status":400}"#), pairs(&[]));

@@ -184,6 +184,7 @@ mod tests {
             raw_bytes: bytes,
             lines,
             malformed: 0,
+            not_requests: 0,
             fingerprint: None,
             looks_like: None,
             skipped: false,

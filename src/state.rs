@@ -95,6 +95,10 @@ pub struct State {
     pub elapsed: Option<Duration>,
 }
 
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
 /// The program that wrote a state or report.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tool {
@@ -133,6 +137,11 @@ pub struct InputSummary {
     pub lines: u64,
     /// Of those, lines that did not parse.
     pub malformed: u64,
+    /// Of the malformed lines, those of the format that are not about a
+    /// request (NDJSON objects without a status, path or method: an
+    /// application's own log lines).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub not_requests: u64,
     /// A hash of the first and last 4 KiB read (decompressed); with
     /// `bytes`, what identifies the input when states are merged.
     pub fingerprint: Option<String>,
@@ -161,9 +170,16 @@ impl InputSummary {
         } else {
             "if that is not its format, pass --format or --log-format"
         };
-        (self.malformed > 0 && self.malformed * 2 > self.lines).then(|| {
-            format!("{}: {} of {} lines did not parse as {format}; {advice}", self.path, self.malformed, self.lines)
-        })
+        if self.not_requests > 0 && self.not_requests * 2 > self.lines {
+            return Some(format!(
+                "{}: {} of {} lines are {format} without a status, path or method: counted as not-request, not as \
+                 requests; if they are requests, name the field with --status-field or --uri-field",
+                self.path, self.not_requests, self.lines
+            ));
+        }
+        let unparsed = self.malformed - self.not_requests.min(self.malformed);
+        (unparsed > 0 && unparsed * 2 > self.lines)
+            .then(|| format!("{}: {unparsed} of {} lines did not parse as {format}; {advice}", self.path, self.lines))
     }
 
     /// How this input is told apart from others: size and fingerprint;
@@ -650,6 +666,7 @@ mod tests {
             raw_bytes: lines * 100,
             lines,
             malformed,
+            not_requests: 0,
             fingerprint: Some(format!("{path}-fingerprint")),
             looks_like: None,
             skipped: false,

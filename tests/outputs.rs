@@ -490,11 +490,16 @@ fn html_report_renders_in_a_browser() {
 fn a_table_written_to_a_file_shows_messages_in_full() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("t.txt");
-    cmd().args([&gateway(), "--wide", "-o", path.to_str().unwrap()]).assert().success();
-    let table = std::fs::read_to_string(&path).unwrap();
-    // 101 characters, the documented message of CTS.0209.
+    // 101 characters, the documented message of CTS.0209, logged as it is.
     let message = "You cannot create different trackers to record the same type of operations on the same OBS bucket.";
+    let input = dir.path().join("in.ndjson");
+    let line = format!(r#"{{"status":400,"uri":"/v3/p1/tracker","error_code":"CTS.0209","error_msg":"{message}"}}"#);
+    std::fs::write(&input, line + "\n").unwrap();
+    cmd().arg(&input).args(["-o", path.to_str().unwrap()]).assert().success();
+    let table = std::fs::read_to_string(&path).unwrap();
     assert!(table.contains(message), "{table}");
+    let row = table.lines().find(|l| l.starts_with("CTS.0209")).unwrap();
+    assert!(!row.contains('≠'), "the logged message is the catalogue's: {row}");
 }
 
 #[test]

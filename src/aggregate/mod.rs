@@ -78,6 +78,15 @@ pub struct LinePosition {
     pub line: u64,
 }
 
+/// The malformed lines of one input, while scanning.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MalformedOfFile {
+    /// Malformed lines of every kind.
+    pub lines: u64,
+    /// Of those, lines that are not about a request (`not-request`).
+    pub not_requests: u64,
+}
+
 /// A malformed line, for the report's samples.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct MalformedSample {
@@ -284,7 +293,7 @@ pub struct Aggregate {
     /// Malformed lines per input, while scanning (a state keeps them with
     /// its inputs).
     #[serde(skip)]
-    pub malformed_by_file: BTreeMap<u32, u64>,
+    pub malformed_by_file: BTreeMap<u32, MalformedOfFile>,
     /// Lines per block, `(file, block) → lines`, while scanning; emptied
     /// by [`Aggregate::resolve_positions`].
     #[serde(skip)]
@@ -375,7 +384,9 @@ impl Aggregate {
     /// request, so it is in no rate, share or latency.
     pub fn add_malformed(&mut self, kind: Malformed, position: LinePosition, body: Option<ErrorBody<'_>>) {
         self.malformed.0[kind as usize] += 1;
-        *self.malformed_by_file.entry(position.file).or_default() += 1;
+        let of_file = self.malformed_by_file.entry(position.file).or_default();
+        of_file.lines += 1;
+        of_file.not_requests += u64::from(kind == Malformed::NotRequest);
         insert_bounded(&mut self.samples, MalformedSample { position, kind }, MAX_SAMPLES);
         if let Some(body) = body {
             self.malformed_bodies += 1;
@@ -417,8 +428,10 @@ impl Aggregate {
         for sample in other.samples {
             insert_bounded(&mut self.samples, sample, MAX_SAMPLES);
         }
-        for (file, n) in other.malformed_by_file {
-            *self.malformed_by_file.entry(file).or_default() += n;
+        for (file, theirs) in other.malformed_by_file {
+            let ours = self.malformed_by_file.entry(file).or_default();
+            ours.lines += theirs.lines;
+            ours.not_requests += theirs.not_requests;
         }
         self.error_bodies += other.error_bodies;
         self.malformed_bodies += other.malformed_bodies;

@@ -13,7 +13,10 @@ pub const MASK: &str = "<*>";
 /// quoted name (`'bucket-a'`, `"x"`). Punctuation ending a sentence or a
 /// clause stays (`tr-01.` → `<*>.`). Borrowed when nothing is masked.
 pub fn message_template(message: &str) -> Cow<'_, str> {
-    if !message.split_whitespace().any(is_variable) {
+    // A variable token holds a digit or a quote: one pass over the bytes
+    // settles most messages, which have neither.
+    let maybe = message.bytes().any(|b| MAY_VARY[usize::from(b)]);
+    if !maybe || !message.split_whitespace().any(is_variable) {
         return Cow::Borrowed(message);
     }
     let mut template = String::with_capacity(message.len());
@@ -35,6 +38,21 @@ pub fn message_template(message: &str) -> Cow<'_, str> {
     }
     Cow::Owned(template)
 }
+
+/// The bytes a variable token has one of: digits and quotes. A table, one
+/// load per byte, since every error line's message is looked at.
+const MAY_VARY: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = b'0';
+    while b <= b'9' {
+        table[b as usize] = true;
+        b += 1;
+    }
+    table[b'\'' as usize] = true;
+    table[b'"' as usize] = true;
+    table[b'`' as usize] = true;
+    table
+};
 
 /// Punctuation that ends a token without being part of its value.
 const TRAILING: &[char] = &['.', ',', ';', ':', '!', '?', ')', ']'];

@@ -575,7 +575,7 @@ impl Follower {
             .iter()
             .enumerate()
             .map(|(file, input)| {
-                let malformed = aggregate.malformed_by_file.get(&(file as u32)).copied().unwrap_or(0);
+                let malformed = aggregate.malformed_by_file.get(&(file as u32)).copied().unwrap_or_default();
                 let summary = self.layouts.summary(file, &input.source, &input.read, input.lines, malformed);
                 let fingerprint = summary.fingerprint.as_ref().map(|_| input.fingerprint.finish());
                 InputSummary { raw_bytes: input.raw_bytes, fingerprint, error: input.error.clone(), ..summary }

@@ -333,6 +333,15 @@ pub trait ParseLine {
     fn lookup<'a>(&mut self, _line: &'a [u8], _field: FieldRef<'_>) -> Option<Cow<'a, [u8]>> {
         None
     }
+
+    /// [`ParseLine::lookup`] of several dotted paths: `found[i]` gets the
+    /// value of `paths[i]`. A parser that can find them all in one walk
+    /// (NDJSON) does.
+    fn lookup_paths<'a>(&mut self, line: &'a [u8], paths: &[&str], found: &mut [Option<Cow<'a, [u8]>>]) {
+        for (path, slot) in paths.iter().zip(found.iter_mut()) {
+            *slot = self.lookup(line, FieldRef::Path(path));
+        }
+    }
 }
 
 /// A field asked of a line by name, beyond its record (`--by`).

@@ -15,7 +15,7 @@
 use std::borrow::Cow;
 
 use super::{Build, Detect, FieldRef, FormatSpec, LineParser, ParseLine};
-use crate::lex::json::{find_path, scalar_text, skip_string, skip_value, skip_ws, unquote};
+use crate::lex::json::{find_path, find_paths, scalar_text, skip_string, skip_value, skip_ws, unquote};
 use crate::lex::number::{parse_loose_status, parse_scaled, parse_status, upstream_micros};
 use crate::lex::text::{is_absent, split_request};
 use crate::lex::time::{TimeParser, epoch_number};
@@ -34,7 +34,9 @@ pub(super) static NDJSON: FormatSpec = FormatSpec {
 /// Which of `lines` parse as NDJSON (with the built-in field names).
 fn reads(lines: &[&[u8]]) -> Vec<bool> {
     let mut parser = NdjsonParser::default();
-    lines.iter().map(|line| parser.parse(line, false, &mut Record::default()).is_ok()).collect()
+    // An application's own lines (`not-request`) are NDJSON all the same.
+    let reads = |line: &&[u8]| matches!(parser.parse(line, false, &mut Record::default()), Ok(()) | Err(Malformed::NotRequest));
+    lines.iter().map(reads).collect()
 }
 
 /// A record field that can be read from an NDJSON key.
@@ -69,6 +71,12 @@ pub enum Field {
 }
 
 impl Field {
+    /// Whether the field is one only requests have: status, path, request
+    /// line, method.
+    fn is_request(self) -> bool {
+        matches!(self, Field::Status | Field::Uri | Field::Request | Field::Method)
+    }
+
     /// Whether a summary scan (no `full` record) still needs this field.
     fn is_summary(self) -> bool {
         matches!(self, Field::Time | Field::Status | Field::Latency(_) | Field::UpstreamLatency | Field::Rating)
@@ -349,6 +357,9 @@ struct Found {
     uri: u8,
     client: u8,
     request_id: u8,
+    /// Whether a key for the status, path, request line or method was seen
+    /// (read or not, whatever its value): what makes a line a request.
+    request: bool,
 }
 
 impl Found {
@@ -375,6 +386,20 @@ impl ParseLine for NdjsonParser {
         match field {
             FieldRef::Path(path) => find_path(line, 0, path.as_bytes()).and_then(scalar_text),
             FieldRef::Variable(_) => None,
+        }
+    }
+
+    fn lookup_paths<'a>(&mut self, line: &'a [u8], paths: &[&str], found: &mut [Option<Cow<'a, [u8]>>]) {
+        const MAX: usize = 8;
+        let mut raw: [Option<&'a [u8]>; MAX] = [None; MAX];
+        let mut names: [&[u8]; MAX] = [b""; MAX];
+        let count = paths.len().min(MAX);
+        for (name, path) in names.iter_mut().zip(paths) {
+            *name = path.as_bytes();
+        }
+        find_paths(line, 0, &names[..count], &mut raw[..count]);
+        for (slot, token) in found.iter_mut().zip(raw) {
+            *slot = token.and_then(scalar_text);
         }
     }
 
@@ -427,12 +452,18 @@ impl NdjsonParser {
             uri: u8::MAX,
             client: u8::MAX,
             request_id: u8::MAX,
+            request: false,
         };
         let parsed = self.parse_object(line, full, record, &mut found);
         if !self.overrides.is_empty() && parsed.is_ok() {
             self.count_overrides(&found, full);
         }
-        parsed
+        // An object with no status, path, request line or method key is an
+        // application's own line, not a request.
+        match parsed {
+            Ok(()) if !found.request => Err(Malformed::NotRequest),
+            parsed => parsed,
+        }
     }
 
     /// Tallies, after a line, whether each override gave its field. With
@@ -481,10 +512,11 @@ impl NdjsonParser {
             if let b'{' | b'[' = line[value_start] {
                 // No field holds an object; a dotted name may be inside.
                 self.enter(record, found, line, key_start..key_end - 1, value_start..value_end, full);
-            } else if let Some((field, priority)) = self.keys.lookup(line, key_start, key_end - 1)
-                && (full || field.is_summary())
-            {
-                self.assign(record, found, field, priority, line, value_start..value_end);
+            } else if let Some((field, priority)) = self.keys.lookup(line, key_start, key_end - 1) {
+                found.request |= field.is_request();
+                if full || field.is_summary() {
+                    self.assign(record, found, field, priority, line, value_start..value_end);
+                }
             }
             pos = skip_ws(line, value_end);
             match line.get(pos) {
@@ -577,10 +609,11 @@ impl NdjsonParser {
                 if depth < MAX_NESTING && self.nested.iter().any(|p| **p == path[..total]) {
                     self.descend(record, found, line, value.start, path, total, full, depth + 1);
                 }
-            } else if let Some((field, priority)) = self.keys.lookup(&path[..], 0, total)
-                && (full || field.is_summary())
-            {
-                self.assign(record, found, field, priority, line, value);
+            } else if let Some((field, priority)) = self.keys.lookup(&path[..], 0, total) {
+                found.request |= field.is_request();
+                if full || field.is_summary() {
+                    self.assign(record, found, field, priority, line, value);
+                }
             }
         }
     }
@@ -696,9 +729,39 @@ fn end_of_object(line: &[u8], close: usize) -> Result<(), Malformed> {
 mod tests {
     use super::*;
 
+    /// The fields of `line`; its record also when the line is no request
+    /// (which [`objects_without_a_status_path_or_method_are_not_requests`]
+    /// tests).
     fn parse(line: &str) -> Result<Record<'_>, Malformed> {
         let mut record = Record::default();
-        NdjsonParser::default().parse(line.as_bytes(), true, &mut record).map(|()| record)
+        match NdjsonParser::default().parse(line.as_bytes(), true, &mut record) {
+            Ok(()) | Err(Malformed::NotRequest) => Ok(record),
+            Err(kind) => Err(kind),
+        }
+    }
+
+    #[test]
+    fn objects_without_a_status_path_or_method_are_not_requests() {
+        let kind = |line: &str, full: bool| NdjsonParser::default().parse(line.as_bytes(), full, &mut Record::default());
+        for full in [true, false] {
+            for app in [r#"{}"#, r#"{"level":"info","msg":"started","time":"2026-11-27T10:00:00Z","duration_ms":3}"#] {
+                assert_eq!(kind(app, full), Err(Malformed::NotRequest), "{app}");
+            }
+            for request in [
+                r#"{"status":200}"#,
+                r#"{"status":"abc"}"#,
+                r#"{"status":null}"#,
+                r#"{"msg":"x","path":"/v3/p1/tracker"}"#,
+                r#"{"request":"GET / HTTP/1.1"}"#,
+                r#"{"method":"GET"}"#,
+                r#"{"http":{"request":{"method":"PUT"}}}"#,
+                r#"{"code":"403","trace_name":"x"}"#,
+            ] {
+                assert_eq!(kind(request, full), Ok(()), "{request}");
+            }
+        }
+        // Still NDJSON to detection.
+        assert_eq!(reads(&[br#"{"msg":"x"}"#]), [true]);
     }
 
     #[test]

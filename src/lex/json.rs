@@ -107,36 +107,47 @@ const ENDS_TOKEN: [bool; 256] = {
 /// returned (a string with its quotes); `None` when the path is absent or
 /// the object is broken before it.
 pub fn find_path<'a>(line: &'a [u8], start: usize, path: &[u8]) -> Option<&'a [u8]> {
+    let mut found = [None];
+    find_paths(line, start, &[path], &mut found);
+    found[0]
+}
+
+/// [`find_path`] of each of `paths` at once, in one walk over the line:
+/// `found[i]` gets the first value of `paths[i]` (left as it is when the
+/// path is absent).
+pub fn find_paths<'a>(line: &'a [u8], start: usize, paths: &[&[u8]], found: &mut [Option<&'a [u8]>]) {
     let mut pos = skip_ws(line, start);
     if line.get(pos) != Some(&b'{') {
-        return None;
+        return;
     }
     pos = skip_ws(line, pos + 1);
     while line.get(pos) == Some(&b'"') {
-        let key_end = skip_string(line, pos)?;
+        let Some(key_end) = skip_string(line, pos) else { return };
         let key = &line[pos + 1..key_end - 1];
         pos = skip_ws(line, key_end);
         if line.get(pos) != Some(&b':') {
-            return None;
+            return;
         }
         let value_start = skip_ws(line, pos + 1);
-        let value_end = skip_value(line, value_start)?;
-        if key == path {
-            return Some(&line[value_start..value_end]);
-        }
-        let nested = path.strip_prefix(key).and_then(|rest| rest.strip_prefix(b"."));
-        if let Some(rest) = nested.filter(|_| line[value_start] == b'{')
-            && let Some(found) = find_path(&line[..value_end], value_start, rest)
-        {
-            return Some(found);
+        let Some(value_end) = skip_value(line, value_start) else { return };
+        for (path, slot) in paths.iter().zip(found.iter_mut()) {
+            if slot.is_some() {
+                continue;
+            }
+            if *path == key {
+                *slot = Some(&line[value_start..value_end]);
+            } else if line[value_start] == b'{'
+                && let Some(rest) = path.strip_prefix(key).and_then(|rest| rest.strip_prefix(b"."))
+            {
+                *slot = find_path(&line[..value_end], value_start, rest);
+            }
         }
         pos = skip_ws(line, value_end);
         match line.get(pos) {
             Some(b',') => pos = skip_ws(line, pos + 1),
-            _ => return None,
+            _ => return,
         }
     }
-    None
 }
 
 /// A JSON string token's text, its escapes decoded (`"a\u0062"` → `ab`);
@@ -224,5 +235,8 @@ mod tests {
         assert_eq!(text(b"user.missing"), None);
         assert_eq!(text(b"domain.name"), None, "only from the top");
         assert_eq!(find_path(br#"{"a":"#, 0, b"a"), None);
+        let mut found = [None; 4];
+        find_paths(line, 0, &[b"user.name", b"missing", b"x.y", b"user.domain.name"], &mut found);
+        assert_eq!(found, [Some(&br#""al\u0069ce""#[..]), None, Some(&br#""flat""#[..]), Some(&br#""acme""#[..])]);
     }
 }

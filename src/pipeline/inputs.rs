@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use crate::aggregate::MalformedOfFile;
 use crate::format::{self, Foreign, FormatKind, Layout};
 use crate::input::{Block, BlockContent, InputStats, Source};
 use crate::state::InputSummary;
@@ -104,7 +105,14 @@ impl InputLayouts {
     /// The summary of input `file`, `source`, from what its reads
     /// gathered (`stats`), the `lines` and `malformed` lines counted, and
     /// the error that stopped reading it, if any.
-    pub fn summary(&self, file: usize, source: &Source, read: &InputStats, lines: u64, malformed: u64) -> InputSummary {
+    pub fn summary(
+        &self,
+        file: usize,
+        source: &Source,
+        read: &InputStats,
+        lines: u64,
+        malformed: MalformedOfFile,
+    ) -> InputSummary {
         let known = &self.inputs[file];
         let bytes = read.end - read.start;
         InputSummary {
@@ -115,7 +123,8 @@ impl InputLayouts {
             bytes,
             raw_bytes: read.raw_bytes.load(std::sync::atomic::Ordering::Relaxed),
             lines,
-            malformed,
+            malformed: malformed.lines,
+            not_requests: malformed.not_requests,
             fingerprint: (bytes > 0).then(|| read.fingerprint.finish()),
             looks_like: known.looks_like,
             skipped: self.skipped(file),

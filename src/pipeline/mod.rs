@@ -227,7 +227,7 @@ pub fn scan_spans(spans: Vec<Span>, options: &ScanOptions, filter: Filter, colle
         .enumerate()
         .map(|(file, ((source, stats), error))| {
             let index = file as u32;
-            let malformed = aggregate.malformed_by_file.get(&index).copied().unwrap_or(0);
+            let malformed = aggregate.malformed_by_file.get(&index).copied().unwrap_or_default();
             let summary = layouts.summary(file, source, stats, aggregate.lines_of_file(index), malformed);
             InputSummary { error: error.map(|e| e.to_string()), ..summary }
         })

@@ -418,7 +418,7 @@ pub struct MessageCount {
 impl CodeReport {
     /// The documented message, else the most common one seen.
     pub fn display_message(&self) -> Option<&str> {
-        self.documented_message.as_deref().or_else(|| self.logged_message())
+        self.documented_message.as_deref().or_else(|| most_common(&self.messages))
     }
 
     /// The most common variant of the logged message (ties: the smallest).

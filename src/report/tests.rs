@@ -79,6 +79,7 @@ impl Lines {
             raw_bytes: self.next * 100,
             lines: self.next,
             malformed: agg.malformed_total(),
+            not_requests: 0,
             fingerprint: None,
             looks_like: None,
             skipped: false,
