@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::util::{code, fixture, json_report};
+use crate::util::{cmd, code, fixture, json_report};
 
 fn scan_fixture(path: &str) -> serde_json::Value {
     json_report(&[fixture(path).to_str().unwrap()])
@@ -243,4 +243,24 @@ fn common_layouts_are_read_without_flags() {
     assert_eq!(code(&r, "CTS.0209")["statuses"], json!({"404": 1}));
     assert_eq!(code(&r, "CTS.0004")["statuses"], json!({"500": 1}));
     assert_eq!(code(&r, "CTS.0003")["top"]["clients"], json!([{"name": "203.0.113.5", "count": 1}]));
+}
+
+#[test]
+fn an_applications_own_json_lines_are_not_requests() {
+    // Lines 1, 3 and 5 have no status, path or method: two requests, one of
+    // them an error (50 %), and the CTS.0004 body on line 3 counts in
+    // in_malformed_lines only.
+    let path = fixture("ndjson/app_and_requests.ndjson");
+    let out = cmd().arg(&path).args(["--output", "json"]).output().unwrap();
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &r["summary"];
+    assert_eq!((s["lines"].as_u64(), s["requests"].as_u64(), s["malformed"].as_u64()), (Some(5), Some(2), Some(3)));
+    assert_eq!(s["malformed_by_kind"], serde_json::json!({"not-request": 3}));
+    assert_eq!(s["error_rate"], 0.5);
+    assert_eq!(code(&r, "CTS.0004")["in_malformed_lines"], 1);
+    assert_eq!(r["inputs"][0]["format"], "ndjson");
+    assert_eq!(r["inputs"][0]["not_requests"], 3);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("3 of 5 lines are ndjson without a status, path or method"), "{stderr}");
+    assert!(!stderr.contains("did not parse"), "{stderr}");
 }
