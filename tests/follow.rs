@@ -10,7 +10,7 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use cts_logscan::follow::{FollowOptions, Follower};
 use cts_logscan::input::Source;
@@ -482,4 +482,40 @@ fn a_line_stamped_2099_neither_empties_the_windows_nor_silences_alerts() {
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("alert firing: CTS.0004>2/1m (observed 3 over 1m"), "{stderr}");
+}
+
+/// The trace fixture's lines, stamped now.
+fn operators_now() -> Vec<u8> {
+    let now = now_ms().to_string();
+    let text = fs::read_to_string(fixture("traces/operators.ndjson")).unwrap();
+    let stamped: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let at = line.find("\"time\":").unwrap() + 7;
+            let end = at + line[at..].find(',').unwrap();
+            format!("{}{now}{}\n", &line[..at], &line[end..])
+        })
+        .collect();
+    stamped.concat().into_bytes()
+}
+
+#[test]
+fn incident_traces_fire_an_alert_and_new_message_variants_are_flagged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("traces.ndjson");
+    fs::write(&path, "").unwrap();
+    let (child, mut stdout) = follow_fast(&path, &["-o", "/dev/null", "--alert", "incident>2/5m"]);
+    snapshot_until(&mut stdout, |_| true);
+    append(&path, &operators_now());
+    let grown = snapshot_until(&mut stdout, |s| s["since_start"]["lines"] == 8);
+    let code = grown["codes"].as_array().unwrap().iter().find(|c| c["code"] == "CTS.0003").unwrap();
+    // Nothing before: both variants of CTS.0003 are new.
+    assert_eq!(code["new_messages"], json!(["Invalid message body.", "Tracker <*> does not exist."]), "{grown}");
+    for _ in 0..3 {
+        snapshot_until(&mut stdout, |_| true);
+    }
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("alert firing: incident>2/5m (observed 3"), "{stderr}");
 }
