@@ -18,7 +18,7 @@ use crate::aggregate::accounting::{Broken, at_most, equal, sum};
 use crate::error::{Comparison, Error};
 use crate::escape::escape;
 use crate::filter;
-use crate::report::text::{fixed, ms_percentile_plain};
+use crate::report::text::{fixed, ms_percentile_plain, shift_text};
 use crate::report::{CodeReport, NameCount, Report, SCHEMA_VERSION, Shift, markdown_cell, read_report, rising};
 
 /// How rows are ordered, as the renderers say it.
@@ -293,8 +293,6 @@ impl Diff {
     /// Per code with drivers, one line per list: `clients: 10.0.0.9 40 %
     /// (was 5 %) · new: 10.0.0.9`.
     fn driver_lines(&self) -> Vec<(&str, Vec<String>)> {
-        let shift =
-            |s: &Shift| format!("{} {:.0} % (was {:.0} %)", s.name, s.share_now * 100.0, s.share_baseline * 100.0);
         self.codes
             .iter()
             .filter(|c| !c.drivers.is_empty())
@@ -305,7 +303,7 @@ impl Diff {
                     .map(|(name, d)| {
                         let mut parts: Vec<String> = Vec::new();
                         if !d.rising.is_empty() {
-                            parts.push(d.rising.iter().map(shift).collect::<Vec<_>>().join(", "));
+                            parts.push(d.rising.iter().map(shift_text).collect::<Vec<_>>().join(", "));
                         }
                         if !d.new_values.is_empty() {
                             parts.push(format!("new: {}", d.new_values.join(", ")));

@@ -43,6 +43,7 @@ pub mod record;
 pub mod report;
 pub mod rules;
 pub mod serve;
+pub mod spikes;
 pub mod state;
 
 pub use error::Error;

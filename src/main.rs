@@ -16,6 +16,7 @@ mod output;
 mod serving;
 mod tui;
 
+use std::collections::BTreeMap;
 use std::io::{self, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,10 +26,10 @@ use anyhow::bail;
 use clap::{CommandFactory, Parser};
 use cts_logscan::input::Progress;
 use cts_logscan::input::checkpoint::{self, Checkpoint};
-use cts_logscan::pipeline::{scan, scan_resumed};
+use cts_logscan::pipeline::{ScanOptions, scan, scan_resumed};
 use cts_logscan::report;
 use cts_logscan::state::{self, State};
-use cts_logscan::{catalog, diff, escape, rules};
+use cts_logscan::{catalog, diff, escape, rules, spikes};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use cli::{CatalogOutput, Cli, Command, DiffOutput};
@@ -183,7 +184,12 @@ fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
             say(format_args!("{skipped} inputs skipped: read whole by an earlier run with this --checkpoint"));
         }
     }
-    let code = delivery.deliver(&state)?;
+    let drivers = match plan {
+        // A resumed run read only what is new: a spike's before is gone.
+        None => spike_drivers(config, &options, &state),
+        Some(_) => BTreeMap::new(),
+    };
+    let code = delivery.deliver_with(&state, &drivers)?;
     if let Some((path, plan)) = plan
         && delivery.writes(&state)
     {
@@ -191,6 +197,21 @@ fn scan_command(config: &ScanConfig) -> anyhow::Result<ExitCode> {
         output::commit_checkpoint(path, &plan.commit(&read))?;
     }
     Ok(code)
+}
+
+/// What drives each spike `--bucket` found, with `--top`: two more reads
+/// of the inputs; none, with a warning, when they cannot be read again.
+fn spike_drivers(config: &ScanConfig, options: &ScanOptions, state: &State) -> BTreeMap<String, spikes::Drivers> {
+    let options = ScanOptions { progress: None, ..options.clone() };
+    match spikes::spike_drivers(&config.sources(), &options, state) {
+        Ok(drivers) => drivers,
+        Err(error) => {
+            if !config.delivery().quiet() {
+                say(format_args!("what drives each spike is not shown: {error}"));
+            }
+            BTreeMap::new()
+        }
+    }
 }
 
 /// Reads states, merges them and delivers the result like a scan's.

@@ -15,6 +15,7 @@
 //! new report with [`judge`]; so this module sits below `main` and `live`
 //! and calls neither. It knows nothing of how the state was read.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -23,6 +24,7 @@ use cts_logscan::input::checkpoint::Checkpoint;
 
 use cts_logscan::report::{Report, ReportOptions};
 use cts_logscan::rules::{self, Judgement, Rule};
+use cts_logscan::spikes::Drivers;
 use cts_logscan::state::State;
 
 use crate::config::Delivery;
@@ -52,6 +54,16 @@ impl Delivery {
     ///
     /// When the output cannot be written, naming the file.
     pub fn deliver(&self, state: &State) -> anyhow::Result<ExitCode> {
+        self.deliver_with(state, &BTreeMap::new())
+    }
+
+    /// [`Delivery::deliver`], the report saying what drives each spike of
+    /// `drivers` (see [`cts_logscan::spikes`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`Delivery::deliver`].
+    pub fn deliver_with(&self, state: &State, drivers: &BTreeMap<String, Drivers>) -> anyhow::Result<ExitCode> {
         if !self.quiet() {
             self.warnings().iter().for_each(say);
         }
@@ -67,6 +79,7 @@ impl Delivery {
         let options = self.report_options(state);
         // One report of every code; the output shows those of `--code`.
         let mut report = Report::build(state, &ReportOptions { codes: Vec::new(), ..options.clone() });
+        report.set_spike_drivers(drivers);
         let hidden = report.set_aside_codes(&options);
         self.write(|wtr| match self.renderer() {
             Some(renderer) => renderer.render(&report, wtr),

@@ -185,3 +185,31 @@ fn every_output_format_answers() {
     let table = render("table");
     assert!(table.contains("trace rating normal 2 · warning 3 · incident 3"), "{table}");
 }
+
+#[test]
+fn a_batch_spike_says_what_drives_it() {
+    // spike.ndjson: 20 requests a minute for 10 minutes. Each minute one
+    // CTS.0003 from 10.0.0.1 on /v3/p1/traces ("Invalid message body.");
+    // from 10:06 six more a minute from 10.0.0.9 on /v3/p1/tracker
+    // ("Tracker tr-0N does not exist."). The spike starts at 10:06; before
+    // it 10.0.0.1 had all 6, in it 10.0.0.9 has 24 of 28 (86 %).
+    let spike = fixture("ndjson/spike.ndjson");
+    let report = json_report(&[spike.to_str().unwrap(), "--bucket", "1m", "--top"]);
+    let cts3 = code(&report, "CTS.0003");
+    assert_eq!(cts3["started"], "2026-11-27T10:06:00.000Z");
+    let drivers = &cts3["spike_drivers"];
+    let first = |list: &str| {
+        let s = &drivers[list][0];
+        (s["name"].as_str().unwrap().to_owned(), s["now"].as_u64(), s["baseline"].as_u64())
+    };
+    assert_eq!(first("clients"), ("10.0.0.9".to_owned(), Some(24), Some(0)));
+    assert_eq!(first("endpoints"), ("/v3/p1/tracker".to_owned(), Some(24), Some(0)));
+    assert_eq!(first("messages"), ("Tracker <*> does not exist.".to_owned(), Some(24), Some(0)));
+    assert_eq!(drivers["clients"].as_array().unwrap().len(), 1, "10.0.0.1's share fell");
+    // stdin cannot be read again: no drivers, and stderr says why.
+    let out =
+        cmd().args(["-", "--bucket", "1m", "--top", "--output", "json"]).pipe_stdin(&spike).unwrap().output().unwrap();
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(code(&report, "CTS.0003").get("spike_drivers").is_none());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("what drives each spike is not shown"));
+}

@@ -146,7 +146,11 @@ fn resolve_filter(sources: &[Source], options: &ScanOptions) -> Result<Filter, E
 
 /// Refuses a source that a second pass could not read again: stdin, and
 /// anything that is not a regular file (FIFOs, `<(…)` pipes, devices).
-fn refuse_unrereadable(source: &Source) -> Result<(), Error> {
+///
+/// # Errors
+///
+/// [`Error::NotRereadable`], naming the source and why.
+pub fn refuse_unrereadable(source: &Source) -> Result<(), Error> {
     let why = match source {
         Source::Stdin => "standard input cannot be read twice",
         Source::File(path) => match std::fs::metadata(path) {

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::io;
 
 use super::series::ROUND_WIDTHS;
-use super::text::{duration_label, ms, ms_percentile, plural, ratings_text, thousands};
+use super::text::{duration_label, ms, ms_percentile, plural, ratings_text, shift_text, thousands};
 use super::{CodeReport, LatencyReport, NameCount, Render, Report, Series, TopReport};
 use crate::lex::time::{DAY_MS, format_rfc3339};
 
@@ -360,6 +360,21 @@ fn codes(page: &mut String, codes: &[CodeReport]) {
         }
         if let Some(top) = &code.top {
             top_row(page, top);
+        }
+        if !code.spike_drivers.is_empty() {
+            let lists: Vec<String> = code
+                .spike_drivers
+                .iter()
+                .map(|(list, shifts)| {
+                    let values: Vec<String> = shifts.iter().map(|s| escape(&shift_text(s))).collect();
+                    format!("<b>{}:</b> {}", escape(list), values.join(", "))
+                })
+                .collect();
+            let _ = writeln!(
+                page,
+                "<tr class=\"detail\"><td></td><td colspan=\"9\"><b>What drives the spike:</b> {}</td></tr>",
+                lists.join(" · ")
+            );
         }
     }
     page.push_str("</table>\n");

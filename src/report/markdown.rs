@@ -3,7 +3,7 @@
 
 use std::io;
 
-use super::text::ratings_text;
+use super::text::{ratings_text, shift_text};
 use super::{NameCount, Render, Report};
 
 /// Writes the report as GitHub-flavoured Markdown.
@@ -111,6 +111,10 @@ fn tops(report: &Report, wtr: &mut dyn io::Write) -> io::Result<()> {
         }
         if let Some(ratings) = &code.trace_ratings {
             writeln!(wtr, "- trace ratings: {}", ratings_text(ratings))?;
+        }
+        for (list, shifts) in &code.spike_drivers {
+            let values: Vec<String> = shifts.iter().map(|s| markdown_cell(&shift_text(s))).collect();
+            writeln!(wtr, "- driving the spike, {}: {}", markdown_cell(list), values.join(", "))?;
         }
     }
     Ok(())

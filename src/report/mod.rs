@@ -47,7 +47,7 @@ use crate::aggregate::{
 };
 use crate::catalog::{self as codes, Edition};
 use crate::filter::{CodePattern, StatusPattern};
-use crate::lex::time::format_rfc3339;
+use crate::lex::time::{EpochMillis, format_rfc3339};
 use crate::record::Malformed;
 use crate::state::{InputSummary, State, Tool};
 
@@ -308,6 +308,12 @@ pub struct CodeReport {
     /// began (see [`spike_onset`]), if it had one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<String>,
+    /// For a code that `started`, with `--top`, in a scan of inputs that
+    /// can be read again: per list (`endpoints`, …, each field, `messages`)
+    /// the values whose share of the code rose most from the buckets before
+    /// the spike to the spike's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub spike_drivers: BTreeMap<String, Vec<Shift>>,
 }
 
 /// Where a code's errors come from, the N most frequent of each.
@@ -476,6 +482,16 @@ impl LatencyReport {
 }
 
 impl Report {
+    /// Gives each code of `drivers` what drives its spike
+    /// ([`CodeReport::spike_drivers`]).
+    pub fn set_spike_drivers(&mut self, drivers: &BTreeMap<String, BTreeMap<String, Vec<Shift>>>) {
+        for code in &mut self.codes {
+            if let Some(found) = drivers.get(&code.code) {
+                code.spike_drivers = found.clone();
+            }
+        }
+    }
+
     /// The report of `state` as it was written: its own `--top` and
     /// `--code` ([`ReportOptions::of`]).
     pub fn of(state: &State) -> Report {
@@ -690,6 +706,27 @@ pub fn ratio(part: u64, whole: u64) -> Option<f64> {
 
 /// The bucket indexes a series covers: from the first to the last bucket
 /// with a request, at most [`MAX_BUCKETS`] long.
+/// The start of the bucket where a spike of the code of `stats` began
+/// ([`spike_onset`]), over the buckets `range` of `size` ms.
+fn started(agg: &Aggregate, stats: &CodeStats, range: std::ops::Range<i64>, size: i64) -> Option<EpochMillis> {
+    let errors: Vec<u64> = range.clone().map(|i| stats.buckets.get(i)).collect();
+    let requests: Vec<u64> = range.clone().map(|i| agg.request_buckets.get(i)).collect();
+    spike_onset(&errors, &requests).map(|i| (range.start + i as i64) * size)
+}
+
+/// Each code of `state` whose spike started (`--bucket`), with the start
+/// of the bucket it started in.
+pub fn spike_starts(state: &State) -> Vec<(String, EpochMillis)> {
+    let agg = &state.aggregate;
+    let Some((range, size)) = bucket_range(agg, state.collect.bucket_ms).zip(state.collect.bucket_ms) else {
+        return Vec::new();
+    };
+    agg.codes
+        .iter()
+        .filter_map(|(code, stats)| started(agg, stats, range.clone(), size).map(|at| (code.clone(), at)))
+        .collect()
+}
+
 fn bucket_range(agg: &Aggregate, bucket_ms: Option<i64>) -> Option<std::ops::Range<i64>> {
     bucket_ms?;
     let first = *agg.request_buckets.counts.keys().next()?;
@@ -734,13 +771,7 @@ impl View<'_> {
             }
         });
         let series: Option<Vec<u64>> = self.range.clone().map(|r| r.map(|i| stats.buckets.get(i)).collect());
-        let started = match (&series, &self.range, self.bucket_ms) {
-            (Some(errors), Some(range), Some(size)) => {
-                let requests: Vec<u64> = range.clone().map(|i| agg.request_buckets.get(i)).collect();
-                spike_onset(errors, &requests).map(|i| format_rfc3339((range.start + i as i64) * size))
-            }
-            _ => None,
-        };
+        let started = self.range.clone().zip(self.bucket_ms).and_then(|(range, size)| started(agg, stats, range, size));
         let info = codes::lookup(code);
         let documented_status = info.map(|i| i.http_status);
         let status_mismatches = match documented_status {
@@ -778,7 +809,8 @@ impl View<'_> {
             trace_ratings: (!stats.ratings.is_empty()).then_some(stats.ratings),
             top,
             series,
-            started,
+            started: started.map(format_rfc3339),
+            spike_drivers: BTreeMap::new(),
         }
     }
 }

@@ -8,8 +8,8 @@ use crate::escape::{Escaped, escape};
 use crate::lex::time::format_rfc3339;
 
 use super::text::{
-    duration_label, ellipsize, human_bytes, human_duration, ms, ms_percentile, plural, ratings_text, short_time,
-    sparkline, thousands, wrap,
+    duration_label, ellipsize, human_bytes, human_duration, ms, ms_percentile, plural, ratings_text, shift_text,
+    short_time, sparkline, thousands, wrap,
 };
 use super::{CodeReport, FilterReport, NameCount, Render, Report};
 
@@ -32,6 +32,7 @@ impl Render for TableRenderer {
         } else {
             self.codes(&report.codes, wtr)?;
             self.sparklines(report, wtr)?;
+            self.spike_drivers(&report.codes, wtr)?;
             self.tops(&report.codes, wtr)?;
             self.trace_breakdowns(&report.codes, wtr)?;
         }
@@ -199,6 +200,21 @@ impl TableRenderer {
             let started =
                 code.started.as_deref().map_or(String::new(), |t| format!("  started {}", short_time(Some(t))));
             writeln!(wtr, "  {:<12} {}{started}", code.code, sparkline(&series.fold(counts, SPARK_WIDTH)))?;
+        }
+        Ok(())
+    }
+
+    /// With `--bucket` and `--top`: what drives each spike.
+    fn spike_drivers(&self, codes: &[CodeReport], wtr: &mut dyn Write) -> io::Result<()> {
+        for code in codes.iter().filter(|c| !c.spike_drivers.is_empty()) {
+            writeln!(wtr)?;
+            let since = code.started.as_deref().unwrap_or("-");
+            let title = format!("{} — what drives the spike (from {since}, against the buckets before)", code.code);
+            writeln!(wtr, "{}", self.paint("1", &title))?;
+            for (list, shifts) in &code.spike_drivers {
+                let values: Vec<String> = shifts.iter().map(|s| escape(&shift_text(s)).into_owned()).collect();
+                self.line(wtr, &format!("  {:<12} {}", Escaped(list), values.join(", ")))?;
+            }
         }
         Ok(())
     }

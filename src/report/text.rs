@@ -178,6 +178,11 @@ pub fn ratings_text(ratings: &RatingCounts) -> String {
     seen.join(" · ")
 }
 
+/// `10.0.0.9 40 % (was 5 %)`: a value whose share rose, unescaped.
+pub fn shift_text(shift: &super::Shift) -> String {
+    format!("{} {:.0} % (was {:.0} %)", shift.name, shift.share_now * 100.0, shift.share_baseline * 100.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
