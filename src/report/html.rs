@@ -17,7 +17,7 @@ use std::io;
 
 use super::series::ROUND_WIDTHS;
 use super::text::{duration_label, ms, ms_percentile, plural, ratings_text, shift_text, thousands};
-use super::{CodeReport, LatencyReport, NameCount, Render, Report, Series, TopReport};
+use super::{CodeReport, IncidentReport, LatencyReport, NameCount, Render, Report, Series, TopReport};
 use crate::lex::time::{DAY_MS, format_rfc3339};
 
 /// Most bars drawn.
@@ -416,22 +416,11 @@ fn incidents(page: &mut String, report: &Report) {
     }
     let total = report.summary.trace_ratings.map_or(0, |r| r.incident);
     let _ = writeln!(page, "<h2>Traces rated incident ({} of {})</h2>", incidents.len(), thousands(total));
-    page.push_str("<table><tr><th>time</th><th>trace name</th><th>user</th><th>resource</th><th>trace id</th><th>request id</th><th>code</th><th>line</th></tr>\n");
-    let cell = |text: &Option<String>| text.as_deref().map_or("-".to_owned(), escape);
+    let header: Vec<String> = IncidentReport::COLUMNS.iter().map(|c| format!("<th>{c}</th>")).collect();
+    let _ = writeln!(page, "<table><tr>{}</tr>", header.concat());
     for incident in incidents {
-        let _ = writeln!(
-            page,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}:{}</td></tr>",
-            cell(&incident.time),
-            cell(&incident.trace_name),
-            cell(&incident.user),
-            cell(&incident.resource),
-            cell(&incident.trace_id),
-            cell(&incident.request_id),
-            cell(&incident.code),
-            escape(&incident.file),
-            incident.line
-        );
+        let cells: Vec<String> = incident.cells(escape).iter().map(|c| format!("<td>{c}</td>")).collect();
+        let _ = writeln!(page, "<tr>{}</tr>", cells.concat());
     }
     page.push_str("</table>\n");
 }

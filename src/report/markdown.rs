@@ -4,7 +4,7 @@
 use std::io;
 
 use super::text::{ratings_text, shift_text};
-use super::{NameCount, Render, Report};
+use super::{IncidentReport, NameCount, Render, Report};
 
 /// Writes the report as GitHub-flavoured Markdown.
 #[derive(Clone, Copy, Debug, Default)]
@@ -129,23 +129,10 @@ fn incidents(report: &Report, wtr: &mut dyn io::Write) -> io::Result<()> {
     writeln!(wtr)?;
     writeln!(wtr, "### Traces rated incident")?;
     writeln!(wtr)?;
-    writeln!(wtr, "| time | trace name | user | resource | trace id | request id | code | line |")?;
-    writeln!(wtr, "| --- | --- | --- | --- | --- | --- | --- | --- |")?;
-    let cell = |text: &Option<String>| text.as_deref().map_or("-".to_owned(), markdown_cell);
+    writeln!(wtr, "| {} |", IncidentReport::COLUMNS.join(" | "))?;
+    writeln!(wtr, "|{}", " --- |".repeat(IncidentReport::COLUMNS.len()))?;
     for incident in incidents {
-        writeln!(
-            wtr,
-            "| {} | {} | {} | {} | {} | {} | {} | {}:{} |",
-            cell(&incident.time),
-            cell(&incident.trace_name),
-            cell(&incident.user),
-            cell(&incident.resource),
-            cell(&incident.trace_id),
-            cell(&incident.request_id),
-            cell(&incident.code),
-            markdown_cell(&incident.file),
-            incident.line
-        )?;
+        writeln!(wtr, "| {} |", incident.cells(markdown_cell).join(" | "))?;
     }
     Ok(())
 }

@@ -369,6 +369,28 @@ impl TopUndercount {
     }
 }
 
+impl IncidentReport {
+    /// The columns of an incident table.
+    pub const COLUMNS: [&'static str; 8] =
+        ["time", "trace name", "user", "resource", "trace id", "request id", "code", "line"];
+
+    /// The row of [`IncidentReport::COLUMNS`], each text through `escape`
+    /// (`-` for none).
+    pub fn cells(&self, escape: impl Fn(&str) -> String) -> [String; 8] {
+        let cell = |text: &Option<String>| text.as_deref().map_or("-".to_owned(), &escape);
+        [
+            cell(&self.time),
+            cell(&self.trace_name),
+            cell(&self.user),
+            cell(&self.resource),
+            cell(&self.trace_id),
+            cell(&self.request_id),
+            cell(&self.code),
+            format!("{}:{}", escape(&self.file), self.line),
+        ]
+    }
+}
+
 /// An `incident`-rated CTS trace.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct IncidentReport {
