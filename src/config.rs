@@ -14,7 +14,7 @@ use cts_logscan::aggregate::{Collect, Precision};
 use cts_logscan::filter::TimeSpec;
 use cts_logscan::follow::{AlertRule, FollowOptions};
 use cts_logscan::format::{Field, FieldOverrides, Format, LatencyUnit};
-use cts_logscan::group_by::{ByField, MAX_BY};
+use cts_logscan::group_by::{ByField, MAX_BY, canonical};
 use cts_logscan::input::{ObjectUrl, ReaderOptions, Source};
 use cts_logscan::pipeline::FieldIs;
 use cts_logscan::pipeline::ScanOptions;
@@ -181,7 +181,8 @@ impl ScanConfig {
             ByArg::Group(field) => Some(field.clone()),
             ByArg::Select(_) => None,
         };
-        self.args.by.iter().filter_map(group).collect()
+        let groups: Vec<ByField> = self.args.by.iter().filter_map(group).collect();
+        canonical(&groups)
     }
 
     /// The `--by FIELD=VALUE` selections of `lines`.

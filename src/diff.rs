@@ -96,21 +96,32 @@ pub struct Drivers {
 const DRIVERS: usize = 3;
 
 /// The drivers of `new`'s change from `base` (absent: an appeared code).
+/// A list the base report lacks is left out; so are values the base's
+/// list may have cut off (its top N do not hold every line), whose share
+/// before is not known.
 fn drivers(base: Option<&CodeReport>, new: &CodeReport) -> BTreeMap<String, Drivers> {
     let base_count = base.map_or(0, |b| b.count);
+    let base_lists = base.map(lists);
     let mut drivers = BTreeMap::new();
-    for (name, new_list) in lists(new) {
-        let base_list: Vec<(String, u64)> =
-            base.and_then(|b| lists(b).into_iter().find(|(n, _)| *n == name)).map(|(_, l)| l).unwrap_or_default();
-        let rising = rising(new_list.iter().cloned(), new.count, &base_list, base_count, DRIVERS);
+    for (name, new_list, _) in lists(new) {
+        let (base_list, complete) = match &base_lists {
+            None => (Vec::new(), true),
+            Some(lists) => match lists.iter().find(|(n, _, _)| *n == name) {
+                Some((_, list, complete)) => (list.clone(), *complete),
+                None => continue,
+            },
+        };
+        let in_base = |value: &str| base_list.iter().any(|(b, _)| b == value);
+        let known = new_list.iter().filter(|(value, _)| complete || in_base(value)).cloned();
+        let rising = rising(known, new.count, &base_list, base_count, DRIVERS);
         let new_values: Vec<String> = match base {
-            Some(_) => new_list
+            Some(_) if complete => new_list
                 .iter()
-                .filter(|(value, _)| !base_list.iter().any(|(b, _)| b == value))
+                .filter(|(value, _)| !in_base(value))
                 .map(|(value, _)| value.clone())
                 .take(DRIVERS)
                 .collect(),
-            None => Vec::new(),
+            _ => Vec::new(),
         };
         if !rising.is_empty() || !new_values.is_empty() {
             drivers.insert(name, Drivers { rising, new_values });
@@ -119,10 +130,17 @@ fn drivers(base: Option<&CodeReport>, new: &CodeReport) -> BTreeMap<String, Driv
     drivers
 }
 
-/// A code's lists with counts, by name: the `--top` lists and fields, and
-/// the message variants.
-fn lists(code: &CodeReport) -> Vec<(String, Vec<(String, u64)>)> {
+/// A list of a code: its name, `(value, count)` pairs, and whether it holds
+/// every value the code had.
+type CodeList = (String, Vec<(String, u64)>, bool);
+
+/// A code's lists with counts, by name, and whether each holds every
+/// value the code had: the `--top` lists and fields (when their counts
+/// add up to the code's), and the message variants (when none was left
+/// out).
+fn lists(code: &CodeReport) -> Vec<CodeList> {
     let pairs = |items: &[NameCount]| items.iter().map(|i| (i.name.clone(), i.count)).collect::<Vec<_>>();
+    let whole = |items: &[NameCount]| items.iter().map(|i| i.count).sum::<u64>() == code.count;
     let mut lists = Vec::new();
     if let Some(top) = &code.top {
         let fixed = [
@@ -131,11 +149,11 @@ fn lists(code: &CodeReport) -> Vec<(String, Vec<(String, u64)>)> {
             ("clients", &top.clients),
             ("sources", &top.sources),
         ];
-        lists.extend(fixed.into_iter().map(|(name, items)| (name.to_owned(), pairs(items))));
-        lists.extend(top.by.iter().map(|(name, items)| (name.clone(), pairs(items))));
+        lists.extend(fixed.into_iter().map(|(name, items)| (name.to_owned(), pairs(items), whole(items))));
+        lists.extend(top.by.iter().map(|(name, items)| (name.clone(), pairs(items), whole(items))));
     }
     let messages = code.message_variants.iter().map(|m| (m.message.clone(), m.count)).collect();
-    lists.push(("messages".to_owned(), messages));
+    lists.push(("messages".to_owned(), messages, code.other_message_variants == 0));
     lists
 }
 

@@ -13,6 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
 use crate::format::{FieldRef, ParseLine};
+use crate::lex::json::decode_escapes;
+use crate::lex::text::is_absent;
 use crate::record::{FieldValue, Record, TraceRating};
 
 /// How many `--by` fields a scan takes.
@@ -55,7 +57,7 @@ enum Kind {
 }
 
 /// The built-in names, and what each is.
-const BUILT_IN: [(&str, Kind); 13] = [
+const BUILT_IN: [(&str, Kind); 12] = [
     ("endpoint", Kind::Listed),
     ("project", Kind::Listed),
     ("client", Kind::Listed),
@@ -68,7 +70,6 @@ const BUILT_IN: [(&str, Kind); 13] = [
     ("resource", Kind::Resource),
     ("source_ip", Kind::SourceIp),
     ("trace_type", Kind::TraceType),
-    ("trace_name", Kind::Operation),
 ];
 
 /// What every CTS trace's error lines are grouped by, with `--top`.
@@ -108,6 +109,9 @@ impl ByField {
         if body.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad("a field name has no spaces or control characters"));
         }
+        if kind == Kind::Variable && !body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(bad("a $variable's name is letters, digits and _ ($host, $upstream_addr)"));
+        }
         let name = if kind == Kind::Variable { format!("${body}") } else { body.to_owned() };
         Ok(ByField { name, kind })
     }
@@ -140,8 +144,10 @@ impl ByField {
                     .or_else(|| parser.lookup(line, FieldRef::Variable("http_user_agent")))
             }
             Kind::Operation => record.operation.map(|operation| match record.service {
-                Some(service) => Cow::Owned([operation, b" (", service, b")"].concat()),
-                None => Cow::Borrowed(operation),
+                Some(service) => {
+                    Cow::Owned([&decode_escapes(operation)[..], b" (", &decode_escapes(service), b")"].concat())
+                }
+                None => decode_escapes(operation),
             }),
             Kind::Resource => {
                 let mut found = [None, None];
@@ -158,7 +164,7 @@ impl ByField {
             Kind::Path => path(parser, &self.name),
             Kind::Variable => parser.lookup(line, FieldRef::Variable(&self.name[1..])),
         };
-        value.filter(|v| !v.is_empty())
+        value.filter(|v| !is_absent(v))
     }
 }
 
@@ -186,6 +192,16 @@ fn first_of<'a, P: ParseLine, const N: usize>(
     let mut found: [Option<Cow<'a, [u8]>>; N] = std::array::from_fn(|_| None);
     parser.lookup_paths(line, &paths, &mut found);
     found.into_iter().flatten().next()
+}
+
+/// `by` as a scan keeps it: without `--top`'s own lists, each name once,
+/// in name order (so that `--by a --by b` and `--by b --by a` are one
+/// grouping).
+pub fn canonical(by: &[ByField]) -> Vec<ByField> {
+    let mut by: Vec<ByField> = by.iter().filter(|f| !f.is_listed()).cloned().collect();
+    by.sort_by(|a, b| a.name.cmp(&b.name));
+    by.dedup_by(|a, b| a.name == b.name);
+    by
 }
 
 impl fmt::Display for ByField {
@@ -225,7 +241,7 @@ impl GroupBy {
     /// Groups error lines by `by`, and by the trace fields too when
     /// `breakdowns` (`--top`) are kept.
     pub fn new(by: &[ByField], breakdowns: bool) -> GroupBy {
-        let by: Vec<ByField> = by.iter().filter(|f| !f.is_listed()).cloned().collect();
+        let by = canonical(by);
         let trace = TRACE_FIELDS
             .iter()
             .filter(|(name, _)| !by.iter().any(|f| f.name == *name))
@@ -273,7 +289,10 @@ mod tests {
         let line = line.as_bytes();
         parser.parse(line, true, &mut record).unwrap();
         parser.with(Values { group: &group, line, record: &record, out: &mut out });
-        out.into_iter().map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned())).collect()
+        let mut found: Vec<(String, String)> =
+            out.into_iter().map(|(name, value)| (name, String::from_utf8_lossy(&value).into_owned())).collect();
+        found.sort();
+        found
     }
 
     struct Values<'g, 'o, 'a> {
@@ -297,8 +316,11 @@ mod tests {
         Format::from_kind(FormatKind::named("ndjson").unwrap())
     }
 
+    /// `expected`, in the order [`values`] gives: by name.
     fn pairs(expected: &[(&str, &str)]) -> Vec<(String, String)> {
-        expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect()
+        let mut pairs: Vec<(String, String)> = expected.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        pairs.sort();
+        pairs
     }
 
     #[test]
@@ -374,8 +396,14 @@ mod tests {
     }
 
     #[test]
+    fn absent_values_are_no_values() {
+        let line = r#"{"status":400,"upstream":"-","peer":"","node":null,"op":"x\u0041"}"#;
+        assert_eq!(values(ndjson(), &["upstream", "peer", "node", "op"], false, line), pairs(&[("op", "xA")]));
+    }
+
+    #[test]
     fn bad_names_are_refused() {
-        for bad in ["", "$", "a..b", ".a", "a b", "${}"] {
+        for bad in ["", "$", "a..b", ".a", "a b", "${}", "${}x", "$a.b", "$$x"] {
             assert!(ByField::parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(ByField::parse("${host}").unwrap().name(), "$host");

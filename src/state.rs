@@ -236,9 +236,27 @@ impl State {
             .iter()
             .cloned()
             .chain(overrides)
+            .chain(self.unmatched_by_fields())
             .chain(self.unmatched_code_patterns())
             .chain(self.no_requests())
             .collect()
+    }
+
+    /// A warning per `--by` field that no line with an error body had.
+    fn unmatched_by_fields(&self) -> impl Iterator<Item = String> + '_ {
+        let agg = &self.aggregate;
+        let had = |name: &str| {
+            agg.codes
+                .values()
+                .chain(agg.other_codes.as_deref())
+                .any(|stats| stats.breakdown.as_ref().is_some_and(|b| b.fields.contains_key(name)))
+        };
+        self.by.iter().filter(move |field| agg.error_bodies > 0 && !had(field.name())).map(|field| {
+            format!(
+                "--by {field} matched none of the {} lines with an error body (check the name: a built-in name, a dotted NDJSON path or a $variable of the log layout)",
+                agg.error_bodies
+            )
+        })
     }
 
     /// A warning per `--code` pattern that matches none of the codes seen.

@@ -213,3 +213,48 @@ fn a_batch_spike_says_what_drives_it() {
     assert!(code(&report, "CTS.0003").get("spike_drivers").is_none());
     assert!(String::from_utf8_lossy(&out.stderr).contains("what drives each spike is not shown"));
 }
+
+#[test]
+fn grouping_is_canonical_and_incidents_need_no_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = |name: &str, by: &[&str]| {
+        let path = dir.path().join(name);
+        let by: Vec<&str> = by.iter().flat_map(|f| ["--by", f]).collect();
+        cmd().arg(operators()).args(by).args(["--output", "state", "-q", "-o"]).arg(&path).assert().success();
+        path
+    };
+    // A field given twice counts once; the order and --top's own lists do
+    // not make another grouping.
+    let (a, b) =
+        (state("a.state", &["user", "user", "trace_type"]), state("b.state", &["trace_type", "endpoint", "user"]));
+    let merged = cmd().arg("merge").arg(&a).arg(&b).args(["--allow-overlap", "--output", "json"]).output().unwrap();
+    assert!(merged.status.success(), "{}", String::from_utf8_lossy(&merged.stderr));
+    let merged: Value = serde_json::from_slice(&merged.stdout).unwrap();
+    assert_eq!(pairs(&code(&merged, "CTS.0003")["top"]["by"]["user"])[0], json!(["alice", 4]), "2 a scan");
+    // A trace without `code` is still a trace, and its incident counts.
+    let path = dir.path().join("nocode.ndjson");
+    std::fs::write(
+        &path,
+        "{\"trace_id\":\"t-9\",\"trace_name\":\"deleteBucket\",\"trace_rating\":\"incident\",\"user\":\"eve\"}\n",
+    )
+    .unwrap();
+    let report = json_report(&[path.to_str().unwrap()]);
+    assert_eq!(report["summary"]["requests"], 1);
+    assert_eq!(report["summary"]["incidents"][0]["user"], "eve");
+}
+
+#[test]
+fn a_message_is_marked_as_not_the_catalogues_only_when_surely_the_most_logged() {
+    // 50 catalogue messages and 9 one-off variants: the kept variants are
+    // the 8 smallest in byte order, so the catalogue's may be left out.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("variants.ndjson");
+    let line = |message: &str| format!("{{\"status\":400,\"error_code\":\"CTS.0003\",\"error_msg\":\"{message}\"}}\n");
+    let mut text = line("Invalid message body.").repeat(50);
+    for name in ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india"] {
+        text.push_str(&line(&format!("Bucket {name} not found")));
+    }
+    std::fs::write(&path, text).unwrap();
+    let report = json_report(&[path.to_str().unwrap()]);
+    assert_eq!(code(&report, "CTS.0003")["message_differs"], false, "{report}");
+}

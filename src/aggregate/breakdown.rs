@@ -9,6 +9,7 @@ use std::ops::Range;
 
 use serde::{Deserialize, Serialize};
 
+use super::code_stats::{MAX_VALUE_LEN, truncate};
 use super::heavy_hitters::HeavyHitters;
 use super::{LinePosition, MAX_CODES, insert_bounded};
 use crate::record::Record;
@@ -86,8 +87,10 @@ impl Breakdown {
         }
     }
 
-    /// Counts one error line's value of the field `name`.
+    /// Counts one error line's value of the field `name`, cut to
+    /// [`MAX_VALUE_LEN`] bytes like a message.
     fn count_field(&mut self, name: &str, value: &str) {
+        let value = truncate(value, MAX_VALUE_LEN);
         match self.fields.get_mut(name) {
             Some(counts) => counts.add(value, 1),
             None => self.fields.entry(name.to_owned()).or_default().add(value, 1),

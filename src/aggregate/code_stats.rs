@@ -79,11 +79,21 @@ impl TopStrings {
 
     /// The most frequent message (ties: the smallest).
     pub fn most_common(&self) -> Option<&str> {
-        self.kept.iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|(m, _)| m.as_str())
+        self.most_common_kept().map(|(m, _)| m.as_str())
+    }
+
+    /// The most frequent message when no message left out of `kept` can
+    /// be as frequent (its count is above all the others' together).
+    pub fn surely_most_common(&self) -> Option<&str> {
+        self.most_common_kept().filter(|(_, n)| *n > self.others).map(|(m, _)| m.as_str())
+    }
+
+    fn most_common_kept(&self) -> Option<&(String, u64)> {
+        self.kept.iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
     }
 }
 
-fn truncate(text: &str, max: usize) -> &str {
+pub(super) fn truncate(text: &str, max: usize) -> &str {
     if text.len() <= max {
         return text;
     }

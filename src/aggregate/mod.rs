@@ -182,6 +182,11 @@ pub trait LineSink {
     fn blank(&mut self);
     /// A request left out by the filter, with its time if it has one.
     fn filtered(&mut self, time: Option<EpochMillis>);
+    /// Whether an `incident` trace at `position` would be kept as a
+    /// sample: what a scanner reads such a line whole for.
+    fn keeps_incident(&self, _position: LinePosition) -> bool {
+        false
+    }
 }
 
 impl LineSink for Aggregate {
@@ -199,6 +204,10 @@ impl LineSink for Aggregate {
 
     fn filtered(&mut self, time: Option<EpochMillis>) {
         self.add_filtered(time);
+    }
+
+    fn keeps_incident(&self, position: LinePosition) -> bool {
+        IncidentSample::would_keep(&self.incidents, position)
     }
 }
 
@@ -237,6 +246,10 @@ where
 
     fn filtered(&mut self, time: Option<EpochMillis>) {
         self.aggregate.add_filtered(time);
+    }
+
+    fn keeps_incident(&self, position: LinePosition) -> bool {
+        self.aggregate.keeps_incident(position)
     }
 }
 

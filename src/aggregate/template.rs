@@ -28,9 +28,12 @@ pub fn message_template(message: &str) -> Cow<'_, str> {
         let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
         let token = &rest[..end];
         if is_variable(token) {
+            // Brackets around the value stay: `(42).` → `(<*>).`.
+            let lead = token.len() - token.trim_start_matches(LEADING).len();
             let core = token.trim_end_matches(TRAILING);
+            template.push_str(&token[..lead]);
             template.push_str(MASK);
-            template.push_str(&token[core.len()..]);
+            template.push_str(&token[core.len().max(lead)..]);
         } else {
             template.push_str(token);
         }
@@ -54,12 +57,15 @@ const MAY_VARY: [bool; 256] = {
     table
 };
 
+/// Brackets that open a token without being part of its value.
+const LEADING: &[char] = &['(', '['];
+
 /// Punctuation that ends a token without being part of its value.
 const TRAILING: &[char] = &['.', ',', ';', ':', '!', '?', ')', ']'];
 
 /// Whether `token` is a value rather than a word of the message.
 fn is_variable(token: &str) -> bool {
-    let core = token.trim_end_matches(TRAILING).trim_start_matches(['(', '[']);
+    let core = token.trim_end_matches(TRAILING).trim_start_matches(LEADING);
     let quoted = core.len() >= 2
         && matches!(
             (core.as_bytes()[0], core.as_bytes()[core.len() - 1]),
@@ -96,5 +102,8 @@ mod tests {
     fn a_masked_token_keeps_its_trailing_punctuation() {
         assert_eq!(message_template("id 42, name \"x\"."), "id <*>, name <*>.");
         assert_eq!(message_template("(id 7)"), "(id <*>)");
+        assert_eq!(message_template("Value (42)."), "Value (<*>).");
+        assert_eq!(message_template("Value [7]!"), "Value [<*>]!");
+        assert_eq!(message_template("a (1"), "a (<*>");
     }
 }

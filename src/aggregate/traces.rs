@@ -85,6 +85,12 @@ pub struct IncidentSample {
 }
 
 impl IncidentSample {
+    /// Whether `samples` would keep an incident at `position`: while it
+    /// has room, or before its latest.
+    pub fn would_keep(samples: &[IncidentSample], position: LinePosition) -> bool {
+        samples.len() < MAX_INCIDENTS || samples.last().is_some_and(|last| position < last.position)
+    }
+
     /// Keeps the incident trace of `record` in `samples` if it is among
     /// the earliest; a later one is not copied.
     pub fn keep(
@@ -93,8 +99,7 @@ impl IncidentSample {
         body: Option<&ErrorBody<'_>>,
         position: LinePosition,
     ) {
-        let wanted = samples.len() < MAX_INCIDENTS || samples.last().is_some_and(|last| position < last.position);
-        if !wanted {
+        if !Self::would_keep(samples, position) {
             return;
         }
         let text = |bytes: Option<&[u8]>| bytes.map(|b| String::from_utf8_lossy(b).into_owned());

@@ -72,9 +72,10 @@ pub enum Field {
 
 impl Field {
     /// Whether the field is one only requests have: status, path, request
-    /// line, method.
+    /// line, method, or a CTS trace's name or rating (a trace records an
+    /// API call).
     fn is_request(self) -> bool {
-        matches!(self, Field::Status | Field::Uri | Field::Request | Field::Method)
+        matches!(self, Field::Status | Field::Uri | Field::Request | Field::Method | Field::Operation | Field::Rating)
     }
 
     /// Whether a summary scan (no `full` record) still needs this field.
@@ -756,6 +757,7 @@ mod tests {
                 r#"{"method":"GET"}"#,
                 r#"{"http":{"request":{"method":"PUT"}}}"#,
                 r#"{"code":"403","trace_name":"x"}"#,
+                r#"{"trace_name":"deleteTracker","trace_rating":"incident"}"#,
             ] {
                 assert_eq!(kind(request, full), Ok(()), "{request}");
             }

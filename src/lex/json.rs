@@ -151,16 +151,27 @@ pub fn find_paths<'a>(line: &'a [u8], start: usize, paths: &[&[u8]], found: &mut
 }
 
 /// A JSON string token's text, its escapes decoded (`"a\u0062"` → `ab`);
-/// a number or literal as it is; `None` for `null`, containers and a
-/// string that does not decode.
+/// a number or literal as it is; `None` for `null` and containers.
 pub fn scalar_text(token: &[u8]) -> Option<std::borrow::Cow<'_, [u8]>> {
-    use std::borrow::Cow;
     match token.first()? {
-        b'"' if !token.contains(&b'\\') => Some(Cow::Borrowed(unquote(token))),
-        b'"' => serde_json::from_slice::<String>(token).ok().map(|s| Cow::Owned(s.into_bytes())),
+        b'"' => Some(decode_escapes(unquote(token))),
         b'{' | b'[' => None,
         _ if token == b"null" => None,
-        _ => Some(Cow::Borrowed(token)),
+        _ => Some(std::borrow::Cow::Borrowed(token)),
+    }
+}
+
+/// The inside of a JSON string with its escapes decoded; as it is when it
+/// has none, or when it does not decode (invalid UTF-8, a bad escape).
+pub fn decode_escapes(inner: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    use std::borrow::Cow;
+    if !inner.contains(&b'\\') {
+        return Cow::Borrowed(inner);
+    }
+    let quoted = [&b"\""[..], inner, b"\""].concat();
+    match serde_json::from_slice::<String>(&quoted) {
+        Ok(text) => Cow::Owned(text.into_bytes()),
+        Err(_) => Cow::Borrowed(inner),
     }
 }
 

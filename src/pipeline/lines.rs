@@ -231,14 +231,16 @@ impl Lines<'_, '_> {
                 Ok(()) if !filter.keeps(&record) => sink.filtered(record.time),
                 Ok(()) => {
                     let body = if has_hit { extractor.decode(line, &record.not_body, scratch) } else { None };
-                    if group.wants(body.is_some(), &record) {
+                    let incident = record.rating == Some(TraceRating::Incident);
+                    let error = body.is_some();
+                    if group.wants(error, &record) && (error || sink.keeps_incident(position)) {
                         if !has_hit {
-                            // An incident without an error body: read it whole.
+                            // An incident kept without an error body: read it whole.
                             record = Record { source, ..Record::default() };
                             let _ = parser.parse_line(line, true, &mut record);
                             settle_invalid(&mut record);
                         }
-                        if record.rating == Some(TraceRating::Incident) {
+                        if incident {
                             record.trace_id = parser.lookup(line, FieldRef::Path("trace_id"));
                         }
                         // Allocated per line: only lines with an error body

@@ -84,6 +84,7 @@ enum LineField {
     Endpoint,
     Project,
     Client,
+    Source,
     Status,
     Method,
     Uri,
@@ -101,7 +102,7 @@ impl FieldIs {
     /// When there is no `=` or `NAME` is not a field it knows, naming
     /// those it does.
     pub fn parse(text: &str) -> Result<FieldIs, String> {
-        const NAMES: &str = "endpoint, project, client, status, method, uri, request_id, user, operation, \
+        const NAMES: &str = "endpoint, project, client, source, status, method, uri, request_id, user, operation, \
                              user_agent, a dotted NDJSON path (user.name) or a $variable ($host)";
         let Some((name, value)) = text.split_once('=') else {
             return Err(format!("give NAME=VALUE, with NAME one of {NAMES}"));
@@ -110,6 +111,7 @@ impl FieldIs {
             "endpoint" => LineField::Endpoint,
             "project" => LineField::Project,
             "client" => LineField::Client,
+            "source" => LineField::Source,
             "status" => LineField::Status,
             "method" => LineField::Method,
             "uri" => LineField::Uri,
@@ -141,6 +143,7 @@ impl FieldIs {
             LineField::Endpoint => uri().is_some_and(|uri| normalize_endpoint(&uri) == self.value),
             LineField::Project => uri().is_some_and(|uri| project_id(&uri) == Some(self.value.as_str())),
             LineField::Client => bytes(|r| r.client),
+            LineField::Source => bytes(|r| r.source),
             LineField::Method => bytes(|r| r.method),
             LineField::Uri => bytes(|r| r.uri),
             LineField::Status => {

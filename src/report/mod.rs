@@ -285,7 +285,8 @@ pub struct CodeReport {
     #[serde(default)]
     pub other_message_variants: u64,
     /// Whether the most common variant says something else than the
-    /// catalogue's message (neither is the start of the other).
+    /// catalogue's message (neither is the start of the other); false when
+    /// the variants left out could be more common than the kept ones.
     #[serde(default)]
     pub message_differs: bool,
     /// CTS traces only: `service_type` values with counts (the first 8 in
@@ -824,7 +825,7 @@ impl View<'_> {
             message_variants: message_counts(&stats.variants),
             other_message_variants: stats.variants.others,
             message_differs: info
-                .zip(stats.variants.most_common())
+                .zip(stats.variants.surely_most_common())
                 .is_some_and(|(info, logged)| !agrees(logged, info.message)),
             service_types: name_counts(&stats.services),
             trace_names: name_counts(&stats.operations),
