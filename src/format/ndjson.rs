@@ -50,6 +50,9 @@ pub enum Field {
     Latency(LatencyUnit),
     /// Upstream latency in seconds; may list several upstreams.
     UpstreamLatency,
+    /// A CTS trace's `trace_rating`. The summary fields come first, in one
+    /// run, so that [`Field::is_summary`] is one comparison.
+    Rating,
     /// Request path.
     Uri,
     /// The full request line (`GET /path HTTP/1.1`).
@@ -66,18 +69,9 @@ pub enum Field {
     Service,
     /// The operation a CTS trace records (`trace_name`).
     Operation,
-    /// A CTS trace's `trace_rating`.
-    Rating,
 }
 
 impl Field {
-    /// Whether the field is one only requests have: status, path, request
-    /// line, method, or a CTS trace's name or rating (a trace records an
-    /// API call).
-    fn is_request(self) -> bool {
-        matches!(self, Field::Status | Field::Uri | Field::Request | Field::Method | Field::Operation | Field::Rating)
-    }
-
     /// Whether a summary scan (no `full` record) still needs this field.
     fn is_summary(self) -> bool {
         matches!(self, Field::Time | Field::Status | Field::Latency(_) | Field::UpstreamLatency | Field::Rating)
@@ -358,12 +352,26 @@ struct Found {
     uri: u8,
     client: u8,
     request_id: u8,
-    /// Whether a key for the status, path, request line or method was seen
-    /// (read or not, whatever its value): what makes a line a request.
+    /// Whether a key for the path, request line, method, a trace's name or
+    /// rating, or a status without a value was read: with a status found,
+    /// what makes a line a request.
     request: bool,
 }
 
 impl Found {
+    /// Nothing found yet.
+    fn new() -> Found {
+        Found {
+            time: u8::MAX,
+            status: u8::MAX,
+            latency: u8::MAX,
+            uri: u8::MAX,
+            client: u8::MAX,
+            request_id: u8::MAX,
+            request: false,
+        }
+    }
+
     /// The priority `field` was found with, for the fields tracked here.
     fn priority(&self, field: Field) -> Option<u8> {
         match field {
@@ -446,25 +454,34 @@ impl NdjsonParser {
     ///
     /// One pass over the line.
     pub fn parse<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
-        let mut found = Found {
-            time: u8::MAX,
-            status: u8::MAX,
-            latency: u8::MAX,
-            uri: u8::MAX,
-            client: u8::MAX,
-            request_id: u8::MAX,
-            request: false,
-        };
+        let mut found = Found::new();
         let parsed = self.parse_object(line, full, record, &mut found);
         if !self.overrides.is_empty() && parsed.is_ok() {
             self.count_overrides(&found, full);
         }
         // An object with no status, path, request line or method key is an
-        // application's own line, not a request.
+        // application's own line, not a request. Nearly every line of a
+        // request log has a status, so the rest are looked at again, whole.
+        let status_key = found.status != u8::MAX || record.invalid.status;
         match parsed {
-            Ok(()) if !found.request => Err(Malformed::NotRequest),
+            Ok(()) if !status_key && !found.request && (full || !self.has_request_key(line)) => {
+                Err(Malformed::NotRequest)
+            }
             parsed => parsed,
         }
+    }
+
+    /// Whether `line`, read in full, has a key only requests have (see
+    /// [`Field::is_request`]).
+    /// Through [`NdjsonParser::parse`], so that `parse_object` keeps its
+    /// one call site and stays inlined there; without the overrides, which
+    /// count each line once.
+    #[inline(never)]
+    fn has_request_key(&mut self, line: &[u8]) -> bool {
+        let overrides = std::mem::take(&mut self.overrides);
+        let read = self.parse(line, true, &mut Record::default());
+        self.overrides = overrides;
+        read != Err(Malformed::NotRequest)
     }
 
     /// Tallies, after a line, whether each override gave its field. With
@@ -513,11 +530,10 @@ impl NdjsonParser {
             if let b'{' | b'[' = line[value_start] {
                 // No field holds an object; a dotted name may be inside.
                 self.enter(record, found, line, key_start..key_end - 1, value_start..value_end, full);
-            } else if let Some((field, priority)) = self.keys.lookup(line, key_start, key_end - 1) {
-                found.request |= field.is_request();
-                if full || field.is_summary() {
-                    self.assign(record, found, field, priority, line, value_start..value_end);
-                }
+            } else if let Some((field, priority)) = self.keys.lookup(line, key_start, key_end - 1)
+                && (full || field.is_summary())
+            {
+                self.assign(record, found, field, priority, line, value_start..value_end);
             }
             pos = skip_ws(line, value_end);
             match line.get(pos) {
@@ -610,11 +626,10 @@ impl NdjsonParser {
                 if depth < MAX_NESTING && self.nested.iter().any(|p| **p == path[..total]) {
                     self.descend(record, found, line, value.start, path, total, full, depth + 1);
                 }
-            } else if let Some((field, priority)) = self.keys.lookup(&path[..], 0, total) {
-                found.request |= field.is_request();
-                if full || field.is_summary() {
-                    self.assign(record, found, field, priority, line, value);
-                }
+            } else if let Some((field, priority)) = self.keys.lookup(&path[..], 0, total)
+                && (full || field.is_summary())
+            {
+                self.assign(record, found, field, priority, line, value);
             }
         }
     }
@@ -640,7 +655,11 @@ impl NdjsonParser {
             }
             Field::Status if priority < found.status => match parse_status(text).or_else(|| parse_loose_status(text)) {
                 Some(status) => (record.status, found.status) = (Some(status), priority),
-                None => record.invalid.status |= !is_absent(text),
+                None => {
+                    record.invalid.status |= !is_absent(text);
+                    // A status key, even `null`, makes a request.
+                    found.request = true;
+                }
             },
             Field::Latency(unit) if priority < found.latency => match unit.micros(text) {
                 Some(us) => (record.latency_us, found.latency) = (Some(us), priority),
@@ -651,6 +670,7 @@ impl NdjsonParser {
                 None => record.invalid.latency |= !is_absent(text),
             },
             Field::Uri | Field::Request => {
+                found.request = true;
                 record.not_body.push(span);
                 let (method, uri) = if field == Field::Request { split_request(text) } else { (None, Some(text)) };
                 // The method of a request line counts whichever key gives
@@ -661,7 +681,10 @@ impl NdjsonParser {
                     found.uri = priority;
                 }
             }
-            Field::Method => record.method = Some(text),
+            Field::Method => {
+                found.request = true;
+                record.method = Some(text);
+            }
             Field::Client if priority < found.client && !is_absent(text) => {
                 record.client = Some(first_forwarded(text));
                 found.client = priority;
@@ -671,8 +694,14 @@ impl NdjsonParser {
                 found.request_id = priority;
             }
             Field::Service => record.service = Some(text),
-            Field::Operation => record.operation = Some(text),
-            Field::Rating => record.rating = TraceRating::parse(text),
+            Field::Operation => {
+                found.request = true;
+                record.operation = Some(text);
+            }
+            Field::Rating => {
+                found.request = true;
+                record.rating = TraceRating::parse(text);
+            }
             Field::NotBody => record.not_body.push(span),
             _ => {}
         }
