@@ -334,20 +334,25 @@ impl Diff {
             .collect()
     }
 
-    /// Writes the comparison as CSV, one row per code.
+    /// Writes the comparison as CSV, one row per code; the last column,
+    /// `drivers`, holds what changed (`clients: 10.0.0.9 40 % (was 5 %) ·
+    /// new: 10.0.0.9; messages: …`).
     ///
     /// # Errors
     ///
     /// Whatever writing to `wtr` returns.
     pub fn render_csv(&self, wtr: &mut dyn Write) -> io::Result<()> {
         let mut csv = csv::Writer::from_writer(wtr);
-        csv.write_record(HEADER)?;
+        csv.write_record(HEADER.iter().chain(&["drivers"]))?;
+        let mut drivers: BTreeMap<&str, Vec<String>> = self.driver_lines().into_iter().collect();
         for c in &self.codes {
-            csv.write_record(cells(
+            let row = cells(
                 c,
                 |v| v.map_or(String::new(), |v| fixed(v, 2)),
                 |v| v.map_or(String::new(), ms_percentile_plain),
-            ))?;
+            );
+            let what = drivers.remove(c.code.as_str()).unwrap_or_default().join("; ");
+            csv.write_record(row.iter().chain([&escape(&what).into_owned()]))?;
         }
         csv.flush()
     }

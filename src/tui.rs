@@ -227,6 +227,14 @@ impl View {
                     },
                     Style::default().fg(Color::Yellow),
                 ),
+                // CTS traces rated incident or warning since the start.
+                Span::styled(
+                    snapshot
+                        .since_start
+                        .trace_ratings
+                        .map_or(String::new(), |r| format!(" · traces {} incident, {} warning", r.incident, r.warning)),
+                    Style::default().fg(Color::Red),
+                ),
             ]),
         ]
     }
@@ -391,6 +399,7 @@ mod tests {
                 error_bodies: 30,
                 malformed: 1,
                 out_of_window: 0,
+                trace_ratings: Some(cts_logscan::aggregate::RatingCounts { normal: 80, warning: 7, incident: 3 }),
             },
             windows: vec!["1m".to_owned(), "5m".to_owned(), "15m".to_owned()],
             error_rate: cts_logscan::follow::ErrorRate {
@@ -421,6 +430,7 @@ mod tests {
         let lines = screen(80, 24, &view);
         assert!(lines[0].starts_with("cts-logscan --follow · access.log (following)"), "{lines:#?}");
         assert!(lines[2].contains("error rate 1m: 20.00 % · baseline 5.00 %"), "{lines:#?}");
+        assert!(lines[2].contains("· traces 3 incident, 7 warning"), "{lines:#?}");
         assert!(!lines[2].contains("out of window"), "{}", lines[2]);
         let row = lines.iter().find(|l| l.starts_with("CTS.0004")).unwrap();
         assert!(row.contains("NEW ↑10:14:20"), "{row}");
@@ -436,7 +446,8 @@ mod tests {
         stamped_ahead.since_start.out_of_window = 2;
         view.update(stamped_ahead);
         let lines = screen(80, 24, &view);
-        assert!(lines[2].contains("error rate 1m: 20.00 % · baseline 5.00 % · 2 out of window"), "{}", lines[2]);
+        assert!(lines[2].contains("error rate 1m: 20.00 % · baseline 5.00 %"), "{}", lines[2]);
+        assert!(lines[2].contains("· 2 out of window"), "{}", lines[2]);
     }
 
     #[test]

@@ -508,6 +508,7 @@ fn incident_traces_fire_an_alert_and_new_message_variants_are_flagged() {
     snapshot_until(&mut stdout, |_| true);
     append(&path, &operators_now());
     let grown = snapshot_until(&mut stdout, |s| s["since_start"]["lines"] == 8);
+    assert_eq!(grown["since_start"]["trace_ratings"], json!({"normal": 2, "warning": 3, "incident": 3}));
     let code = grown["codes"].as_array().unwrap().iter().find(|c| c["code"] == "CTS.0003").unwrap();
     // Nothing before: both variants of CTS.0003 are new.
     assert_eq!(code["new_messages"], json!(["Invalid message body.", "Tracker <*> does not exist."]), "{grown}");

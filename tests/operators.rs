@@ -152,6 +152,10 @@ fn diff_names_what_changed() {
     let table = String::from_utf8(table.stdout).unwrap();
     assert!(table.contains("CTS.0003 — what changed:"), "{table}");
     assert!(table.contains("messages: Invalid message body. 33 % (was 0 %) · new: Invalid message body."), "{table}");
+    let csv = cmd().arg("diff").arg(&base).arg(&new).args(["--output", "csv"]).output().unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(csv.lines().next().unwrap().ends_with(",drivers"), "{csv}");
+    assert!(csv.contains("user: alice 67 % (was 50 %)"), "{csv}");
 }
 
 #[test]
@@ -206,6 +210,9 @@ fn a_batch_spike_says_what_drives_it() {
     assert_eq!(first("endpoints"), ("/v3/p1/tracker".to_owned(), Some(24), Some(0)));
     assert_eq!(first("messages"), ("Tracker <*> does not exist.".to_owned(), Some(24), Some(0)));
     assert_eq!(drivers["clients"].as_array().unwrap().len(), 1, "10.0.0.1's share fell");
+    let csv = cmd().arg(&spike).args(["--bucket", "1m", "--top", "--output", "csv"]).output().unwrap();
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    assert!(csv.contains("clients: 10.0.0.9 86 % (was 0 %); endpoints: /v3/p1/tracker 86 % (was 0 %)"), "{csv}");
     // stdin cannot be read again: no drivers, and stderr says why.
     let out =
         cmd().args(["-", "--bucket", "1m", "--top", "--output", "json"]).pipe_stdin(&spike).unwrap().output().unwrap();

@@ -45,7 +45,7 @@ use serde::Serialize;
 
 use super::alerts::AlertEvent;
 use super::windows::{BUCKET_MS, Windows, label};
-use crate::aggregate::{Aggregate, HeavyHitters};
+use crate::aggregate::{Aggregate, HeavyHitters, RatingCounts};
 use crate::catalog;
 use crate::lex::time::format_rfc3339;
 use crate::report::{Shift, ratio, rising, spike_onset};
@@ -107,6 +107,9 @@ pub struct Totals {
     /// Requests whose logged time was more than 10 s ahead of the wall
     /// clock or older than the windows keep: in these totals, in no window.
     pub out_of_window: u64,
+    /// CTS traces per `trace_rating`, when any was rated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_ratings: Option<RatingCounts>,
 }
 
 /// The error rate now against its baseline.
@@ -263,6 +266,7 @@ impl Snapshot {
                 error_bodies: since_start.error_bodies,
                 malformed: since_start.malformed_total(),
                 out_of_window: windows.out_of_window(),
+                trace_ratings: (!since_start.ratings.is_empty()).then_some(since_start.ratings),
             },
             windows: lengths.iter().map(|&l| label(l)).collect(),
             error_rate: ErrorRate {

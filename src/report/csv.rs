@@ -2,7 +2,10 @@
 //!
 //! Columns: `code, count, share, per_1k_requests, per_minute, in_catalog,
 //! documented_status, status_mismatches, statuses, in_malformed_lines,
-//! p50_ms, p90_ms, p99_ms, max_ms, first_seen, last_seen, message`. `statuses` is `400:12 500:3`;
+//! p50_ms, p90_ms, p99_ms, max_ms, first_seen, last_seen, message,
+//! spike_drivers`. `statuses` is `400:12 500:3`; `spike_drivers` (with
+//! `--bucket --top`, a code that started) is `clients: 10.0.0.9 86 % (was
+//! 0 %); endpoints: …`;
 //! empty cells mean "not known". Counts are integers; `share` (a
 //! fraction) has 4 decimals, the rates 2, as the table; percentiles the
 //! three significant digits their histogram holds (`30.0`, `726`,
@@ -10,7 +13,7 @@
 
 use std::io;
 
-use super::text::{fixed, ms_percentile_plain};
+use super::text::{drivers_text, fixed, ms_percentile_plain};
 use super::{CodeReport, Render, Report};
 use crate::escape::escape;
 
@@ -18,7 +21,7 @@ use crate::escape::escape;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct CsvRenderer;
 
-const HEADER: [&str; 17] = [
+const HEADER: [&str; 18] = [
     "code",
     "count",
     "share",
@@ -36,6 +39,7 @@ const HEADER: [&str; 17] = [
     "first_seen",
     "last_seen",
     "message",
+    "spike_drivers",
 ];
 
 impl Render for CsvRenderer {
@@ -49,7 +53,7 @@ impl Render for CsvRenderer {
     }
 }
 
-fn row(code: &CodeReport) -> [String; 17] {
+fn row(code: &CodeReport) -> [String; 18] {
     let opt = |value: Option<String>| value.unwrap_or_default();
     let percentile =
         |pick: fn(&super::LatencyReport) -> f64| opt(code.latency_ms.as_ref().map(|l| ms_percentile_plain(pick(l))));
@@ -71,5 +75,6 @@ fn row(code: &CodeReport) -> [String; 17] {
         opt(code.first_seen.clone()),
         opt(code.last_seen.clone()),
         opt(code.display_message().map(|m| escape(m).into_owned())),
+        escape(&drivers_text(&code.spike_drivers)).into_owned(),
     ]
 }

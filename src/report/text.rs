@@ -178,6 +178,16 @@ pub fn ratings_text(ratings: &RatingCounts) -> String {
     seen.join(" · ")
 }
 
+/// `clients: 10.0.0.9 86 % (was 0 %); endpoints: …`: every list of
+/// drivers on one line, unescaped.
+pub fn drivers_text(drivers: &std::collections::BTreeMap<String, Vec<super::Shift>>) -> String {
+    let lists: Vec<String> = drivers
+        .iter()
+        .map(|(list, shifts)| format!("{list}: {}", shifts.iter().map(shift_text).collect::<Vec<_>>().join(", ")))
+        .collect();
+    lists.join("; ")
+}
+
 /// `10.0.0.9 40 % (was 5 %)`: a value whose share rose, unescaped.
 pub fn shift_text(shift: &super::Shift) -> String {
     format!("{} {:.0} % (was {:.0} %)", shift.name, shift.share_now * 100.0, shift.share_baseline * 100.0)
