@@ -23,10 +23,13 @@ fn hostile_inputs(dir: &Path) -> Vec<PathBuf> {
     ];
     // An LTS export: the host name is the line's source.
     let lts = r#"{"host_name":"web\u001b[41m1","message":"{\"time\":\"2026-11-27T10:05:00Z\",\"status\":403,\"request_time\":0.040,\"response\":{\"error_code\":\"APIGW.0303\",\"error_msg\":\"lts\"}}\n","path":"/var/log/gw\u001b.log"}"#;
+    // A CTS trace rated incident, its who, what and where hostile.
+    let trace = r#"{"trace_id":"t\u001b[2J1","trace_name":"del\u001b]0;X\u0007ete","trace_rating":"incident","trace_type":"Api\u009bCall","service_type":"C\u202eTS","resource_type":"trac\u0007ker","resource_name":"n\u001b[31m","source_ip":"10.0.0.9\u0000","code":"403","time":1795768980000,"user":{"name":"bo\u001b[41mb"},"response":{"error_code":"CTS.0004","error_msg":"No permission \u001b[5m7."}}"#;
     let files = [
         ("gw\u{1b}[41m.ndjson", ndjson.join("\n")),
         ("access\u{1b}]0;X\u{7}.log", access.join("\n")),
         ("lts\u{9b}.json", lts.to_owned()),
+        ("trace\u{1b}.ndjson", trace.to_owned()),
     ];
     files
         .into_iter()
@@ -97,6 +100,8 @@ fn every_report_format_escapes_log_text_and_file_names() {
     args.extend(["--wide", "--top"]);
     let table = safe_output(&args, 0);
     for shown in [
+        r"user         bo\u001b[41mb (1)",
+        r"del\u001b]0;X\u0007ete by bo\u001b[41mb on trac\u0007ker/n\u001b[31m",
         r"\u202eevil\u202c \u009b31m end",
         r"raw \u009b2J c1 and \u2066isolate\u2069",
         r"10.0.0.1\u009b31m",
