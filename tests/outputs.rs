@@ -172,7 +172,11 @@ fn diff_two_nights() {
     assert!(table.lines().nth(2).unwrap().starts_with("CTS.0004   appeared     0   1 +1"), "{table}");
     assert!(table.contains("Rows: codes that appeared or vanished first"), "{table}");
     let csv = output(&["diff", base.to_str().unwrap(), new.to_str().unwrap(), "--output", "csv"]);
-    assert_eq!(csv.lines().nth(1).unwrap(), "CTS.0004,appeared,0,1,+1,,0.00,125.00,125.00,,,900,,");
+    // The last column: what drives the change, here the one logged message.
+    assert_eq!(
+        csv.lines().nth(1).unwrap(),
+        "CTS.0004,appeared,0,1,+1,,0.00,125.00,125.00,,,900,,,messages: Data write exception. 100 % (was 0 %)"
+    );
     let markdown = output(&["diff", base.to_str().unwrap(), new.to_str().unwrap(), "--output", "markdown"]);
     assert!(
         markdown.contains(
@@ -237,8 +241,12 @@ fn csv_numbers_are_rounded_as_in_the_table() {
     cmd().args([tonight_log.to_str().unwrap(), "-o", new.to_str().unwrap()]).assert().success();
     let csv = output(&["diff", base.to_str().unwrap(), new.to_str().unwrap(), "--output", "csv"]);
     let rows: Vec<&str> = csv.lines().collect();
-    assert_eq!(rows[1], "CTS.0003,changed,2,3,+1,50.00,250.00,333.33,83.33,33.33,120,500,380,316.67");
-    assert_eq!(rows[2], "APIGW.0301,changed,1,1,0,0.00,125.00,111.11,-13.89,-11.11,20.0,20.0,0,0.00");
+    // The new message "x" is one of three CTS.0003 bodies tonight, none before.
+    assert_eq!(
+        rows[1],
+        "CTS.0003,changed,2,3,+1,50.00,250.00,333.33,83.33,33.33,120,500,380,316.67,messages: x 33 % (was 0 %) · new: x"
+    );
+    assert_eq!(rows[2], "APIGW.0301,changed,1,1,0,0.00,125.00,111.11,-13.89,-11.11,20.0,20.0,0,0.00,");
 }
 
 #[test]
