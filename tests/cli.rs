@@ -33,15 +33,28 @@ fn color_only_when_asked_or_on_a_terminal() {
 #[test]
 fn stdin_gives_the_same_report_as_the_file() {
     let data = std::fs::read(fixture("ndjson/gateway.ndjson")).unwrap();
-    let out = cmd().args(["-", "--output", "json"]).write_stdin(data).assert().success().get_output().stdout.clone();
-    let mut from_stdin: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let piped = cmd().args(["-", "--output", "json"]).write_stdin(data).assert().success().get_output().stdout.clone();
+    // `< file`: stdin is the file itself, read as a file.
+    let redirected = std::fs::File::open(fixture("ndjson/gateway.ndjson")).unwrap();
+    let redirected = std::process::Command::new(env!("CARGO_BIN_EXE_cts-logscan"))
+        .args(["-", "--output", "json"])
+        .stdin(redirected)
+        .output()
+        .unwrap();
+    assert!(redirected.status.success(), "{}", String::from_utf8_lossy(&redirected.stderr));
+    let redirected = redirected.stdout;
     let mut from_file = json_report(&[&gateway()]);
-    assert_eq!(from_stdin["inputs"][0]["path"], "<stdin>");
-    for report in [&mut from_stdin, &mut from_file] {
+    let mut from_pipe: serde_json::Value = serde_json::from_slice(&piped).unwrap();
+    let mut from_redirect: serde_json::Value = serde_json::from_slice(&redirected).unwrap();
+    assert_eq!(from_pipe["inputs"][0]["path"], "<stdin>");
+    assert_eq!(from_redirect["inputs"][0]["path"], "<stdin>");
+    for report in [&mut from_pipe, &mut from_redirect, &mut from_file] {
         report["inputs"][0]["path"] = serde_json::Value::Null;
         report["summary"]["malformed_samples"].as_array_mut().unwrap().iter_mut().for_each(|s| s["file"] = "-".into());
     }
-    assert_eq!(without_timing(from_stdin), without_timing(from_file));
+    let from_file = without_timing(from_file);
+    assert_eq!(without_timing(from_pipe), from_file);
+    assert_eq!(without_timing(from_redirect), from_file);
 }
 
 #[test]

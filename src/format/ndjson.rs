@@ -12,8 +12,11 @@
 //! object (or an OpenTelemetry `attributes` array of `{"key","value"}`)
 //! only when its key starts one of the dotted names.
 
+mod layout;
+
 use std::borrow::Cow;
 
+use self::layout::Layout;
 use super::{Build, Detect, FieldRef, FormatSpec, LineParser, ParseLine};
 use crate::lex::json::{find_path, find_paths, scalar_text, skip_string, skip_value, skip_ws, unquote};
 use crate::lex::number::{parse_loose_status, parse_scaled, parse_status, upstream_micros};
@@ -336,6 +339,8 @@ pub struct NdjsonParser {
     times: TimeParser,
     /// Each command-line override's field, name and use so far.
     overrides: Vec<(Field, Box<[u8]>, OverrideUse)>,
+    /// The keys the last lines were written with, read in place.
+    layout: Layout,
 }
 
 /// How deep dotted names go into nested objects.
@@ -439,7 +444,7 @@ impl NdjsonParser {
         }
         let overrides =
             fields.names.iter().map(|(name, field)| (*field, name.clone(), OverrideUse::default())).collect();
-        NdjsonParser { keys: table, nested, times: TimeParser::default(), overrides }
+        NdjsonParser { keys: table, nested, times: TimeParser::default(), overrides, layout: Layout::default() }
     }
 
     /// `(name, use)` of every command-line override.
@@ -456,6 +461,9 @@ impl NdjsonParser {
     pub fn parse<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
         let mut found = Found::new();
         let parsed = self.parse_object(line, full, record, &mut found);
+        if parsed.is_ok() && self.layout.wants_to_learn() {
+            self.layout.learn(line, &self.keys);
+        }
         if !self.overrides.is_empty() && parsed.is_ok() {
             self.count_overrides(&found, full);
         }
@@ -504,14 +512,21 @@ impl NdjsonParser {
         record: &mut Record<'a>,
         found: &mut Found,
     ) -> Result<(), Malformed> {
-        let mut pos = skip_ws(line, 0);
-        if line.get(pos) != Some(&b'{') {
+        let open = skip_ws(line, 0);
+        if line.get(open) != Some(&b'{') {
             return Err(Malformed::NotJsonObject);
         }
-        pos = skip_ws(line, pos + 1);
-        if line.get(pos) == Some(&b'}') {
-            return end_of_object(line, pos);
-        }
+        let mut pos = match self.follow_layout(line, open + 1, full, record, found)? {
+            Followed::End(result) => return result,
+            Followed::Key(pos) => pos,
+            Followed::None => {
+                let pos = skip_ws(line, open + 1);
+                if line.get(pos) == Some(&b'}') {
+                    return end_of_object(line, pos);
+                }
+                pos
+            }
+        };
         loop {
             if line.get(pos) != Some(&b'"') {
                 return Err(broken(line, pos));
@@ -542,6 +557,62 @@ impl NdjsonParser {
                 _ => return Err(broken(line, pos)),
             }
         }
+    }
+
+    /// Reads the keys of the line at `pos` (just past the opening brace)
+    /// that the learned [`Layout`] expects, in place; see the `layout`
+    /// module for why this reads exactly what the walk would. Returns where
+    /// the walk takes over, or the line's result when the layout read it to
+    /// its end.
+    #[inline(always)]
+    fn follow_layout<'a>(
+        &mut self,
+        line: &'a [u8],
+        mut pos: usize,
+        full: bool,
+        record: &mut Record<'a>,
+        found: &mut Found,
+    ) -> Result<Followed, Malformed> {
+        let mut index = 0;
+        while let Some(key) = self.layout.key(index) {
+            let Some(value_start) = key.value_start(line, pos) else { break };
+            let field = key.field;
+            if matches!(line.get(value_start), None | Some(b'{' | b'[' | b' ' | b'\t' | b'\r' | b'\n')) {
+                break;
+            }
+            let value_end = skip_value(line, value_start).ok_or(match line[value_start] {
+                b'"' => Malformed::Truncated,
+                _ => Malformed::InvalidJson,
+            })?;
+            if let Some((field, priority)) = field
+                && (full || field.is_summary())
+            {
+                self.assign(record, found, field, priority, line, value_start..value_end);
+            }
+            index += 1;
+            match line.get(value_end) {
+                Some(b',') => pos = value_end + 1,
+                Some(b'}') => {
+                    self.layout.note(true);
+                    return Ok(Followed::End(end_of_object(line, value_end)));
+                }
+                _ => {
+                    self.layout.note(true);
+                    let after = skip_ws(line, value_end);
+                    return match line.get(after) {
+                        Some(b',') => Ok(Followed::Key(skip_ws(line, after + 1))),
+                        Some(b'}') => Ok(Followed::End(end_of_object(line, after))),
+                        _ => Err(broken(line, after)),
+                    };
+                }
+            }
+        }
+        // An empty layout misses, so that it is learned.
+        self.layout.note(index > 0 && self.layout.key(index).is_none());
+        Ok(match index {
+            0 => Followed::None,
+            _ => Followed::Key(skip_ws(line, pos)),
+        })
     }
 
     /// Reads the object or array `line[value]`, the value of the top-level
@@ -706,6 +777,16 @@ impl NdjsonParser {
             _ => {}
         }
     }
+}
+
+/// Where reading a line against the learned layout left off.
+enum Followed {
+    /// No expected key was read: the walk starts at the opening brace.
+    None,
+    /// The walk takes over at the key starting here.
+    Key(usize),
+    /// The line was read to its end, with this result.
+    End(Result<(), Malformed>),
 }
 
 /// After a value at `end`: the start of the next item of its container, or

@@ -128,6 +128,15 @@ impl Opened {
     }
 }
 
+/// Stdin as a file of its own, with its metadata, when it is a regular
+/// file; `None` for a pipe, a terminal or a socket.
+fn stdin_file() -> Option<(File, std::fs::Metadata)> {
+    use std::os::fd::AsFd;
+    let file = File::from(io::stdin().as_fd().try_clone_to_owned().ok()?);
+    let meta = file.metadata().ok()?;
+    meta.is_file().then_some((file, meta))
+}
+
 /// A reader that fails once with the error it holds, then ends.
 pub(super) struct FailOnce(pub(super) Option<io::Error>);
 
@@ -150,7 +159,15 @@ pub fn open(source: &Source, fetched: Option<Box<dyn Read + Send>>) -> io::Resul
     let mut size_watch = None;
     let rdr: Box<dyn Read + Send> = match (source, fetched) {
         (_, Some(fetched)) => fetched,
-        (Source::Stdin, None) => Box::new(io::stdin()),
+        // Stdin redirected from a file (`< access.log`) is read as that
+        // file: no lock per read, and a file cut short is noticed.
+        (Source::Stdin, None) => match stdin_file() {
+            Some((file, meta)) => {
+                size_watch = file.try_clone().ok().map(|file| SizeWatch { file, size_at_open: meta.len() });
+                Box::new(file)
+            }
+            None => Box::new(io::stdin()),
+        },
         (Source::File(path), None) => {
             let file = File::open(path)?;
             let meta = file.metadata()?;
