@@ -16,9 +16,9 @@ mod layout;
 
 use std::borrow::Cow;
 
-use self::layout::Layout;
+use self::layout::{Expected, Layout};
 use super::{Build, Detect, FieldRef, FormatSpec, LineParser, ParseLine};
-use crate::lex::json::{find_path, find_paths, scalar_text, skip_string, skip_value, skip_ws, unquote};
+use crate::lex::json::{find_path, find_paths, scalar_text, skip_literal, skip_string, skip_value, skip_ws, unquote};
 use crate::lex::number::{parse_loose_status, parse_scaled, parse_status, upstream_micros};
 use crate::lex::text::{is_absent, split_request};
 use crate::lex::time::{TimeParser, epoch_number};
@@ -461,9 +461,6 @@ impl NdjsonParser {
     pub fn parse<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
         let mut found = Found::new();
         let parsed = self.parse_object(line, full, record, &mut found);
-        if parsed.is_ok() && self.layout.wants_to_learn() {
-            self.layout.learn(line, &self.keys);
-        }
         if !self.overrides.is_empty() && parsed.is_ok() {
             self.count_overrides(&found, full);
         }
@@ -574,16 +571,29 @@ impl NdjsonParser {
         found: &mut Found,
     ) -> Result<Followed, Malformed> {
         let mut index = 0;
-        while let Some(key) = self.layout.key(index) {
-            let Some(value_start) = key.value_start(line, pos) else { break };
-            let field = key.field;
-            if matches!(line.get(value_start), None | Some(b'{' | b'[' | b' ' | b'\t' | b'\r' | b'\n')) {
-                break;
-            }
-            let value_end = skip_value(line, value_start).ok_or(match line[value_start] {
-                b'"' => Malformed::Truncated,
-                _ => Malformed::InvalidJson,
-            })?;
+        loop {
+            let (value_start, field) = match self.layout.expect(index, line, pos) {
+                Expected::Value(start, field)
+                    if !matches!(line.get(start), None | Some(b'{' | b'[' | b' ' | b'\t' | b'\r' | b'\n')) =>
+                {
+                    (start, field)
+                }
+                Expected::Value(..) => {
+                    self.layout.note(true);
+                    break;
+                }
+                expected => {
+                    self.layout.learn(index, line, pos, &self.keys);
+                    self.layout.note(matches!(expected, Expected::Missed));
+                    break;
+                }
+            };
+            // What `skip_value` does for a string or a literal, without the
+            // call: it is the one cost left per key.
+            let value_end = match line[value_start] {
+                b'"' => skip_string(line, value_start).ok_or(Malformed::Truncated)?,
+                _ => skip_literal(line, value_start).ok_or(Malformed::InvalidJson)?,
+            };
             if let Some((field, priority)) = field
                 && (full || field.is_summary())
             {
@@ -593,11 +603,11 @@ impl NdjsonParser {
             match line.get(value_end) {
                 Some(b',') => pos = value_end + 1,
                 Some(b'}') => {
-                    self.layout.note(true);
+                    self.layout.note(false);
                     return Ok(Followed::End(end_of_object(line, value_end)));
                 }
                 _ => {
-                    self.layout.note(true);
+                    self.layout.note(false);
                     let after = skip_ws(line, value_end);
                     return match line.get(after) {
                         Some(b',') => Ok(Followed::Key(skip_ws(line, after + 1))),
@@ -607,8 +617,6 @@ impl NdjsonParser {
                 }
             }
         }
-        // An empty layout misses, so that it is learned.
-        self.layout.note(index > 0 && self.layout.key(index).is_none());
         Ok(match index {
             0 => Followed::None,
             _ => Followed::Key(skip_ws(line, pos)),

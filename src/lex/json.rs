@@ -77,15 +77,20 @@ pub fn skip_value(line: &[u8], start: usize) -> Option<usize> {
     match line.get(start) {
         Some(b'"') => skip_string(line, start),
         Some(b'{' | b'[') => skip_container(line, start),
-        Some(_) => {
-            let mut end = start;
-            while line.get(end).is_some_and(|&b| !ENDS_TOKEN[usize::from(b)]) {
-                end += 1;
-            }
-            (end > start).then_some(end)
-        }
+        Some(_) => skip_literal(line, start),
         None => None,
     }
+}
+
+/// Returns the index just past the number or literal (`true`, `null`)
+/// starting at `start`, or `None` when it is empty.
+#[inline(always)]
+pub fn skip_literal(line: &[u8], start: usize) -> Option<usize> {
+    let mut end = start;
+    while line.get(end).is_some_and(|&b| !ENDS_TOKEN[usize::from(b)]) {
+        end += 1;
+    }
+    (end > start).then_some(end)
 }
 
 /// The bytes that end a number or literal: `,`, `}`, `]` and whitespace.

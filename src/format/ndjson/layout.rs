@@ -18,26 +18,30 @@
 //! the walk would have read it in the same order.
 
 use super::{Field, KeyTable};
-use crate::lex::json::{skip_string, skip_value};
+use crate::lex::json::skip_string;
 
 /// The most keys a layout holds; a line with more leaves the rest to the walk.
 const MAX_KEYS: usize = 32;
 
+/// The most keys expected at one position: producers that write `time` on
+/// some lines and `@timestamp` on others, or one of two latency keys.
+const MAX_ALTERNATIVES: usize = 4;
+
 /// The longest `"name":` a layout holds: two 16-byte words.
 const MAX_PATTERN: usize = 32;
 
-/// After this many lines in a row that left the layout at a key it did not
-/// expect, the layout is learned again (doubled each time a learned layout
-/// earned fewer hits than that, so a file of ever-changing key orders does
-/// not pay for learning on every line).
-const RELEARN_AFTER: u32 = 8;
+/// After this many lines in a row that met a key the layout did not expect,
+/// the layout is forgotten and learned anew;
+/// doubled each time a layout earned fewer hits than that, so that a file
+/// of ever-changing key orders does not pay for learning on every line.
+const FORGET_AFTER: u32 = 8;
 
-/// The most lines in a row that may miss before a layout is learned again.
-const MAX_RELEARN_AFTER: u32 = 4096;
+/// The most lines in a row that may miss before a layout is forgotten.
+const MAX_FORGET_AFTER: u32 = 4096;
 
 /// One expected key.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct LayoutKey {
+struct LayoutKey {
     /// `"name":`, little-endian, zero-padded to two words.
     pattern: [u128; 2],
     /// Which bytes of the two words the pattern covers.
@@ -45,7 +49,7 @@ pub(super) struct LayoutKey {
     /// The pattern's length in bytes.
     len: usize,
     /// What the key feeds, looked up when learned.
-    pub(super) field: Option<(Field, u8)>,
+    field: Option<(Field, u8)>,
 }
 
 impl LayoutKey {
@@ -68,7 +72,7 @@ impl LayoutKey {
 
     /// Where the value starts when `line[pos..]` begins with this key.
     #[inline(always)]
-    pub(super) fn value_start(&self, line: &[u8], pos: usize) -> Option<usize> {
+    fn value_start(&self, line: &[u8], pos: usize) -> Option<usize> {
         let matched = match line.get(pos..pos + MAX_PATTERN) {
             Some(window) => {
                 let first = u128::from_le_bytes(window[..16].try_into().expect("16 bytes"));
@@ -87,85 +91,135 @@ impl LayoutKey {
     }
 }
 
-/// The keys expected on the next line, and when to learn them again.
+/// The keys expected at one position of the line: the first learned, then
+/// alternatives, each with the lines it matched.
+#[derive(Clone, Copy, Debug)]
+struct Position {
+    keys: [LayoutKey; MAX_ALTERNATIVES],
+    count: usize,
+    /// Lines each alternative matched (the first key's are not counted: it
+    /// is never replaced).
+    matched: [u32; MAX_ALTERNATIVES],
+}
+
+impl Position {
+    /// Where a new alternative goes: a free slot, else the alternative
+    /// that matched fewest lines (a rare order must not keep out a key
+    /// many lines use).
+    fn slot_for_new(&self) -> usize {
+        if self.count < MAX_ALTERNATIVES {
+            return self.count;
+        }
+        (1..MAX_ALTERNATIVES).min_by_key(|&slot| self.matched[slot]).unwrap_or(1)
+    }
+}
+
+/// What the layout expects at a position of a line.
+pub(super) enum Expected {
+    /// An expected key is there: its value starts here, and feeds this.
+    Value(usize, Option<(Field, u8)>),
+    /// Another key, or no key, is there.
+    Missed,
+    /// The layout has no more positions.
+    RanOut,
+}
+
+/// The keys expected on the next line, and when to learn them anew.
 #[derive(Clone, Debug)]
 pub(super) struct Layout {
-    keys: Vec<LayoutKey>,
-    /// Lines in a row that left the layout at an unexpected key.
+    positions: Vec<Position>,
+    /// Lines in a row that met a key the layout did not expect.
     misses: u32,
-    /// Lines read to the layout's end since it was learned.
+    /// Lines read without a miss since the layout was last forgotten.
     hits: u64,
-    /// Misses in a row that make the layout be learned again.
-    relearn_after: u32,
+    /// Misses in a row that make the layout be forgotten.
+    forget_after: u32,
 }
 
 impl Default for Layout {
     fn default() -> Self {
-        // Nothing learned yet: the first line read whole teaches it.
-        Layout { keys: Vec::new(), misses: RELEARN_AFTER, hits: 0, relearn_after: RELEARN_AFTER }
+        Layout { positions: Vec::new(), misses: 0, hits: 0, forget_after: FORGET_AFTER }
     }
 }
 
 impl Layout {
-    /// The `index`th expected key.
+    /// What is expected at the `index`th key of `line`, which starts at `pos`.
     #[inline(always)]
-    pub(super) fn key(&self, index: usize) -> Option<&LayoutKey> {
-        self.keys.get(index)
+    pub(super) fn expect(&mut self, index: usize, line: &[u8], pos: usize) -> Expected {
+        let Some(position) = self.positions.get_mut(index) else { return Expected::RanOut };
+        if let Some(value_start) = position.keys[0].value_start(line, pos) {
+            return Expected::Value(value_start, position.keys[0].field);
+        }
+        for slot in 1..position.count {
+            if let Some(value_start) = position.keys[slot].value_start(line, pos) {
+                position.matched[slot] = position.matched[slot].saturating_add(1);
+                return Expected::Value(value_start, position.keys[slot].field);
+            }
+        }
+        Expected::Missed
     }
 
-    /// Notes how a line went: `read_to_end` when the line ended or the
-    /// layout ran out before any key it did not expect.
+    /// Learns the key at `line[pos]`, where the walk takes over at the
+    /// `index`th key, as expected there: another key at that position (in
+    /// place of the alternative that matched fewest lines when there is no
+    /// room), or a new last position. Only a key that can be matched in
+    /// place is learned: no escape in its name, a pattern of at most two
+    /// words, and written compactly (`"name":value`) with a string or
+    /// literal value.
+    #[cold]
+    #[inline(never)]
+    pub(super) fn learn(&mut self, index: usize, line: &[u8], pos: usize, table: &KeyTable) {
+        let room = self.positions.get(index).is_some() || (index == self.positions.len() && index < MAX_KEYS);
+        if !room || line.get(pos) != Some(&b'"') {
+            return;
+        }
+        let Some(key_end) = skip_string(line, pos) else { return };
+        let (name, pattern_end) = (pos + 1..key_end - 1, key_end + 1);
+        if line.get(key_end) != Some(&b':')
+            || pattern_end - pos > MAX_PATTERN
+            || line[name.clone()].contains(&b'\\')
+            || matches!(line.get(pattern_end), None | Some(b'{' | b'[' | b' ' | b'\t' | b'\r' | b'\n'))
+        {
+            return;
+        }
+        let key = LayoutKey::new(&line[pos..pattern_end], table.lookup(line, name.start, name.end));
+        match self.positions.get_mut(index) {
+            Some(position) => {
+                let slot = position.slot_for_new();
+                (position.keys[slot], position.matched[slot]) = (key, 0);
+                position.count = position.count.max(slot + 1);
+            }
+            None => {
+                self.positions.push(Position { keys: [key; MAX_ALTERNATIVES], count: 1, matched: [0; MAX_ALTERNATIVES] })
+            }
+        }
+    }
+
+    /// Notes how a line went: `missed` when it met a key the layout did
+    /// not expect. Too many misses in a row forget the layout.
     #[inline(always)]
-    pub(super) fn note(&mut self, read_to_end: bool) {
-        if read_to_end {
+    pub(super) fn note(&mut self, missed: bool) {
+        if !missed {
             self.misses = 0;
             self.hits += 1;
+            return;
+        }
+        self.misses += 1;
+        if self.misses >= self.forget_after {
+            self.forget();
+        }
+    }
+
+    #[cold]
+    fn forget(&mut self) {
+        self.forget_after = if self.hits < u64::from(self.forget_after) {
+            (self.forget_after * 2).min(MAX_FORGET_AFTER)
         } else {
-            self.misses += 1;
-        }
-    }
-
-    /// Whether enough lines missed that the next line read whole should
-    /// teach the layout.
-    #[inline(always)]
-    pub(super) fn wants_to_learn(&self) -> bool {
-        self.misses >= self.relearn_after
-    }
-
-    /// Learns the keys of `line`, a JSON object the walk has read without
-    /// error, up to the first key that cannot be matched in place: one with
-    /// an escape or a pattern longer than two words, one whose value is an
-    /// object or array, or one not written compactly (`"name":value,`).
-    pub(super) fn learn(&mut self, line: &[u8], table: &KeyTable) {
-        if !self.keys.is_empty() {
-            self.relearn_after = if self.hits < u64::from(self.relearn_after) {
-                (self.relearn_after * 2).min(MAX_RELEARN_AFTER)
-            } else {
-                RELEARN_AFTER
-            };
-        }
-        self.keys.clear();
+            FORGET_AFTER
+        };
+        self.positions.clear();
         self.misses = 0;
         self.hits = 0;
-        let Some(mut pos) = line.iter().position(|&b| b == b'{').map(|open| open + 1) else { return };
-        while self.keys.len() < MAX_KEYS && line.get(pos) == Some(&b'"') {
-            let Some(key_end) = skip_string(line, pos) else { return };
-            let (name, pattern_end) = (pos + 1..key_end - 1, key_end + 1);
-            if line.get(key_end) != Some(&b':') || pattern_end - pos > MAX_PATTERN || line[name.clone()].contains(&b'\\')
-            {
-                return;
-            }
-            if matches!(line.get(pattern_end), None | Some(b'{' | b'[' | b' ' | b'\t' | b'\r' | b'\n')) {
-                return;
-            }
-            let Some(value_end) = skip_value(line, pattern_end) else { return };
-            let field = table.lookup(line, name.start, name.end);
-            self.keys.push(LayoutKey::new(&line[pos..pattern_end], field));
-            match line.get(value_end) {
-                Some(b',') => pos = value_end + 1,
-                _ => return,
-            }
-        }
     }
 }
 
@@ -255,18 +309,70 @@ mod tests {
     fn lines_of_one_layout_are_read_against_it() {
         let plain = r#"{"time":"2026-11-27T00:00:00Z","status":204,"request_time":0.01,"request_id":"a1"}"#;
         let with_body = r#"{"time":"2026-11-27T00:00:01Z","status":400,"request_time":0.02,"request_id":"a2","response":{"error_code":"CTS.0003"}}"#;
-        let other_order = r#"{"status":200,"time":"2026-11-27T00:00:02Z"}"#;
+        let other_time = r#"{"@timestamp":"2026-11-27T00:00:02Z","status":200,"latency_ms":3,"request_id":"a3"}"#;
         let mut parser = NdjsonParser::default();
+        // One key learned per line until the layout holds the line.
+        for line in [plain; 4] {
+            parser.parse(line.as_bytes(), false, &mut Record::default()).unwrap();
+        }
+        assert_eq!(parser.layout.positions.len(), 4);
+        let hits = parser.layout.hits;
         for line in [plain, with_body].iter().cycle().take(10) {
             parser.parse(line.as_bytes(), false, &mut Record::default()).unwrap();
         }
-        // Learned from the first line (four keys); the other line, with a
-        // body in a fifth key, goes on where the layout ends: no miss.
-        assert_eq!(parser.layout.keys.len(), 4);
-        assert_eq!((parser.layout.misses, parser.layout.hits), (0, 9));
+        // A line that goes on past the layout with a nested value is no
+        // miss, and the nested key is not learned.
+        assert_eq!(parser.layout.positions.len(), 4);
+        assert_eq!((parser.layout.misses, parser.layout.hits), (0, hits + 10));
+        // Another time key and another latency key: alternatives, learned
+        // one per line, after which the line is read whole.
         let mut record = Record::default();
-        parser.parse(other_order.as_bytes(), false, &mut record).unwrap();
-        assert_eq!((record.status, parser.layout.misses), (Some(200), 1));
+        parser.parse(other_time.as_bytes(), false, &mut record).unwrap();
+        assert_eq!((record.status, record.latency_us, parser.layout.misses), (Some(200), Some(3000), 1));
+        parser.parse(other_time.as_bytes(), false, &mut Record::default()).unwrap();
+        parser.parse(other_time.as_bytes(), false, &mut Record::default()).unwrap();
+        assert_eq!(parser.layout.positions.iter().map(|p| p.count).collect::<Vec<_>>(), [2, 1, 2, 1]);
+        assert_eq!(parser.layout.misses, 0);
+    }
+
+    #[test]
+    fn only_keys_that_can_be_matched_in_place_are_learned() {
+        let table = KeyTable::new(super::super::BUILTIN_KEYS);
+        let mut layout = Layout::default();
+        let line = br#"{"time":"2026-11-27T10:00:00Z","a\"b":1,"x": 1,"response":{"status":200},"status":200}"#;
+        layout.learn(0, line, 1, &table);
+        assert_eq!(layout.positions.len(), 1);
+        assert_eq!(layout.positions[0].keys[0].field, Some((Field::Time, 0)));
+        for (key, why) in [("\"a\\", "an escape"), ("\"x\"", "a space"), ("\"response\"", "a nested value")] {
+            let pos = line.windows(key.len()).position(|w| w == key.as_bytes()).unwrap();
+            layout.learn(1, line, pos, &table);
+            assert_eq!(layout.positions.len(), 1, "{why}");
+        }
+        let status = line.windows(9).rposition(|w| w == b"\"status\":").unwrap();
+        layout.learn(3, line, status, &table);
+        assert_eq!(layout.positions.len(), 1, "positions are learned in order");
+        layout.learn(1, line, status, &table);
+        assert_eq!(layout.positions[1].keys[0].field, Some((Field::Status, 0)));
+    }
+
+    #[test]
+    fn a_layout_that_keeps_missing_is_forgotten_less_often() {
+        let mut layout = Layout::default();
+        let table = KeyTable::new(super::super::BUILTIN_KEYS);
+        layout.learn(0, br#"{"a":1}"#, 1, &table);
+        for _ in 0..FORGET_AFTER {
+            assert_eq!(layout.positions.len(), 1);
+            layout.note(true);
+        }
+        assert!(layout.positions.is_empty());
+        assert_eq!(layout.forget_after, FORGET_AFTER * 2, "no hits: wait twice as long");
+        for _ in 0..FORGET_AFTER * 2 {
+            layout.note(false);
+        }
+        for _ in 0..FORGET_AFTER * 2 {
+            layout.note(true);
+        }
+        assert_eq!(layout.forget_after, FORGET_AFTER, "it earned its keep: back to the start");
     }
 
     #[test]
@@ -284,41 +390,5 @@ mod tests {
         let line = br#"{"http_user_agent":"curl/8.0","padding to make it long":true}"#;
         assert_eq!(long.value_start(line, 1), Some(19));
         assert_eq!(long.value_start(br#"{"http_user_agenT":"curl/8.0","padding to make it long":true}"#, 1), None);
-    }
-
-    #[test]
-    fn learning_stops_where_a_key_cannot_be_matched_in_place() {
-        let table = KeyTable::new(super::super::BUILTIN_KEYS);
-        let mut layout = Layout::default();
-        assert!(layout.wants_to_learn());
-        layout.learn(br#"{"time":"2026-11-27T10:00:00Z","status":200,"a\"b":1,"c":2}"#, &table);
-        assert_eq!(layout.keys.len(), 2);
-        assert_eq!(layout.keys[1].field, Some((Field::Status, 0)));
-        layout.learn(br#"{"x":1, "status":200}"#, &table);
-        assert_eq!(layout.keys.len(), 1, "a space after the comma ends the layout");
-        layout.learn(br#"{"x":1,"response":{"status":200},"y":2}"#, &table);
-        assert_eq!(layout.keys.len(), 1, "a nested value ends the layout");
-        layout.learn(br#"{"a":1,"b":"two"}"#, &table);
-        assert_eq!(layout.keys.len(), 2);
-    }
-
-    #[test]
-    fn a_layout_that_keeps_missing_is_learned_again_less_often() {
-        let table = KeyTable::new(super::super::BUILTIN_KEYS);
-        let mut layout = Layout::default();
-        layout.learn(br#"{"a":1}"#, &table);
-        for _ in 0..RELEARN_AFTER {
-            assert!(!layout.wants_to_learn());
-            layout.note(false);
-        }
-        assert!(layout.wants_to_learn());
-        layout.learn(br#"{"b":1}"#, &table);
-        assert_eq!(layout.relearn_after, RELEARN_AFTER * 2, "no hits: wait twice as long");
-        for _ in 0..RELEARN_AFTER * 2 {
-            layout.note(true);
-        }
-        layout.note(false);
-        layout.learn(br#"{"c":1}"#, &table);
-        assert_eq!(layout.relearn_after, RELEARN_AFTER, "it earned its keep: back to the start");
     }
 }
