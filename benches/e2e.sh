@@ -72,6 +72,7 @@ tools_for() { # file flavor → lines of "name<TAB>command"
   printf '%s\t%s\n' "gzip: decompress only (flate2)" "$GUNZIP '$f.gz'"
   printf '%s\t%s\n' "gzip: cts-logscan on the .gz" "$BIN '$f.gz' -o /dev/null"
   printf "%s\t%s\n" "stdin: cat file into cts-logscan -" "cat '$f' | $BIN - -o /dev/null"
+  printf '%s\t%s\n' "stdin: cts-logscan - < file" "$BIN - -o /dev/null < '$f'"
   printf '%s\t%s\n' "4× file via stdin (memory check)" "cat '$f' '$f' '$f' '$f' | $BIN - -o /dev/null"
 }
 
@@ -127,9 +128,13 @@ for flavor in ndjson nginx; do
   echo
   echo "| target | limit | ratio reached | |"
   echo "| --- | ---: | ---: | --- |"
-  target "2 threads vs the measuring stick, 2 threads" "cts-logscan --threads 2" "measuring stick, 2 threads" 1.15
+  # Issue 23's limits: NDJSON's walk is held to 1.25 with two threads,
+  # the nginx path keeps its 1.15.
+  two_threads_limit=1.15; [ "$flavor" = ndjson ] && two_threads_limit=1.25
+  target "2 threads vs the measuring stick, 2 threads" "cts-logscan --threads 2" "measuring stick, 2 threads" "$two_threads_limit"
   target "one core vs the measuring stick, one core" "cts-logscan, 1 core" "measuring stick, 1 core" 1.5
   target "stdin vs the file path" "stdin: cat file into cts-logscan -" "cts-logscan --threads 2" 1.3
+  target "stdin redirected from the file vs the file path" "stdin: cts-logscan - < file" "cts-logscan --threads 2" 1.1
   target "gzip vs decompressing only" "gzip: cts-logscan on the .gz" "gzip: decompress only (flate2)" 1.1
   target "--top vs without" "cts-logscan --top" "cts-logscan --threads 2" 1.1
   target "--bucket 1m vs without" "cts-logscan --bucket 1m" "cts-logscan --threads 2" 1.1
