@@ -16,7 +16,7 @@ mod layout;
 
 use std::borrow::Cow;
 
-use self::layout::{Expected, Layout};
+use self::layout::{Expected, Layout, starts_scalar};
 use super::{Build, Detect, FieldRef, FormatSpec, LineParser, ParseLine};
 use crate::lex::json::{find_path, find_paths, scalar_text, skip_literal, skip_string, skip_value, skip_ws, unquote};
 use crate::lex::number::{parse_loose_status, parse_scaled, parse_status, upstream_micros};
@@ -573,11 +573,7 @@ impl NdjsonParser {
         let mut index = 0;
         loop {
             let (value_start, field) = match self.layout.expect(index, line, pos) {
-                Expected::Value(start, field)
-                    if !matches!(line.get(start), None | Some(b'{' | b'[' | b' ' | b'\t' | b'\r' | b'\n')) =>
-                {
-                    (start, field)
-                }
+                Expected::Value(start, field) if starts_scalar(line, start) => (start, field),
                 Expected::Value(..) => {
                     self.layout.note(true);
                     break;

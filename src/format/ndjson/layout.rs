@@ -91,6 +91,13 @@ impl LayoutKey {
     }
 }
 
+/// Whether a string or a literal starts at `line[pos]` (no space before
+/// it, no object or array): a value the layout reads in place.
+#[inline(always)]
+pub(super) fn starts_scalar(line: &[u8], pos: usize) -> bool {
+    !matches!(line.get(pos), None | Some(b'{' | b'[' | b' ' | b'\t' | b'\r' | b'\n'))
+}
+
 /// The keys expected at one position of the line: the first learned, then
 /// alternatives, each with the lines it matched.
 #[derive(Clone, Copy, Debug)]
@@ -178,7 +185,7 @@ impl Layout {
         if line.get(key_end) != Some(&b':')
             || pattern_end - pos > MAX_PATTERN
             || line[name.clone()].contains(&b'\\')
-            || matches!(line.get(pattern_end), None | Some(b'{' | b'[' | b' ' | b'\t' | b'\r' | b'\n'))
+            || !starts_scalar(line, pattern_end)
         {
             return;
         }
