@@ -459,8 +459,25 @@ impl NdjsonParser {
     ///
     /// One pass over the line.
     pub fn parse<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
+        self.read::<true>(line, full, record)
+    }
+
+    /// [`NdjsonParser::parse`] by the walk alone, the learned layout
+    /// neither used nor taught: what the layout must equal.
+    #[cfg(test)]
+    pub(super) fn walk<'a>(&mut self, line: &'a [u8], full: bool, record: &mut Record<'a>) -> Result<(), Malformed> {
+        self.read::<false>(line, full, record)
+    }
+
+    /// [`NdjsonParser::parse`], with the learned layout when `LAYOUT`.
+    fn read<'a, const LAYOUT: bool>(
+        &mut self,
+        line: &'a [u8],
+        full: bool,
+        record: &mut Record<'a>,
+    ) -> Result<(), Malformed> {
         let mut found = Found::new();
-        let parsed = self.parse_object(line, full, record, &mut found);
+        let parsed = self.parse_object::<LAYOUT>(line, full, record, &mut found);
         if !self.overrides.is_empty() && parsed.is_ok() {
             self.count_overrides(&found, full);
         }
@@ -477,14 +494,13 @@ impl NdjsonParser {
     }
 
     /// Whether `line`, read in full, has a key only requests have (see
-    /// [`Field::is_request`]).
-    /// Through [`NdjsonParser::parse`], so that `parse_object` keeps its
-    /// one call site and stays inlined there; without the overrides, which
-    /// count each line once.
+    /// [`Field::is_request`]). By the walk alone, so that the layout counts
+    /// and learns from each line once; without the overrides, which count
+    /// each line once too.
     #[inline(never)]
     fn has_request_key(&mut self, line: &[u8]) -> bool {
         let overrides = std::mem::take(&mut self.overrides);
-        let read = self.parse(line, true, &mut Record::default());
+        let read = self.read::<false>(line, true, &mut Record::default());
         self.overrides = overrides;
         read != Err(Malformed::NotRequest)
     }
@@ -501,8 +517,9 @@ impl NdjsonParser {
         }
     }
 
-    /// Reads the fields of the object on `line` into `record`.
-    fn parse_object<'a>(
+    /// Reads the fields of the object on `line` into `record`, first
+    /// against the learned layout when `LAYOUT`.
+    fn parse_object<'a, const LAYOUT: bool>(
         &mut self,
         line: &'a [u8],
         full: bool,
@@ -513,7 +530,8 @@ impl NdjsonParser {
         if line.get(open) != Some(&b'{') {
             return Err(Malformed::NotJsonObject);
         }
-        let mut pos = match self.follow_layout(line, open + 1, full, record, found)? {
+        let followed = if LAYOUT { self.follow_layout(line, open + 1, full, record, found)? } else { Followed::None };
+        let mut pos = match followed {
             Followed::End(result) => return result,
             Followed::Key(pos) => pos,
             Followed::None => {
@@ -535,10 +553,7 @@ impl NdjsonParser {
                 return Err(broken(line, pos));
             }
             let value_start = skip_ws(line, pos + 1);
-            let value_end = skip_value(line, value_start).ok_or_else(|| match line.get(value_start) {
-                None | Some(b'"' | b'{' | b'[') => Malformed::Truncated,
-                Some(_) => Malformed::InvalidJson,
-            })?;
+            let value_end = skip_value(line, value_start).ok_or_else(|| value_cut_short(line, value_start))?;
             if let b'{' | b'[' = line[value_start] {
                 // No field holds an object; a dotted name may be inside.
                 self.enter(record, found, line, key_start..key_end - 1, value_start..value_end, full);
@@ -574,22 +589,29 @@ impl NdjsonParser {
         loop {
             let (value_start, field) = match self.layout.expect(index, line, pos) {
                 Expected::Value(start, field) if starts_scalar(line, start) => (start, field),
+                // An expected key with an object, an array or a space
+                // after it: a miss, and nothing to learn.
                 Expected::Value(..) => {
                     self.layout.note(true);
                     break;
                 }
                 expected => {
                     self.layout.learn(index, line, pos, &self.keys);
-                    self.layout.note(matches!(expected, Expected::Missed));
+                    // A line read past the layout's end is a hit; one
+                    // an empty layout did not read at all is neither.
+                    if index > 0 || matches!(expected, Expected::Missed) {
+                        self.layout.note(matches!(expected, Expected::Missed));
+                    }
                     break;
                 }
             };
             // What `skip_value` does for a string or a literal, without the
             // call: it is the one cost left per key.
             let value_end = match line[value_start] {
-                b'"' => skip_string(line, value_start).ok_or(Malformed::Truncated)?,
-                _ => skip_literal(line, value_start).ok_or(Malformed::InvalidJson)?,
-            };
+                b'"' => skip_string(line, value_start),
+                _ => skip_literal(line, value_start),
+            }
+            .ok_or_else(|| value_cut_short(line, value_start))?;
             if let Some((field, priority)) = field
                 && (full || field.is_summary())
             {
@@ -785,7 +807,8 @@ impl NdjsonParser {
 
 /// Where reading a line against the learned layout left off.
 enum Followed {
-    /// No expected key was read: the walk starts at the opening brace.
+    /// No expected key was read: the walk starts just past the opening
+    /// brace.
     None,
     /// The walk takes over at the key starting here.
     Key(usize),
@@ -828,6 +851,15 @@ fn attribute(line: &[u8], start: usize) -> Option<(std::ops::Range<usize>, std::
         pos = next_item(line, value_end);
     }
     Some((key?, value?))
+}
+
+/// Why the value at `line[start]` could not be skipped: a string or
+/// container not closed is cut short, a literal that is empty is broken.
+fn value_cut_short(line: &[u8], start: usize) -> Malformed {
+    match line.get(start) {
+        None | Some(b'"' | b'{' | b'[') => Malformed::Truncated,
+        Some(_) => Malformed::InvalidJson,
+    }
 }
 
 /// A line that ends where the object needs more is cut short; anything
