@@ -39,6 +39,12 @@ const FORGET_AFTER: u32 = 8;
 /// The most lines in a row that may miss before a layout is forgotten.
 const MAX_FORGET_AFTER: u32 = 4096;
 
+/// How many lines may each teach a new layout a key.
+const YOUNG: u32 = 64;
+
+/// Past [`YOUNG`], one line in this many that leaves the layout teaches it.
+const LEARN_EVERY: u32 = 8;
+
 /// One expected key.
 #[derive(Clone, Copy, Debug)]
 struct LayoutKey {
@@ -139,11 +145,14 @@ pub(super) struct Layout {
     hits: u64,
     /// Misses in a row that make the layout be forgotten.
     forget_after: u32,
+    /// Lines that could have taught the layout a key since it was last
+    /// forgotten.
+    chances: u32,
 }
 
 impl Default for Layout {
     fn default() -> Self {
-        Layout { positions: Vec::new(), misses: 0, hits: 0, forget_after: FORGET_AFTER }
+        Layout { positions: Vec::new(), misses: 0, hits: 0, forget_after: FORGET_AFTER, chances: 0 }
     }
 }
 
@@ -171,9 +180,22 @@ impl Layout {
     /// place is learned: no escape in its name, a pattern of at most two
     /// words, and written compactly (`"name":value`) with a string or
     /// literal value.
+    ///
+    /// A young layout may learn from every line; after [`YOUNG`] chances,
+    /// from one line in [`LEARN_EVERY`]: the lines that still leave it are
+    /// mostly shuffled orders or nested values, which teach nothing that
+    /// lasts, and a key many lines use still gets in within a few dozen.
+    #[inline(always)]
+    pub(super) fn learn(&mut self, index: usize, line: &[u8], pos: usize, table: &KeyTable) {
+        self.chances = self.chances.saturating_add(1);
+        if self.chances <= YOUNG || self.chances.is_multiple_of(LEARN_EVERY) {
+            self.learn_key(index, line, pos, table);
+        }
+    }
+
     #[cold]
     #[inline(never)]
-    pub(super) fn learn(&mut self, index: usize, line: &[u8], pos: usize, table: &KeyTable) {
+    fn learn_key(&mut self, index: usize, line: &[u8], pos: usize, table: &KeyTable) {
         let room = self.positions.get(index).is_some() || (index == self.positions.len() && index < MAX_KEYS);
         if !room || line.get(pos) != Some(&b'"') {
             return;
@@ -225,6 +247,7 @@ impl Layout {
         self.positions.clear();
         self.misses = 0;
         self.hits = 0;
+        self.chances = 0;
     }
 }
 
@@ -402,6 +425,26 @@ mod tests {
         assert_eq!(layout.positions.len(), 1, "positions are learned in order");
         layout.learn(1, line, status, &table);
         assert_eq!(layout.positions[1].keys[0].field, Some((Field::Status, 0)));
+    }
+
+    #[test]
+    fn a_grown_layout_learns_from_one_line_in_eight() {
+        let table = KeyTable::new(super::super::BUILTIN_KEYS);
+        let mut layout = Layout::default();
+        let line = br#"{"a":1,"b":2}"#;
+        layout.learn(0, line, 1, &table);
+        for _ in 1..YOUNG {
+            layout.learn(1, line, 1, &table);
+        }
+        assert_eq!(layout.positions[1].count, MAX_ALTERNATIVES, "a young layout learns every time");
+        layout.positions[1].count = 1;
+        let mut learned = 0;
+        for _ in 0..LEARN_EVERY * 2 {
+            let before = layout.positions[1].count;
+            layout.learn(1, line, 1, &table);
+            learned += usize::from(layout.positions[1].count > before);
+        }
+        assert_eq!(learned, 2);
     }
 
     #[test]
