@@ -532,7 +532,7 @@ impl NdjsonParser {
         }
         let followed = if LAYOUT { self.follow_layout(line, open + 1, full, record, found)? } else { Followed::None };
         let mut pos = match followed {
-            Followed::End(result) => return result,
+            Followed::End => return Ok(()),
             Followed::Key(pos) => pos,
             Followed::None => {
                 let pos = skip_ws(line, open + 1);
@@ -562,11 +562,9 @@ impl NdjsonParser {
             {
                 self.assign(record, found, field, priority, line, value_start..value_end);
             }
-            pos = skip_ws(line, value_end);
-            match line.get(pos) {
-                Some(b',') => pos = skip_ws(line, pos + 1),
-                Some(b'}') => return end_of_object(line, pos),
-                _ => return Err(broken(line, pos)),
+            match after_value(line, value_end)? {
+                Some(key) => pos = key,
+                None => return Ok(()),
             }
         }
     }
@@ -574,8 +572,8 @@ impl NdjsonParser {
     /// Reads the keys of the line at `pos` (just past the opening brace)
     /// that the learned [`Layout`] expects, in place; see the `layout`
     /// module for why this reads exactly what the walk would. Returns where
-    /// the walk takes over, or the line's result when the layout read it to
-    /// its end.
+    /// the walk takes over, or that the layout read the line to its end;
+    /// a broken line is the error the walk would give.
     #[inline(always)]
     fn follow_layout<'a>(
         &mut self,
@@ -599,8 +597,9 @@ impl NdjsonParser {
                     self.layout.learn(index, line, pos, &self.keys);
                     // A line read past the layout's end is a hit; one
                     // an empty layout did not read at all is neither.
-                    if index > 0 || matches!(expected, Expected::Missed) {
-                        self.layout.note(matches!(expected, Expected::Missed));
+                    let missed = matches!(expected, Expected::Missed);
+                    if missed || index > 0 {
+                        self.layout.note(missed);
                     }
                     break;
                 }
@@ -618,22 +617,17 @@ impl NdjsonParser {
                 self.assign(record, found, field, priority, line, value_start..value_end);
             }
             index += 1;
-            match line.get(value_end) {
-                Some(b',') => pos = value_end + 1,
-                Some(b'}') => {
-                    self.layout.note(false);
-                    return Ok(Followed::End(end_of_object(line, value_end)));
-                }
-                _ => {
-                    self.layout.note(false);
-                    let after = skip_ws(line, value_end);
-                    return match line.get(after) {
-                        Some(b',') => Ok(Followed::Key(skip_ws(line, after + 1))),
-                        Some(b'}') => Ok(Followed::End(end_of_object(line, after))),
-                        _ => Err(broken(line, after)),
-                    };
-                }
+            if line.get(value_end) == Some(&b',') {
+                pos = value_end + 1;
+                continue;
             }
+            // The object ends here, or goes on in a way the layout does
+            // not read (a space before the comma).
+            self.layout.note(false);
+            return Ok(match after_value(line, value_end)? {
+                Some(key) => Followed::Key(key),
+                None => Followed::End,
+            });
         }
         Ok(match index {
             0 => Followed::None,
@@ -812,8 +806,8 @@ enum Followed {
     None,
     /// The walk takes over at the key starting here.
     Key(usize),
-    /// The line was read to its end, with this result.
-    End(Result<(), Malformed>),
+    /// The line was read to its end, a well-formed object.
+    End,
 }
 
 /// After a value at `end`: the start of the next item of its container, or
@@ -851,6 +845,18 @@ fn attribute(line: &[u8], start: usize) -> Option<(std::ops::Range<usize>, std::
         pos = next_item(line, value_end);
     }
     Some((key?, value?))
+}
+
+/// After a top-level value ending at `end`: the start of the next key, or
+/// `None` when the object closes there and nothing follows it.
+#[inline(always)]
+fn after_value(line: &[u8], end: usize) -> Result<Option<usize>, Malformed> {
+    let pos = skip_ws(line, end);
+    match line.get(pos) {
+        Some(b',') => Ok(Some(skip_ws(line, pos + 1))),
+        Some(b'}') => end_of_object(line, pos).map(|()| None),
+        _ => Err(broken(line, pos)),
+    }
 }
 
 /// Why the value at `line[start]` could not be skipped: a string or

@@ -52,8 +52,6 @@ struct LayoutKey {
     pattern: [u128; 2],
     /// Which bytes of the two words the pattern covers.
     mask: [u128; 2],
-    /// The pattern's bytes, for the compare near a line's end.
-    bytes: [u8; MAX_PATTERN],
     /// The pattern's length in bytes.
     len: usize,
     /// What the key feeds, looked up when learned.
@@ -73,7 +71,6 @@ impl LayoutKey {
         LayoutKey {
             pattern: [word(&bytes[..16]), word(&bytes[16..])],
             mask: [covered(0), covered(16)],
-            bytes,
             len: pattern.len(),
             field,
         }
@@ -83,15 +80,25 @@ impl LayoutKey {
     #[inline(always)]
     fn value_start(&self, line: &[u8], pos: usize) -> Option<usize> {
         let matched = match line.get(pos..pos + MAX_PATTERN) {
-            Some(window) => {
-                let first = u128::from_le_bytes(window[..16].try_into().expect("16 bytes"));
-                let second = u128::from_le_bytes(window[16..].try_into().expect("16 bytes"));
-                ((first ^ self.pattern[0]) & self.mask[0]) | ((second ^ self.pattern[1]) & self.mask[1]) == 0
+            Some(window) => self.matches(window),
+            // Near the end of the line: the rest, zero-padded, when the
+            // pattern fits in it.
+            None => {
+                let rest = line.get(pos..).filter(|rest| rest.len() >= self.len)?;
+                let mut window = [0u8; MAX_PATTERN];
+                window[..rest.len()].copy_from_slice(rest);
+                self.matches(&window)
             }
-            // Near the end of the line: byte by byte.
-            None => line.get(pos..pos + self.len) == Some(&self.bytes[..self.len]),
         };
         matched.then_some(pos + self.len)
+    }
+
+    /// Whether `window`, 32 bytes, starts with the pattern.
+    #[inline(always)]
+    fn matches(&self, window: &[u8]) -> bool {
+        let word = |half: &[u8]| u128::from_le_bytes(half.try_into().expect("16 bytes"));
+        let (first, second) = (word(&window[..16]), word(&window[16..MAX_PATTERN]));
+        ((first ^ self.pattern[0]) & self.mask[0]) | ((second ^ self.pattern[1]) & self.mask[1]) == 0
     }
 }
 
