@@ -1,5 +1,6 @@
 //! Per-line cost of each stage of the scan, in memory, on one thread: line
-//! splitting, the prefilter, the line parser alone, and the whole
+//! splitting, the prefilter, the line parser alone (and, for NDJSON, what
+//! finding the keys by search would cost on its own), and the whole
 //! `LineScanner` (parse, decode, aggregate) with and without `--top`
 //! (breakdowns counted line by line, as `--follow` does; a batch scan logs
 //! and replays them, see the `breakdown` criterion group).
@@ -80,6 +81,25 @@ fn main() {
             parsed
         }),
     );
+    if !nginx {
+        // Direction 2 of issue 23, keys found by search: what finding every
+        // key end (`":`) with `memmem` and its opening quote backwards costs
+        // alone, against `parse` above (which also checks and decodes).
+        let key_end = memchr::memmem::Finder::new(b"\":");
+        per_line(
+            "key search",
+            Box::new(|| {
+                let mut name_bytes = 0;
+                for line in &lines {
+                    for end in key_end.find_iter(line) {
+                        let start = memchr::memrchr(b'"', &line[..end]).map_or(0, |quote| quote + 1);
+                        name_bytes += (end - start) as u64;
+                    }
+                }
+                name_bytes
+            }),
+        );
+    }
     let options = ScanOptions::default();
     let filter = Filter::default();
     let format = FormatKind::named(if nginx { "combined" } else { "ndjson" }).expect("a registered format");
