@@ -189,7 +189,7 @@ pub fn scan_spans(spans: Vec<Span>, options: &ScanOptions, filter: Filter, colle
     if let Some(progress) = &options.progress {
         reader.on_progress(Arc::clone(progress));
     }
-    let in_order = collect.breakdowns.then(|| Mutex::new(BreakdownsInOrder::default()));
+    let in_order = collect.breakdowns.then(BreakdownsInOrder::default);
     // With `--top` the workers log error lines and the breakdowns are
     // counted from the logs, in order.
     let line_collect = Collect { breakdowns: false, ..collect };
@@ -218,7 +218,7 @@ pub fn scan_spans(spans: Vec<Span>, options: &ScanOptions, filter: Filter, colle
             })
     });
     if let Some(in_order) = in_order {
-        aggregate.put_breakdowns(in_order.into_inner().unwrap_or_else(PoisonError::into_inner).merged);
+        aggregate.put_breakdowns(in_order.into_merged());
     }
     let mut errors: Vec<Option<Error>> = (0..sources.len()).map(|_| None).collect();
     for (file, error) in reader.take_errors() {
@@ -258,46 +258,88 @@ struct WorkerSettings<'o> {
     filter: &'o Filter,
     collect: Collect,
     /// With `--top`: where each block's breakdowns are merged, in order.
-    in_order: Option<&'o Mutex<BreakdownsInOrder>>,
+    in_order: Option<&'o BreakdownsInOrder>,
 }
 
 /// The `--top` breakdowns, counted from each block's log in block order
 /// whichever worker finishes a block first: they are those of counting
 /// every line in input order, for any number of threads and block size,
-/// also past the summaries' capacity.
+/// also past the summaries' capacity. One worker at a time counts the logs
+/// that are next, outside the lock the others take to hand theirs in, so
+/// that no worker waits for another's counting to start its next block.
 #[derive(Default)]
 struct BreakdownsInOrder {
+    queue: Mutex<LogQueue>,
+    /// Per code, the blocks counted so far; held only by the worker
+    /// counting.
+    merged: Mutex<CodeBreakdowns>,
+}
+
+/// Logs handed in and not yet counted.
+#[derive(Default)]
+struct LogQueue {
     /// The next block to count.
     next: u64,
     /// Logs of blocks finished ahead of it.
     pending: BTreeMap<u64, BreakdownLog>,
-    /// Per code, blocks `..next`.
-    merged: CodeBreakdowns,
+    /// Whether a worker is counting logs now.
+    counting: bool,
     /// Counted logs, emptied, for workers to write their next block to.
     spare: Vec<BreakdownLog>,
 }
 
 impl BreakdownsInOrder {
-    /// Takes block `sequence`'s log, counts every block that is now next,
-    /// and returns an empty log for the worker's next block, so that a
-    /// scan's logs are allocated once, not per block.
-    fn submit(&mut self, sequence: u64, log: BreakdownLog) -> BreakdownLog {
-        self.pending.insert(sequence, log);
-        while let Some(mut log) = self.pending.remove(&self.next) {
-            log.replay(&mut self.merged);
-            log.clear();
-            self.spare.push(log);
-            self.next += 1;
+    /// Takes block `sequence`'s log, counts every block that is now next
+    /// unless another worker is doing so (it will count this one too), and
+    /// returns an empty log for the worker's next block, so that a scan's
+    /// logs are allocated once, not per block.
+    fn submit(&self, sequence: u64, log: BreakdownLog) -> BreakdownLog {
+        let mut queue = locked(&self.queue);
+        queue.pending.insert(sequence, log);
+        if !queue.counting {
+            queue.counting = true;
+            let mut ready = Vec::new();
+            loop {
+                let LogQueue { next, pending, .. } = &mut *queue;
+                while let Some(log) = pending.remove(next) {
+                    ready.push(log);
+                    *next += 1;
+                }
+                if ready.is_empty() {
+                    break;
+                }
+                drop(queue);
+                let mut merged = locked(&self.merged);
+                for log in &mut ready {
+                    log.replay(&mut merged);
+                    log.clear();
+                }
+                drop(merged);
+                queue = locked(&self.queue);
+                queue.spare.append(&mut ready);
+            }
+            queue.counting = false;
         }
-        self.spare.pop().unwrap_or_default()
+        queue.spare.pop().unwrap_or_default()
     }
+
+    /// The breakdowns of every block handed in.
+    fn into_merged(self) -> CodeBreakdowns {
+        self.merged.into_inner().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// `mutex`'s value, also after a worker panicked holding it (the panic is
+/// the scan's error).
+fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// One worker thread's line scanner and statistics.
 struct Worker<'e> {
     lines: LineScanner<'e>,
     aggregate: Aggregate,
-    in_order: Option<&'e Mutex<BreakdownsInOrder>>,
+    in_order: Option<&'e BreakdownsInOrder>,
     /// With `--top`: the log the next block is written to, empty, with the
     /// room a block before it needed.
     log: BreakdownLog,
@@ -347,7 +389,7 @@ impl<'e> Worker<'e> {
             }
         }
         if let Some(in_order) = self.in_order {
-            self.log = in_order.lock().unwrap_or_else(PoisonError::into_inner).submit(sequence, log);
+            self.log = in_order.submit(sequence, log);
         }
     }
 }
@@ -361,6 +403,46 @@ mod tests {
         let mut tmp = tempfile::NamedTempFile::new().unwrap();
         tmp.write_all(text.as_bytes()).unwrap();
         tmp
+    }
+
+    /// Block `block`'s `--top` log: 80 error lines whose clients, across
+    /// 64 blocks, are more than a summary keeps, some seen twice, so that
+    /// which are kept depends on the order they are counted in.
+    fn log_of(block: u64) -> BreakdownLog {
+        let mut log = BreakdownLog::default();
+        for line in 0..80u64 {
+            let n = (block * 80 + line) % 3000;
+            let (uri, client, id) = (format!("/v3/p{block}/{line}"), format!("10.0.{n}"), format!("id-{block}-{line}"));
+            let record = Record { uri: Some(uri.as_bytes()), client: Some(client.as_bytes()), ..Record::default() };
+            let code = if line % 8 == 1 { "CTS.0002" } else { "CTS.0001" };
+            log.add(code, &record, || Some(id.as_str()), LinePosition { file: 0, block, line });
+        }
+        log
+    }
+
+    #[test]
+    fn breakdowns_handed_in_out_of_order_by_two_workers_count_in_block_order() {
+        const BLOCKS: u64 = 64;
+        let mut want = CodeBreakdowns::default();
+        for block in 0..BLOCKS {
+            log_of(block).replay(&mut want);
+        }
+        let in_order = BreakdownsInOrder::default();
+        std::thread::scope(|scope| {
+            for worker in 0..2 {
+                let in_order = &in_order;
+                scope.spawn(move || {
+                    // Each worker its half of the blocks, in a scrambled order.
+                    for block in (0..BLOCKS).map(|i| i * 37 % BLOCKS).filter(|b| b % 2 == worker) {
+                        in_order.submit(block, log_of(block));
+                    }
+                });
+            }
+        });
+        let got = in_order.into_merged();
+        assert_eq!(got.codes, want.codes);
+        assert_eq!(got.codes.len(), 2);
+        assert!(!got.codes["CTS.0001"].samples.is_empty());
     }
 
     fn line(n: u32, code: &str) -> String {
