@@ -189,7 +189,7 @@ pub fn scan_spans(spans: Vec<Span>, options: &ScanOptions, filter: Filter, colle
     if let Some(progress) = &options.progress {
         reader.on_progress(Arc::clone(progress));
     }
-    let in_order = collect.breakdowns.then(BreakdownsInOrder::default);
+    let in_order = collect.breakdowns.then(|| Mutex::new(BreakdownsInOrder::default()));
     // With `--top` the workers log error lines and the breakdowns are
     // counted from the logs, in order.
     let line_collect = Collect { breakdowns: false, ..collect };
@@ -218,7 +218,7 @@ pub fn scan_spans(spans: Vec<Span>, options: &ScanOptions, filter: Filter, colle
             })
     });
     if let Some(in_order) = in_order {
-        aggregate.put_breakdowns(in_order.into_merged());
+        aggregate.put_breakdowns(in_order.into_inner().unwrap_or_else(PoisonError::into_inner).merged);
     }
     let mut errors: Vec<Option<Error>> = (0..sources.len()).map(|_| None).collect();
     for (file, error) in reader.take_errors() {
@@ -258,88 +258,46 @@ struct WorkerSettings<'o> {
     filter: &'o Filter,
     collect: Collect,
     /// With `--top`: where each block's breakdowns are merged, in order.
-    in_order: Option<&'o BreakdownsInOrder>,
+    in_order: Option<&'o Mutex<BreakdownsInOrder>>,
 }
 
 /// The `--top` breakdowns, counted from each block's log in block order
 /// whichever worker finishes a block first: they are those of counting
 /// every line in input order, for any number of threads and block size,
-/// also past the summaries' capacity. One worker at a time counts the logs
-/// that are next, outside the lock the others take to hand theirs in, so
-/// that no worker waits for another's counting to start its next block.
+/// also past the summaries' capacity.
 #[derive(Default)]
 struct BreakdownsInOrder {
-    queue: Mutex<LogQueue>,
-    /// Per code, the blocks counted so far; held only by the worker
-    /// counting.
-    merged: Mutex<CodeBreakdowns>,
-}
-
-/// Logs handed in and not yet counted.
-#[derive(Default)]
-struct LogQueue {
     /// The next block to count.
     next: u64,
     /// Logs of blocks finished ahead of it.
     pending: BTreeMap<u64, BreakdownLog>,
-    /// Whether a worker is counting logs now.
-    counting: bool,
+    /// Per code, blocks `..next`.
+    merged: CodeBreakdowns,
     /// Counted logs, emptied, for workers to write their next block to.
     spare: Vec<BreakdownLog>,
 }
 
 impl BreakdownsInOrder {
-    /// Takes block `sequence`'s log, counts every block that is now next
-    /// unless another worker is doing so (it will count this one too), and
-    /// returns an empty log for the worker's next block, so that a scan's
-    /// logs are allocated once, not per block.
-    fn submit(&self, sequence: u64, log: BreakdownLog) -> BreakdownLog {
-        let mut queue = locked(&self.queue);
-        queue.pending.insert(sequence, log);
-        if !queue.counting {
-            queue.counting = true;
-            let mut ready = Vec::new();
-            loop {
-                let LogQueue { next, pending, .. } = &mut *queue;
-                while let Some(log) = pending.remove(next) {
-                    ready.push(log);
-                    *next += 1;
-                }
-                if ready.is_empty() {
-                    break;
-                }
-                drop(queue);
-                let mut merged = locked(&self.merged);
-                for log in &mut ready {
-                    log.replay(&mut merged);
-                    log.clear();
-                }
-                drop(merged);
-                queue = locked(&self.queue);
-                queue.spare.append(&mut ready);
-            }
-            queue.counting = false;
+    /// Takes block `sequence`'s log, counts every block that is now next,
+    /// and returns an empty log for the worker's next block, so that a
+    /// scan's logs are allocated once, not per block.
+    fn submit(&mut self, sequence: u64, log: BreakdownLog) -> BreakdownLog {
+        self.pending.insert(sequence, log);
+        while let Some(mut log) = self.pending.remove(&self.next) {
+            log.replay(&mut self.merged);
+            log.clear();
+            self.spare.push(log);
+            self.next += 1;
         }
-        queue.spare.pop().unwrap_or_default()
+        self.spare.pop().unwrap_or_default()
     }
-
-    /// The breakdowns of every block handed in.
-    fn into_merged(self) -> CodeBreakdowns {
-        self.merged.into_inner().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// `mutex`'s value, also after a worker panicked holding it (the panic is
-/// the scan's error).
-fn locked<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// One worker thread's line scanner and statistics.
 struct Worker<'e> {
     lines: LineScanner<'e>,
     aggregate: Aggregate,
-    in_order: Option<&'e BreakdownsInOrder>,
+    in_order: Option<&'e Mutex<BreakdownsInOrder>>,
     /// With `--top`: the log the next block is written to, empty, with the
     /// room a block before it needed.
     log: BreakdownLog,
@@ -389,7 +347,7 @@ impl<'e> Worker<'e> {
             }
         }
         if let Some(in_order) = self.in_order {
-            self.log = in_order.submit(sequence, log);
+            self.log = in_order.lock().unwrap_or_else(PoisonError::into_inner).submit(sequence, log);
         }
     }
 }
@@ -421,25 +379,26 @@ mod tests {
     }
 
     #[test]
-    fn breakdowns_handed_in_out_of_order_by_two_workers_count_in_block_order() {
+    fn breakdowns_handed_in_out_of_order_by_four_workers_count_in_block_order() {
         const BLOCKS: u64 = 64;
         let mut want = CodeBreakdowns::default();
         for block in 0..BLOCKS {
             log_of(block).replay(&mut want);
         }
-        let in_order = BreakdownsInOrder::default();
+        let in_order = Mutex::new(BreakdownsInOrder::default());
         std::thread::scope(|scope| {
-            for worker in 0..2 {
+            for worker in 0..4 {
                 let in_order = &in_order;
                 scope.spawn(move || {
-                    // Each worker its half of the blocks, in a scrambled order.
-                    for block in (0..BLOCKS).map(|i| i * 37 % BLOCKS).filter(|b| b % 2 == worker) {
-                        in_order.submit(block, log_of(block));
+                    // Each worker its quarter of the blocks, in a scrambled
+                    // order.
+                    for block in (0..BLOCKS).map(|i| i * 37 % BLOCKS).filter(|b| b % 4 == worker) {
+                        in_order.lock().unwrap().submit(block, log_of(block));
                     }
                 });
             }
         });
-        let got = in_order.into_merged();
+        let got = in_order.into_inner().unwrap().merged;
         assert_eq!(got.codes, want.codes);
         assert_eq!(got.codes.len(), 2);
         assert!(!got.codes["CTS.0001"].samples.is_empty());
